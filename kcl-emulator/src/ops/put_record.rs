@@ -27,7 +27,7 @@ pub(crate) async fn execute(inner: &Inner, input: PutRecordInput) -> Result<PutR
         input.data,
         input.partition_key,
         input.explicit_hash_key.as_deref(),
-        "",
+        None,
     )?;
     let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     super::require_usable(inner, &stream)?;

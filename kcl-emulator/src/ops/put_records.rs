@@ -37,14 +37,23 @@ pub(crate) struct Entry {
     pub(crate) hash: u128,
 }
 
-/// Validates one record's key, data and explicit hash key; `field` prefixes the field names in messages.
+/// Validates one record's key, data and explicit hash key; `index` is its position in a PutRecords
+/// request (for the field names in messages).
 pub(crate) fn validate_entry(
     data: Bytes,
     partition_key: String,
     explicit_hash_key: Option<&str>,
-    field: &str,
+    index: Option<usize>,
 ) -> Result<Entry, KinesisError> {
-    validate::length(&partition_key, &format!("{field}partitionKey"), 1, 256)?;
+    let field = |name: &str| match index {
+        Some(i) => format!("records.{}.member.{name}", i + 1),
+        None => name.to_owned(),
+    };
+    let key_ok =
+        !partition_key.is_empty() && (partition_key.len() <= 256 || partition_key.chars().count() <= 256);
+    if !key_ok {
+        validate::length(&partition_key, &field("partitionKey"), 1, 256)?;
+    }
     if data.len() > MAX_RECORD_BYTES {
         return Err(validate::error(
             format!(
@@ -52,7 +61,7 @@ pub(crate) fn validate_entry(
                 data.len(),
                 data.len()
             ),
-            &format!("{field}data"),
+            &field("data"),
             "Member must have length less than or equal to 1048576",
         ));
     }
@@ -68,7 +77,7 @@ pub(crate) fn validate_entry(
             if !hashkey::is_well_formed(key) {
                 return Err(validate::error(
                     key,
-                    &format!("{field}explicitHashKey"),
+                    &field("explicitHashKey"),
                     "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})",
                 ));
             }
@@ -99,12 +108,11 @@ pub(crate) async fn execute(inner: &Inner, input: PutRecordsInput) -> Result<Put
     let mut entries = Vec::with_capacity(input.records.len());
     for (i, r) in input.records.into_iter().enumerate() {
         total += r.data.len() + r.partition_key.len();
-        let field = format!("records.{}.member.", i + 1);
         entries.push(validate_entry(
             r.data,
             r.partition_key,
             r.explicit_hash_key.as_deref(),
-            &field,
+            Some(i),
         )?);
     }
     if total > MAX_REQUEST_BYTES {

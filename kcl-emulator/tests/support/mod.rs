@@ -1,5 +1,5 @@
 //! Shared helpers for the emulator's integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use bytes::Bytes;
 use kcl_emulator::types::*;

@@ -229,7 +229,7 @@ impl StreamState {
         let (status, transition_until) = if delay.is_zero() {
             (StreamStatus::Active, None)
         } else {
-            (StreamStatus::Creating, Some(Instant::now() + delay))
+            (StreamStatus::Creating, Some(deadline_after(delay)))
         };
         Self {
             arn: inner.stream_arn(&name),
@@ -260,7 +260,7 @@ impl StreamState {
             return;
         }
         meta.status = status;
-        meta.transition_until = Some(Instant::now() + delay);
+        meta.transition_until = Some(deadline_after(delay));
         self.pending.store(true, Ordering::Release);
         if delay.is_zero() {
             self.settle_locked(meta, Instant::now());
@@ -363,6 +363,14 @@ impl StreamState {
             self.name, inner.config.account_id
         ))
     }
+}
+
+/// The instant `delay` from now, saturating at a far-future instant instead of overflowing.
+pub(crate) fn deadline_after(delay: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(delay)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
 }
 
 /// `shardId-000000000042` -> 42.

@@ -95,6 +95,12 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// The worker's task stopped abnormally (panicked or was aborted).
+    #[error("the worker stopped: {reason}")]
+    WorkerStopped {
+        /// What happened.
+        reason: String,
+    },
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),

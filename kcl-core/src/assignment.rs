@@ -281,7 +281,11 @@ mod tests {
                 fleet.cycle(&strategy);
                 fleet.cycle(&strategy);
                 let (min, max) = fleet.spread();
-                assert!(max - min <= 1, "{leases} leases, {} workers: {min}..{max}", joiner + 1);
+                assert!(
+                    max - min <= 1,
+                    "{leases} leases, {} workers: {min}..{max}",
+                    joiner + 1
+                );
                 // No more moves than the joiner's fair share (floor).
                 let moved = fleet.moves - moves_before;
                 assert!(moved <= leases.div_ceil(joiner + 1), "moved {moved}");
@@ -317,7 +321,9 @@ mod tests {
         assert_eq!(CountBalanced::new().assign(&snapshot).steal.len(), 2);
         let live = ["big".to_owned()].into_iter().collect();
         let snapshot = AssignmentSnapshot::new("me", leases, live, usize::MAX);
-        let limited = CountBalanced::new().with_max_steals_per_cycle(1).assign(&snapshot);
+        let limited = CountBalanced::new()
+            .with_max_steals_per_cycle(1)
+            .assign(&snapshot);
         assert_eq!(limited.steal.len(), 1);
         assert_eq!(CountBalanced::new().assign(&snapshot).steal.len(), 5);
     }

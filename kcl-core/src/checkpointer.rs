@@ -131,9 +131,10 @@ impl Checkpointer {
         }
         let within = match target {
             ExtendedSequenceNumber::ShardEnd => p.at_shard_end,
-            ExtendedSequenceNumber::Sequence { .. } => {
-                p.largest_delivered.as_ref().is_some_and(|largest| target <= largest)
-            }
+            ExtendedSequenceNumber::Sequence { .. } => p
+                .largest_delivered
+                .as_ref()
+                .is_some_and(|largest| target <= largest),
             // Initial-position sentinels are never valid checkpoints.
             _ => false,
         };

@@ -46,10 +46,7 @@ pub struct Backoff {
 impl Backoff {
     /// Backoff between `min_delay` and `max_delay`.
     pub const fn new(min_delay: Duration, max_delay: Duration) -> Self {
-        Backoff {
-            min_delay,
-            max_delay,
-        }
+        Backoff { min_delay, max_delay }
     }
 
     /// The `backon` builder for these bounds (exponential, factor 2, with jitter, unlimited attempts).
@@ -69,7 +66,10 @@ impl Backoff {
 
     fn validate(&self, field: &'static str) -> Result<(), ConfigError> {
         if self.min_delay.is_zero() {
-            return Err(ConfigError::new(field, "min_delay must be above zero (e.g. 100 ms)"));
+            return Err(ConfigError::new(
+                field,
+                "min_delay must be above zero (e.g. 100 ms)",
+            ));
         }
         if self.min_delay > self.max_delay {
             return Err(ConfigError::new(
@@ -341,7 +341,10 @@ impl WorkerConfigBuilder {
         if c.lease_duration < Duration::from_millis(100) {
             return Err(ConfigError::new(
                 "lease_duration",
-                format!("{:?} is too short; use at least 100 ms (10 s is the default)", c.lease_duration),
+                format!(
+                    "{:?} is too short; use at least 100 ms (10 s is the default)",
+                    c.lease_duration
+                ),
             ));
         }
         if c.lease_renewal_interval.is_zero() || c.lease_renewal_interval >= c.lease_duration {
@@ -363,22 +366,37 @@ impl WorkerConfigBuilder {
             ));
         }
         if c.shard_sync_interval.is_zero() {
-            return Err(ConfigError::new("shard_sync_interval", "must be above zero (default 60 s)"));
+            return Err(ConfigError::new(
+                "shard_sync_interval",
+                "must be above zero (default 60 s)",
+            ));
         }
         if !(1..=10_000).contains(&c.max_records_per_call) {
             return Err(ConfigError::new(
                 "max_records_per_call",
-                format!("{} is outside 1..=10000 (the GetRecords limit)", c.max_records_per_call),
+                format!(
+                    "{} is outside 1..=10000 (the GetRecords limit)",
+                    c.max_records_per_call
+                ),
             ));
         }
         if c.prefetch_max_batches == 0 {
-            return Err(ConfigError::new("prefetch_max_batches", "must be at least 1 (default 3)"));
+            return Err(ConfigError::new(
+                "prefetch_max_batches",
+                "must be at least 1 (default 3)",
+            ));
         }
         if c.prefetch_max_bytes == 0 {
-            return Err(ConfigError::new("prefetch_max_bytes", "must be at least 1 (default 8 MiB)"));
+            return Err(ConfigError::new(
+                "prefetch_max_bytes",
+                "must be at least 1 (default 8 MiB)",
+            ));
         }
         if c.prefetch_max_records == 0 {
-            return Err(ConfigError::new("prefetch_max_records", "must be at least 1 (default 30000)"));
+            return Err(ConfigError::new(
+                "prefetch_max_records",
+                "must be at least 1 (default 30000)",
+            ));
         }
         if c.max_leases_per_worker == 0 {
             return Err(ConfigError::new(
@@ -440,7 +458,10 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.field, "lease_renewal_interval");
         assert!(e.to_string().contains("below lease_duration"));
-        let e = WorkerConfig::builder().max_records_per_call(0).build().unwrap_err();
+        let e = WorkerConfig::builder()
+            .max_records_per_call(0)
+            .build()
+            .unwrap_err();
         assert_eq!(e.field, "max_records_per_call");
         let e = WorkerConfig::builder()
             .processor_retry_backoff(Backoff::new(Duration::from_secs(2), Duration::from_secs(1)))

@@ -34,7 +34,9 @@ use crate::config::{InitialPosition, ProcessorErrorPolicy, WorkerConfig};
 use crate::held::HeldLease;
 use crate::leases::LeaseView;
 use crate::metrics as m;
-use crate::processor::{InitializationInput, ProcessorError, ShardRecordProcessor, ShardRecordProcessorFactory};
+use crate::processor::{
+    InitializationInput, ProcessorError, ShardRecordProcessor, ShardRecordProcessorFactory,
+};
 use crate::retrieval::Prefetcher;
 use crate::source::{IteratorPosition, RecordSource};
 use crate::status::WorkerStatus;
@@ -300,7 +302,9 @@ impl ShardConsumer {
                 Err(e) => {
                     tracing::warn!(error = %e, "initialize failed; retrying");
                     self.count_failure();
-                    let delay = delays.next().unwrap_or(self.ctx.config.processor_retry_backoff().max_delay);
+                    let delay = delays
+                        .next()
+                        .unwrap_or(self.ctx.config.processor_retry_backoff().max_delay);
                     if let Some(stop) = self.pause(delay).await {
                         return Some(stop);
                     }
@@ -326,8 +330,12 @@ impl ShardConsumer {
                 sub_sequence: 0,
             } => IteratorPosition::AfterSequence(sequence.clone()),
             // Inside an aggregated record: re-read it and drop the user records already checkpointed.
-            ExtendedSequenceNumber::Sequence { sequence, .. } => IteratorPosition::AtSequence(sequence.clone()),
-            ExtendedSequenceNumber::TrimHorizon | ExtendedSequenceNumber::ShardEnd => IteratorPosition::TrimHorizon,
+            ExtendedSequenceNumber::Sequence { sequence, .. } => {
+                IteratorPosition::AtSequence(sequence.clone())
+            }
+            ExtendedSequenceNumber::TrimHorizon | ExtendedSequenceNumber::ShardEnd => {
+                IteratorPosition::TrimHorizon
+            }
         }
     }
 
@@ -432,7 +440,9 @@ impl ShardConsumer {
             let exhausted = match policy {
                 ProcessorErrorPolicy::RetryForever => None,
                 ProcessorErrorPolicy::RetryThenSkip { max_retries }
-                | ProcessorErrorPolicy::RetryThenStop { max_retries } => (retries >= max_retries).then_some(policy),
+                | ProcessorErrorPolicy::RetryThenStop { max_retries } => {
+                    (retries >= max_retries).then_some(policy)
+                }
             };
             match exhausted {
                 Some(ProcessorErrorPolicy::RetryThenSkip { .. }) => {
@@ -485,7 +495,9 @@ impl ShardConsumer {
                     }
                     ids.insert(child.shard_id.clone());
                 }
-                Err(e) => tracing::warn!(child = %child.shard_id, error = %e, "creating a child lease failed; shard sync will"),
+                Err(e) => {
+                    tracing::warn!(child = %child.shard_id, error = %e, "creating a child lease failed; shard sync will")
+                }
             }
         }
         if ids.len() == children.len() {
@@ -517,7 +529,9 @@ impl ShardConsumer {
                 return ConsumerState::LeaseLost;
             }
             match result {
-                Ok(()) => tracing::warn!("shard_ended returned without checkpointing SHARD_END; calling it again"),
+                Ok(()) => {
+                    tracing::warn!("shard_ended returned without checkpointing SHARD_END; calling it again")
+                }
                 Err(e) => {
                     self.count_failure();
                     tracing::warn!(error = %e, "shard_ended failed; calling it again");

@@ -148,9 +148,7 @@ mod tests {
 
     #[test]
     fn predicates_classify() {
-        let lost = Error::LeaseLost {
-            shard_id: "s".into(),
-        };
+        let lost = Error::LeaseLost { shard_id: "s".into() };
         assert!(lost.is_lease_lost() && !lost.is_retryable());
         let below = Error::CheckpointBelowLast {
             shard_id: "s".into(),

@@ -137,7 +137,10 @@ impl Coordinator {
     async fn observe(&mut self, now: Instant) -> Result<LeaseView> {
         let listing = self.store.list().await?;
         if !listing.malformed.is_empty() {
-            tracing::warn!(count = listing.malformed.len(), "lease table has malformed items; ignoring them");
+            tracing::warn!(
+                count = listing.malformed.len(),
+                "lease table has malformed items; ignoring them"
+            );
         }
         let mut seen = BTreeMap::new();
         for lease in listing.leases {
@@ -238,7 +241,8 @@ impl Coordinator {
                         tracing::info!(lease = %key, from = ?listed.owner, stolen, "lease taken");
                         let name = if stolen { m::LEASES_STOLEN } else { m::LEASES_TAKEN };
                         metrics::counter!(name, "worker" => worker.clone()).increment(1);
-                        let held = HeldLease::new(lease, Arc::clone(&self.store), Arc::clone(&self.worker_id));
+                        let held =
+                            HeldLease::new(lease, Arc::clone(&self.store), Arc::clone(&self.worker_id));
                         self.held.insert(key.clone(), Arc::clone(&held));
                         outcome.taken.push(held);
                     }

@@ -66,11 +66,14 @@ pub mod worker;
 
 pub use assignment::{Assignment, AssignmentSnapshot, AssignmentStrategy, CountBalanced, LeaseInfo};
 pub use checkpointer::{Checkpointer, PreparedCheckpoint};
-pub use config::{Backoff, ConfigError, InitialPosition, ProcessorErrorPolicy, WorkerConfig, WorkerConfigBuilder};
+pub use config::{
+    Backoff, ConfigError, InitialPosition, ProcessorErrorPolicy, WorkerConfig, WorkerConfigBuilder,
+};
 pub use consumer::ConsumerState;
 pub use error::{BoxError, Error, Result};
 pub use processor::{
-    InitializationInput, ProcessRecordsInput, ProcessorError, ShardRecordProcessor, ShardRecordProcessorFactory,
+    InitializationInput, ProcessRecordsInput, ProcessorError, ShardRecordProcessor,
+    ShardRecordProcessorFactory,
 };
 pub use record::{ChildShard, Record};
 pub use source::{GetRecordsOutput, IteratorPosition, RecordSource, ShardDescription, ShardFilter};

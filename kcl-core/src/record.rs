@@ -29,7 +29,11 @@ pub struct Record {
 
 impl Record {
     /// A plain record (sub-sequence 0, no arrival time, no explicit hash key).
-    pub fn new(data: impl Into<Bytes>, partition_key: impl Into<String>, sequence_number: SequenceNumber) -> Self {
+    pub fn new(
+        data: impl Into<Bytes>,
+        partition_key: impl Into<String>,
+        sequence_number: SequenceNumber,
+    ) -> Self {
         Record {
             data: data.into(),
             partition_key: partition_key.into(),
@@ -83,7 +87,11 @@ pub struct ChildShard {
 
 impl ChildShard {
     /// A child shard.
-    pub fn new(shard_id: impl Into<String>, parent_shards: Vec<String>, hash_key_range: Option<HashKeyRange>) -> Self {
+    pub fn new(
+        shard_id: impl Into<String>,
+        parent_shards: Vec<String>,
+        hash_key_range: Option<HashKeyRange>,
+    ) -> Self {
         ChildShard {
             shard_id: shard_id.into(),
             parent_shards,

@@ -184,7 +184,9 @@ impl Poller {
                 let size = input.size_bytes().clamp(1, self.max_bytes);
                 let count = input.records.len().clamp(1, self.max_records_buffered);
                 let (Ok(bytes), Ok(records)) = (
-                    Arc::clone(&self.bytes).acquire_many_owned(u32::try_from(size).unwrap_or(u32::MAX)).await,
+                    Arc::clone(&self.bytes)
+                        .acquire_many_owned(u32::try_from(size).unwrap_or(u32::MAX))
+                        .await,
                     Arc::clone(&self.records)
                         .acquire_many_owned(u32::try_from(count).unwrap_or(u32::MAX))
                         .await,

@@ -198,7 +198,11 @@ mod tests {
 
     #[test]
     fn empty_table_latest_leases_open_shards_only() {
-        let shards = vec![shard("p", &[], false), shard("a", &["p"], true), shard("b", &["p"], true)];
+        let shards = vec![
+            shard("p", &[], false),
+            shard("a", &["p"], true),
+            shard("b", &["p"], true),
+        ];
         let plan = plan_new_leases(&shards, &BTreeSet::new(), InitialPosition::Latest);
         assert_eq!(keys(&plan), vec![("a", "LATEST".into()), ("b", "LATEST".into())]);
     }
@@ -207,7 +211,10 @@ mod tests {
     fn empty_table_trim_horizon_leases_the_whole_tree_with_parents() {
         let shards = vec![shard("p", &[], false), shard("a", &["p"], true)];
         let plan = plan_new_leases(&shards, &BTreeSet::new(), InitialPosition::TrimHorizon);
-        assert_eq!(keys(&plan), vec![("a", "TRIM_HORIZON".into()), ("p", "TRIM_HORIZON".into())]);
+        assert_eq!(
+            keys(&plan),
+            vec![("a", "TRIM_HORIZON".into()), ("p", "TRIM_HORIZON".into())]
+        );
         assert!(plan[0].parent_shard_ids.contains("p"));
     }
 
@@ -234,17 +241,27 @@ mod tests {
 
     #[test]
     fn cleanup_waits_for_every_child_to_start() {
-        let shards = vec![shard("p", &[], false), shard("a", &["p"], true), shard("b", &["p"], true)];
+        let shards = vec![
+            shard("p", &[], false),
+            shard("a", &["p"], true),
+            shard("b", &["p"], true),
+        ];
         let mut leases = BTreeMap::new();
         let mut parent = Lease::new("p", ExtendedSequenceNumber::ShardEnd);
         parent.child_shard_ids = ["a".to_owned(), "b".to_owned()].into_iter().collect();
         leases.insert("p".to_owned(), parent);
         let started = ExtendedSequenceNumber::sequence(kcl_checkpoint::SequenceNumber::from(5));
         leases.insert("a".to_owned(), Lease::new("a", started.clone()));
-        leases.insert("b".to_owned(), Lease::new("b", ExtendedSequenceNumber::TrimHorizon));
+        leases.insert(
+            "b".to_owned(),
+            Lease::new("b", ExtendedSequenceNumber::TrimHorizon),
+        );
         assert!(plan_cleanup(&leases, &shards).is_empty());
         leases.insert("b".to_owned(), Lease::new("b", started));
-        let doomed: Vec<_> = plan_cleanup(&leases, &shards).iter().map(|l| l.shard_id().to_owned()).collect();
+        let doomed: Vec<_> = plan_cleanup(&leases, &shards)
+            .iter()
+            .map(|l| l.shard_id().to_owned())
+            .collect();
         assert_eq!(doomed, vec!["p"]);
         // A finished child that was itself cleaned up counts as started.
         leases.remove("a");

@@ -1,0 +1,1 @@
+//! Placeholder: replaced by the emulator source once kcl-emulator lands.

@@ -64,6 +64,9 @@ pub mod source;
 mod status;
 pub mod worker;
 
+/// Re-exported so processors can be written without depending on `async-trait` directly.
+pub use async_trait::async_trait;
+
 pub use assignment::{Assignment, AssignmentSnapshot, AssignmentStrategy, CountBalanced, LeaseInfo};
 pub use checkpointer::{Checkpointer, PreparedCheckpoint};
 pub use config::{

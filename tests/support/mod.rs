@@ -64,6 +64,7 @@ pub enum Event {
 pub struct Log {
     pub seen: Mutex<Vec<Seen>>,
     pub events: Mutex<Vec<Event>>,
+    pub poison_attempts: std::sync::atomic::AtomicU32,
 }
 
 impl Log {
@@ -230,6 +231,8 @@ pub struct Behaviour {
     pub always_fail: bool,
     /// Checkpoint in `shutdown_requested`.
     pub checkpoint_on_shutdown: bool,
+    /// Batches holding a record with this partition key always fail.
+    pub poison_key: Option<String>,
     /// Before processing a batch, wait for this gate (a test opens it) - to hold a batch in flight.
     pub gate: Option<Arc<Gate>>,
 }
@@ -279,6 +282,14 @@ impl ShardRecordProcessor for Recorder {
         input: &ProcessRecordsInput,
         checkpointer: &Checkpointer,
     ) -> Result<(), ProcessorError> {
+        if let Some(poison) = &self.behaviour.poison_key {
+            if input.records.iter().any(|r| &r.partition_key == poison) {
+                self.log
+                    .poison_attempts
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                return Err("poison record".into());
+            }
+        }
         if self.behaviour.always_fail && !input.records.is_empty() {
             return Err("always failing".into());
         }
@@ -383,6 +394,34 @@ pub fn assert_in_order_per_key(log: &Log) {
         );
         *prev = (*prev).max(s.n);
     }
+}
+
+/// Lease counts per owner, from the store (unowned leases under "").
+pub async fn owners(stream: &Stream) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for lease in stream.store.list().await.unwrap().leases {
+        if lease.is_shard_end() {
+            continue;
+        }
+        *counts.entry(lease.owner.clone().unwrap_or_default()).or_default() += 1;
+    }
+    counts
+}
+
+/// Produces `per_tick` records every `every` until the returned handle is aborted.
+pub fn producer(
+    stream: &Arc<Stream>,
+    per_tick: usize,
+    keys: usize,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let stream = Arc::clone(stream);
+    tokio::spawn(async move {
+        loop {
+            stream.produce(per_tick, keys).await;
+            tokio::time::sleep(every).await;
+        }
+    })
 }
 
 /// Lease counts per live worker.

@@ -1,1 +1,4 @@
 //! kcl-emulator
+
+#[cfg(feature = "server")]
+pub mod server;

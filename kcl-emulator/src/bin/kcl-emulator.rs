@@ -1,0 +1,3 @@
+//! The `kcl-emulator` server binary (wired up with the emulator API).
+
+fn main() {}

@@ -210,8 +210,14 @@ fn cbor_to_json(value: Cbor, field: Option<&str>, depth: usize) -> Result<Value,
     Ok(value)
 }
 
+/// Epoch milliseconds to the JSON form's epoch seconds. Whole seconds stay integers; otherwise 0.4 ms is
+/// added so that reading the seconds back to milliseconds (rounding down or to nearest) cannot land on the
+/// millisecond below through binary floating-point error.
 fn millis_to_seconds(millis: f64) -> Result<Value, ApiError> {
-    let seconds = millis / 1000.0;
+    if millis.fract() == 0.0 && millis % 1000.0 == 0.0 && (millis / 1000.0).abs() < 9.0e15 {
+        return Ok(Value::Number(((millis / 1000.0) as i64).into()));
+    }
+    let seconds = (millis + 0.4) / 1000.0;
     Number::from_f64(seconds)
         .map(Value::Number)
         .ok_or_else(|| ApiError::serialization("timestamp is not a finite number"))
@@ -265,6 +271,22 @@ mod tests {
     }
 
     #[test]
+    fn cbor_millis_survive_the_trip_through_seconds() {
+        for millis in [
+            0_i64,
+            1,
+            999,
+            1000,
+            1_700_000_000_123,
+            1_764_093_600_001,
+            1_764_093_600_999,
+        ] {
+            let seconds = millis_to_seconds(millis as f64).unwrap().as_f64().unwrap();
+            assert_eq!((seconds * 1000.0).floor() as i64, millis, "{millis}");
+        }
+    }
+
+    #[test]
     fn content_types_are_recognised() {
         assert_eq!(
             WireFormat::from_content_type("application/x-amz-json-1.1; charset=utf-8"),
@@ -289,10 +311,14 @@ mod tests {
             (Cbor::Text("Limit".into()), Cbor::Integer(10.into())),
             (Cbor::Text("Nothing".into()), Cbor::Null),
         ]));
-        let map = decode_request(WireFormat::Cbor, &body).unwrap();
+        let mut map = decode_request(WireFormat::Cbor, &body).unwrap();
+        let seconds = map["Timestamp"].as_f64().unwrap();
+        assert_eq!((seconds * 1000.0).floor() as i64, 1_500_000_000_250);
+        assert_eq!((seconds * 1000.0).round() as i64, 1_500_000_000_250);
+        map.remove("Timestamp");
         assert_eq!(
             Value::Object(map),
-            json!({"StreamName": "s", "Data": "aGVsbG8=", "Timestamp": 1_500_000_000.25, "Limit": 10})
+            json!({"StreamName": "s", "Data": "aGVsbG8=", "Limit": 10})
         );
     }
 
@@ -356,5 +382,100 @@ mod tests {
             Value::Object(back),
             json!({"__type": "ValidationException", "message": "bad"})
         );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn arb_cbor() -> impl Strategy<Value = Cbor> {
+            let leaf = prop_oneof![
+                Just(Cbor::Null),
+                any::<bool>().prop_map(Cbor::Bool),
+                any::<i64>().prop_map(|i| Cbor::Integer(i.into())),
+                any::<u64>().prop_map(|i| Cbor::Integer(i.into())),
+                any::<f64>().prop_map(Cbor::Float),
+                proptest::collection::vec(any::<u8>(), 0..16).prop_map(Cbor::Bytes),
+                "[a-zA-Z0-9]{0,8}".prop_map(Cbor::Text),
+            ];
+            leaf.prop_recursive(6, 64, 6, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..6).prop_map(Cbor::Array),
+                    proptest::collection::vec(
+                        (
+                            prop_oneof![
+                                Just("Data".to_owned()),
+                                Just("Timestamp".to_owned()),
+                                "[A-Z][a-z]{0,6}".prop_map(String::from)
+                            ]
+                            .prop_map(Cbor::Text),
+                            inner.clone()
+                        ),
+                        0..6
+                    )
+                    .prop_map(Cbor::Map),
+                    (any::<u64>(), inner).prop_map(|(t, v)| Cbor::Tag(t, Box::new(v))),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+                for format in [WireFormat::Json, WireFormat::Cbor] {
+                    if let Err(e) = decode_request(format, &bytes) {
+                        prop_assert_eq!(e.code, "SerializationException");
+                    }
+                }
+            }
+
+            #[test]
+            fn arbitrary_cbor_values_decode_or_fail_cleanly(value in arb_cbor()) {
+                let mut bytes = Vec::new();
+                ciborium::ser::into_writer(&value, &mut bytes).unwrap();
+                match decode_request(WireFormat::Cbor, &bytes) {
+                    Ok(map) => {
+                        // Whatever decodes re-encodes in both formats without panicking.
+                        let value = Value::Object(map);
+                        let json = encode_response(WireFormat::Json, &value);
+                        prop_assert!(serde_json::from_slice::<Value>(&json).is_ok());
+                        let _ = encode_response(WireFormat::Cbor, &value);
+                    }
+                    Err(e) => prop_assert_eq!(e.code, "SerializationException"),
+                }
+            }
+
+            #[test]
+            fn truncated_cbor_fails_cleanly(value in arb_cbor(), cut in 0usize..64) {
+                let mut bytes = Vec::new();
+                ciborium::ser::into_writer(&value, &mut bytes).unwrap();
+                let cut = cut.min(bytes.len());
+                if let Err(e) = decode_request(WireFormat::Cbor, &bytes[..bytes.len() - cut]) {
+                    prop_assert_eq!(e.code, "SerializationException");
+                }
+            }
+
+            #[test]
+            fn json_requests_survive_a_cbor_round_trip(
+                name in "[a-zA-Z0-9_.-]{1,128}",
+                data in proptest::collection::vec(any::<u8>(), 0..64),
+                millis in 0i64..4_000_000_000_000,
+                limit in 1u32..10_000,
+            ) {
+                let request = serde_json::json!({
+                    "StreamName": name,
+                    "Records": [{"Data": base64::engine::general_purpose::STANDARD.encode(&data), "PartitionKey": "k"}],
+                    "Limit": limit,
+                    "Timestamp": millis as f64 / 1000.0,
+                });
+                let cbor = encode_response(WireFormat::Cbor, &request);
+                let back = Value::Object(decode_request(WireFormat::Cbor, &cbor).unwrap());
+                prop_assert_eq!(&back["StreamName"], &request["StreamName"]);
+                prop_assert_eq!(&back["Records"], &request["Records"]);
+                prop_assert_eq!(&back["Limit"], &request["Limit"]);
+                let seconds = back["Timestamp"].as_f64().unwrap();
+                prop_assert_eq!((seconds * 1000.0).floor() as i64, millis);
+            }
+        }
     }
 }

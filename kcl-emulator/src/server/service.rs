@@ -455,4 +455,53 @@ mod tests {
             ]
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            /// Whatever arrives, the answer is a response; errors carry an AWS `__type` in a decodable body.
+            #[test]
+            fn any_request_gets_an_aws_shaped_answer(
+                target in prop_oneof![
+                    Just("Kinesis_20131202.PutRecord".to_owned()),
+                    Just("Kinesis_20131202.ListShards".to_owned()),
+                    "[ -~]{0,40}",
+                ],
+                content_type in prop_oneof![
+                    Just("application/x-amz-json-1.1".to_owned()),
+                    Just("application/x-amz-cbor-1.1".to_owned()),
+                    "[ -~]{0,30}",
+                ],
+                body in proptest::collection::vec(any::<u8>(), 0..1500),
+            ) {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let Ok(request) = Request::post("/")
+                    .header("x-amz-target", target.as_str())
+                    .header("content-type", content_type.as_str())
+                    .header("authorization", "AWS4-HMAC-SHA256 Credential=a/b, SignedHeaders=host, Signature=c")
+                    .header("x-amz-date", "20260101T000000Z")
+                    .body(Full::new(Bytes::from(body)))
+                else {
+                    // Header values proptest made that `http` itself refuses never reach a server.
+                    return Ok(());
+                };
+                let (status, headers, body) = runtime.block_on(send(request));
+                if status != StatusCode::OK {
+                    let format = headers
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(WireFormat::from_content_type)
+                        .unwrap();
+                    let decoded = codec::decode_request(format, &body).unwrap();
+                    prop_assert!(decoded["__type"].is_string());
+                    prop_assert!(headers.contains_key("x-amzn-errortype"));
+                }
+                prop_assert!(headers.contains_key("x-amzn-requestid"));
+            }
+        }
+    }
 }

@@ -28,7 +28,10 @@ async fn boto3_create_put_list_get_split_describe() {
         .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "boto3 script failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "boto3 script failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("boto3 conformance: 7 checks passed"), "{stdout}");
     server.stop().await;
 }

@@ -77,7 +77,12 @@ async fn binary_creates_initial_streams_and_persists_across_restart() {
     ])
     .await;
     let kinesis = client(&endpoint);
-    let summary = kinesis.describe_stream_summary().stream_name("orders").send().await.unwrap();
+    let summary = kinesis
+        .describe_stream_summary()
+        .stream_name("orders")
+        .send()
+        .await
+        .unwrap();
     let summary = summary.stream_description_summary().unwrap();
     assert_eq!(summary.open_shard_count(), 2);
     assert_eq!(summary.retention_period_hours(), 48);
@@ -91,7 +96,13 @@ async fn binary_creates_initial_streams_and_persists_across_restart() {
             .await
             .unwrap();
     }
-    let shard = kinesis.list_shards().stream_name("orders").send().await.unwrap().shards()[0]
+    let shard = kinesis
+        .list_shards()
+        .stream_name("orders")
+        .send()
+        .await
+        .unwrap()
+        .shards()[0]
         .shard_id()
         .to_owned();
     kinesis
@@ -129,9 +140,16 @@ async fn binary_rejects_bad_flags() {
 #[tokio::test]
 async fn in_process_persistence_replays_the_journal() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start_server(Server::builder().persistence_dir(dir.path()).build().unwrap()).await;
+    let server =
+        TestServer::start_server(Server::builder().persistence_dir(dir.path()).build().unwrap()).await;
     let kinesis = server.client();
-    kinesis.create_stream().stream_name("kept").shard_count(1).send().await.unwrap();
+    kinesis
+        .create_stream()
+        .stream_name("kept")
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
     kinesis
         .put_record()
         .stream_name("kept")
@@ -149,10 +167,16 @@ async fn in_process_persistence_replays_the_journal() {
         .unwrap();
     server.stop().await;
 
-    let server = TestServer::start_server(Server::builder().persistence_dir(dir.path()).build().unwrap()).await;
+    let server =
+        TestServer::start_server(Server::builder().persistence_dir(dir.path()).build().unwrap()).await;
     let kinesis = server.client();
     assert_eq!(read_all(&kinesis, "kept").await, [b"survives".to_vec()]);
-    let tags = kinesis.list_tags_for_stream().stream_name("kept").send().await.unwrap();
+    let tags = kinesis
+        .list_tags_for_stream()
+        .stream_name("kept")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(tags.tags()[0].key(), "owner");
     server.stop().await;
 }

@@ -67,7 +67,12 @@ async fn stream_lifecycle_tags_retention_and_mode() {
         .send()
         .await
         .unwrap();
-    let tags = client.list_tags_for_stream().stream_name(&name).send().await.unwrap();
+    let tags = client
+        .list_tags_for_stream()
+        .stream_name(&name)
+        .send()
+        .await
+        .unwrap();
     let mut keys: Vec<_> = tags.tags().iter().map(|t| t.key().to_owned()).collect();
     keys.sort();
     assert_eq!(keys, ["env", "team"]);
@@ -78,7 +83,12 @@ async fn stream_lifecycle_tags_retention_and_mode() {
         .send()
         .await
         .unwrap();
-    let tags = client.list_tags_for_stream().stream_name(&name).send().await.unwrap();
+    let tags = client
+        .list_tags_for_stream()
+        .stream_name(&name)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(tags.tags().len(), 1);
     assert_eq!(tags.tags()[0].value(), Some("data"));
 
@@ -90,7 +100,12 @@ async fn stream_lifecycle_tags_retention_and_mode() {
         .await
         .unwrap();
     wait_active(&client, &name).await;
-    let summary = client.describe_stream_summary().stream_name(&name).send().await.unwrap();
+    let summary = client
+        .describe_stream_summary()
+        .stream_name(&name)
+        .send()
+        .await
+        .unwrap();
     let summary = summary.stream_description_summary().unwrap();
     assert_eq!(summary.retention_period_hours(), 48);
     assert_eq!(summary.open_shard_count(), 2);
@@ -106,14 +121,29 @@ async fn stream_lifecycle_tags_retention_and_mode() {
     client
         .update_stream_mode()
         .stream_arn(&arn)
-        .stream_mode_details(StreamModeDetails::builder().stream_mode(StreamMode::OnDemand).build().unwrap())
+        .stream_mode_details(
+            StreamModeDetails::builder()
+                .stream_mode(StreamMode::OnDemand)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
     wait_active(&client, &name).await;
-    let summary = client.describe_stream_summary().stream_name(&name).send().await.unwrap();
+    let summary = client
+        .describe_stream_summary()
+        .stream_name(&name)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
-        summary.stream_description_summary().unwrap().stream_mode_details().unwrap().stream_mode(),
+        summary
+            .stream_description_summary()
+            .unwrap()
+            .stream_mode_details()
+            .unwrap()
+            .stream_mode(),
         &StreamMode::OnDemand
     );
 
@@ -125,7 +155,12 @@ async fn stream_lifecycle_tags_retention_and_mode() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let err = client.describe_stream().stream_name(&name).send().await.unwrap_err();
+    let err = client
+        .describe_stream()
+        .stream_name(&name)
+        .send()
+        .await
+        .unwrap_err();
     assert!(err.into_service_error().is_resource_not_found_exception());
     server.stop().await;
 }
@@ -182,8 +217,15 @@ async fn put_and_get_records_round_trip_data_and_timestamps() {
         .send()
         .await
         .unwrap();
-    let data: Vec<Vec<u8>> = records.records().iter().map(|r| r.data().as_ref().to_vec()).collect();
-    assert_eq!(data, [vec![0u8, 159, 146, 150, 255], b"two".to_vec(), b"three".to_vec()]);
+    let data: Vec<Vec<u8>> = records
+        .records()
+        .iter()
+        .map(|r| r.data().as_ref().to_vec())
+        .collect();
+    assert_eq!(
+        data,
+        [vec![0u8, 159, 146, 150, 255], b"two".to_vec(), b"three".to_vec()]
+    );
     assert_eq!(records.records()[0].sequence_number(), first.sequence_number());
     assert_eq!(records.millis_behind_latest(), Some(0));
     assert!(records.next_shard_iterator().is_some());
@@ -206,7 +248,10 @@ async fn put_and_get_records_round_trip_data_and_timestamps() {
         .await
         .unwrap();
     assert!(from_time.records().iter().any(|r| r.data().as_ref() == b"two"));
-    assert!(from_time.records().iter().all(|r| r.data().as_ref() != [0u8, 159, 146, 150, 255]));
+    assert!(from_time
+        .records()
+        .iter()
+        .all(|r| r.data().as_ref() != [0u8, 159, 146, 150, 255]));
 
     // AFTER_SEQUENCE_NUMBER of the last record: nothing more.
     let last = records.records().last().unwrap().sequence_number().to_owned();
@@ -293,7 +338,12 @@ async fn resharding_and_list_shards_filters() {
     let open = client
         .list_shards()
         .stream_name(&name)
-        .shard_filter(ShardFilter::builder().r#type(ShardFilterType::AtLatest).build().unwrap())
+        .shard_filter(
+            ShardFilter::builder()
+                .r#type(ShardFilterType::AtLatest)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -302,7 +352,13 @@ async fn resharding_and_list_shards_filters() {
 
     // Merge the two children back together.
     let mut sorted = open.shards().to_vec();
-    sorted.sort_by_key(|s| s.hash_key_range().unwrap().starting_hash_key().parse::<u128>().unwrap());
+    sorted.sort_by_key(|s| {
+        s.hash_key_range()
+            .unwrap()
+            .starting_hash_key()
+            .parse::<u128>()
+            .unwrap()
+    });
     client
         .merge_shards()
         .stream_name(&name)
@@ -315,7 +371,12 @@ async fn resharding_and_list_shards_filters() {
     let open = client
         .list_shards()
         .stream_name(&name)
-        .shard_filter(ShardFilter::builder().r#type(ShardFilterType::AtLatest).build().unwrap())
+        .shard_filter(
+            ShardFilter::builder()
+                .r#type(ShardFilterType::AtLatest)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -334,7 +395,12 @@ async fn resharding_and_list_shards_filters() {
     let open = client
         .list_shards()
         .stream_name(&name)
-        .shard_filter(ShardFilter::builder().r#type(ShardFilterType::AtLatest).build().unwrap())
+        .shard_filter(
+            ShardFilter::builder()
+                .r#type(ShardFilterType::AtLatest)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -357,7 +423,14 @@ async fn resharding_and_list_shards_filters() {
             break;
         }
     }
-    let all = client.list_shards().stream_name(&name).send().await.unwrap().shards().len();
+    let all = client
+        .list_shards()
+        .stream_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .shards()
+        .len();
     assert_eq!(total, all);
     assert!(pages >= all);
     server.stop().await;
@@ -400,7 +473,12 @@ async fn consumers_and_subscribe_to_shard() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let listed = client.list_stream_consumers().stream_arn(&stream_arn).send().await.unwrap();
+    let listed = client
+        .list_stream_consumers()
+        .stream_arn(&stream_arn)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(listed.consumers().len(), 1);
     assert_eq!(listed.consumers()[0].consumer_name(), "app");
 
@@ -419,7 +497,12 @@ async fn consumers_and_subscribe_to_shard() {
         .subscribe_to_shard()
         .consumer_arn(&consumer_arn)
         .shard_id(&shard)
-        .starting_position(StartingPosition::builder().r#type(ShardIteratorType::TrimHorizon).build().unwrap())
+        .starting_position(
+            StartingPosition::builder()
+                .r#type(ShardIteratorType::TrimHorizon)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
@@ -436,7 +519,10 @@ async fn consumers_and_subscribe_to_shard() {
             continuation = event.continuation_sequence_number().to_owned();
         }
     }
-    assert_eq!(received, [b"event-0".to_vec(), b"event-1".to_vec(), b"event-2".to_vec()]);
+    assert_eq!(
+        received,
+        [b"event-0".to_vec(), b"event-1".to_vec(), b"event-2".to_vec()]
+    );
     assert!(!continuation.is_empty());
     drop(output);
 
@@ -485,7 +571,12 @@ async fn consumers_and_subscribe_to_shard() {
         .await
         .unwrap();
     for _ in 0..100 {
-        let listed = client.list_stream_consumers().stream_arn(&stream_arn).send().await.unwrap();
+        let listed = client
+            .list_stream_consumers()
+            .stream_arn(&stream_arn)
+            .send()
+            .await
+            .unwrap();
         if listed.consumers().is_empty() {
             break;
         }

@@ -23,7 +23,9 @@ fn http1() -> HttpClient {
 }
 
 fn h2c() -> HttpClient {
-    Client::builder(TokioExecutor::new()).http2_only(true).build_http()
+    Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http()
 }
 
 fn request(endpoint: &str, operation: &str, content_type: &str, body: Vec<u8>) -> http::Request<Full<Bytes>> {
@@ -36,24 +38,50 @@ fn request(endpoint: &str, operation: &str, content_type: &str, body: Vec<u8>) -
         .unwrap()
 }
 
-async fn send(client: &HttpClient, request: http::Request<Full<Bytes>>) -> (http::StatusCode, http::HeaderMap, Bytes) {
+async fn send(
+    client: &HttpClient,
+    request: http::Request<Full<Bytes>>,
+) -> (http::StatusCode, http::HeaderMap, Bytes) {
     let response = client.request(request).await.unwrap();
     let (parts, body) = response.into_parts();
-    (parts.status, parts.headers, body.collect().await.unwrap().to_bytes())
+    (
+        parts.status,
+        parts.headers,
+        body.collect().await.unwrap().to_bytes(),
+    )
 }
 
-async fn json_call(client: &HttpClient, endpoint: &str, operation: &str, body: Value) -> (http::StatusCode, Value) {
+async fn json_call(
+    client: &HttpClient,
+    endpoint: &str,
+    operation: &str,
+    body: Value,
+) -> (http::StatusCode, Value) {
     let (status, _, bytes) = send(
         client,
-        request(endpoint, operation, "application/x-amz-json-1.1", body.to_string().into_bytes()),
+        request(
+            endpoint,
+            operation,
+            "application/x-amz-json-1.1",
+            body.to_string().into_bytes(),
+        ),
     )
     .await;
-    let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
     (status, value)
 }
 
 fn cbor_map(entries: Vec<(&str, Cbor)>) -> Vec<u8> {
-    let map = Cbor::Map(entries.into_iter().map(|(k, v)| (Cbor::Text(k.into()), v)).collect());
+    let map = Cbor::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (Cbor::Text(k.into()), v))
+            .collect(),
+    );
     let mut out = Vec::new();
     ciborium::ser::into_writer(&map, &mut out).unwrap();
     out
@@ -61,7 +89,10 @@ fn cbor_map(entries: Vec<(&str, Cbor)>) -> Vec<u8> {
 
 fn cbor_get<'a>(value: &'a Cbor, key: &str) -> Option<&'a Cbor> {
     match value {
-        Cbor::Map(entries) => entries.iter().find(|(k, _)| k == &Cbor::Text(key.into())).map(|(_, v)| v),
+        Cbor::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| k == &Cbor::Text(key.into()))
+            .map(|(_, v)| v),
         _ => None,
     }
 }
@@ -79,7 +110,10 @@ async fn cbor_requests_get_cbor_answers_with_byte_strings_and_millis() {
             &server.endpoint,
             "CreateStream",
             cbor,
-            cbor_map(vec![("StreamName", Cbor::Text(name.clone())), ("ShardCount", Cbor::Integer(1.into()))]),
+            cbor_map(vec![
+                ("StreamName", Cbor::Text(name.clone())),
+                ("ShardCount", Cbor::Integer(1.into())),
+            ]),
         ),
     )
     .await;
@@ -103,7 +137,9 @@ async fn cbor_requests_get_cbor_answers_with_byte_strings_and_millis() {
     .await;
     assert_eq!(status, 200);
     let put: Cbor = ciborium::de::from_reader(&body[..]).unwrap();
-    let Some(Cbor::Text(shard_id)) = cbor_get(&put, "ShardId") else { panic!("no ShardId in {put:?}") };
+    let Some(Cbor::Text(shard_id)) = cbor_get(&put, "ShardId") else {
+        panic!("no ShardId in {put:?}")
+    };
 
     let (_, _, body) = send(
         &client,
@@ -124,12 +160,19 @@ async fn cbor_requests_get_cbor_answers_with_byte_strings_and_millis() {
 
     let (status, _, body) = send(
         &client,
-        request(&server.endpoint, "GetRecords", cbor, cbor_map(vec![("ShardIterator", iterator)])),
+        request(
+            &server.endpoint,
+            "GetRecords",
+            cbor,
+            cbor_map(vec![("ShardIterator", iterator)]),
+        ),
     )
     .await;
     assert_eq!(status, 200);
     let records: Cbor = ciborium::de::from_reader(&body[..]).unwrap();
-    let Some(Cbor::Array(records)) = cbor_get(&records, "Records") else { panic!("no Records") };
+    let Some(Cbor::Array(records)) = cbor_get(&records, "Records") else {
+        panic!("no Records")
+    };
     assert_eq!(cbor_get(&records[0], "Data"), Some(&Cbor::Bytes(payload)));
     // Timestamps are epoch milliseconds (tag 1), so they exceed 10^12 today.
     match cbor_get(&records[0], "ApproximateArrivalTimestamp") {
@@ -143,13 +186,21 @@ async fn cbor_requests_get_cbor_answers_with_byte_strings_and_millis() {
     // CBOR errors are CBOR too.
     let (status, headers, body) = send(
         &client,
-        request(&server.endpoint, "DescribeStream", cbor, cbor_map(vec![("StreamName", Cbor::Text("nope".into()))])),
+        request(
+            &server.endpoint,
+            "DescribeStream",
+            cbor,
+            cbor_map(vec![("StreamName", Cbor::Text("nope".into()))]),
+        ),
     )
     .await;
     assert_eq!(status, 400);
     assert_eq!(headers["x-amzn-errortype"], "ResourceNotFoundException");
     let error: Cbor = ciborium::de::from_reader(&body[..]).unwrap();
-    assert_eq!(cbor_get(&error, "__type"), Some(&Cbor::Text("ResourceNotFoundException".into())));
+    assert_eq!(
+        cbor_get(&error, "__type"),
+        Some(&Cbor::Text("ResourceNotFoundException".into()))
+    );
     server.stop().await;
 }
 
@@ -170,12 +221,30 @@ async fn malformed_requests_get_aws_errors_and_the_server_keeps_serving() {
     assert_eq!(status, 400);
     assert_eq!(body["__type"], "UnknownOperationException");
 
-    let (status, _, body) = send(&client, request(ep, "CreateStream", "application/x-amz-json-1.1", b"{\"Stream".to_vec())).await;
+    let (status, _, body) = send(
+        &client,
+        request(
+            ep,
+            "CreateStream",
+            "application/x-amz-json-1.1",
+            b"{\"Stream".to_vec(),
+        ),
+    )
+    .await;
     assert_eq!(status, 400);
-    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["__type"], "SerializationException");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["__type"],
+        "SerializationException"
+    );
 
     // Wrong member types.
-    let (status, body) = json_call(&client, ep, "CreateStream", json!({"StreamName": 5, "ShardCount": "two"})).await;
+    let (status, body) = json_call(
+        &client,
+        ep,
+        "CreateStream",
+        json!({"StreamName": 5, "ShardCount": "two"}),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(body["__type"], "SerializationException");
 
@@ -185,14 +254,30 @@ async fn malformed_requests_get_aws_errors_and_the_server_keeps_serving() {
     assert_eq!(body["__type"], "ValidationException", "{body}");
 
     // Garbage CBOR.
-    let (status, _, body) = send(&client, request(ep, "ListStreams", "application/x-amz-cbor-1.1", vec![0xff, 0x00, 0x9f])).await;
+    let (status, _, body) = send(
+        &client,
+        request(
+            ep,
+            "ListStreams",
+            "application/x-amz-cbor-1.1",
+            vec![0xff, 0x00, 0x9f],
+        ),
+    )
+    .await;
     assert_eq!(status, 400);
     let error: Cbor = ciborium::de::from_reader(&body[..]).unwrap();
-    assert_eq!(cbor_get(&error, "__type"), Some(&Cbor::Text("SerializationException".into())));
+    assert_eq!(
+        cbor_get(&error, "__type"),
+        Some(&Cbor::Text("SerializationException".into()))
+    );
 
     // Oversized body.
     let big = vec![b' '; 11 * 1024 * 1024];
-    let (status, _, _) = send(&client, request(ep, "PutRecord", "application/x-amz-json-1.1", big)).await;
+    let (status, _, _) = send(
+        &client,
+        request(ep, "PutRecord", "application/x-amz-json-1.1", big),
+    )
+    .await;
     assert_eq!(status, 413);
 
     // Still serving.
@@ -255,16 +340,36 @@ async fn subscribe_to_shard_streams_over_h2c() {
     let client = h2c();
     let ep = &server.endpoint;
     let name = unique_name("h2");
-    let (status, body) = json_call(&client, ep, "CreateStream", json!({"StreamName": name, "ShardCount": 1})).await;
+    let (status, body) = json_call(
+        &client,
+        ep,
+        "CreateStream",
+        json!({"StreamName": name, "ShardCount": 1}),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let (_, summary) = json_call(&client, ep, "DescribeStreamSummary", json!({"StreamName": name})).await;
-    let stream_arn = summary["StreamDescriptionSummary"]["StreamARN"].as_str().unwrap().to_owned();
-    let (status, registered) =
-        json_call(&client, ep, "RegisterStreamConsumer", json!({"StreamARN": stream_arn, "ConsumerName": "h2"})).await;
+    let stream_arn = summary["StreamDescriptionSummary"]["StreamARN"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, registered) = json_call(
+        &client,
+        ep,
+        "RegisterStreamConsumer",
+        json!({"StreamARN": stream_arn, "ConsumerName": "h2"}),
+    )
+    .await;
     assert_eq!(status, 200, "{registered}");
     let consumer_arn = registered["Consumer"]["ConsumerARN"].as_str().unwrap().to_owned();
     for _ in 0..100 {
-        let (_, described) = json_call(&client, ep, "DescribeStreamConsumer", json!({"ConsumerARN": consumer_arn})).await;
+        let (_, described) = json_call(
+            &client,
+            ep,
+            "DescribeStreamConsumer",
+            json!({"ConsumerARN": consumer_arn}),
+        )
+        .await;
         if described["ConsumerDescription"]["ConsumerStatus"] == "ACTIVE" {
             break;
         }
@@ -272,7 +377,13 @@ async fn subscribe_to_shard_streams_over_h2c() {
     }
     let (_, shards) = json_call(&client, ep, "ListShards", json!({"StreamName": name})).await;
     let shard_id = shards["Shards"][0]["ShardId"].as_str().unwrap().to_owned();
-    json_call(&client, ep, "PutRecord", json!({"StreamName": name, "PartitionKey": "a", "Data": "b25l"})).await;
+    json_call(
+        &client,
+        ep,
+        "PutRecord",
+        json!({"StreamName": name, "PartitionKey": "a", "Data": "b25l"}),
+    )
+    .await;
 
     let subscribe = request(
         ep,
@@ -285,7 +396,10 @@ async fn subscribe_to_shard_streams_over_h2c() {
     let response = client.request(subscribe).await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.version(), http::Version::HTTP_2);
-    assert_eq!(response.headers()["content-type"], "application/vnd.amazon.eventstream");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.amazon.eventstream"
+    );
 
     // While the subscription is open, a record put on the same HTTP/2 connection arrives on it.
     let client2 = client.clone();
@@ -293,7 +407,13 @@ async fn subscribe_to_shard_streams_over_h2c() {
     let name2 = name.clone();
     let producer = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        json_call(&client2, &ep2, "PutRecord", json!({"StreamName": name2, "PartitionKey": "a", "Data": "dHdv"})).await
+        json_call(
+            &client2,
+            &ep2,
+            "PutRecord",
+            json!({"StreamName": name2, "PartitionKey": "a", "Data": "dHdv"}),
+        )
+        .await
     });
     let (kinds, records) = read_events(response.into_body(), 2).await;
     assert_eq!(kinds[0], "initial-response");

@@ -16,7 +16,11 @@ use tracing_subscriber::EnvFilter;
 
 /// Command-line options.
 #[derive(Debug, Parser)]
-#[command(name = "kcl-emulator", version, about = "A Kinesis Data Streams emulator speaking the AWS wire protocol")]
+#[command(
+    name = "kcl-emulator",
+    version,
+    about = "A Kinesis Data Streams emulator speaking the AWS wire protocol"
+)]
 struct Args {
     /// Address to bind (keep it on loopback unless you mean to expose the emulator).
     #[arg(long, default_value = "127.0.0.1", env = "KCL_EMULATOR_HOST")]
@@ -64,7 +68,10 @@ fn main() -> ExitCode {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&args.log_level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -95,7 +102,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let emulator = Emulator::new(config.build()?);
 
-    let mut builder = Server::builder().emulator(emulator).max_request_bytes(args.max_request_bytes);
+    let mut builder = Server::builder()
+        .emulator(emulator)
+        .max_request_bytes(args.max_request_bytes);
     for stream in &args.streams {
         builder = builder.initial_stream(stream.parse::<InitialStream>()?);
     }

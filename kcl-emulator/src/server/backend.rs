@@ -34,7 +34,11 @@ impl EmulatorBackend {
     }
 
     /// Runs one request against the emulator without journalling it (journal replay uses this).
-    pub(crate) async fn execute(&self, operation: Operation, request: Map<String, Value>) -> Result<Reply, ApiError> {
+    pub(crate) async fn execute(
+        &self,
+        operation: Operation,
+        request: Map<String, Value>,
+    ) -> Result<Reply, ApiError> {
         let emulator = &self.emulator;
         macro_rules! dispatch {
             ($($op:ident => $method:ident,)*) => {
@@ -84,7 +88,11 @@ impl EmulatorBackend {
 }
 
 impl Backend for EmulatorBackend {
-    fn call(&self, operation: Operation, request: Map<String, Value>) -> BoxFuture<'static, Result<Reply, ApiError>> {
+    fn call(
+        &self,
+        operation: Operation,
+        request: Map<String, Value>,
+    ) -> BoxFuture<'static, Result<Reply, ApiError>> {
         let this = self.clone();
         Box::pin(async move {
             let journal_copy = match &this.journal {

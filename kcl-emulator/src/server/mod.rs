@@ -68,16 +68,16 @@ impl FromStr for InitialStream {
     type Err = ServerError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (name, shards) = s
-            .rsplit_once(':')
-            .ok_or_else(|| ServerError::Config(format!("initial stream '{s}' is not of the form name:shards")))?;
-        let shards = shards
-            .parse::<u32>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| ServerError::Config(format!("initial stream '{s}': shards must be a positive integer")))?;
+        let (name, shards) = s.rsplit_once(':').ok_or_else(|| {
+            ServerError::Config(format!("initial stream '{s}' is not of the form name:shards"))
+        })?;
+        let shards = shards.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            ServerError::Config(format!("initial stream '{s}': shards must be a positive integer"))
+        })?;
         if name.is_empty() {
-            return Err(ServerError::Config(format!("initial stream '{s}' has an empty name")));
+            return Err(ServerError::Config(format!(
+                "initial stream '{s}' has an empty name"
+            )));
         }
         Ok(Self {
             name: name.to_owned(),
@@ -165,7 +165,11 @@ impl Server {
     /// # Errors
     /// [`ServerError::Journal`] if the journal cannot be opened, [`ServerError::Emulator`] if an initial
     /// stream cannot be created. Errors of single requests or connections never end the server.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ServerError> {
         let journal = match &self.persistence_dir {
             Some(dir) => {
                 let (journal, entries) = Journal::open(dir).await?;

@@ -1,0 +1,78 @@
+//! CreateStream: a PROVISIONED stream with `ShardCount` evenly split shards, or an ON_DEMAND stream.
+//!
+//! Errors: `ValidationException` (name, shard count), `ResourceInUseException` (name taken),
+//! `LimitExceededException` (account shard limit), `InvalidArgumentException` (ShardCount missing in
+//! PROVISIONED mode, too many tags).
+
+use std::sync::Arc;
+
+use crate::error::KinesisError;
+use crate::operation::Operation;
+use crate::state::{Inner, StreamState};
+use crate::types::{CreateStreamInput, CreateStreamOutput, StreamMode};
+use crate::validate;
+
+impl super::Request for CreateStreamInput {
+    const OPERATION: Operation = Operation::CreateStream;
+    fn stream_hint(&self, _inner: &Inner) -> Option<String> {
+        Some(self.stream_name.clone())
+    }
+}
+
+pub(crate) async fn execute(
+    inner: &Inner,
+    input: CreateStreamInput,
+) -> Result<CreateStreamOutput, KinesisError> {
+    validate::name(&input.stream_name, "streamName", 128)?;
+    let mode = input
+        .stream_mode_details
+        .map(|d| d.stream_mode)
+        .unwrap_or_default();
+    let shard_count = match (mode, input.shard_count) {
+        (StreamMode::Provisioned, None) => {
+            return Err(KinesisError::invalid(
+                "ShardCount is required for streams in PROVISIONED mode.",
+            ))
+        }
+        (_, Some(n)) => validate::int_in(Some(n), "shardCount", 1, 100_000, 1)?,
+        (StreamMode::OnDemand, None) => i32::try_from(inner.config.on_demand_shard_count).unwrap_or(4),
+    };
+    let shard_count = u32::try_from(shard_count).unwrap_or(1);
+    let tags = input.tags.unwrap_or_default();
+    super::add_tags_to_stream::validate_tags(&tags)?;
+    if tags.len() > 50 {
+        return Err(KinesisError::invalid(
+            "Failed to create stream: a stream cannot have more than 50 tags.",
+        ));
+    }
+
+    let open = inner.open_shard_count();
+    if open + u64::from(shard_count) > u64::from(inner.config.shard_limit) {
+        return Err(KinesisError::limit(format!(
+            "This request would exceed the shard limit for the account {} in {}. Current shard count for \
+             the account: {open}. Limit: {}. Number of additional shards that would have resulted from \
+             this request: {shard_count}.",
+            inner.config.account_id, inner.config.region, inner.config.shard_limit
+        )));
+    }
+
+    // Settle any stream of that name that has finished deleting, then insert under the write lock.
+    let _ = inner.stream(&input.stream_name);
+    let stream = Arc::new(StreamState::new(
+        inner,
+        input.stream_name.clone(),
+        mode,
+        shard_count,
+        tags,
+    ));
+    let mut streams = inner.streams.write();
+    if streams.by_name.contains_key(&input.stream_name) {
+        return Err(KinesisError::in_use(format!(
+            "Stream {} under account {} already exists.",
+            input.stream_name, inner.config.account_id
+        )));
+    }
+    streams.by_epoch.insert(stream.epoch, stream.clone());
+    streams.by_name.insert(input.stream_name, stream);
+    Ok(CreateStreamOutput {})
+}

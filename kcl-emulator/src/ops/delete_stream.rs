@@ -1,0 +1,37 @@
+//! DeleteStream: the stream goes DELETING, then disappears after the configured delay.
+//!
+//! Errors: `ResourceNotFoundException`, `ResourceInUseException` (consumers registered and
+//! `EnforceConsumerDeletion` not set).
+
+use crate::error::KinesisError;
+use crate::state::Inner;
+use crate::types::{DeleteStreamInput, DeleteStreamOutput, StreamStatus};
+
+super::stream_request!(DeleteStreamInput, DeleteStream);
+
+pub(crate) async fn execute(
+    inner: &Inner,
+    input: DeleteStreamInput,
+) -> Result<DeleteStreamOutput, KinesisError> {
+    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    {
+        let mut meta = stream.meta.write();
+        if meta.status == StreamStatus::Deleting {
+            return Err(inner.stream_not_found(&stream.name));
+        }
+        if !meta.consumers.is_empty() && input.enforce_consumer_deletion != Some(true) {
+            return Err(KinesisError::in_use(format!(
+                "Stream {} under account {} has registered consumers. Set EnforceConsumerDeletion to \
+                 delete it with its consumers.",
+                stream.name, inner.config.account_id
+            )));
+        }
+        meta.consumers.clear();
+        stream.begin_transition(&mut meta, StreamStatus::Deleting, inner.config.deleting_delay);
+    }
+    // Wake subscriptions so they notice the deletion.
+    crate::subscription::wake_stream(inner, &stream);
+    // Settles (and removes) the stream at once when the delay is zero.
+    let _ = inner.stream(&stream.name);
+    Ok(DeleteStreamOutput {})
+}

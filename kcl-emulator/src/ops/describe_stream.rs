@@ -1,0 +1,55 @@
+//! DescribeStream: the stream and a page of its shards (`Limit`, `ExclusiveStartShardId`).
+//!
+//! Errors: `ResourceNotFoundException`, `ValidationException` (limit, shard id).
+
+use crate::error::KinesisError;
+use crate::state::{Inner, StreamState};
+use crate::types::{DescribeStreamInput, DescribeStreamOutput, StreamDescription, StreamModeDetails};
+use crate::validate;
+
+super::stream_request!(DescribeStreamInput, DescribeStream);
+
+pub(crate) async fn execute(
+    inner: &Inner,
+    input: DescribeStreamInput,
+) -> Result<DescribeStreamOutput, KinesisError> {
+    let limit = validate::int_in(input.limit, "limit", 1, 10_000, 100)?;
+    if let Some(id) = &input.exclusive_start_shard_id {
+        validate::shard_id(id, "exclusiveStartShardId")?;
+    }
+    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let now = inner.now_millis();
+    let after = input.exclusive_start_shard_id.as_deref().map(|id| id.to_owned());
+    let listed = stream.listed_shards(now);
+    let mut page = listed
+        .iter()
+        .filter(|s| after.as_deref().is_none_or(|a| s.id.as_str() > a))
+        .map(|s| s.describe());
+    let shards: Vec<_> = page
+        .by_ref()
+        .take(usize::try_from(limit).unwrap_or(100))
+        .collect();
+    let has_more_shards = page.next().is_some();
+    Ok(DescribeStreamOutput {
+        stream_description: description(&stream, shards, has_more_shards),
+    })
+}
+
+fn description(stream: &StreamState, shards: Vec<crate::types::Shard>, has_more: bool) -> StreamDescription {
+    let meta = stream.meta.read();
+    StreamDescription {
+        stream_name: stream.name.clone(),
+        stream_arn: stream.arn.clone(),
+        stream_status: meta.status,
+        stream_mode_details: Some(StreamModeDetails {
+            stream_mode: meta.mode,
+        }),
+        shards,
+        has_more_shards: has_more,
+        retention_period_hours: i32::try_from(meta.retention_hours).unwrap_or(i32::MAX),
+        stream_creation_timestamp: stream.created,
+        enhanced_monitoring: vec![Default::default()],
+        encryption_type: Some(crate::types::EncryptionType::None),
+        key_id: None,
+    }
+}

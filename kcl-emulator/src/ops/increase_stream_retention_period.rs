@@ -1,0 +1,24 @@
+//! IncreaseStreamRetentionPeriod: raise retention (24..=8760 hours). Records already trimmed stay gone.
+//!
+//! Errors: `ResourceNotFoundException`, `ResourceInUseException` (not ACTIVE), `InvalidArgumentException`
+//! (outside 24..=8760 or below the current retention), `ValidationException` (below 1).
+
+use crate::error::KinesisError;
+use crate::state::Inner;
+use crate::types::{IncreaseStreamRetentionPeriodInput, IncreaseStreamRetentionPeriodOutput};
+
+super::stream_request!(IncreaseStreamRetentionPeriodInput, IncreaseStreamRetentionPeriod);
+
+pub(crate) async fn execute(
+    inner: &Inner,
+    input: IncreaseStreamRetentionPeriodInput,
+) -> Result<IncreaseStreamRetentionPeriodOutput, KinesisError> {
+    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    super::decrease_stream_retention_period::change_retention(
+        inner,
+        &stream,
+        input.retention_period_hours,
+        true,
+    )?;
+    Ok(IncreaseStreamRetentionPeriodOutput {})
+}

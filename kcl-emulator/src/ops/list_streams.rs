@@ -1,0 +1,86 @@
+//! ListStreams: stream names (and summaries) in name order, `Limit` per page, continuing after
+//! `ExclusiveStartStreamName` or a `NextToken`.
+//!
+//! Errors: `ValidationException` (limit), `InvalidArgumentException` (a forged or foreign NextToken).
+
+use crate::error::KinesisError;
+use crate::operation::Operation;
+use crate::state::Inner;
+use crate::types::{ListStreamsInput, ListStreamsOutput, StreamModeDetails, StreamSummary};
+use crate::validate;
+
+const TOKEN_KIND: u8 = 4;
+
+impl super::Request for ListStreamsInput {
+    const OPERATION: Operation = Operation::ListStreams;
+    fn stream_hint(&self, _inner: &Inner) -> Option<String> {
+        None
+    }
+}
+
+pub(crate) async fn execute(
+    inner: &Inner,
+    input: ListStreamsInput,
+) -> Result<ListStreamsOutput, KinesisError> {
+    let limit = validate::int_in(input.limit, "limit", 1, 10_000, 100)?;
+    let after = match (&input.next_token, &input.exclusive_start_stream_name) {
+        (Some(_), Some(_)) => {
+            return Err(KinesisError::invalid(
+                "NextToken and ExclusiveStartStreamName cannot be provided together.",
+            ))
+        }
+        (Some(token), None) => Some(decode_token(inner, token)?),
+        (None, Some(name)) => {
+            validate::name(name, "exclusiveStartStreamName", 128)?;
+            Some(name.clone())
+        }
+        (None, None) => None,
+    };
+    let streams = inner.all_streams();
+    let mut page = streams
+        .iter()
+        .filter(|s| after.as_deref().is_none_or(|a| s.name.as_str() > a));
+    let chosen: Vec<_> = page
+        .by_ref()
+        .take(usize::try_from(limit).unwrap_or(100))
+        .collect();
+    let has_more_streams = page.next().is_some();
+    let next_token = match chosen.last() {
+        Some(last) if has_more_streams => {
+            let mut payload = vec![TOKEN_KIND];
+            payload.extend_from_slice(last.name.as_bytes());
+            Some(inner.tokens.sign(&payload))
+        }
+        _ => None,
+    };
+    let stream_summaries = chosen
+        .iter()
+        .map(|s| {
+            let meta = s.meta.read();
+            StreamSummary {
+                stream_name: s.name.clone(),
+                stream_arn: s.arn.clone(),
+                stream_status: meta.status,
+                stream_mode_details: Some(StreamModeDetails {
+                    stream_mode: meta.mode,
+                }),
+                stream_creation_timestamp: Some(s.created),
+            }
+        })
+        .collect();
+    Ok(ListStreamsOutput {
+        stream_names: chosen.iter().map(|s| s.name.clone()).collect(),
+        has_more_streams,
+        next_token,
+        stream_summaries,
+    })
+}
+
+fn decode_token(inner: &Inner, token: &str) -> Result<String, KinesisError> {
+    let invalid = || KinesisError::invalid(format!("Invalid NextToken: {token}"));
+    let payload = inner.tokens.verify(token).ok_or_else(invalid)?;
+    match payload.split_first() {
+        Some((&TOKEN_KIND, name)) => String::from_utf8(name.to_vec()).map_err(|_| invalid()),
+        _ => Err(invalid()),
+    }
+}

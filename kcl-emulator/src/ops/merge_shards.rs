@@ -1,0 +1,64 @@
+//! MergeShards: close two open, adjacent shards and open one child covering both ranges
+//! (ParentShardId = ShardToMerge, AdjacentParentShardId = AdjacentShardToMerge).
+//!
+//! Errors: `ValidationException` (shard ids, ON_DEMAND stream), `InvalidArgumentException` (not adjacent
+//! or the same shard), `ResourceNotFoundException`, `ResourceInUseException` (stream not ACTIVE, shard
+//! already closed).
+
+use crate::error::KinesisError;
+use crate::state::Inner;
+use crate::types::{MergeShardsInput, MergeShardsOutput, StreamStatus};
+use crate::validate;
+
+use super::reshard;
+
+super::stream_request!(MergeShardsInput, MergeShards);
+
+pub(crate) async fn execute(
+    inner: &Inner,
+    input: MergeShardsInput,
+) -> Result<MergeShardsOutput, KinesisError> {
+    validate::shard_id(&input.shard_to_merge, "shardToMerge")?;
+    validate::shard_id(&input.adjacent_shard_to_merge, "adjacentShardToMerge")?;
+    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    reshard::require_provisioned(inner, &stream, "MergeShards")?;
+    super::require_active(inner, &stream)?;
+    let now_ms = inner.now_millis();
+    let a = stream
+        .shard(&input.shard_to_merge, now_ms)
+        .ok_or_else(|| stream.shard_not_found(inner, &input.shard_to_merge))?;
+    let b = stream
+        .shard(&input.adjacent_shard_to_merge, now_ms)
+        .ok_or_else(|| stream.shard_not_found(inner, &input.adjacent_shard_to_merge))?;
+    let not_adjacent = || {
+        KinesisError::invalid(format!(
+            "Shards {} and {} in stream {} under account {} are not an adjacent pair of shards eligible \
+             for merging",
+            a.id, b.id, stream.name, inner.config.account_id
+        ))
+    };
+    if a.index == b.index {
+        return Err(not_adjacent());
+    }
+    let mut meta = stream.meta.write();
+    if meta.status != StreamStatus::Active {
+        drop(meta);
+        return Err(super::require_active(inner, &stream)
+            .err()
+            .unwrap_or_else(not_adjacent));
+    }
+    for s in [&a, &b] {
+        if s.closed_at().is_some() {
+            return Err(reshard::not_open(inner, &stream, &s.id));
+        }
+    }
+    let adjacent =
+        a.end_key.checked_add(1) == Some(b.start_key) || b.end_key.checked_add(1) == Some(a.start_key);
+    if !adjacent {
+        return Err(not_adjacent());
+    }
+    reshard::merge(&stream, &mut meta, &a, &b, now_ms);
+    reshard::publish_routes(&mut meta);
+    stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
+    Ok(MergeShardsOutput {})
+}

@@ -1,0 +1,54 @@
+//! PutRecord: one record, routed by the MD5 of its partition key or by its explicit hash key.
+//!
+//! Errors: `ValidationException` (key length, data size, hash-key or ordering-number format),
+//! `InvalidArgumentException` (record over 1 MiB, hash key out of range), `ResourceNotFoundException`,
+//! `ProvisionedThroughputExceededException` (shard write limits), or an injected fault.
+
+use crate::error::{ErrorCode, KinesisError};
+use crate::operation::Operation;
+use crate::sequence;
+use crate::state::Inner;
+use crate::types::{PutRecordInput, PutRecordOutput};
+use crate::validate;
+
+super::stream_request!(PutRecordInput, PutRecord);
+
+pub(crate) async fn execute(inner: &Inner, input: PutRecordInput) -> Result<PutRecordOutput, KinesisError> {
+    if let Some(seq) = &input.sequence_number_for_ordering {
+        if !sequence::is_well_formed(seq) {
+            return Err(validate::error(
+                seq,
+                "sequenceNumberForOrdering",
+                "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})",
+            ));
+        }
+    }
+    let entry = super::put_records::validate_entry(
+        input.data,
+        input.partition_key,
+        input.explicit_hash_key.as_deref(),
+        None,
+    )?;
+    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    super::require_usable(inner, &stream)?;
+    // Sequence numbers already increase strictly per shard in arrival order, which is what
+    // SequenceNumberForOrdering asks for.
+    let result = super::put_records::append(inner, Operation::PutRecord, &stream, vec![entry])
+        .pop()
+        .unwrap_or_default();
+    match (result.error_code, result.sequence_number, result.shard_id) {
+        (Some(code), _, _) => Err(KinesisError::new(
+            ErrorCode::parse(&code),
+            result.error_message.unwrap_or_default(),
+        )),
+        (None, Some(sequence_number), Some(shard_id)) => Ok(PutRecordOutput {
+            shard_id,
+            sequence_number,
+            encryption_type: Some(crate::types::EncryptionType::None),
+        }),
+        _ => Err(KinesisError::new(
+            ErrorCode::InternalFailure,
+            "Internal service failure.",
+        )),
+    }
+}

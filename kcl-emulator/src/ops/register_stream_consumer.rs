@@ -1,0 +1,72 @@
+//! RegisterStreamConsumer: a named enhanced fan-out consumer of a stream (CREATING, then ACTIVE after
+//! the configured consumer delay).
+//!
+//! Errors: `ValidationException` (ARN, name), `ResourceNotFoundException`, `ResourceInUseException`
+//! (name taken), `LimitExceededException` (20 consumers per stream by default).
+
+use crate::error::KinesisError;
+use crate::operation::Operation;
+use crate::state::{ConsumerState, Inner};
+use crate::types::{Consumer, ConsumerStatus, RegisterStreamConsumerInput, RegisterStreamConsumerOutput};
+use crate::validate;
+
+impl super::Request for RegisterStreamConsumerInput {
+    const OPERATION: Operation = Operation::RegisterStreamConsumer;
+    fn stream_hint(&self, inner: &Inner) -> Option<String> {
+        super::hint(inner, None, Some(&self.stream_arn))
+    }
+}
+
+pub(crate) async fn execute(
+    inner: &Inner,
+    input: RegisterStreamConsumerInput,
+) -> Result<RegisterStreamConsumerOutput, KinesisError> {
+    validate::name(&input.consumer_name, "consumerName", 128)?;
+    let stream = super::resolve(inner, None, Some(&input.stream_arn))?;
+    super::require_usable(inner, &stream)?;
+    let created = inner.clock.timestamp();
+    let mut meta = stream.meta.write();
+    if meta.consumers.contains_key(&input.consumer_name) {
+        return Err(KinesisError::in_use(format!(
+            "Consumer {} under stream {} already exists for account {}.",
+            input.consumer_name, stream.name, inner.config.account_id
+        )));
+    }
+    if meta.consumers.len() >= inner.config.max_consumers_per_stream as usize {
+        return Err(KinesisError::limit(format!(
+            "Stream {} under account {} already has the maximum of {} registered consumers.",
+            stream.name, inner.config.account_id, inner.config.max_consumers_per_stream
+        )));
+    }
+    let delay = inner.config.consumer_delay;
+    let (status, transition_until) = if delay.is_zero() {
+        (ConsumerStatus::Active, None)
+    } else {
+        stream.mark_pending();
+        (
+            ConsumerStatus::Creating,
+            Some(tokio::time::Instant::now() + delay),
+        )
+    };
+    let consumer = ConsumerState {
+        name: input.consumer_name.clone(),
+        arn: format!(
+            "{}/consumer/{}:{}",
+            stream.arn,
+            input.consumer_name,
+            created.as_millis().div_euclid(1000)
+        ),
+        created,
+        status,
+        transition_until,
+    };
+    meta.consumers.insert(input.consumer_name, consumer.clone());
+    Ok(RegisterStreamConsumerOutput {
+        consumer: Consumer {
+            consumer_name: consumer.name,
+            consumer_arn: consumer.arn,
+            consumer_status: consumer.status,
+            consumer_creation_timestamp: consumer.created,
+        },
+    })
+}

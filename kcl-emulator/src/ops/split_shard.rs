@@ -1,0 +1,68 @@
+//! SplitShard: close an open shard and open two children at `NewStartingHashKey`.
+//!
+//! Errors: `ValidationException` (shard id or hash-key format, ON_DEMAND stream),
+//! `InvalidArgumentException` (hash key not strictly inside the shard's range),
+//! `ResourceNotFoundException`, `ResourceInUseException` (stream not ACTIVE, shard already closed),
+//! `LimitExceededException` (account shard limit).
+
+use crate::error::KinesisError;
+use crate::hashkey;
+use crate::state::Inner;
+use crate::types::{SplitShardInput, SplitShardOutput, StreamStatus};
+use crate::validate;
+
+use super::reshard;
+
+super::stream_request!(SplitShardInput, SplitShard);
+
+pub(crate) async fn execute(inner: &Inner, input: SplitShardInput) -> Result<SplitShardOutput, KinesisError> {
+    validate::shard_id(&input.shard_to_split, "shardToSplit")?;
+    if !hashkey::is_well_formed(&input.new_starting_hash_key) {
+        return Err(validate::error(
+            &input.new_starting_hash_key,
+            "newStartingHashKey",
+            "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})",
+        ));
+    }
+    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    reshard::require_provisioned(inner, &stream, "SplitShard")?;
+    super::require_active(inner, &stream)?;
+    let now_ms = inner.now_millis();
+    let shard = stream
+        .shard(&input.shard_to_split, now_ms)
+        .ok_or_else(|| stream.shard_not_found(inner, &input.shard_to_split))?;
+    if shard.closed_at().is_some() {
+        return Err(reshard::not_open(inner, &stream, &shard.id));
+    }
+    let at = hashkey::parse(&input.new_starting_hash_key);
+    let valid = at.filter(|&k| k > shard.start_key.saturating_add(1) && k < shard.end_key);
+    let Some(at) = valid else {
+        return Err(KinesisError::invalid(format!(
+            "NewStartingHashKey {} used in SplitShard() on shard {} in stream {} under account {} is not \
+             both greater than one plus the shard's StartingHashKey {} and less than the shard's \
+             EndingHashKey {}.",
+            input.new_starting_hash_key,
+            shard.id,
+            stream.name,
+            inner.config.account_id,
+            shard.start_key,
+            shard.end_key
+        )));
+    };
+    reshard::check_shard_limit(inner, 1)?;
+    let mut meta = stream.meta.write();
+    // Re-check under the write lock: a concurrent reshard may have won.
+    if meta.status != StreamStatus::Active {
+        drop(meta);
+        return Err(super::require_active(inner, &stream)
+            .err()
+            .unwrap_or_else(|| reshard::not_open(inner, &stream, &shard.id)));
+    }
+    if shard.closed_at().is_some() {
+        return Err(reshard::not_open(inner, &stream, &shard.id));
+    }
+    reshard::split(&stream, &mut meta, &shard, at, now_ms);
+    reshard::publish_routes(&mut meta);
+    stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
+    Ok(SplitShardOutput {})
+}

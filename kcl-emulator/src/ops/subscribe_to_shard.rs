@@ -1,0 +1,128 @@
+//! SubscribeToShard: push records of one shard to a registered, ACTIVE consumer as a
+//! [`Subscription`] event stream (see [`crate::subscription`] for the event rules).
+//!
+//! At most one call per second per consumer and shard (`LimitExceededException`); a new subscription
+//! takes over an older one of the same consumer and shard.
+//!
+//! Errors: `ValidationException` (ARN, shard id, sequence format), `ResourceNotFoundException` (consumer,
+//! stream, shard), `ResourceInUseException` (consumer not ACTIVE), `InvalidArgumentException` (starting
+//! position), `LimitExceededException`.
+
+use std::collections::hash_map::Entry;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::error::KinesisError;
+use crate::operation::Operation;
+use crate::state::{Bucket, Inner, SubscriptionSlot};
+use crate::subscription::{SlotHandle, Sub, Subscription, SUBSCRIPTION_LIFETIME};
+use crate::types::{ConsumerStatus, SubscribeToShardInput};
+use crate::validate;
+
+use super::describe_stream_consumer::{find, parse_consumer_arn};
+use super::get_shard_iterator::starting_counter;
+
+impl super::Request for SubscribeToShardInput {
+    const OPERATION: Operation = Operation::SubscribeToShard;
+    fn stream_hint(&self, inner: &Inner) -> Option<String> {
+        parse_consumer_arn(inner, &self.consumer_arn).ok().map(|(s, _)| s)
+    }
+}
+
+pub(crate) async fn execute(
+    inner: &Arc<Inner>,
+    input: SubscribeToShardInput,
+) -> Result<Subscription, KinesisError> {
+    validate::shard_id(&input.shard_id, "shardId")?;
+    let (stream, consumer) = find(inner, None, None, Some(&input.consumer_arn))?;
+    if consumer.status != ConsumerStatus::Active {
+        return Err(KinesisError::in_use(format!(
+            "Consumer {} is not in ACTIVE state.",
+            consumer.arn
+        )));
+    }
+    super::require_usable(inner, &stream)?;
+    let now_ms = inner.now_millis();
+    let shard = stream
+        .shard(&input.shard_id, now_ms)
+        .ok_or_else(|| stream.shard_not_found(inner, &input.shard_id))?;
+    if !inner.faults.is_empty() {
+        inner
+            .faults
+            .apply(Operation::SubscribeToShard, Some(&stream.name), Some(&shard.id))
+            .await?;
+    }
+    let position = {
+        let mut data = shard.data.lock();
+        data.trim(now_ms.saturating_sub(stream.retention_ms()));
+        let p = &input.starting_position;
+        starting_counter(
+            inner,
+            &stream,
+            &shard,
+            &data,
+            p.position_type,
+            p.sequence_number.as_deref(),
+            p.timestamp,
+        )?
+    };
+    let now = Instant::now();
+    let (slot, generation) = {
+        let mut slots = inner.subscriptions.lock();
+        match slots.entry((consumer.arn.clone(), shard.id.clone())) {
+            Entry::Occupied(mut e) => {
+                let slot = e.get_mut();
+                if now < slot.last_call + Duration::from_secs(1) {
+                    return Err(KinesisError::limit(format!(
+                        "LimitExceededException: consumer {} subscribed to shard {} less than one second \
+                         ago.",
+                        consumer.arn, shard.id
+                    )));
+                }
+                slot.last_call = now;
+                let generation = slot.generation.fetch_add(1, Ordering::AcqRel) + 1;
+                slot.wake.notify_waiters();
+                (
+                    SlotHandle {
+                        generation: slot.generation.clone(),
+                        wake: slot.wake.clone(),
+                    },
+                    generation,
+                )
+            }
+            Entry::Vacant(e) => {
+                let slot = e.insert(SubscriptionSlot {
+                    generation: Arc::new(AtomicU64::new(0)),
+                    last_call: now,
+                    wake: Arc::new(Notify::new()),
+                });
+                (
+                    SlotHandle {
+                        generation: slot.generation.clone(),
+                        wake: slot.wake.clone(),
+                    },
+                    0,
+                )
+            }
+        }
+    };
+    Ok(Subscription::new(Sub {
+        inner: inner.clone(),
+        stream,
+        shard,
+        consumer_name: consumer.name,
+        consumer_arn: consumer.arn,
+        slot,
+        generation,
+        position,
+        deadline: now + SUBSCRIPTION_LIFETIME,
+        first: true,
+        done: false,
+        last_event: now,
+        bucket: Bucket::default(),
+    }))
+}

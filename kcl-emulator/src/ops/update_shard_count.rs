@@ -1,0 +1,99 @@
+//! UpdateShardCount (UNIFORM_SCALING): reshard to `TargetShardCount` open shards of even hash ranges.
+//!
+//! Like AWS, the new layout is reached through splits and merges, so every new shard has at most two
+//! parents and the lineage stays readable in order: first each target boundary that falls inside an
+//! open shard splits it, then the shards inside each target range are merged pairwise, left to right.
+//! Intermediate shards of that plan close at once, empty.
+//!
+//! Errors: `ValidationException` (target outside 1..=10000, ON_DEMAND stream), `LimitExceededException`
+//! (more than double or less than half the open shards, account shard limit),
+//! `ResourceNotFoundException`, `ResourceInUseException` (stream not ACTIVE).
+
+use std::sync::Arc;
+
+use crate::error::KinesisError;
+use crate::hashkey;
+use crate::state::{Inner, ShardState};
+use crate::types::{StreamStatus, UpdateShardCountInput, UpdateShardCountOutput};
+use crate::validate;
+
+use super::reshard;
+
+super::stream_request!(UpdateShardCountInput, UpdateShardCount);
+
+pub(crate) async fn execute(
+    inner: &Inner,
+    input: UpdateShardCountInput,
+) -> Result<UpdateShardCountOutput, KinesisError> {
+    let target = validate::int_in(Some(input.target_shard_count), "targetShardCount", 1, 10_000, 1)?;
+    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    reshard::require_provisioned(inner, &stream, "UpdateShardCount")?;
+    super::require_active(inner, &stream)?;
+    let current = stream.meta.read().routes.len();
+    let target_n = usize::try_from(target).unwrap_or(1);
+    if target_n > current.saturating_mul(2) {
+        return Err(KinesisError::limit(format!(
+            "UpdateShardCount cannot scale up over double the current open shard count ({current}) for \
+             stream {} under account {}.",
+            stream.name, inner.config.account_id
+        )));
+    }
+    if target_n < current.div_ceil(2) {
+        return Err(KinesisError::limit(format!(
+            "UpdateShardCount cannot scale down below half the current open shard count ({current}) for \
+             stream {} under account {}.",
+            stream.name, inner.config.account_id
+        )));
+    }
+    if target_n > current {
+        reshard::check_shard_limit(inner, (target_n - current) as u64)?;
+    }
+    let now_ms = inner.now_millis();
+    let mut meta = stream.meta.write();
+    if meta.status != StreamStatus::Active {
+        drop(meta);
+        super::require_active(inner, &stream)?;
+        return Err(KinesisError::in_use("The stream is being updated."));
+    }
+    let mut open: Vec<Arc<ShardState>> = meta.routes.to_vec();
+    let current = open.len();
+    let ranges = hashkey::even_ranges(u32::try_from(target_n).unwrap_or(1));
+    let aligned = open.len() == ranges.len()
+        && open
+            .iter()
+            .zip(&ranges)
+            .all(|(s, r)| (s.start_key, s.end_key) == *r);
+    if !aligned {
+        // Phase 1: split every shard that a target boundary falls strictly inside.
+        for &(start, _) in ranges.iter().skip(1) {
+            let pos = open
+                .iter()
+                .position(|s| s.start_key < start && start <= s.end_key);
+            if let Some(pos) = pos {
+                let parent = open.remove(pos);
+                let (low, high) = reshard::split(&stream, &mut meta, &parent, start, now_ms);
+                open.insert(pos, high);
+                open.insert(pos, low);
+            }
+        }
+        // Phase 2: merge the shards inside each target range, left to right.
+        let mut merged = Vec::with_capacity(ranges.len());
+        let mut iter = open.into_iter().peekable();
+        for &(_, end) in &ranges {
+            let Some(mut acc) = iter.next() else { break };
+            while acc.end_key < end {
+                let Some(next) = iter.next() else { break };
+                acc = reshard::merge(&stream, &mut meta, &acc, &next, now_ms);
+            }
+            merged.push(acc);
+        }
+        reshard::publish_routes(&mut meta);
+        stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
+    }
+    Ok(UpdateShardCountOutput {
+        stream_name: stream.name.clone(),
+        current_shard_count: i32::try_from(current).unwrap_or(i32::MAX),
+        target_shard_count: target,
+        stream_arn: stream.arn.clone(),
+    })
+}

@@ -1,0 +1,34 @@
+//! UpdateStreamMode: switch a stream between PROVISIONED and ON_DEMAND (by StreamARN, as AWS requires).
+//!
+//! Errors: `ValidationException` (ARN), `ResourceNotFoundException`, `ResourceInUseException` (not
+//! ACTIVE), `InvalidArgumentException` (already in that mode).
+
+use crate::error::KinesisError;
+use crate::operation::Operation;
+use crate::state::Inner;
+use crate::types::{StreamStatus, UpdateStreamModeInput, UpdateStreamModeOutput};
+
+impl super::Request for UpdateStreamModeInput {
+    const OPERATION: Operation = Operation::UpdateStreamMode;
+    fn stream_hint(&self, inner: &Inner) -> Option<String> {
+        super::hint(inner, None, Some(&self.stream_arn))
+    }
+}
+
+pub(crate) async fn execute(
+    inner: &Inner,
+    input: UpdateStreamModeInput,
+) -> Result<UpdateStreamModeOutput, KinesisError> {
+    let stream = super::resolve(inner, None, Some(&input.stream_arn))?;
+    super::require_active(inner, &stream)?;
+    let mut meta = stream.meta.write();
+    if meta.mode == input.stream_mode_details.stream_mode {
+        return Err(KinesisError::invalid(format!(
+            "Stream {} under account {} is already in the requested mode.",
+            stream.name, inner.config.account_id
+        )));
+    }
+    meta.mode = input.stream_mode_details.stream_mode;
+    stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
+    Ok(UpdateStreamModeOutput {})
+}

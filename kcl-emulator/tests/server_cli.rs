@@ -180,3 +180,53 @@ async fn in_process_persistence_replays_the_journal() {
     assert_eq!(tags.tags()[0].key(), "owner");
     server.stop().await;
 }
+
+/// Reads one shard `calls` times in quick succession; returns how many calls were throttled.
+async fn throttled_reads(endpoint: &str, calls: usize) -> usize {
+    let kinesis = client(endpoint);
+    let shard = kinesis
+        .list_shards()
+        .stream_name("hot")
+        .send()
+        .await
+        .unwrap()
+        .shards()[0]
+        .shard_id()
+        .to_owned();
+    let it = kinesis
+        .get_shard_iterator()
+        .stream_name("hot")
+        .shard_id(shard)
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap();
+    let mut iterator = it.shard_iterator().unwrap().to_owned();
+    let mut throttled = 0;
+    for _ in 0..calls {
+        match kinesis.get_records().shard_iterator(&iterator).send().await {
+            Ok(out) => iterator = out.next_shard_iterator().unwrap().to_owned(),
+            Err(e) => {
+                let e = e.into_service_error();
+                assert!(e.is_provisioned_throughput_exceeded_exception(), "{e:?}");
+                throttled += 1;
+            }
+        }
+    }
+    throttled
+}
+
+#[tokio::test]
+async fn throughput_limits_flag_switches_throttling() {
+    let (mut limited, endpoint) = start_binary(&["--stream", "hot:1"]).await;
+    assert!(
+        throttled_reads(&endpoint, 12).await > 0,
+        "5 reads/s per shard is enforced by default"
+    );
+    limited.kill().await.unwrap();
+
+    let (mut unlimited, endpoint) =
+        start_binary(&["--stream", "hot:1", "--throughput-limits", "false"]).await;
+    assert_eq!(throttled_reads(&endpoint, 12).await, 0);
+    unlimited.kill().await.unwrap();
+}

@@ -643,3 +643,129 @@ async fn service_errors_reach_the_sdk_typed() {
     assert!(it.shard_iterator().is_some());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn subscription_to_a_closed_shard_ends_with_its_children() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let name = create(&client, 1).await;
+    let parent = shard_ids(&client, &name).await.remove(0);
+    let stream_arn = server.emulator.stream_arn(&name);
+    let consumer_arn = client
+        .register_stream_consumer()
+        .stream_arn(&stream_arn)
+        .consumer_name("ender")
+        .send()
+        .await
+        .unwrap()
+        .consumer()
+        .unwrap()
+        .consumer_arn()
+        .to_owned();
+    client
+        .put_record()
+        .stream_name(&name)
+        .partition_key("k")
+        .data(Blob::new("last words"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .split_shard()
+        .stream_name(&name)
+        .shard_to_split(&parent)
+        .new_starting_hash_key("170141183460469231731687303715884105728")
+        .send()
+        .await
+        .unwrap();
+    wait_active(&client, &name).await;
+
+    let mut output = client
+        .subscribe_to_shard()
+        .consumer_arn(&consumer_arn)
+        .shard_id(&parent)
+        .starting_position(
+            StartingPosition::builder()
+                .r#type(ShardIteratorType::TrimHorizon)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut records = Vec::new();
+    let mut children = Vec::new();
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(10), output.event_stream.recv())
+            .await
+            .expect("no event within 10 s")
+            .unwrap();
+        match next {
+            Some(SubscribeToShardEventStream::SubscribeToShardEvent(event)) => {
+                records.extend(event.records().iter().map(|r| r.data().as_ref().to_vec()));
+                children.extend(event.child_shards().iter().map(|c| c.shard_id().to_owned()));
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    assert_eq!(records, [b"last words".to_vec()]);
+    assert_eq!(children.len(), 2, "{children:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_newer_subscription_takes_over_with_resource_in_use() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let name = create(&client, 1).await;
+    let shard = shard_ids(&client, &name).await.remove(0);
+    let consumer_arn = client
+        .register_stream_consumer()
+        .stream_arn(server.emulator.stream_arn(&name))
+        .consumer_name("twice")
+        .send()
+        .await
+        .unwrap()
+        .consumer()
+        .unwrap()
+        .consumer_arn()
+        .to_owned();
+    let subscribe = || {
+        client
+            .subscribe_to_shard()
+            .consumer_arn(&consumer_arn)
+            .shard_id(&shard)
+            .starting_position(
+                StartingPosition::builder()
+                    .r#type(ShardIteratorType::Latest)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+    };
+    let mut first = subscribe().await.unwrap();
+    // The first event comes at once.
+    let event = tokio::time::timeout(Duration::from_secs(10), first.event_stream.recv())
+        .await
+        .unwrap();
+    assert!(matches!(
+        event,
+        Ok(Some(SubscribeToShardEventStream::SubscribeToShardEvent(_)))
+    ));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let _second = subscribe().await.unwrap();
+    let ended = loop {
+        match tokio::time::timeout(Duration::from_secs(10), first.event_stream.recv())
+            .await
+            .unwrap()
+        {
+            Ok(Some(_)) => continue,
+            other => break other,
+        }
+    };
+    let err = ended.expect_err("the first subscription should end with an error");
+    let err = err.into_service_error();
+    assert!(err.is_resource_in_use_exception(), "{err:?}");
+    server.stop().await;
+}

@@ -1,0 +1,3 @@
+//! Lease-store benchmark (placeholder until the DynamoDB store lands).
+
+fn main() {}

@@ -17,10 +17,12 @@ use aws_sdk_dynamodb::Client;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use kcl_checkpoint::{
-    DynamoDbLeaseStore, Error, ExtendedSequenceNumber, HashKeyRange, InMemoryLeaseStore, Lease, LeaseKey,
-    LeaseStore, SequenceNumber,
+    Billing, DynamoDbLeaseStore, Error, ExtendedSequenceNumber, FaultyLeaseStore, HashKeyRange,
+    InMemoryLeaseStore, Lease, LeaseKey, LeaseStore, RandomFaults, RetryPolicy, RetryingLeaseStore,
+    SequenceNumber,
 };
 use tokio::sync::Barrier;
+use tokio::time::Duration;
 
 type Store = Arc<dyn LeaseStore>;
 type Case = fn(Store) -> BoxFuture<'static, ()>;
@@ -436,6 +438,33 @@ async fn in_memory_conformance() {
     .await;
 }
 
+/// The wrappers are stores too: retry over seeded throttles, unapplied timeouts and latency keeps every
+/// guarantee (conflicts are never injected here, so outcomes match a fault-free store).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn retrying_over_faulty_in_memory_conformance() {
+    let seed = rand::random::<u64>();
+    eprintln!("fault seed: {seed}");
+    conformance_suite("retry+faults+in-memory", move || async move {
+        let faulty = FaultyLeaseStore::new(Arc::new(InMemoryLeaseStore::new())).with_random(
+            seed,
+            RandomFaults {
+                throttle: 0.05,
+                timeout: 0.05,
+                latency: Some((Duration::ZERO, Duration::from_micros(200))),
+                ..RandomFaults::default()
+            },
+        );
+        let policy = RetryPolicy {
+            min_delay: Duration::from_micros(100),
+            max_delay: Duration::from_millis(2),
+            max_retries: 12,
+            ..RetryPolicy::default()
+        };
+        Arc::new(RetryingLeaseStore::with_policy(Arc::new(faulty), policy)) as Store
+    })
+    .await;
+}
+
 async fn dynamodb_conformance(var: &str, backend: &str) {
     let Some(url) = support::server_url(var, &format!("{backend}_conformance")) else {
         return;
@@ -524,6 +553,51 @@ async fn java_table_suite(backend: &str, client: &Client) {
     malformed_items_are_reported_not_fatal(client).await;
     eprintln!("[{backend}] missing_table_is_a_typed_error");
     missing_table_is_a_typed_error(client).await;
+    eprintln!("[{backend}] billing_modes");
+    billing_modes(client).await;
+}
+
+async fn billing_modes(client: &Client) {
+    for (billing, expected) in [
+        (Billing::PayPerRequest, "PAY_PER_REQUEST"),
+        (
+            Billing::Provisioned {
+                read_capacity_units: 3,
+                write_capacity_units: 4,
+            },
+            "PROVISIONED",
+        ),
+    ] {
+        let store = DynamoDbLeaseStore::builder(client.clone(), support::unique_table("billing"))
+            .billing(billing)
+            .poll_interval(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        assert!(store.ensure_table().await.unwrap());
+        let table = client
+            .describe_table()
+            .table_name(store.table_name())
+            .send()
+            .await
+            .unwrap()
+            .table
+            .unwrap();
+        let key_schema = table.key_schema();
+        assert_eq!(key_schema.len(), 1);
+        assert_eq!(key_schema[0].attribute_name(), "leaseKey");
+        let mode = table
+            .billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .map(|m| m.as_str().to_owned())
+            // Servers that omit the summary for provisioned tables report capacity instead.
+            .unwrap_or_else(|| "PROVISIONED".to_owned());
+        assert_eq!(mode, expected);
+        if let Billing::Provisioned { .. } = billing {
+            let throughput = table.provisioned_throughput().unwrap();
+            assert_eq!(throughput.read_capacity_units(), Some(3));
+            assert_eq!(throughput.write_capacity_units(), Some(4));
+        }
+    }
 }
 
 async fn reads_and_resumes_a_java_kcl_table(client: &Client) {

@@ -914,4 +914,34 @@ async fn missing_table_is_a_typed_error(client: &Client) {
         DynamoDbLeaseStore::new(client.clone(), "x"),
         Err(Error::Config { .. })
     ));
+
+    // A table that exists with another key schema is refused, not written to.
+    let foreign = support::unique_table("foreign");
+    client
+        .create_table()
+        .table_name(&foreign)
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let err = DynamoDbLeaseStore::new(client.clone(), foreign)
+        .unwrap()
+        .ensure_table()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
 }

@@ -324,6 +324,18 @@ async fn two_phase_checkpoint(store: Store) {
         .await
         .unwrap();
 
+    // Empty application state is state too.
+    let empty = store
+        .prepare_checkpoint(&prepared, seq(BIG_SEQUENCE, 9), Some(Bytes::new()))
+        .await
+        .unwrap();
+    assert_eq!(empty.pending_checkpoint_state, Some(Bytes::new()));
+    assert_eq!(store.get(&lease.key).await.unwrap().unwrap(), empty);
+    let prepared = store
+        .prepare_checkpoint(&empty, seq(BIG_SEQUENCE, 9), Some(Bytes::from_static(b"s")))
+        .await
+        .unwrap();
+
     let committed = store.commit_pending_checkpoint(&prepared).await.unwrap();
     assert_eq!(committed.checkpoint, seq(BIG_SEQUENCE, 9));
     assert_eq!(committed.pending_checkpoint, None);

@@ -292,9 +292,7 @@ impl DynamoDbLeaseStore {
             return Ok(Some(TableStatus::Creating));
         };
         let keys = table.key_schema();
-        let key_ok = keys.len() == 1
-            && keys[0].attribute_name() == LEASE_KEY
-            && keys[0].key_type() == &KeyType::Hash
+        let key_ok = matches!(keys, [only] if only.attribute_name() == LEASE_KEY && only.key_type() == &KeyType::Hash)
             && table
                 .attribute_definitions()
                 .iter()

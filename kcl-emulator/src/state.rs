@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -411,7 +411,8 @@ pub(crate) struct ShardState {
 pub(crate) struct StoredRecord {
     pub(crate) arrival_ms: i64,
     pub(crate) data: Bytes,
-    pub(crate) partition_key: String,
+    /// The partition key's UTF-8 bytes.
+    pub(crate) partition_key: Bytes,
 }
 
 impl StoredRecord {
@@ -419,7 +420,17 @@ impl StoredRecord {
     pub(crate) fn size(&self) -> usize {
         self.data.len() + self.partition_key.len()
     }
+
+    /// The partition key as a string (it was a `String` when stored, so this never loses anything).
+    pub(crate) fn key(&self) -> String {
+        String::from_utf8_lossy(&self.partition_key).into_owned()
+    }
 }
+
+/// Records whose data is at most this long are copied into the shard's arena.
+const PACK_MAX: usize = 1024;
+/// Size of one arena chunk.
+const ARENA_CHUNK: usize = 128 * 1024;
 
 /// How a shard ended.
 #[derive(Debug, Clone)]
@@ -509,6 +520,9 @@ pub(crate) struct ShardData {
     /// Counter of `records[0]` (records are numbered from 1).
     pub(crate) base: u64,
     pub(crate) closed: Option<Closed>,
+    /// The current chunk small records and partition keys are packed into, so that a shard's records
+    /// sit together in memory (reads walk it sequentially) and share one reference count per chunk.
+    arena: BytesMut,
     pub(crate) write_bytes: Bucket,
     pub(crate) write_records: Bucket,
     pub(crate) read_bytes: Bucket,
@@ -516,6 +530,28 @@ pub(crate) struct ShardData {
 }
 
 impl ShardData {
+    /// Appends a record, packing small data and the key into the shard's arena.
+    pub(crate) fn push(&mut self, arrival_ms: i64, data: Bytes, partition_key: &str) {
+        let packed = data.len() <= PACK_MAX;
+        let need = partition_key.len() + if packed { data.len() } else { 0 };
+        if self.arena.capacity() - self.arena.len() < need {
+            self.arena = BytesMut::with_capacity(ARENA_CHUNK.max(need));
+        }
+        let data = if packed {
+            self.arena.extend_from_slice(&data);
+            self.arena.split().freeze()
+        } else {
+            data
+        };
+        self.arena.extend_from_slice(partition_key.as_bytes());
+        let partition_key = self.arena.split().freeze();
+        self.records.push_back(StoredRecord {
+            arrival_ms,
+            data,
+            partition_key,
+        });
+    }
+
     /// The counter the next record gets.
     pub(crate) fn next_counter(&self) -> u64 {
         self.base + self.records.len() as u64

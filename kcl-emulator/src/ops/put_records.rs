@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use crate::error::KinesisError;
 use crate::hashkey;
 use crate::operation::Operation;
-use crate::state::{Inner, ShardState, StoredRecord, StreamState};
+use crate::state::{Inner, ShardState, StreamState};
 use crate::types::{PutRecordsInput, PutRecordsOutput, PutRecordsResultEntry};
 use crate::validate;
 
@@ -218,11 +218,7 @@ pub(crate) fn append(
                     }
                 }
                 let arrival_ms = data.last_arrival_ms().map_or(now_ms, |last| last.max(now_ms));
-                data.records.push_back(StoredRecord {
-                    arrival_ms,
-                    data: std::mem::take(&mut entry.data),
-                    partition_key: std::mem::take(&mut entry.partition_key),
-                });
+                data.push(arrival_ms, std::mem::take(&mut entry.data), &entry.partition_key);
                 results[i] = PutRecordsResultEntry {
                     sequence_number: Some(shard.seq(data.last_counter())),
                     shard_id: Some(shard.id.clone()),

@@ -3,7 +3,8 @@
 //! Writes PutRecords batches of 500 x 100-byte records, then reads everything back with GetRecords
 //! batches of 10,000, on 1 and on 16 shards, and prints records per second.
 //!
-//! Run: `cargo run --release -p kcl-emulator --example bench_emulator [total_records] [writer_tasks]`
+//! Run: `cargo run --release -p kcl-emulator --example bench_emulator [total_records] [writer_tasks]
+//! [shard_counts, e.g. 1,16]`
 
 use std::time::Duration;
 
@@ -12,9 +13,44 @@ use kcl_emulator::types::*;
 use kcl_emulator::{Emulator, EmulatorConfig, KinesisError};
 
 const BATCH: usize = 500;
+/// `sysconf(_SC_CLK_TCK)` on Linux.
+const TICKS_PER_SEC: f64 = 100.0;
 const RECORD_BYTES: usize = 100;
 
 /// Pre-built requests; every record owns its payload, as after decoding a request body.
+/// CPU time (user + system, all threads) this process has used, from `/proc/self/stat`; zero elsewhere.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    Duration::from_secs_f64((ticks(11) + ticks(12)) / TICKS_PER_SEC)
+}
+
+/// Wall and CPU time of one timed section.
+#[derive(Debug, Clone, Copy)]
+struct Took {
+    wall: Duration,
+    cpu: Duration,
+}
+
+impl Took {
+    fn report(&self, what: &str, shards: i32, records: usize) {
+        let wall = records as f64 / self.wall.as_secs_f64();
+        let cpu = records as f64 / self.cpu.as_secs_f64().max(0.01);
+        println!(
+            "shards={shards:>2}  {what}: {records} records in {:.3} s wall = {:>10.0} records/s \
+             ({:.1} MiB/s); {:.2} s CPU = {:>10.0} records per CPU-second",
+            self.wall.as_secs_f64(),
+            wall,
+            wall * RECORD_BYTES as f64 / (1024.0 * 1024.0),
+            self.cpu.as_secs_f64(),
+            cpu
+        );
+    }
+}
+
 fn requests(stream: &str, total: usize) -> Vec<PutRecordsInput> {
     (0..total / BATCH)
         .map(|b| PutRecordsInput {
@@ -31,7 +67,7 @@ fn requests(stream: &str, total: usize) -> Vec<PutRecordsInput> {
         .collect()
 }
 
-async fn write(e: &Emulator, stream: &str, total: usize, writers: usize) -> Result<Duration, KinesisError> {
+async fn write(e: &Emulator, stream: &str, total: usize, writers: usize) -> Result<Took, KinesisError> {
     let mut reqs = requests(stream, total);
     let per = reqs.len().div_ceil(writers.max(1));
     let mut chunks = Vec::new();
@@ -40,6 +76,7 @@ async fn write(e: &Emulator, stream: &str, total: usize, writers: usize) -> Resu
         chunks.push(std::mem::replace(&mut reqs, rest));
     }
     let start = tokio::time::Instant::now();
+    let cpu_start = cpu_time();
     let tasks: Vec<_> = chunks
         .into_iter()
         .map(|chunk| {
@@ -57,7 +94,10 @@ async fn write(e: &Emulator, stream: &str, total: usize, writers: usize) -> Resu
         t.await
             .map_err(|e| KinesisError::new(kcl_emulator::ErrorCode::InternalFailure, e.to_string()))??;
     }
-    Ok(start.elapsed())
+    Ok(Took {
+        wall: start.elapsed(),
+        cpu: cpu_time().saturating_sub(cpu_start),
+    })
 }
 
 async fn read_shard(e: Emulator, stream: String, shard: String) -> Result<usize, KinesisError> {
@@ -87,7 +127,7 @@ async fn read_shard(e: Emulator, stream: String, shard: String) -> Result<usize,
     }
 }
 
-async fn read(e: &Emulator, stream: &str, passes: usize) -> Result<(usize, Duration), KinesisError> {
+async fn read(e: &Emulator, stream: &str, passes: usize) -> Result<(usize, Took), KinesisError> {
     let shards = e
         .list_shards(ListShardsInput {
             stream_name: Some(stream.to_owned()),
@@ -96,6 +136,7 @@ async fn read(e: &Emulator, stream: &str, passes: usize) -> Result<(usize, Durat
         .await?
         .shards;
     let start = tokio::time::Instant::now();
+    let cpu_start = cpu_time();
     let mut total = 0;
     for _ in 0..passes {
         let tasks: Vec<_> = shards
@@ -108,7 +149,13 @@ async fn read(e: &Emulator, stream: &str, passes: usize) -> Result<(usize, Durat
                 .map_err(|e| KinesisError::new(kcl_emulator::ErrorCode::InternalFailure, e.to_string()))??;
         }
     }
-    Ok((total, start.elapsed()))
+    Ok((
+        total,
+        Took {
+            wall: start.elapsed(),
+            cpu: cpu_time().saturating_sub(cpu_start),
+        },
+    ))
 }
 
 #[tokio::main]
@@ -116,11 +163,15 @@ async fn main() -> Result<(), KinesisError> {
     let mut args = std::env::args().skip(1);
     let total: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(2_000_000);
     let writers: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(2);
+    let shard_counts: Vec<i32> = args
+        .next()
+        .map(|a| a.split(',').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 16]);
     println!(
         "kcl-emulator benchmark: {total} records of {RECORD_BYTES} B, PutRecords x{BATCH}, {writers} writer task(s), \
          GetRecords limit 10000, throughput limits off"
     );
-    for shards in [1, 16] {
+    for shards in shard_counts {
         let config = EmulatorConfig::builder()
             .without_throughput_limits()
             .build()
@@ -133,21 +184,9 @@ async fn main() -> Result<(), KinesisError> {
         })
         .await?;
         let took = write(&e, "bench", total, writers).await?;
-        let rate = total as f64 / took.as_secs_f64();
-        println!(
-            "shards={shards:>2}  write: {total} records in {:.3} s = {:>10.0} records/s ({:.1} MiB/s)",
-            took.as_secs_f64(),
-            rate,
-            rate * RECORD_BYTES as f64 / (1024.0 * 1024.0)
-        );
+        took.report("write", shards, total);
         let (n, took) = read(&e, "bench", 3).await?;
-        let rate = n as f64 / took.as_secs_f64();
-        println!(
-            "shards={shards:>2}  read:  {n} records in {:.3} s = {:>10.0} records/s ({:.1} MiB/s)",
-            took.as_secs_f64(),
-            rate,
-            rate * RECORD_BYTES as f64 / (1024.0 * 1024.0)
-        );
+        took.report("read ", shards, n);
     }
     Ok(())
 }

@@ -168,11 +168,20 @@ pub(crate) fn append(
         if routes.is_empty() {
             break;
         }
-        let mut order: Vec<(usize, usize)> = pending
-            .iter()
-            .map(|&i| (route(&routes, entries[i].hash), i))
-            .collect();
-        order.sort_unstable();
+        // Group the records by shard, keeping request order within each shard (a counting sort).
+        let targets: Vec<usize> = pending.iter().map(|&i| route(&routes, entries[i].hash)).collect();
+        let mut fill = vec![0usize; routes.len() + 1];
+        for &t in &targets {
+            fill[t + 1] += 1;
+        }
+        for r in 0..routes.len() {
+            fill[r + 1] += fill[r];
+        }
+        let mut order = vec![(0usize, 0usize); pending.len()];
+        for (&i, &t) in pending.iter().zip(&targets) {
+            order[fill[t]] = (t, i);
+            fill[t] += 1;
+        }
         let mut retry = Vec::new();
         for group in order.chunk_by(|a, b| a.0 == b.0) {
             let shard = &routes[group[0].0];

@@ -491,6 +491,15 @@ impl Bucket {
         self.tokens > 0.0
     }
 
+    /// Whole tokens available (zero when in debt); call after a refill such as [`Bucket::has_credit`].
+    pub(crate) fn available(&self) -> u64 {
+        if self.tokens > 0.0 {
+            self.tokens as u64
+        } else {
+            0
+        }
+    }
+
     /// Takes `n` tokens, going into debt if needed.
     pub(crate) fn overdraw(&mut self, n: u64) {
         self.tokens -= n as f64;

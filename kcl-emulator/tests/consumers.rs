@@ -406,3 +406,22 @@ fn handles_are_send_and_sync() {
     send_sync::<kcl_emulator::KinesisError>();
     send::<Subscription>();
 }
+
+#[tokio::test(start_paused = true)]
+async fn deleting_the_stream_ends_subscriptions() {
+    let e = emulator();
+    create(&e, "s", 1).await;
+    let c = register(&e, "app").await;
+    let mut sub = subscribe(&e, &c, SHARD0, trim_horizon()).await;
+    next_event(&mut sub).await;
+    e.delete_stream(DeleteStreamInput {
+        stream_name: Some("s".into()),
+        enforce_consumer_deletion: Some(true),
+        ..Default::default()
+    })
+    .await
+    .expect("delete");
+    let err = sub.next().await.expect("an item").expect_err("stream gone");
+    assert_eq!(err.code(), "ResourceNotFoundException");
+    assert!(sub.next().await.is_none());
+}

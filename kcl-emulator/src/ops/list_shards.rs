@@ -261,13 +261,3 @@ pub(crate) async fn execute(inner: &Inner, input: ListShardsInput) -> Result<Lis
         next_token,
     })
 }
-
-impl std::fmt::Debug for Cursor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cursor")
-            .field("stream", &self.stream.name)
-            .field("filter", &self.filter)
-            .field("after", &self.after)
-            .finish()
-    }
-}

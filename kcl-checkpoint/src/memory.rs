@@ -1,0 +1,187 @@
+//! [`InMemoryLeaseStore`]: the embedded default store.
+//!
+//! A map behind a mutex, with exactly the fencing semantics of the DynamoDB store. It suits a single
+//! process (several workers sharing one `Arc`), tests and simulations. Every operation completes without
+//! awaiting while the lock is held, so it is safe under any number of concurrent tasks.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::error::{Error, Result};
+use crate::lease::{Lease, LeaseKey};
+use crate::sequence::ExtendedSequenceNumber;
+use crate::store::{renew_landed, required_owner, validate_lease, LeaseListing, LeaseStore, Operation};
+
+/// An in-process lease table. Cheap to create; share it as `Arc<dyn LeaseStore>`.
+#[derive(Debug, Default)]
+pub struct InMemoryLeaseStore {
+    leases: Mutex<BTreeMap<LeaseKey, Lease>>,
+}
+
+/// Which fence a write checks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fence {
+    /// The stored counter must equal the caller's.
+    Counter,
+    /// The stored counter and owner must equal the caller's.
+    CounterAndOwner,
+}
+
+impl InMemoryLeaseStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A snapshot of every stored lease (for assertions in tests and simulations).
+    pub fn snapshot(&self) -> Vec<Lease> {
+        self.lock().values().cloned().collect()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<LeaseKey, Lease>> {
+        // A panic while holding the lock cannot leave a half-written lease (each write replaces one value),
+        // so a poisoned map is still consistent.
+        self.leases
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies `change` to the stored lease if the fence holds, bumping the counter; returns the new lease.
+    fn fenced(
+        &self,
+        operation: Operation,
+        expected: &Lease,
+        fence: Fence,
+        change: impl FnOnce(&mut Lease),
+    ) -> Result<Lease> {
+        validate_lease(operation, expected)?;
+        let mut leases = self.lock();
+        let Some(stored) = leases.get_mut(&expected.key) else {
+            return Err(Error::conflict(operation, expected.key.as_str()));
+        };
+        let holds =
+            stored.counter == expected.counter && (fence == Fence::Counter || stored.owner == expected.owner);
+        if !holds {
+            if operation == Operation::Renew && renew_landed(expected, stored) {
+                return Ok(stored.clone());
+            }
+            return Err(Error::conflict(operation, expected.key.as_str()));
+        }
+        let next = stored
+            .counter
+            .checked_add(1)
+            .ok_or_else(|| Error::invalid(operation, format!("lease {} counter overflow", expected.key)))?;
+        change(stored);
+        stored.counter = next;
+        Ok(stored.clone())
+    }
+}
+
+#[async_trait]
+impl LeaseStore for InMemoryLeaseStore {
+    async fn ensure_table(&self) -> Result<bool> {
+        Ok(false)
+    }
+
+    async fn list(&self) -> Result<LeaseListing> {
+        Ok(LeaseListing {
+            leases: self.snapshot(),
+            malformed: Vec::new(),
+        })
+    }
+
+    async fn get(&self, key: &LeaseKey) -> Result<Option<Lease>> {
+        Ok(self.lock().get(key).cloned())
+    }
+
+    async fn create_if_absent(&self, lease: &Lease) -> Result<bool> {
+        validate_lease(Operation::Create, lease)?;
+        let mut leases = self.lock();
+        if leases.contains_key(&lease.key) {
+            return Ok(false);
+        }
+        leases.insert(lease.key.clone(), lease.clone());
+        Ok(true)
+    }
+
+    async fn renew(&self, lease: &Lease) -> Result<Lease> {
+        required_owner(Operation::Renew, lease)?;
+        self.fenced(Operation::Renew, lease, Fence::CounterAndOwner, |_| {})
+    }
+
+    async fn take(&self, lease: &Lease, new_owner: &str) -> Result<Lease> {
+        if new_owner.is_empty() {
+            return Err(Error::invalid(Operation::Take, "the new owner is empty"));
+        }
+        self.fenced(Operation::Take, lease, Fence::Counter, |stored| {
+            // As the Java KCL: taking an unowned lease is not an owner switch.
+            if stored.owner.as_deref().is_some_and(|old| old != new_owner) {
+                stored.owner_switches_since_checkpoint =
+                    stored.owner_switches_since_checkpoint.saturating_add(1);
+            }
+            stored.owner = Some(new_owner.to_owned());
+            stored.checkpoint_owner = None;
+        })
+    }
+
+    async fn evict(&self, lease: &Lease) -> Result<Lease> {
+        self.fenced(Operation::Evict, lease, Fence::CounterAndOwner, |stored| {
+            stored.owner = None;
+            stored.checkpoint_owner = None;
+        })
+    }
+
+    async fn checkpoint(&self, lease: &Lease, checkpoint: ExtendedSequenceNumber) -> Result<Lease> {
+        required_owner(Operation::Checkpoint, lease)?;
+        self.fenced(Operation::Checkpoint, lease, Fence::CounterAndOwner, |stored| {
+            stored.checkpoint = checkpoint;
+            stored.pending_checkpoint = None;
+            stored.pending_checkpoint_state = None;
+            stored.owner_switches_since_checkpoint = 0;
+        })
+    }
+
+    async fn prepare_checkpoint(
+        &self,
+        lease: &Lease,
+        pending: ExtendedSequenceNumber,
+        state: Option<Bytes>,
+    ) -> Result<Lease> {
+        required_owner(Operation::PrepareCheckpoint, lease)?;
+        self.fenced(
+            Operation::PrepareCheckpoint,
+            lease,
+            Fence::CounterAndOwner,
+            |stored| {
+                stored.pending_checkpoint = Some(pending);
+                stored.pending_checkpoint_state = state;
+            },
+        )
+    }
+
+    async fn set_child_shard_ids(&self, lease: &Lease, children: &BTreeSet<String>) -> Result<Lease> {
+        validate_lease(Operation::SetChildShardIds, lease)?;
+        let mut leases = self.lock();
+        let stored = leases
+            .get_mut(&lease.key)
+            .ok_or_else(|| Error::not_found(Operation::SetChildShardIds, lease.key.as_str()))?;
+        stored.child_shard_ids = children.clone();
+        Ok(stored.clone())
+    }
+
+    async fn delete(&self, lease: &Lease) -> Result<()> {
+        validate_lease(Operation::Delete, lease)?;
+        let mut leases = self.lock();
+        match leases.get(&lease.key) {
+            None => Ok(()),
+            Some(stored) if stored.counter == lease.counter => {
+                leases.remove(&lease.key);
+                Ok(())
+            }
+            Some(_) => Err(Error::conflict(Operation::Delete, lease.key.as_str())),
+        }
+    }
+}

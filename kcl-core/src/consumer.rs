@@ -1,0 +1,570 @@
+//! One consumer per leased shard: an explicit state machine.
+//!
+//! ```text
+//! WaitingOnParents ──► Initializing ──► Processing ──► ShardEnded
+//!        │                  │               ├────────► LeaseLost
+//!        │                  │               ├────────► ShuttingDown
+//!        └──────────────────┴───────────────┴────────► (lease lost / shutdown before processing)
+//!                                           └────────► Failed (RetryThenStop policy exhausted)
+//! ```
+//!
+//! - **WaitingOnParents**: a child shard waits until every parent lease is finished (`SHARD_END`) or gone,
+//!   whichever worker owns them, watching the taker's lease-table view (no extra store reads).
+//! - **Initializing**: creates the processor and calls `initialize` (retried with backoff on failure).
+//! - **Processing**: takes batches from the shard's poller, skips anything at or below the checkpoint,
+//!   calls `process_records` under the error policy. A lost lease or a shutdown is acted on between
+//!   batches, never in the middle of one.
+//! - **ShardEnded**: creates the children's leases, calls `shard_ended` until it checkpoints `SHARD_END`,
+//!   then releases the lease.
+//! - **LeaseLost**: calls `lease_lost`. **ShuttingDown**: calls `shutdown_requested`, then releases the
+//!   lease so another worker takes it at once.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures::FutureExt;
+use kcl_checkpoint::{ExtendedSequenceNumber, Lease, LeaseStore};
+use tokio::sync::{watch, Notify};
+use tracing::Instrument;
+
+use crate::checkpointer::Checkpointer;
+use crate::config::{InitialPosition, ProcessorErrorPolicy, WorkerConfig};
+use crate::held::HeldLease;
+use crate::leases::LeaseView;
+use crate::metrics as m;
+use crate::processor::{
+    InitializationInput, ProcessorError, ShardRecordProcessor, ShardRecordProcessorFactory,
+};
+use crate::retrieval::Prefetcher;
+use crate::source::{IteratorPosition, RecordSource};
+use crate::status::WorkerStatus;
+
+/// Where a shard consumer is in its lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConsumerState {
+    /// Waiting for every parent shard to be finished (or its lease gone).
+    WaitingOnParents,
+    /// Creating and initializing the processor.
+    Initializing,
+    /// Delivering records.
+    Processing,
+    /// The shard was fully processed and checkpointed at `SHARD_END`; the lease was released.
+    ShardEnded,
+    /// The lease was lost to another worker.
+    LeaseLost,
+    /// The worker is shutting down; the processor was told and the lease handed off.
+    ShuttingDown,
+    /// The processor kept failing and the `RetryThenStop` policy stopped the shard (lease kept).
+    Failed,
+}
+
+impl ConsumerState {
+    /// True for the states a consumer ends in.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            ConsumerState::ShardEnded
+                | ConsumerState::LeaseLost
+                | ConsumerState::ShuttingDown
+                | ConsumerState::Failed
+        )
+    }
+}
+
+impl fmt::Display for ConsumerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            ConsumerState::WaitingOnParents => "waiting on parents",
+            ConsumerState::Initializing => "initializing",
+            ConsumerState::Processing => "processing",
+            ConsumerState::ShardEnded => "shard ended",
+            ConsumerState::LeaseLost => "lease lost",
+            ConsumerState::ShuttingDown => "shutting down",
+            ConsumerState::Failed => "failed",
+        };
+        f.write_str(name)
+    }
+}
+
+/// Everything a consumer needs from its worker.
+#[derive(Clone)]
+pub(crate) struct ConsumerContext {
+    pub(crate) worker_id: Arc<str>,
+    pub(crate) config: Arc<WorkerConfig>,
+    pub(crate) store: Arc<dyn LeaseStore>,
+    pub(crate) source: Arc<dyn RecordSource>,
+    pub(crate) factory: Arc<dyn ShardRecordProcessorFactory>,
+    pub(crate) view: watch::Receiver<LeaseView>,
+    pub(crate) status: Arc<WorkerStatus>,
+    /// Woken when a shard ends here (children may now start; run shard sync and the taker soon).
+    pub(crate) shard_ended: Arc<Notify>,
+}
+
+/// Why the processing loop stopped.
+enum Stop {
+    ShardEnd,
+    Lost,
+    Shutdown,
+    Failed,
+}
+
+/// Runs one shard's consumer to its end.
+pub(crate) struct ShardConsumer {
+    ctx: ConsumerContext,
+    lease: Arc<HeldLease>,
+    shutdown: watch::Receiver<bool>,
+    lost: watch::Receiver<bool>,
+}
+
+/// Calls a processor method, turning a panic into an error.
+async fn guarded<F>(fut: F) -> Result<(), ProcessorError>
+where
+    F: std::future::Future<Output = Result<(), ProcessorError>> + Send,
+{
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".to_owned());
+            Err(format!("processor panicked: {what}").into())
+        }
+    }
+}
+
+/// Tells the processor its lease is gone (a panic there is logged, nothing else can be done).
+async fn lease_lost(processor: &mut dyn ShardRecordProcessor) {
+    let result = guarded(async {
+        processor.lease_lost().await;
+        Ok(())
+    })
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "lease_lost failed");
+    }
+}
+
+impl ShardConsumer {
+    pub(crate) fn new(ctx: ConsumerContext, lease: Arc<HeldLease>, shutdown: watch::Receiver<bool>) -> Self {
+        let lost = lease.lost_signal();
+        ShardConsumer {
+            ctx,
+            lease,
+            shutdown,
+            lost,
+        }
+    }
+
+    fn set_state(&self, state: ConsumerState) {
+        self.ctx.status.set(self.lease.shard_id(), state);
+        tracing::debug!(%state, "consumer state");
+    }
+
+    fn stopping(&self) -> Option<Stop> {
+        if *self.lost.borrow() {
+            Some(Stop::Lost)
+        } else if *self.shutdown.borrow() {
+            Some(Stop::Shutdown)
+        } else {
+            None
+        }
+    }
+
+    /// Waits for `delay`, returning early with the reason if the lease is lost or shutdown is requested.
+    async fn pause(&mut self, delay: std::time::Duration) -> Option<Stop> {
+        let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => self.stopping(),
+            _ = lost.wait_for(|l| *l) => Some(Stop::Lost),
+            _ = shutdown.wait_for(|s| *s) => Some(Stop::Shutdown),
+        }
+    }
+
+    /// Runs the consumer and returns the state it ended in.
+    pub(crate) async fn run(mut self) -> ConsumerState {
+        let span = tracing::info_span!("shard", shard_id = %self.lease.shard_id());
+        async move {
+            let end = self.run_inner().await;
+            self.set_state(end);
+            end
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Releases the lease (graceful hand-off), logging failures.
+    async fn release(&self) {
+        if let Err(e) = self.lease.release().await {
+            tracing::warn!(error = %e, "releasing the lease failed; it will expire instead");
+        }
+    }
+
+    async fn run_inner(&mut self) -> ConsumerState {
+        // WaitingOnParents.
+        let lease = self.lease.lease().await;
+        if !lease.parent_shard_ids.is_empty() {
+            self.set_state(ConsumerState::WaitingOnParents);
+            if let Some(stop) = self.wait_for_parents(&lease.parent_shard_ids).await {
+                return self.stop_before_processing(stop).await;
+            }
+        }
+        if lease.is_shard_end() {
+            self.release().await;
+            return ConsumerState::ShardEnded;
+        }
+
+        // Initializing.
+        self.set_state(ConsumerState::Initializing);
+        let mut processor = self.ctx.factory.create_processor(self.lease.shard_id());
+        if let Some(stop) = self.initialize(processor.as_mut(), &lease).await {
+            return match stop {
+                Stop::Lost => {
+                    lease_lost(processor.as_mut()).await;
+                    self.lease.forget();
+                    ConsumerState::LeaseLost
+                }
+                _ => self.stop_before_processing(stop).await,
+            };
+        }
+
+        // Processing.
+        self.set_state(ConsumerState::Processing);
+        let checkpointer = Checkpointer::new(Arc::clone(&self.lease), lease.checkpoint.clone());
+        let stop = self.process(processor.as_mut(), &checkpointer, &lease).await;
+        match stop {
+            Stop::ShardEnd => self.finish_shard(processor.as_mut(), &checkpointer).await,
+            Stop::Lost => {
+                lease_lost(processor.as_mut()).await;
+                self.lease.forget();
+                ConsumerState::LeaseLost
+            }
+            Stop::Shutdown => {
+                if let Err(e) = guarded(processor.shutdown_requested(&checkpointer)).await {
+                    tracing::warn!(error = %e, "shutdown_requested failed; handing off the lease anyway");
+                }
+                self.release().await;
+                ConsumerState::ShuttingDown
+            }
+            Stop::Failed => ConsumerState::Failed,
+        }
+    }
+
+    async fn stop_before_processing(&self, stop: Stop) -> ConsumerState {
+        match stop {
+            Stop::Lost => {
+                self.lease.forget();
+                ConsumerState::LeaseLost
+            }
+            _ => {
+                self.release().await;
+                ConsumerState::ShuttingDown
+            }
+        }
+    }
+
+    /// Waits until every parent lease is finished or gone.
+    async fn wait_for_parents(&mut self, parents: &BTreeSet<String>) -> Option<Stop> {
+        let done = |view: &LeaseView| {
+            parents
+                .iter()
+                .all(|p| view.get(p).is_none_or(Lease::is_shard_end))
+        };
+        let mut view = self.ctx.view.clone();
+        let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
+        tokio::select! {
+            biased;
+            _ = lost.wait_for(|l| *l) => Some(Stop::Lost),
+            _ = shutdown.wait_for(|s| *s) => Some(Stop::Shutdown),
+            r = view.wait_for(done) => match r {
+                Ok(_) => None,
+                // The worker is gone.
+                Err(_) => Some(Stop::Shutdown),
+            },
+        }
+    }
+
+    async fn initialize(&mut self, processor: &mut dyn ShardRecordProcessor, lease: &Lease) -> Option<Stop> {
+        let input = InitializationInput {
+            shard_id: self.lease.shard_id().to_owned(),
+            checkpoint: lease.checkpoint.clone(),
+            pending_checkpoint: lease.pending_checkpoint.clone(),
+            pending_checkpoint_state: lease.pending_checkpoint_state.clone(),
+        };
+        let mut delays = self.ctx.config.processor_retry_backoff().delays();
+        loop {
+            match guarded(processor.initialize(&input)).await {
+                Ok(()) => return None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "initialize failed; retrying");
+                    self.count_failure();
+                    let delay = delays
+                        .next()
+                        .unwrap_or(self.ctx.config.processor_retry_backoff().max_delay);
+                    if let Some(stop) = self.pause(delay).await {
+                        return Some(stop);
+                    }
+                }
+            }
+        }
+    }
+
+    fn count_failure(&self) {
+        metrics::counter!(m::PROCESSOR_FAILURES, "worker" => self.ctx.worker_id.to_string()).increment(1);
+    }
+
+    /// Where reading starts for a checkpoint, and whether records at or below it must be filtered.
+    fn start_position(&self, checkpoint: &ExtendedSequenceNumber) -> IteratorPosition {
+        match checkpoint {
+            ExtendedSequenceNumber::Latest => IteratorPosition::Latest,
+            ExtendedSequenceNumber::AtTimestamp => match self.ctx.config.initial_position() {
+                InitialPosition::AtTimestamp(at) => IteratorPosition::AtTimestamp(at),
+                _ => IteratorPosition::TrimHorizon,
+            },
+            ExtendedSequenceNumber::Sequence {
+                sequence,
+                sub_sequence: 0,
+            } => IteratorPosition::AfterSequence(sequence.clone()),
+            // Inside an aggregated record: re-read it and drop the user records already checkpointed.
+            ExtendedSequenceNumber::Sequence { sequence, .. } => {
+                IteratorPosition::AtSequence(sequence.clone())
+            }
+            ExtendedSequenceNumber::TrimHorizon | ExtendedSequenceNumber::ShardEnd => {
+                IteratorPosition::TrimHorizon
+            }
+        }
+    }
+
+    async fn process(
+        &mut self,
+        processor: &mut dyn ShardRecordProcessor,
+        checkpointer: &Checkpointer,
+        lease: &Lease,
+    ) -> Stop {
+        let cfg = Arc::clone(&self.ctx.config);
+        let start = self.start_position(&lease.checkpoint);
+        let mut resume_after = match &lease.checkpoint {
+            c @ ExtendedSequenceNumber::Sequence { .. } => Some(c.clone()),
+            _ => None,
+        };
+        let mut prefetcher = Prefetcher::spawn(
+            Arc::clone(&self.ctx.source),
+            self.lease.shard_id().to_owned(),
+            start,
+            &cfg,
+            Arc::clone(&self.ctx.worker_id),
+        );
+        let worker = self.ctx.worker_id.to_string();
+        let records_counter = metrics::counter!(m::RECORDS_PROCESSED, "worker" => worker.clone());
+        let bytes_counter = metrics::counter!(m::BYTES_PROCESSED, "worker" => worker.clone());
+        let behind_gauge = metrics::gauge!(
+            m::MILLIS_BEHIND_LATEST,
+            "worker" => worker,
+            "shard" => self.lease.shard_id().to_owned()
+        );
+        loop {
+            if let Some(stop) = self.stopping() {
+                return stop;
+            }
+            let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
+            let batch = tokio::select! {
+                biased;
+                _ = lost.wait_for(|l| *l) => return Stop::Lost,
+                _ = shutdown.wait_for(|s| *s) => return Stop::Shutdown,
+                batch = prefetcher.next() => batch,
+            };
+            let Some(mut batch) = batch else {
+                // The poller only stops at the shard end, which arrives as a batch first.
+                tracing::warn!("poller stopped unexpectedly; treating the shard as ended");
+                checkpointer.reached_shard_end();
+                return Stop::ShardEnd;
+            };
+            let input = &mut batch.input;
+            if let Some(ms) = input.millis_behind_latest {
+                behind_gauge.set(ms as f64);
+            }
+            if let Some(after) = &resume_after {
+                input.records.retain(|r| r.extended_sequence_number() > *after);
+                if !input.records.is_empty() {
+                    resume_after = None;
+                }
+            }
+            if let Some(last) = input.records.last() {
+                checkpointer.delivered(last.extended_sequence_number());
+            }
+            let at_end = input.at_shard_end;
+            if !input.records.is_empty() || at_end || cfg.process_empty_batches() {
+                match self.deliver(processor, &batch.input, checkpointer).await {
+                    Delivery::Done => {
+                        records_counter.increment(batch.input.records.len() as u64);
+                        bytes_counter.increment(batch.input.size_bytes() as u64);
+                    }
+                    Delivery::Skipped => {}
+                    Delivery::Stop(stop) => return stop,
+                }
+            }
+            if at_end {
+                checkpointer.reached_shard_end();
+                self.create_children(&batch.input.child_shards).await;
+                return Stop::ShardEnd;
+            }
+        }
+    }
+
+    /// Delivers one batch under the error policy.
+    async fn deliver(
+        &mut self,
+        processor: &mut dyn ShardRecordProcessor,
+        input: &crate::processor::ProcessRecordsInput,
+        checkpointer: &Checkpointer,
+    ) -> Delivery {
+        let policy = self.ctx.config.processor_error_policy();
+        let backoff = self.ctx.config.processor_retry_backoff();
+        let mut delays = backoff.delays();
+        let mut retries: u32 = 0;
+        loop {
+            let err = match guarded(processor.process_records(input, checkpointer)).await {
+                Ok(()) => return Delivery::Done,
+                Err(e) => e,
+            };
+            self.count_failure();
+            // A lost lease ends the shard here: the new owner processes the batch again.
+            if *self.lost.borrow() {
+                tracing::warn!(error = %err, "process_records failed after the lease was lost");
+                return Delivery::Stop(Stop::Lost);
+            }
+            let exhausted = match policy {
+                ProcessorErrorPolicy::RetryForever => None,
+                ProcessorErrorPolicy::RetryThenSkip { max_retries }
+                | ProcessorErrorPolicy::RetryThenStop { max_retries } => {
+                    (retries >= max_retries).then_some(policy)
+                }
+            };
+            match exhausted {
+                Some(ProcessorErrorPolicy::RetryThenSkip { .. }) => {
+                    tracing::error!(
+                        error = %err,
+                        records = input.records.len(),
+                        first = ?input.records.first().map(|r| r.sequence_number.to_string()),
+                        "process_records kept failing; skipping the batch as configured (RetryThenSkip)"
+                    );
+                    metrics::counter!(m::RECORDS_SKIPPED, "worker" => self.ctx.worker_id.to_string())
+                        .increment(input.records.len() as u64);
+                    return Delivery::Skipped;
+                }
+                Some(_) => {
+                    tracing::error!(
+                        error = %err,
+                        "process_records kept failing; stopping the shard as configured (RetryThenStop)"
+                    );
+                    return Delivery::Stop(Stop::Failed);
+                }
+                None => {}
+            }
+            retries = retries.saturating_add(1);
+            let delay = delays.next().unwrap_or(backoff.max_delay);
+            tracing::warn!(error = %err, retry = retries, ?delay, "process_records failed; retrying the batch");
+            if let Some(stop) = self.pause(delay).await {
+                return Delivery::Stop(stop);
+            }
+        }
+    }
+
+    /// Creates leases for the children reported at the shard end and records them on our lease.
+    async fn create_children(&self, children: &[crate::record::ChildShard]) {
+        if children.is_empty() {
+            return;
+        }
+        let mut ids = BTreeSet::new();
+        for child in children {
+            let mut lease = Lease::new(child.shard_id.clone(), ExtendedSequenceNumber::TrimHorizon)
+                .with_parents(child.parent_shards.iter().cloned());
+            if let Some(range) = child.hash_key_range {
+                lease = lease.with_hash_key_range(range);
+            }
+            match self.ctx.store.create_if_absent(&lease).await {
+                Ok(created) => {
+                    if created {
+                        tracing::info!(child = %child.shard_id, "child lease created at shard end");
+                        metrics::counter!(m::LEASES_CREATED, "worker" => self.ctx.worker_id.to_string())
+                            .increment(1);
+                    }
+                    ids.insert(child.shard_id.clone());
+                }
+                Err(e) => {
+                    tracing::warn!(child = %child.shard_id, error = %e, "creating a child lease failed; shard sync will")
+                }
+            }
+        }
+        if ids.len() == children.len() {
+            if let Err(e) = self.lease.set_children(&ids).await {
+                tracing::warn!(error = %e, "recording child shard ids failed");
+            }
+        }
+    }
+
+    /// Calls `shard_ended` until the processor checkpoints `SHARD_END`, then releases the lease.
+    async fn finish_shard(
+        &mut self,
+        processor: &mut dyn ShardRecordProcessor,
+        checkpointer: &Checkpointer,
+    ) -> ConsumerState {
+        let backoff = self.ctx.config.processor_retry_backoff();
+        let mut delays = backoff.delays();
+        loop {
+            let result = guarded(processor.shard_ended(checkpointer)).await;
+            if checkpointer.last_checkpoint().is_shard_end() {
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "shard_ended failed after checkpointing SHARD_END");
+                }
+                break;
+            }
+            if *self.lost.borrow() {
+                lease_lost(processor).await;
+                self.lease.forget();
+                return ConsumerState::LeaseLost;
+            }
+            match result {
+                Ok(()) => {
+                    tracing::warn!("shard_ended returned without checkpointing SHARD_END; calling it again")
+                }
+                Err(e) => {
+                    self.count_failure();
+                    tracing::warn!(error = %e, "shard_ended failed; calling it again");
+                }
+            }
+            let delay = delays.next().unwrap_or(backoff.max_delay);
+            // Shutdown does not interrupt: the shard is finished only once SHARD_END is checkpointed, and
+            // a shutdown here hands the lease over with the processor told.
+            match self.pause(delay).await {
+                Some(Stop::Lost) => {
+                    lease_lost(processor).await;
+                    self.lease.forget();
+                    return ConsumerState::LeaseLost;
+                }
+                Some(_) => {
+                    if let Err(e) = guarded(processor.shutdown_requested(checkpointer)).await {
+                        tracing::warn!(error = %e, "shutdown_requested failed");
+                    }
+                    self.release().await;
+                    return ConsumerState::ShuttingDown;
+                }
+                None => {}
+            }
+        }
+        self.release().await;
+        self.ctx.shard_ended.notify_one();
+        tracing::info!("shard finished");
+        ConsumerState::ShardEnded
+    }
+}
+
+enum Delivery {
+    Done,
+    Skipped,
+    Stop(Stop),
+}

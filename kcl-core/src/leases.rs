@@ -1,0 +1,260 @@
+//! Lease coordination: the renewer and the taker, both on this worker's monotonic (tokio) clock.
+//!
+//! - The **renewer** renews every held lease each renewal interval (a third of the lease duration by
+//!   default). A renewal fenced out means another worker took the lease: it is marked lost at once.
+//! - The **taker** lists the lease table each taker interval and remembers, per lease, when it last saw the
+//!   counter move. A lease whose counter has not moved for the lease duration is *expired*. The taker then
+//!   asks the [`AssignmentStrategy`] what to take and steal, and takes those leases with fenced writes.
+//!   It also wakes exactly when the next lease it watches would expire, so a crashed worker's shards
+//!   are taken within the lease duration plus one taker interval of its last renewal.
+//!
+//! The taker's listing doubles as the worker's view of the table (published to consumers waiting on
+//! parent shards) and detects leases stolen from us before the renewer does.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use futures::future::join_all;
+use kcl_checkpoint::{Lease, LeaseStore};
+use tokio::time::Instant;
+
+use crate::assignment::{AssignmentSnapshot, AssignmentStrategy, LeaseInfo};
+use crate::error::Result;
+use crate::held::{HeldLease, RenewOutcome};
+use crate::metrics as m;
+
+/// The latest lease-table listing, shared with consumers (parent checks) and the shard syncer.
+pub(crate) type LeaseView = Arc<BTreeMap<String, Lease>>;
+
+/// When this worker last saw a lease change.
+#[derive(Debug, Clone)]
+struct Observation {
+    counter: u64,
+    owner: Option<String>,
+    since: Instant,
+}
+
+/// The leases this worker holds, shared by the taker, the renewer and the worker loop.
+#[derive(Debug, Default)]
+pub(crate) struct HeldSet {
+    leases: StdMutex<BTreeMap<String, Arc<HeldLease>>>,
+}
+
+impl HeldSet {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<HeldLease>>> {
+        self.leases.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every held lease.
+    pub(crate) fn all(&self) -> Vec<Arc<HeldLease>> {
+        self.lock().values().cloned().collect()
+    }
+
+    /// The keys of held leases.
+    pub(crate) fn keys(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    /// The number of held leases.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// True when `key` is held.
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        self.lock().contains_key(key)
+    }
+
+    pub(crate) fn insert(&self, key: String, lease: Arc<HeldLease>) {
+        self.lock().insert(key, lease);
+    }
+
+    /// Drops `key` if it is still the given lease.
+    pub(crate) fn remove(&self, key: &str, lease: &Arc<HeldLease>) {
+        let mut held = self.lock();
+        if held.get(key).is_some_and(|h| Arc::ptr_eq(h, lease)) {
+            held.remove(key);
+        }
+    }
+}
+
+/// Renewer and taker state for one worker.
+#[derive(Debug)]
+pub(crate) struct Coordinator {
+    worker_id: Arc<str>,
+    store: Arc<dyn LeaseStore>,
+    strategy: Arc<dyn AssignmentStrategy>,
+    lease_duration: Duration,
+    max_leases: usize,
+    held: Arc<HeldSet>,
+    observed: HashMap<String, Observation>,
+}
+
+/// What a taker cycle produced.
+#[derive(Debug, Default)]
+pub(crate) struct TakeOutcome {
+    /// Leases newly taken (or stolen): start a consumer for each.
+    pub(crate) taken: Vec<Arc<HeldLease>>,
+    /// The listing the decision was made on.
+    pub(crate) view: Option<LeaseView>,
+    /// When the next watched lease would expire, if any.
+    pub(crate) next_expiry: Option<Instant>,
+}
+
+impl Coordinator {
+    pub(crate) fn new(
+        worker_id: Arc<str>,
+        store: Arc<dyn LeaseStore>,
+        strategy: Arc<dyn AssignmentStrategy>,
+        lease_duration: Duration,
+        max_leases: usize,
+        held: Arc<HeldSet>,
+    ) -> Self {
+        Coordinator {
+            worker_id,
+            store,
+            strategy,
+            lease_duration,
+            max_leases,
+            held,
+            observed: HashMap::new(),
+        }
+    }
+
+    /// Renews every held lease concurrently; drops released and lost ones from the held set.
+    pub(crate) async fn renew_all(held: &HeldSet, lease_duration: Duration) {
+        let leases = held.all();
+        let outcomes = join_all(leases.iter().map(|l| l.renew(lease_duration))).await;
+        for (lease, outcome) in leases.iter().zip(outcomes) {
+            if matches!(outcome, RenewOutcome::Released) {
+                held.remove(lease.shard_id(), lease);
+            }
+        }
+    }
+
+    /// Lists the table and updates the observations; returns the listing.
+    async fn observe(&mut self, now: Instant) -> Result<LeaseView> {
+        let listing = self.store.list().await?;
+        if !listing.malformed.is_empty() {
+            tracing::warn!(
+                count = listing.malformed.len(),
+                "lease table has malformed items; ignoring them"
+            );
+        }
+        let mut seen = BTreeMap::new();
+        for lease in listing.leases {
+            let key = lease.key.as_str().to_owned();
+            match self.observed.get_mut(&key) {
+                Some(o) if o.counter == lease.counter && o.owner == lease.owner => {}
+                Some(o) => {
+                    o.counter = lease.counter;
+                    o.owner.clone_from(&lease.owner);
+                    o.since = now;
+                }
+                None => {
+                    self.observed.insert(
+                        key.clone(),
+                        Observation {
+                            counter: lease.counter,
+                            owner: lease.owner.clone(),
+                            since: now,
+                        },
+                    );
+                }
+            }
+            seen.insert(key, lease);
+        }
+        self.observed.retain(|k, _| seen.contains_key(k));
+        Ok(Arc::new(seen))
+    }
+
+    fn is_expired(&self, key: &str, now: Instant) -> bool {
+        self.observed
+            .get(key)
+            .is_some_and(|o| now.saturating_duration_since(o.since) >= self.lease_duration)
+    }
+
+    /// One taker cycle: list, detect stolen leases, decide, take.
+    pub(crate) async fn take_cycle(&mut self, taking: bool) -> Result<TakeOutcome> {
+        let now = Instant::now();
+        let view = self.observe(now).await?;
+        let me = &*self.worker_id;
+
+        // Leases stolen from us show up here before the renewer notices.
+        for held in self.held.all() {
+            if let (Some(listed), Some(ours)) = (view.get(held.shard_id()), held.try_counter()) {
+                if !listed.is_owned_by(me) && listed.counter > ours {
+                    held.mark_lost("taken by another worker");
+                }
+            }
+        }
+
+        let mut infos = Vec::new();
+        let mut live = BTreeSet::new();
+        let mut next_expiry: Option<Instant> = None;
+        for (key, lease) in view.iter() {
+            if lease.is_shard_end() {
+                continue;
+            }
+            let held_here = self.held.contains(key);
+            let expired = lease.owner.is_some() && !held_here && self.is_expired(key, now);
+            let owner = match &lease.owner {
+                // A lease the table says is ours but we do not hold (a restart with the same id):
+                // treat it as free so we take it back with a fenced write.
+                Some(o) if o == me && !held_here => None,
+                other => other.clone(),
+            };
+            if let (Some(o), false) = (&owner, expired) {
+                live.insert(o.clone());
+                if o != me {
+                    if let Some(obs) = self.observed.get(key) {
+                        let at = obs.since + self.lease_duration;
+                        next_expiry = Some(next_expiry.map_or(at, |n| n.min(at)));
+                    }
+                }
+            }
+            let mut info = LeaseInfo::new(key.clone(), owner, expired);
+            info.throughput_kbps = lease.throughput_kbps;
+            infos.push(info);
+        }
+
+        let mut outcome = TakeOutcome {
+            view: Some(Arc::clone(&view)),
+            next_expiry,
+            ..TakeOutcome::default()
+        };
+        if !taking {
+            return Ok(outcome);
+        }
+        let snapshot = AssignmentSnapshot::new(me, infos, live, self.max_leases);
+        let decision = self.strategy.assign(&snapshot);
+        if decision.is_empty() {
+            return Ok(outcome);
+        }
+        let worker = self.worker_id.to_string();
+        for (keys, stolen) in [(&decision.take, false), (&decision.steal, true)] {
+            for key in keys {
+                let Some(listed) = view.get(key) else { continue };
+                match self.store.take(listed, me).await {
+                    Ok(lease) => {
+                        tracing::info!(lease = %key, from = ?listed.owner, stolen, "lease taken");
+                        let name = if stolen { m::LEASES_STOLEN } else { m::LEASES_TAKEN };
+                        metrics::counter!(name, "worker" => worker.clone()).increment(1);
+                        let held =
+                            HeldLease::new(lease, Arc::clone(&self.store), Arc::clone(&self.worker_id));
+                        self.held.insert(key.clone(), Arc::clone(&held));
+                        outcome.taken.push(held);
+                    }
+                    Err(e) if e.is_conflict() => {
+                        metrics::counter!(m::STORE_CONFLICTS, "worker" => worker.clone()).increment(1);
+                        tracing::debug!(lease = %key, "take lost a race; reconsidering next cycle");
+                    }
+                    Err(e) => tracing::warn!(lease = %key, error = %e, "take failed"),
+                }
+            }
+        }
+        metrics::gauge!(m::LEASES_HELD, "worker" => worker).set(self.held.len() as f64);
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,30 @@
+//! Metric names (the `metrics` facade; install any recorder to export them).
+//!
+//! Every metric carries a `worker` label; per-shard metrics also carry `shard`.
+
+/// Counter: records delivered to processors and accepted.
+pub const RECORDS_PROCESSED: &str = "kcl_records_processed_total";
+/// Counter: payload bytes (data + partition key) delivered to processors and accepted.
+pub const BYTES_PROCESSED: &str = "kcl_bytes_processed_total";
+/// Gauge: how far behind the newest record of the shard the last batch was (`shard` label).
+pub const MILLIS_BEHIND_LATEST: &str = "kcl_millis_behind_latest";
+/// Gauge: leases this worker holds.
+pub const LEASES_HELD: &str = "kcl_leases_held";
+/// Counter: unowned or expired leases taken.
+pub const LEASES_TAKEN: &str = "kcl_leases_taken_total";
+/// Counter: leases stolen from live workers for balance.
+pub const LEASES_STOLEN: &str = "kcl_leases_stolen_total";
+/// Counter: leases lost (taken by another worker, or not renewed in time).
+pub const LEASES_LOST: &str = "kcl_leases_lost_total";
+/// Counter: fenced store writes that lost (conflicts).
+pub const STORE_CONFLICTS: &str = "kcl_lease_store_conflicts_total";
+/// Counter: source calls throttled (`operation` label).
+pub const THROTTLES: &str = "kcl_source_throttles_total";
+/// Counter: failed processor calls (errors and panics).
+pub const PROCESSOR_FAILURES: &str = "kcl_processor_failures_total";
+/// Counter: records skipped after the retry budget was spent (`RetryThenSkip` policy only).
+pub const RECORDS_SKIPPED: &str = "kcl_records_skipped_total";
+/// Counter: leases created by shard sync or at shard end.
+pub const LEASES_CREATED: &str = "kcl_leases_created_total";
+/// Counter: finished parent leases deleted.
+pub const LEASES_CLEANED: &str = "kcl_leases_cleaned_total";

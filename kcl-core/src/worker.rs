@@ -1,0 +1,377 @@
+//! The worker: wires the lease coordinator, shard sync and one consumer per leased shard.
+//!
+//! Build one with [`Worker::builder`], then either [`Worker::spawn`] it and keep the [`WorkerHandle`]
+//! (whose [`shutdown`](WorkerHandle::shutdown) stops it gracefully), or `await` [`Worker::run_until`].
+//!
+//! Tasks of a running worker (all on the caller's tokio runtime):
+//! - the main loop: taker cycles (every taker interval, and exactly when a watched lease expires, and
+//!   right after a shard ends here), spawning a consumer per lease taken and reaping finished ones;
+//! - the renewer: renews held leases every renewal interval;
+//! - the shard syncer: lists shards every shard-sync interval (and after a shard ends here);
+//! - per shard: the consumer and its poller.
+//!
+//! Graceful shutdown stops taking and syncing, asks every consumer to stop between batches (each calls
+//! `shutdown_requested`, then releases its lease so another worker takes it on its next taker cycle,
+//! without waiting for expiry), and returns once all are done.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use kcl_checkpoint::LeaseStore;
+use tokio::sync::{oneshot, watch, Notify};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::{sleep_until, Instant};
+use tracing::Instrument;
+
+use crate::assignment::{AssignmentStrategy, CountBalanced};
+use crate::config::{ConfigError, WorkerConfig};
+use crate::consumer::{ConsumerContext, ConsumerState, ShardConsumer};
+use crate::error::{Error, Result};
+use crate::held::HeldLease;
+use crate::leases::{Coordinator, HeldSet, LeaseView};
+use crate::metrics as m;
+use crate::processor::ShardRecordProcessorFactory;
+use crate::shard_sync::ShardSyncer;
+use crate::source::RecordSource;
+use crate::status::WorkerStatus;
+
+/// A configured worker, ready to run. See the [module docs](self).
+pub struct Worker {
+    worker_id: Arc<str>,
+    config: Arc<WorkerConfig>,
+    store: Arc<dyn LeaseStore>,
+    source: Arc<dyn RecordSource>,
+    factory: Arc<dyn ShardRecordProcessorFactory>,
+    strategy: Arc<dyn AssignmentStrategy>,
+    held: Arc<HeldSet>,
+    status: Arc<WorkerStatus>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("worker_id", &self.worker_id)
+            .field("config", &self.config)
+            .field("strategy", &self.strategy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Worker`].
+pub struct WorkerBuilder {
+    worker_id: String,
+    store: Arc<dyn LeaseStore>,
+    source: Arc<dyn RecordSource>,
+    factory: Arc<dyn ShardRecordProcessorFactory>,
+    config: Option<WorkerConfig>,
+    strategy: Option<Arc<dyn AssignmentStrategy>>,
+}
+
+impl std::fmt::Debug for WorkerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerBuilder")
+            .field("worker_id", &self.worker_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkerBuilder {
+    /// The configuration (default: [`WorkerConfig::builder`]`().build()`).
+    pub fn config(mut self, config: WorkerConfig) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// The assignment strategy (default: [`CountBalanced`]).
+    pub fn strategy(mut self, strategy: Arc<dyn AssignmentStrategy>) -> Self {
+        self.strategy = Some(strategy);
+        self
+    }
+
+    /// Builds the worker.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if the worker id is empty.
+    pub fn build(self) -> Result<Worker> {
+        if self.worker_id.is_empty() {
+            return Err(Error::Config(ConfigError::new(
+                "worker_id",
+                "must not be empty; use a name unique in the fleet (e.g. host name + process id)",
+            )));
+        }
+        Ok(Worker {
+            worker_id: Arc::from(self.worker_id),
+            config: Arc::new(self.config.unwrap_or_default()),
+            store: self.store,
+            source: self.source,
+            factory: self.factory,
+            strategy: self.strategy.unwrap_or_else(|| Arc::new(CountBalanced::new())),
+            held: Arc::new(HeldSet::default()),
+            status: Arc::new(WorkerStatus::default()),
+        })
+    }
+}
+
+impl Worker {
+    /// A builder for a worker reading from `source`, coordinating through `store`, with processors from
+    /// `factory`, identified in the lease table as `worker_id` (unique in the fleet).
+    pub fn builder(
+        store: Arc<dyn LeaseStore>,
+        source: Arc<dyn RecordSource>,
+        factory: impl ShardRecordProcessorFactory,
+        worker_id: impl Into<String>,
+    ) -> WorkerBuilder {
+        WorkerBuilder {
+            worker_id: worker_id.into(),
+            store,
+            source,
+            factory: Arc::new(factory),
+            config: None,
+            strategy: None,
+        }
+    }
+
+    /// This worker's id.
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+
+    /// Starts the worker on the current tokio runtime.
+    pub fn spawn(self) -> WorkerHandle {
+        let (tx, rx) = oneshot::channel::<()>();
+        let held = Arc::clone(&self.held);
+        let status = Arc::clone(&self.status);
+        let worker_id = Arc::clone(&self.worker_id);
+        let task = tokio::spawn(self.run_until(async move {
+            let _ = rx.await;
+        }));
+        WorkerHandle {
+            worker_id,
+            shutdown: Some(tx),
+            task,
+            held,
+            status,
+        }
+    }
+
+    /// Runs until `signal` completes, then shuts down gracefully (see the [module docs](self)).
+    ///
+    /// # Errors
+    ///
+    /// None today: store and source failures are logged and retried. The `Result` leaves room for fatal
+    /// conditions.
+    pub async fn run_until(self, signal: impl Future<Output = ()> + Send) -> Result<()> {
+        let span = tracing::info_span!("worker", worker_id = %self.worker_id);
+        self.run_inner(signal).instrument(span).await
+    }
+
+    async fn run_inner(self, signal: impl Future<Output = ()> + Send) -> Result<()> {
+        let cfg = Arc::clone(&self.config);
+        let worker = self.worker_id.to_string();
+        let (view_tx, view_rx) = watch::channel::<LeaseView>(Arc::new(BTreeMap::new()));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let shard_ended = Arc::new(Notify::new());
+        let sync_now = Arc::new(Notify::new());
+        let mut background = JoinSet::new();
+
+        // Renewer.
+        {
+            let held = Arc::clone(&self.held);
+            let cfg = Arc::clone(&cfg);
+            let worker = worker.clone();
+            background.spawn(
+                async move {
+                    let mut tick = tokio::time::interval(cfg.lease_renewal_interval());
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    tick.tick().await;
+                    loop {
+                        tick.tick().await;
+                        Coordinator::renew_all(&held, cfg.lease_duration()).await;
+                        metrics::gauge!(m::LEASES_HELD, "worker" => worker.clone()).set(held.len() as f64);
+                    }
+                }
+                .instrument(tracing::debug_span!("renewer")),
+            );
+        }
+
+        // Shard sync: once now (so the first taker cycle finds leases), then periodically.
+        let syncer = ShardSyncer {
+            worker_id: Arc::clone(&self.worker_id),
+            store: Arc::clone(&self.store),
+            source: Arc::clone(&self.source),
+            initial_position: cfg.initial_position(),
+        };
+        if let Err(e) = syncer.sync().await {
+            tracing::warn!(error = %e, "initial shard sync failed; retrying in the background");
+        }
+        {
+            let sync_now = Arc::clone(&sync_now);
+            let interval = cfg.shard_sync_interval();
+            background.spawn(
+                async move {
+                    loop {
+                        tokio::select! {
+                            _ = tokio::time::sleep(interval) => {}
+                            _ = sync_now.notified() => {}
+                        }
+                        match syncer.sync().await {
+                            Ok(report) if !report.created.is_empty() || !report.deleted.is_empty() => {
+                                tracing::debug!(?report, "shard sync");
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "shard sync failed"),
+                        }
+                    }
+                }
+                .instrument(tracing::debug_span!("shard_sync")),
+            );
+        }
+
+        let ctx = ConsumerContext {
+            worker_id: Arc::clone(&self.worker_id),
+            config: Arc::clone(&cfg),
+            store: Arc::clone(&self.store),
+            source: Arc::clone(&self.source),
+            factory: Arc::clone(&self.factory),
+            view: view_rx,
+            status: Arc::clone(&self.status),
+            shard_ended: Arc::clone(&shard_ended),
+        };
+        let mut coordinator = Coordinator::new(
+            Arc::clone(&self.worker_id),
+            Arc::clone(&self.store),
+            Arc::clone(&self.strategy),
+            cfg.lease_duration(),
+            cfg.max_leases_per_worker(),
+            Arc::clone(&self.held),
+        );
+        let mut consumers: JoinSet<(Arc<HeldLease>, ConsumerState)> = JoinSet::new();
+        let mut next_take = Instant::now();
+        tokio::pin!(signal);
+        tracing::info!("worker started");
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut signal => break,
+                Some(done) = consumers.join_next() => self.reap(done),
+                _ = shard_ended.notified() => {
+                    sync_now.notify_one();
+                    next_take = Instant::now();
+                }
+                _ = sleep_until(next_take) => {
+                    let now = Instant::now();
+                    next_take = now + cfg.lease_taker_interval();
+                    match coordinator.take_cycle(true).await {
+                        Ok(outcome) => {
+                            if let Some(view) = outcome.view {
+                                view_tx.send_replace(view);
+                            }
+                            if let Some(at) = outcome.next_expiry.filter(|at| *at > now) {
+                                next_take = next_take.min(at);
+                            }
+                            for lease in outcome.taken {
+                                self.status.set(lease.shard_id(), ConsumerState::WaitingOnParents);
+                                let consumer = ShardConsumer::new(ctx.clone(), Arc::clone(&lease), stop_rx.clone());
+                                consumers.spawn(
+                                    async move { (lease, consumer.run().await) }.instrument(tracing::Span::current()),
+                                );
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "lease taker cycle failed"),
+                    }
+                }
+            }
+        }
+
+        // Graceful shutdown: stop taking and syncing, let every consumer hand its lease off.
+        tracing::info!(leases = self.held.len(), "worker shutting down");
+        stop_tx.send_replace(true);
+        while let Some(done) = consumers.join_next().await {
+            self.reap(done);
+        }
+        for lease in self.held.all() {
+            // Leases kept by stopped (Failed) consumers.
+            if let Err(e) = lease.release().await {
+                tracing::warn!(lease = %lease.shard_id(), error = %e, "releasing a lease failed");
+            }
+        }
+        background.shutdown().await;
+        metrics::gauge!(m::LEASES_HELD, "worker" => worker).set(0.0);
+        tracing::info!("worker stopped");
+        Ok(())
+    }
+
+    /// Handles a finished consumer task.
+    fn reap(&self, done: std::result::Result<(Arc<HeldLease>, ConsumerState), tokio::task::JoinError>) {
+        match done {
+            Ok((lease, state)) => {
+                tracing::debug!(shard_id = %lease.shard_id(), %state, "consumer finished");
+                if state != ConsumerState::Failed {
+                    lease.forget();
+                    self.held.remove(lease.shard_id(), &lease);
+                    self.status.remove(lease.shard_id());
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "a consumer task failed"),
+        }
+    }
+}
+
+/// Controls a spawned [`Worker`].
+#[derive(Debug)]
+pub struct WorkerHandle {
+    worker_id: Arc<str>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<()>>,
+    held: Arc<HeldSet>,
+    status: Arc<WorkerStatus>,
+}
+
+impl WorkerHandle {
+    /// The worker's id.
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+
+    /// The lease keys the worker holds now.
+    pub fn leases(&self) -> Vec<String> {
+        self.held.keys()
+    }
+
+    /// The state of each shard consumer now.
+    pub fn shard_states(&self) -> BTreeMap<String, ConsumerState> {
+        self.status.snapshot()
+    }
+
+    /// True once the worker stopped.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Graceful shutdown: stops taking leases, calls `shutdown_requested` on every processor, hands every
+    /// lease off (released, so other workers take them at once), and waits for all of it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WorkerStopped`] if the worker's task panicked or was aborted.
+    pub async fn shutdown(mut self) -> Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match (&mut self.task).await {
+            Ok(result) => result,
+            Err(e) => Err(Error::WorkerStopped {
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Stops every task of the worker at once *without* releasing leases or telling processors, as a
+    /// crash would: other workers take the leases after they expire. Meant for failover tests.
+    pub async fn abort(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}

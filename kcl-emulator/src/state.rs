@@ -10,11 +10,11 @@
 //! also applied lazily, whenever a shard is touched.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -387,6 +387,9 @@ pub(crate) fn shard_id(index: u32) -> String {
     format!("shardId-{index:012}")
 }
 
+/// [`ShardState::closed_at_ms`] of an open shard.
+const OPEN: i64 = i64::MIN;
+
 /// One shard: immutable identity plus locked data.
 #[derive(Debug)]
 pub(crate) struct ShardState {
@@ -400,7 +403,7 @@ pub(crate) struct ShardState {
     /// The first 36 digits of this shard's sequence numbers.
     pub(crate) seq_prefix: String,
     /// Set once the shard is closed (mirrors `data.closed`, readable without the lock).
-    pub(crate) closed_at_ms: AtomicU64,
+    pub(crate) closed_at_ms: AtomicI64,
     pub(crate) data: Mutex<ShardData>,
     /// Woken when records are appended or the shard closes (SubscribeToShard waits on it).
     pub(crate) notify: Notify,
@@ -411,7 +414,8 @@ pub(crate) struct ShardState {
 pub(crate) struct StoredRecord {
     pub(crate) arrival_ms: i64,
     pub(crate) data: Bytes,
-    pub(crate) partition_key: String,
+    /// The partition key's UTF-8 bytes.
+    pub(crate) partition_key: Bytes,
 }
 
 impl StoredRecord {
@@ -419,7 +423,17 @@ impl StoredRecord {
     pub(crate) fn size(&self) -> usize {
         self.data.len() + self.partition_key.len()
     }
+
+    /// The partition key as a string (it was a `String` when stored, so this never loses anything).
+    pub(crate) fn key(&self) -> String {
+        String::from_utf8_lossy(&self.partition_key).into_owned()
+    }
 }
+
+/// Records whose data is at most this long are copied into the shard's arena.
+const PACK_MAX: usize = 1024;
+/// Size of one arena chunk.
+const ARENA_CHUNK: usize = 128 * 1024;
 
 /// How a shard ended.
 #[derive(Debug, Clone)]
@@ -480,6 +494,15 @@ impl Bucket {
         self.tokens > 0.0
     }
 
+    /// Whole tokens available (zero when in debt); call after a refill such as [`Bucket::has_credit`].
+    pub(crate) fn available(&self) -> u64 {
+        if self.tokens > 0.0 {
+            self.tokens as u64
+        } else {
+            0
+        }
+    }
+
     /// Takes `n` tokens, going into debt if needed.
     pub(crate) fn overdraw(&mut self, n: u64) {
         self.tokens -= n as f64;
@@ -509,6 +532,9 @@ pub(crate) struct ShardData {
     /// Counter of `records[0]` (records are numbered from 1).
     pub(crate) base: u64,
     pub(crate) closed: Option<Closed>,
+    /// The current chunk small records and partition keys are packed into, so that a shard's records
+    /// sit together in memory (reads walk it sequentially) and share one reference count per chunk.
+    arena: BytesMut,
     pub(crate) write_bytes: Bucket,
     pub(crate) write_records: Bucket,
     pub(crate) read_bytes: Bucket,
@@ -516,6 +542,28 @@ pub(crate) struct ShardData {
 }
 
 impl ShardData {
+    /// Appends a record, packing small data and the key into the shard's arena.
+    pub(crate) fn push(&mut self, arrival_ms: i64, data: Bytes, partition_key: &str) {
+        let packed = data.len() <= PACK_MAX;
+        let need = partition_key.len() + if packed { data.len() } else { 0 };
+        if self.arena.capacity() - self.arena.len() < need {
+            self.arena = BytesMut::with_capacity(ARENA_CHUNK.max(need));
+        }
+        let data = if packed {
+            self.arena.extend_from_slice(&data);
+            self.arena.split().freeze()
+        } else {
+            data
+        };
+        self.arena.extend_from_slice(partition_key.as_bytes());
+        let partition_key = self.arena.split().freeze();
+        self.records.push_back(StoredRecord {
+            arrival_ms,
+            data,
+            partition_key,
+        });
+    }
+
     /// The counter the next record gets.
     pub(crate) fn next_counter(&self) -> u64 {
         self.base + self.records.len() as u64
@@ -565,7 +613,7 @@ impl ShardState {
             end_key,
             created,
             seq_prefix: sequence::prefix(epoch, index),
-            closed_at_ms: AtomicU64::new(u64::MAX),
+            closed_at_ms: AtomicI64::new(OPEN),
             data: Mutex::new(ShardData {
                 base: 1,
                 ..ShardData::default()
@@ -582,7 +630,7 @@ impl ShardState {
     /// When the shard closed (epoch ms), if it has.
     pub(crate) fn closed_at(&self) -> Option<i64> {
         let v = self.closed_at_ms.load(Ordering::Acquire);
-        (v != u64::MAX).then(|| i64::try_from(v).unwrap_or(i64::MAX))
+        (v != OPEN).then_some(v)
     }
 
     /// Whether listings still show the shard: open, or closed for less than the retention period.
@@ -621,8 +669,8 @@ impl ShardState {
                 ending_counter: data.last_counter(),
                 children,
             });
-            self.closed_at_ms
-                .store(u64::try_from(at_ms).unwrap_or(0), Ordering::Release);
+            // i64::MIN is the "open" sentinel; no real close time is that early.
+            self.closed_at_ms.store(at_ms.max(OPEN + 1), Ordering::Release);
         }
         drop(data);
         self.notify.notify_waiters();

@@ -358,3 +358,70 @@ async fn subscribe_errors() {
         .await;
     assert_eq!(code(bad_arn), "ValidationException");
 }
+
+#[tokio::test(start_paused = true)]
+async fn enhanced_fan_out_is_paced_at_two_mib_per_second() {
+    let e = emulator_with(|b| {
+        b.throughput_limits(kcl_emulator::ThroughputLimits {
+            write_bytes_per_sec: None,
+            write_records_per_sec: None,
+            ..kcl_emulator::ThroughputLimits::AWS
+        })
+    });
+    create(&e, "s", 1).await;
+    let c = register(&e, "app").await;
+    for _ in 0..6 {
+        e.put_record(PutRecordInput {
+            stream_name: Some("s".into()),
+            data: bytes::Bytes::from(vec![0u8; 1024 * 1024 - 8]),
+            partition_key: "k".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("put");
+    }
+    let start = e.clock().now_millis();
+    let mut sub = subscribe(&e, &c, SHARD0, trim_horizon()).await;
+    let mut got = 0;
+    while got < 6 {
+        let event = next_event(&mut sub).await;
+        assert!(event.records.len() <= 2, "at most 2 MiB per event");
+        got += event.records.len();
+    }
+    let elapsed = e.clock().now_millis() - start;
+    // A 2 MiB burst, then 2 MiB/s (one record may overdraw the budget): about 1.5 s for 6 MiB.
+    assert!(
+        elapsed >= 1_400,
+        "6 MiB at 2 MiB/s takes about 1.5 s, took {elapsed} ms"
+    );
+    assert!(elapsed < 5_000, "but is not starved, took {elapsed} ms");
+}
+
+#[test]
+fn handles_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Emulator>();
+    send_sync::<kcl_emulator::Faults>();
+    send_sync::<kcl_emulator::KinesisError>();
+    send::<Subscription>();
+}
+
+#[tokio::test(start_paused = true)]
+async fn deleting_the_stream_ends_subscriptions() {
+    let e = emulator();
+    create(&e, "s", 1).await;
+    let c = register(&e, "app").await;
+    let mut sub = subscribe(&e, &c, SHARD0, trim_horizon()).await;
+    next_event(&mut sub).await;
+    e.delete_stream(DeleteStreamInput {
+        stream_name: Some("s".into()),
+        enforce_consumer_deletion: Some(true),
+        ..Default::default()
+    })
+    .await
+    .expect("delete");
+    let err = sub.next().await.expect("an item").expect_err("stream gone");
+    assert_eq!(err.code(), "ResourceNotFoundException");
+    assert!(sub.next().await.is_none());
+}

@@ -117,6 +117,25 @@ async fn shard_scoped_throttling_fails_records_of_that_shard_only() {
     get(&e, &it0).await;
     let r = iterator_at(&e, "s", SHARD1, ShardIteratorType::TrimHorizon, None).await;
     assert_eq!(code(r), "ProvisionedThroughputExceededException");
+    e.faults().clear();
+    let it1 = iterator(&e, "s", SHARD1, ShardIteratorType::TrimHorizon).await;
+    e.faults().add(
+        FaultRule::throttle()
+            .on_shard(SHARD1)
+            .on(Operation::GetRecords)
+            .times(1),
+    );
+    let r = e
+        .get_records(GetRecordsInput {
+            shard_iterator: it1.clone(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(code(r), "ProvisionedThroughputExceededException");
+    assert!(
+        get(&e, &it1).await.records.is_empty(),
+        "the throttled record was never stored"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -93,6 +93,12 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A store was configured with invalid settings (for example an invalid table name).
+    #[error("invalid lease store configuration: {reason}")]
+    Config {
+        /// What is wrong.
+        reason: String,
+    },
     /// The service asked us to slow down (DynamoDB throttling, request limits). Retryable.
     #[error("{operation} was throttled")]
     Throttled {
@@ -168,7 +174,7 @@ impl Error {
             | Error::Throttled { operation, .. }
             | Error::Timeout { operation, .. }
             | Error::Service { operation, .. } => Some(*operation),
-            Error::TableNotActive { .. } | Error::Malformed(_) => None,
+            Error::TableNotActive { .. } | Error::Malformed(_) | Error::Config { .. } => None,
         }
     }
 

@@ -27,17 +27,28 @@
 //! - [`sequence`]: [`ExtendedSequenceNumber`] (sequence + sub-sequence, or a sentinel) and its ordering.
 //! - [`store`]: the object-safe [`LeaseStore`] trait and its fencing rules.
 //! - [`memory`]: [`InMemoryLeaseStore`], the embedded default.
+//! - [`dynamodb`]: [`DynamoDbLeaseStore`] and its item [`codec`](dynamodb::codec) (Java KCL table format).
+//! - [`retry`]: [`RetryingLeaseStore`], jittered bounded retries around any store.
+//! - `fault` (feature `test-util`): `FaultyLeaseStore`, scripted or seeded faults for simulations.
 //! - [`error`]: the crate's [`Error`].
 
+pub mod dynamodb;
 pub mod error;
+#[cfg(feature = "test-util")]
+pub mod fault;
 pub mod lease;
 pub mod memory;
+pub mod retry;
 pub mod sequence;
 pub mod store;
 
+pub use dynamodb::{Billing, DynamoDbLeaseStore, DynamoDbLeaseStoreBuilder};
 pub use error::{BoxError, Error, MalformedLease, Result};
+#[cfg(feature = "test-util")]
+pub use fault::{Fault, FaultyLeaseStore, RandomFaults};
 pub use lease::{HashKeyRange, Lease, LeaseKey, StreamIdentifier};
 pub use memory::InMemoryLeaseStore;
+pub use retry::{RetryPolicy, RetryingLeaseStore};
 pub use sequence::{ExtendedSequenceNumber, ParseSequenceError, SequenceNumber};
 pub use store::{LeaseListing, LeaseStore, Operation};
 

@@ -117,17 +117,20 @@ impl LeaseStore for InMemoryLeaseStore {
             return Err(Error::invalid(Operation::Take, "the new owner is empty"));
         }
         self.fenced(Operation::Take, lease, Fence::Counter, |stored| {
-            if stored.owner.as_deref() != Some(new_owner) {
+            // As the Java KCL: taking an unowned lease is not an owner switch.
+            if stored.owner.as_deref().is_some_and(|old| old != new_owner) {
                 stored.owner_switches_since_checkpoint =
                     stored.owner_switches_since_checkpoint.saturating_add(1);
             }
             stored.owner = Some(new_owner.to_owned());
+            stored.checkpoint_owner = None;
         })
     }
 
     async fn evict(&self, lease: &Lease) -> Result<Lease> {
         self.fenced(Operation::Evict, lease, Fence::CounterAndOwner, |stored| {
             stored.owner = None;
+            stored.checkpoint_owner = None;
         })
     }
 

@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | [`create_if_absent`](LeaseStore::create_if_absent) | key absent | writes the lease as given |
 //! | [`renew`](LeaseStore::renew) | counter, owner | counter + 1 |
-//! | [`take`](LeaseStore::take) | counter | owner = new owner, counter + 1, owner switches + 1 if the owner changes |
+//! | [`take`](LeaseStore::take) | counter | owner = new owner, counter + 1, owner switches + 1 if a previous owner is replaced |
 //! | [`evict`](LeaseStore::evict) | counter, owner | owner removed, counter + 1 |
 //! | [`checkpoint`](LeaseStore::checkpoint) | counter, owner | checkpoint set, pending checkpoint and state cleared, owner switches = 0, counter + 1 |
 //! | [`prepare_checkpoint`](LeaseStore::prepare_checkpoint) | counter, owner | pending checkpoint and state set, counter + 1 |
@@ -159,8 +159,8 @@ pub trait LeaseStore: Send + Sync + fmt::Debug {
     /// elsewhere): the caller has lost it.
     async fn renew(&self, lease: &Lease) -> Result<Lease>;
 
-    /// Takes a lease for `new_owner` (fenced on counter); bumps the counter and, when the owner changes, the
-    /// owner-switch count.
+    /// Takes a lease for `new_owner` (fenced on counter); bumps the counter and, when it replaces a previous
+    /// owner, the owner-switch count.
     ///
     /// # Errors
     ///

@@ -1,0 +1,519 @@
+//! Lease items in the Java KCL 2.x/3.x table format.
+//!
+//! | attribute | type | field |
+//! |---|---|---|
+//! | `leaseKey` | S | [`Lease::key`] (hash key) |
+//! | `leaseOwner` | S | [`Lease::owner`] (absent when unowned) |
+//! | `leaseCounter` | N | [`Lease::counter`] |
+//! | `checkpoint` | S | [`Lease::checkpoint`] (digits or a sentinel) |
+//! | `checkpointSubSequenceNumber` | N | its sub-sequence |
+//! | `pendingCheckpoint` | S | [`Lease::pending_checkpoint`] |
+//! | `pendingCheckpointSubSequenceNumber` | N | its sub-sequence |
+//! | `pendingCheckpointState` | B | [`Lease::pending_checkpoint_state`] |
+//! | `ownerSwitchesSinceCheckpoint` | N | [`Lease::owner_switches_since_checkpoint`] |
+//! | `parentShardId` | SS | [`Lease::parent_shard_ids`] (absent when empty) |
+//! | `childShardIds` | SS | [`Lease::child_shard_ids`] (absent when empty) |
+//! | `startingHashKey`, `endingHashKey` | S | [`Lease::hash_key_range`] (decimal) |
+//! | `throughputKBps` | N | [`Lease::throughput_kbps`] (KCL 3) |
+//! | `checkpointOwner` | S | [`Lease::checkpoint_owner`] (KCL 3) |
+//! | `streamName`, `shardId` | S | written for multi-stream keys, as the Java KCL does |
+//!
+//! Required on read: `leaseKey`, `leaseCounter`, `checkpoint`; the rest default when absent (as the Java
+//! KCL's reader does). A wrongly typed or unparsable attribute is a [`MalformedLease`] naming the item and the
+//! attribute; nothing here panics.
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use bytes::Bytes;
+
+use crate::error::MalformedLease;
+use crate::lease::{HashKeyRange, Lease, LeaseKey};
+use crate::sequence::ExtendedSequenceNumber;
+
+/// `leaseKey` (S, the table's hash key).
+pub const LEASE_KEY: &str = "leaseKey";
+/// `leaseOwner` (S).
+pub const LEASE_OWNER: &str = "leaseOwner";
+/// `leaseCounter` (N).
+pub const LEASE_COUNTER: &str = "leaseCounter";
+/// `checkpoint` (S).
+pub const CHECKPOINT: &str = "checkpoint";
+/// `checkpointSubSequenceNumber` (N).
+pub const CHECKPOINT_SUB_SEQUENCE: &str = "checkpointSubSequenceNumber";
+/// `pendingCheckpoint` (S).
+pub const PENDING_CHECKPOINT: &str = "pendingCheckpoint";
+/// `pendingCheckpointSubSequenceNumber` (N).
+pub const PENDING_CHECKPOINT_SUB_SEQUENCE: &str = "pendingCheckpointSubSequenceNumber";
+/// `pendingCheckpointState` (B).
+pub const PENDING_CHECKPOINT_STATE: &str = "pendingCheckpointState";
+/// `ownerSwitchesSinceCheckpoint` (N).
+pub const OWNER_SWITCHES: &str = "ownerSwitchesSinceCheckpoint";
+/// `parentShardId` (SS).
+pub const PARENT_SHARD_IDS: &str = "parentShardId";
+/// `childShardIds` (SS).
+pub const CHILD_SHARD_IDS: &str = "childShardIds";
+/// `startingHashKey` (S, decimal).
+pub const STARTING_HASH_KEY: &str = "startingHashKey";
+/// `endingHashKey` (S, decimal).
+pub const ENDING_HASH_KEY: &str = "endingHashKey";
+/// `throughputKBps` (N, KCL 3).
+pub const THROUGHPUT_KBPS: &str = "throughputKBps";
+/// `checkpointOwner` (S, KCL 3).
+pub const CHECKPOINT_OWNER: &str = "checkpointOwner";
+/// `streamName` (S, multi-stream leases: `account:stream:creationEpoch`).
+pub const STREAM_NAME: &str = "streamName";
+/// `shardId` (S, multi-stream leases).
+pub const SHARD_ID: &str = "shardId";
+
+/// A DynamoDB item.
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// Encodes a whole lease as an item (for `PutItem`).
+pub(crate) fn lease_to_item(lease: &Lease) -> Item {
+    let mut item = Item::new();
+    item.insert(LEASE_KEY.into(), s(lease.key.as_str()));
+    item.insert(LEASE_COUNTER.into(), n(lease.counter));
+    if let Some(owner) = &lease.owner {
+        item.insert(LEASE_OWNER.into(), s(owner));
+    }
+    item.insert(OWNER_SWITCHES.into(), n(lease.owner_switches_since_checkpoint));
+    item.insert(CHECKPOINT.into(), s(lease.checkpoint.checkpoint_str()));
+    item.insert(CHECKPOINT_SUB_SEQUENCE.into(), n(lease.checkpoint.sub_sequence()));
+    if let Some(pending) = &lease.pending_checkpoint {
+        item.insert(PENDING_CHECKPOINT.into(), s(pending.checkpoint_str()));
+        item.insert(PENDING_CHECKPOINT_SUB_SEQUENCE.into(), n(pending.sub_sequence()));
+    }
+    if let Some(state) = &lease.pending_checkpoint_state {
+        item.insert(PENDING_CHECKPOINT_STATE.into(), b(state));
+    }
+    if let Some(parents) = ss(&lease.parent_shard_ids) {
+        item.insert(PARENT_SHARD_IDS.into(), parents);
+    }
+    if let Some(children) = ss(&lease.child_shard_ids) {
+        item.insert(CHILD_SHARD_IDS.into(), children);
+    }
+    if let Some(range) = &lease.hash_key_range {
+        item.insert(STARTING_HASH_KEY.into(), s(&range.starting_hash_key.to_string()));
+        item.insert(ENDING_HASH_KEY.into(), s(&range.ending_hash_key.to_string()));
+    }
+    if let Some(kbps) = lease.throughput_kbps.filter(|v| v.is_finite()) {
+        item.insert(THROUGHPUT_KBPS.into(), AttributeValue::N(kbps.to_string()));
+    }
+    if let Some(owner) = &lease.checkpoint_owner {
+        item.insert(CHECKPOINT_OWNER.into(), s(owner));
+    }
+    if let Some(stream) = lease.key.stream() {
+        item.insert(STREAM_NAME.into(), s(&stream.serialize()));
+        item.insert(SHARD_ID.into(), s(lease.key.shard_id()));
+    }
+    item
+}
+
+/// True for items the Java KCL 3 keeps in the lease table that are not leases (they carry `entityType`).
+pub(crate) fn is_non_lease_item(item: &Item) -> bool {
+    item.contains_key("entityType")
+}
+
+/// Decodes an item into a lease.
+///
+/// # Errors
+///
+/// [`MalformedLease`] naming the item and the first attribute that is missing, wrongly typed or
+/// unparsable.
+pub(crate) fn lease_from_item(item: &Item) -> Result<Lease, MalformedLease> {
+    let key = match item.get(LEASE_KEY) {
+        Some(AttributeValue::S(key)) if !key.is_empty() => key.clone(),
+        Some(AttributeValue::S(_)) => return Err(malformed(None, LEASE_KEY, "is empty")),
+        Some(other) => {
+            return Err(malformed(
+                None,
+                LEASE_KEY,
+                &format!("has type {}, expected S", type_name(other)),
+            ))
+        }
+        None => return Err(malformed(None, LEASE_KEY, "is missing")),
+    };
+    let reader = Reader { item, key: &key };
+
+    let counter = reader.required_u64(LEASE_COUNTER)?;
+    let checkpoint_text = reader.required_string(CHECKPOINT)?;
+    let checkpoint_sub = reader.optional_u64(CHECKPOINT_SUB_SEQUENCE)?.unwrap_or(0);
+    let checkpoint = ExtendedSequenceNumber::from_parts(checkpoint_text, checkpoint_sub)
+        .map_err(|e| reader.malformed(CHECKPOINT, &e.to_string()))?;
+
+    let pending_checkpoint = match reader.optional_string(PENDING_CHECKPOINT)? {
+        // The Java KCL treats an empty pending checkpoint as none.
+        None | Some("") => None,
+        Some(text) => {
+            let sub = reader.optional_u64(PENDING_CHECKPOINT_SUB_SEQUENCE)?.unwrap_or(0);
+            Some(
+                ExtendedSequenceNumber::from_parts(text, sub)
+                    .map_err(|e| reader.malformed(PENDING_CHECKPOINT, &e.to_string()))?,
+            )
+        }
+    };
+
+    let hash_key_range = match (
+        reader.optional_string(STARTING_HASH_KEY)?,
+        reader.optional_string(ENDING_HASH_KEY)?,
+    ) {
+        (None, None) => None,
+        (Some(start), Some(end)) => {
+            let start = reader.parse_u128(STARTING_HASH_KEY, start)?;
+            let end = reader.parse_u128(ENDING_HASH_KEY, end)?;
+            Some(
+                HashKeyRange::new(start, end)
+                    .ok_or_else(|| reader.malformed(STARTING_HASH_KEY, "is greater than endingHashKey"))?,
+            )
+        }
+        (Some(_), None) => {
+            return Err(reader.malformed(ENDING_HASH_KEY, "is missing (startingHashKey is set)"))
+        }
+        (None, Some(_)) => {
+            return Err(reader.malformed(STARTING_HASH_KEY, "is missing (endingHashKey is set)"))
+        }
+    };
+
+    let throughput_kbps = match reader.optional_number(THROUGHPUT_KBPS)? {
+        None => None,
+        Some(text) => Some(
+            text.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| reader.malformed(THROUGHPUT_KBPS, &format!("is not a number: {text:?}")))?,
+        ),
+    };
+
+    let mut lease = Lease::new(LeaseKey::new(key.clone()), checkpoint);
+    lease.owner = reader.optional_string(LEASE_OWNER)?.map(str::to_owned);
+    lease.counter = counter;
+    lease.pending_checkpoint = pending_checkpoint;
+    lease.pending_checkpoint_state = reader.optional_bytes(PENDING_CHECKPOINT_STATE)?;
+    lease.owner_switches_since_checkpoint = reader.optional_u64(OWNER_SWITCHES)?.unwrap_or(0);
+    lease.parent_shard_ids = reader.optional_string_set(PARENT_SHARD_IDS)?;
+    lease.child_shard_ids = reader.optional_string_set(CHILD_SHARD_IDS)?;
+    lease.hash_key_range = hash_key_range;
+    lease.throughput_kbps = throughput_kbps;
+    lease.checkpoint_owner = reader.optional_string(CHECKPOINT_OWNER)?.map(str::to_owned);
+    Ok(lease)
+}
+
+/// Typed attribute access that reports the item and attribute on failure.
+struct Reader<'a> {
+    item: &'a Item,
+    key: &'a str,
+}
+
+impl<'a> Reader<'a> {
+    fn malformed(&self, attribute: &str, problem: &str) -> MalformedLease {
+        malformed(Some(self.key), attribute, problem)
+    }
+
+    fn wrong_type(&self, attribute: &str, found: &AttributeValue, expected: &str) -> MalformedLease {
+        self.malformed(
+            attribute,
+            &format!("has type {}, expected {expected}", type_name(found)),
+        )
+    }
+
+    fn optional_string(&self, attribute: &str) -> Result<Option<&'a str>, MalformedLease> {
+        match self.item.get(attribute) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::S(text)) => Ok(Some(text)),
+            Some(other) => Err(self.wrong_type(attribute, other, "S")),
+        }
+    }
+
+    fn required_string(&self, attribute: &str) -> Result<&'a str, MalformedLease> {
+        self.optional_string(attribute)?
+            .ok_or_else(|| self.malformed(attribute, "is missing"))
+    }
+
+    fn optional_number(&self, attribute: &str) -> Result<Option<&'a str>, MalformedLease> {
+        match self.item.get(attribute) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::N(text)) => Ok(Some(text)),
+            Some(other) => Err(self.wrong_type(attribute, other, "N")),
+        }
+    }
+
+    fn optional_u64(&self, attribute: &str) -> Result<Option<u64>, MalformedLease> {
+        match self.optional_number(attribute)? {
+            None => Ok(None),
+            Some(text) => {
+                text.trim().parse::<u64>().map(Some).map_err(|_| {
+                    self.malformed(attribute, &format!("is not a non-negative integer: {text:?}"))
+                })
+            }
+        }
+    }
+
+    fn required_u64(&self, attribute: &str) -> Result<u64, MalformedLease> {
+        self.optional_u64(attribute)?
+            .ok_or_else(|| self.malformed(attribute, "is missing"))
+    }
+
+    fn parse_u128(&self, attribute: &str, text: &str) -> Result<u128, MalformedLease> {
+        text.parse::<u128>()
+            .map_err(|_| self.malformed(attribute, &format!("is not a 128-bit unsigned decimal: {text:?}")))
+    }
+
+    fn optional_bytes(&self, attribute: &str) -> Result<Option<Bytes>, MalformedLease> {
+        match self.item.get(attribute) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::B(blob)) => Ok(Some(Bytes::copy_from_slice(blob.as_ref()))),
+            Some(other) => Err(self.wrong_type(attribute, other, "B")),
+        }
+    }
+
+    fn optional_string_set(&self, attribute: &str) -> Result<BTreeSet<String>, MalformedLease> {
+        match self.item.get(attribute) {
+            None | Some(AttributeValue::Null(_)) => Ok(BTreeSet::new()),
+            Some(AttributeValue::Ss(values)) => Ok(values.iter().cloned().collect()),
+            Some(other) => Err(self.wrong_type(attribute, other, "SS")),
+        }
+    }
+}
+
+fn malformed(key: Option<&str>, attribute: &str, problem: &str) -> MalformedLease {
+    MalformedLease {
+        key: key.map(str::to_owned),
+        attribute: attribute.to_owned(),
+        problem: problem.to_owned(),
+    }
+}
+
+/// The DynamoDB type descriptor of a value, for error messages.
+fn type_name(value: &AttributeValue) -> &'static str {
+    match value {
+        AttributeValue::S(_) => "S",
+        AttributeValue::N(_) => "N",
+        AttributeValue::B(_) => "B",
+        AttributeValue::Ss(_) => "SS",
+        AttributeValue::Ns(_) => "NS",
+        AttributeValue::Bs(_) => "BS",
+        AttributeValue::Bool(_) => "BOOL",
+        AttributeValue::Null(_) => "NULL",
+        AttributeValue::L(_) => "L",
+        AttributeValue::M(_) => "M",
+        _ => "unknown",
+    }
+}
+
+pub(crate) fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+pub(crate) fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub(crate) fn b(value: &Bytes) -> AttributeValue {
+    AttributeValue::B(Blob::new(value.to_vec()))
+}
+
+/// A string set, or `None` for an empty set (DynamoDB rejects empty sets).
+pub(crate) fn ss(values: &BTreeSet<String>) -> Option<AttributeValue> {
+    (!values.is_empty()).then(|| AttributeValue::Ss(values.iter().cloned().collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sequence::SequenceNumber;
+
+    fn java_item() -> Item {
+        // Exactly what a Java KCL 2.x worker writes for a checkpointed, owned lease after a split.
+        HashMap::from([
+            (LEASE_KEY.to_owned(), s("shardId-000000000002")),
+            (LEASE_OWNER.to_owned(), s("worker-1")),
+            (LEASE_COUNTER.to_owned(), AttributeValue::N("42".into())),
+            (OWNER_SWITCHES.to_owned(), AttributeValue::N("1".into())),
+            (
+                CHECKPOINT.to_owned(),
+                s("49590338271490256608559692538361571095921575989136588898"),
+            ),
+            (CHECKPOINT_SUB_SEQUENCE.to_owned(), AttributeValue::N("3".into())),
+            (
+                PARENT_SHARD_IDS.to_owned(),
+                AttributeValue::Ss(vec!["shardId-000000000000".into()]),
+            ),
+            (STARTING_HASH_KEY.to_owned(), s("0")),
+            (
+                ENDING_HASH_KEY.to_owned(),
+                s("170141183460469231731687303715884105727"),
+            ),
+        ])
+    }
+
+    #[test]
+    fn decodes_a_java_item() {
+        let lease = lease_from_item(&java_item()).unwrap();
+        assert_eq!(lease.key.as_str(), "shardId-000000000002");
+        assert_eq!(lease.owner.as_deref(), Some("worker-1"));
+        assert_eq!(lease.counter, 42);
+        assert_eq!(lease.owner_switches_since_checkpoint, 1);
+        assert_eq!(
+            lease.checkpoint,
+            ExtendedSequenceNumber::with_sub_sequence(
+                SequenceNumber::new("49590338271490256608559692538361571095921575989136588898").unwrap(),
+                3
+            )
+        );
+        assert_eq!(
+            lease.hash_key_range,
+            HashKeyRange::new(0, 170_141_183_460_469_231_731_687_303_715_884_105_727)
+        );
+        assert_eq!(lease.parent_shard_ids.len(), 1);
+        assert!(lease.pending_checkpoint.is_none());
+    }
+
+    #[test]
+    fn round_trips_every_field() {
+        let mut lease = Lease::new(
+            "123456789012:orders:1700000000:shardId-000000000001",
+            ExtendedSequenceNumber::ShardEnd,
+        )
+        .with_parents(["shardId-000000000000"])
+        .with_hash_key_range(HashKeyRange::full())
+        .with_owner("w");
+        lease.counter = 7;
+        lease.pending_checkpoint = Some(ExtendedSequenceNumber::with_sub_sequence(
+            SequenceNumber::from(99),
+            2,
+        ));
+        lease.pending_checkpoint_state = Some(Bytes::from_static(b"state"));
+        lease.child_shard_ids = ["a".to_owned(), "b".to_owned()].into();
+        lease.throughput_kbps = Some(12.5);
+        lease.checkpoint_owner = Some("w".into());
+        let item = lease_to_item(&lease);
+        assert_eq!(item.get(SHARD_ID), Some(&s("shardId-000000000001")));
+        assert_eq!(item.get(STREAM_NAME), Some(&s("123456789012:orders:1700000000")));
+        assert_eq!(lease_from_item(&item).unwrap(), lease);
+    }
+
+    #[test]
+    fn reports_the_item_and_attribute_at_fault() {
+        let mut item = java_item();
+        item.insert(LEASE_COUNTER.into(), s("42"));
+        let err = lease_from_item(&item).unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("shardId-000000000002"));
+        assert_eq!(err.attribute, LEASE_COUNTER);
+
+        let mut item = java_item();
+        item.remove(CHECKPOINT);
+        assert_eq!(lease_from_item(&item).unwrap_err().attribute, CHECKPOINT);
+
+        let mut item = java_item();
+        item.insert(CHECKPOINT.into(), s("not-a-number"));
+        assert_eq!(lease_from_item(&item).unwrap_err().attribute, CHECKPOINT);
+
+        let mut item = java_item();
+        item.insert(PARENT_SHARD_IDS.into(), s("shardId-000000000000"));
+        assert_eq!(lease_from_item(&item).unwrap_err().attribute, PARENT_SHARD_IDS);
+
+        let mut item = java_item();
+        item.insert(LEASE_COUNTER.into(), AttributeValue::N("-1".into()));
+        assert_eq!(lease_from_item(&item).unwrap_err().attribute, LEASE_COUNTER);
+
+        let mut item = java_item();
+        item.remove(ENDING_HASH_KEY);
+        assert_eq!(lease_from_item(&item).unwrap_err().attribute, ENDING_HASH_KEY);
+
+        let mut item = java_item();
+        item.remove(LEASE_KEY);
+        let err = lease_from_item(&item).unwrap_err();
+        assert_eq!((err.key, err.attribute.as_str()), (None, LEASE_KEY));
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn attribute_value() -> impl Strategy<Value = AttributeValue> {
+        prop_oneof![
+            ".{0,12}".prop_map(AttributeValue::S),
+            prop_oneof![
+                any::<i64>().prop_map(|n| n.to_string()),
+                any::<f64>().prop_map(|n| n.to_string()),
+                "[0-9.eE+-]{0,8}".prop_map(String::from),
+            ]
+            .prop_map(AttributeValue::N),
+            proptest::collection::vec(any::<u8>(), 0..8).prop_map(|b| AttributeValue::B(Blob::new(b))),
+            proptest::collection::vec(".{0,6}", 0..3).prop_map(AttributeValue::Ss),
+            any::<bool>().prop_map(AttributeValue::Bool),
+        ]
+    }
+
+    fn attribute_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(LEASE_KEY.to_owned()),
+            Just(LEASE_OWNER.to_owned()),
+            Just(LEASE_COUNTER.to_owned()),
+            Just(CHECKPOINT.to_owned()),
+            Just(CHECKPOINT_SUB_SEQUENCE.to_owned()),
+            Just(PENDING_CHECKPOINT.to_owned()),
+            Just(PENDING_CHECKPOINT_SUB_SEQUENCE.to_owned()),
+            Just(PENDING_CHECKPOINT_STATE.to_owned()),
+            Just(OWNER_SWITCHES.to_owned()),
+            Just(PARENT_SHARD_IDS.to_owned()),
+            Just(CHILD_SHARD_IDS.to_owned()),
+            Just(STARTING_HASH_KEY.to_owned()),
+            Just(ENDING_HASH_KEY.to_owned()),
+            Just(THROUGHPUT_KBPS.to_owned()),
+            Just(CHECKPOINT_OWNER.to_owned()),
+        ]
+    }
+
+    fn lease() -> impl Strategy<Value = Lease> {
+        (
+            "[a-zA-Z0-9:-]{1,30}",
+            proptest::option::of("[a-z0-9-]{1,10}"),
+            any::<u64>(),
+            (any::<u128>(), any::<u64>()),
+            proptest::option::of((any::<u128>(), any::<u64>())),
+            proptest::option::of(proptest::collection::vec(any::<u8>(), 1..16)),
+            any::<u64>(),
+            proptest::collection::btree_set("[a-z0-9-]{1,10}", 0..3),
+            proptest::option::of((any::<u128>(), any::<u128>())),
+        )
+            .prop_map(
+                |(key, owner, counter, (seq, sub), pending, state, switches, parents, range)| {
+                    let mut lease =
+                        Lease::new(key, ExtendedSequenceNumber::with_sub_sequence(seq.into(), sub));
+                    lease.owner = owner;
+                    lease.counter = counter;
+                    lease.pending_checkpoint =
+                        pending.map(|(p, s)| ExtendedSequenceNumber::with_sub_sequence(p.into(), s));
+                    lease.pending_checkpoint_state = state.map(Bytes::from);
+                    lease.owner_switches_since_checkpoint = switches;
+                    lease.child_shard_ids = parents.clone();
+                    lease.parent_shard_ids = parents;
+                    lease.hash_key_range = range.map(|(a, b)| {
+                        HashKeyRange::new(a.min(b), a.max(b)).unwrap_or_else(HashKeyRange::full)
+                    });
+                    lease
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn leases_round_trip(lease in lease()) {
+            prop_assert_eq!(lease_from_item(&lease_to_item(&lease)).unwrap(), lease);
+        }
+
+        #[test]
+        fn arbitrary_items_never_panic(entries in proptest::collection::vec((attribute_name(), attribute_value()), 0..16)) {
+            let item: Item = entries.into_iter().collect();
+            match lease_from_item(&item) {
+                Ok(lease) => prop_assert_eq!(Some(&AttributeValue::S(lease.key.as_str().to_owned())), item.get(LEASE_KEY)),
+                Err(malformed) => prop_assert!(!malformed.attribute.is_empty()),
+            }
+        }
+    }
+}

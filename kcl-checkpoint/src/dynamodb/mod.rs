@@ -1,0 +1,638 @@
+//! [`DynamoDbLeaseStore`]: leases in a DynamoDB table, in the Java KCL 2.x/3.x item format.
+//!
+//! The caller builds the `aws_sdk_dynamodb::Client` (credentials, region, endpoint, SDK retry and timeout
+//! settings) and hands it over; this crate never loads AWS configuration. The table has the hash key
+//! `leaseKey` (S) and is created on demand by [`LeaseStore::ensure_table`] (on-demand billing by default).
+//! Items follow the Java KCL's attribute names and types (see [`codec`]), so a table written by a Java KCL
+//! application is read correctly and its checkpoints resumed, and the other way round.
+//!
+//! Fenced writes are `UpdateItem` calls with a `ConditionExpression` (`leaseCounter = :expectedCounter`, plus
+//! `leaseOwner = :expectedOwner` where the owner matters) and `ReturnValues = ALL_NEW`, so the returned lease
+//! is exactly what is stored. Creation is a `PutItem` conditioned on `attribute_not_exists(leaseKey)`.
+//!
+//! This store does not retry by itself beyond what the SDK client does: wrap it in a
+//! [`RetryingLeaseStore`](crate::RetryingLeaseStore) for jittered, bounded retries of throttling, timeouts
+//! and 5xx responses.
+
+pub mod codec;
+mod errors;
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
+    ReturnValue, ScalarAttributeType, TableStatus,
+};
+use aws_sdk_dynamodb::Client;
+use bytes::Bytes;
+use tokio::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::lease::{Lease, LeaseKey};
+use crate::sequence::ExtendedSequenceNumber;
+use crate::store::{renew_landed, required_owner, validate_lease, LeaseListing, LeaseStore, Operation};
+use codec::{Item, CHECKPOINT_OWNER, LEASE_COUNTER, LEASE_KEY, LEASE_OWNER};
+use errors::{is_condition_failed, map_sdk_error, Target};
+
+/// How the lease table is billed when [`LeaseStore::ensure_table`] creates it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Billing {
+    /// On-demand capacity (the default, as in the Java KCL 2.x since 2.3).
+    #[default]
+    PayPerRequest,
+    /// Provisioned capacity units.
+    Provisioned {
+        /// Read capacity units.
+        read_capacity_units: i64,
+        /// Write capacity units.
+        write_capacity_units: i64,
+    },
+}
+
+/// A lease table in DynamoDB. Build with [`DynamoDbLeaseStore::builder`].
+#[derive(Clone)]
+pub struct DynamoDbLeaseStore {
+    client: Client,
+    table: String,
+    billing: Billing,
+    /// How long `ensure_table` waits for the table to become active.
+    table_ready_timeout: Duration,
+    /// How often `ensure_table` polls the table status.
+    poll_interval: Duration,
+}
+
+impl fmt::Debug for DynamoDbLeaseStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DynamoDbLeaseStore")
+            .field("table", &self.table)
+            .field("billing", &self.billing)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settings for a [`DynamoDbLeaseStore`].
+#[derive(Clone, Debug)]
+pub struct DynamoDbLeaseStoreBuilder {
+    client: Client,
+    table: String,
+    billing: Billing,
+    table_ready_timeout: Duration,
+    poll_interval: Duration,
+}
+
+impl DynamoDbLeaseStoreBuilder {
+    /// The billing mode used if the table is created (default [`Billing::PayPerRequest`]).
+    pub fn billing(mut self, billing: Billing) -> Self {
+        self.billing = billing;
+        self
+    }
+
+    /// How long [`LeaseStore::ensure_table`] waits for the table to become active (default 5 minutes).
+    pub fn table_ready_timeout(mut self, timeout: Duration) -> Self {
+        self.table_ready_timeout = timeout;
+        self
+    }
+
+    /// How often [`LeaseStore::ensure_table`] polls the table status (default 1 second).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// Checks the settings and builds the store.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for an invalid table name (3 to 255 of `a-z A-Z 0-9 _ - .`), non-positive
+    /// provisioned capacity or a zero poll interval.
+    pub fn build(self) -> Result<DynamoDbLeaseStore> {
+        let valid_name = (3..=255).contains(&self.table.len())
+            && self
+                .table
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !valid_name {
+            return Err(Error::Config {
+                reason: format!(
+                    "invalid table name {:?}: 3 to 255 characters of a-z, A-Z, 0-9, '_', '-', '.'",
+                    self.table
+                ),
+            });
+        }
+        if let Billing::Provisioned {
+            read_capacity_units,
+            write_capacity_units,
+        } = self.billing
+        {
+            if read_capacity_units < 1 || write_capacity_units < 1 {
+                return Err(Error::Config {
+                    reason: "provisioned capacity units must be at least 1".into(),
+                });
+            }
+        }
+        if self.poll_interval.is_zero() {
+            return Err(Error::Config {
+                reason: "the poll interval must not be zero".into(),
+            });
+        }
+        Ok(DynamoDbLeaseStore {
+            client: self.client,
+            table: self.table,
+            billing: self.billing,
+            table_ready_timeout: self.table_ready_timeout,
+            poll_interval: self.poll_interval,
+        })
+    }
+}
+
+/// An `UpdateItem` being assembled: SET / REMOVE clauses, conditions and their placeholders.
+#[derive(Default)]
+struct Update {
+    set: Vec<String>,
+    remove: Vec<String>,
+    conditions: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Update {
+    fn name(&mut self, attribute: &str) -> String {
+        let placeholder = format!("#{attribute}");
+        self.names.insert(placeholder.clone(), attribute.to_owned());
+        placeholder
+    }
+
+    fn value(&mut self, label: &str, value: AttributeValue) -> String {
+        let placeholder = format!(":{label}");
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
+    fn set(&mut self, attribute: &str, value: AttributeValue) -> &mut Self {
+        let name = self.name(attribute);
+        let value = self.value(attribute, value);
+        self.set.push(format!("{name} = {value}"));
+        self
+    }
+
+    fn remove(&mut self, attribute: &str) -> &mut Self {
+        let name = self.name(attribute);
+        self.remove.push(name);
+        self
+    }
+
+    /// Fences on the counter the caller saw and bumps it.
+    fn fence_counter(&mut self, operation: Operation, lease: &Lease) -> Result<&mut Self> {
+        let next = lease
+            .counter
+            .checked_add(1)
+            .ok_or_else(|| Error::invalid(operation, format!("lease {} counter overflow", lease.key)))?;
+        let name = self.name(LEASE_COUNTER);
+        let expected = self.value("expectedCounter", codec::n(lease.counter));
+        self.conditions.push(format!("{name} = {expected}"));
+        self.set(LEASE_COUNTER, codec::n(next));
+        Ok(self)
+    }
+
+    /// Fences on the owner the caller saw (absent when it saw none).
+    fn fence_owner(&mut self, owner: Option<&str>) -> &mut Self {
+        let name = self.name(LEASE_OWNER);
+        let condition = match owner {
+            Some(owner) => {
+                let expected = self.value("expectedOwner", codec::s(owner));
+                format!("{name} = {expected}")
+            }
+            None => format!("attribute_not_exists({name})"),
+        };
+        self.conditions.push(condition);
+        self
+    }
+
+    fn expect_exists(&mut self) -> &mut Self {
+        let name = self.name(LEASE_KEY);
+        self.conditions.push(format!("attribute_exists({name})"));
+        self
+    }
+
+    fn update_expression(&self) -> String {
+        let mut clauses = Vec::new();
+        if !self.set.is_empty() {
+            clauses.push(format!("SET {}", self.set.join(", ")));
+        }
+        if !self.remove.is_empty() {
+            clauses.push(format!("REMOVE {}", self.remove.join(", ")));
+        }
+        clauses.join(" ")
+    }
+}
+
+/// Whether the condition of a write held.
+enum Written {
+    Applied(Box<Lease>),
+    ConditionFailed,
+}
+
+impl DynamoDbLeaseStore {
+    /// Settings for a store over `table`, using `client` as built by the caller.
+    pub fn builder(client: Client, table: impl Into<String>) -> DynamoDbLeaseStoreBuilder {
+        DynamoDbLeaseStoreBuilder {
+            client,
+            table: table.into(),
+            billing: Billing::default(),
+            table_ready_timeout: Duration::from_secs(300),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+
+    /// A store with the default settings.
+    ///
+    /// # Errors
+    ///
+    /// As [`DynamoDbLeaseStoreBuilder::build`].
+    pub fn new(client: Client, table: impl Into<String>) -> Result<Self> {
+        Self::builder(client, table).build()
+    }
+
+    /// The table name.
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    fn target<'a>(&'a self, operation: Operation, key: Option<&'a str>) -> Target<'a> {
+        Target {
+            operation,
+            table: &self.table,
+            key,
+        }
+    }
+
+    fn decode(item: &Item) -> Result<Lease> {
+        codec::lease_from_item(item).map_err(Error::from)
+    }
+
+    /// The table status, or `None` if the table does not exist.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if the table exists with a key schema other than `leaseKey` (S) alone.
+    async fn table_status(&self) -> Result<Option<TableStatus>> {
+        let out = match self.client.describe_table().table_name(&self.table).send().await {
+            Ok(out) => out,
+            Err(err) => {
+                return match map_sdk_error(self.target(Operation::EnsureTable, None), err) {
+                    Error::TableNotFound { .. } => Ok(None),
+                    other => Err(other),
+                }
+            }
+        };
+        let Some(table) = out.table() else {
+            return Ok(Some(TableStatus::Creating));
+        };
+        let keys = table.key_schema();
+        let key_ok = matches!(keys, [only] if only.attribute_name() == LEASE_KEY && only.key_type() == &KeyType::Hash)
+            && table
+                .attribute_definitions()
+                .iter()
+                .any(|d| d.attribute_name() == LEASE_KEY && d.attribute_type() == &ScalarAttributeType::S);
+        if !keys.is_empty() && !key_ok {
+            return Err(Error::Config {
+                reason: format!(
+                    "table {} exists but is not a lease table: its key must be `{LEASE_KEY}` (S) alone",
+                    self.table
+                ),
+            });
+        }
+        Ok(Some(
+            table.table_status().cloned().unwrap_or(TableStatus::Creating),
+        ))
+    }
+
+    async fn create_table(&self) -> Result<bool> {
+        let key_schema = KeySchemaElement::builder()
+            .attribute_name(LEASE_KEY)
+            .key_type(KeyType::Hash)
+            .build()
+            .map_err(|e| build_error(Operation::EnsureTable, e))?;
+        let definition = AttributeDefinition::builder()
+            .attribute_name(LEASE_KEY)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| build_error(Operation::EnsureTable, e))?;
+        let mut request = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .key_schema(key_schema)
+            .attribute_definitions(definition);
+        request = match self.billing {
+            Billing::PayPerRequest => request.billing_mode(BillingMode::PayPerRequest),
+            Billing::Provisioned {
+                read_capacity_units,
+                write_capacity_units,
+            } => request
+                .billing_mode(BillingMode::Provisioned)
+                .provisioned_throughput(
+                    ProvisionedThroughput::builder()
+                        .read_capacity_units(read_capacity_units)
+                        .write_capacity_units(write_capacity_units)
+                        .build()
+                        .map_err(|e| build_error(Operation::EnsureTable, e))?,
+                ),
+        };
+        match request.send().await {
+            Ok(_) => {
+                tracing::info!(table = %self.table, "created lease table");
+                Ok(true)
+            }
+            // Another worker created it first.
+            Err(err)
+                if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&err)
+                    == Some("ResourceInUseException") =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(map_sdk_error(self.target(Operation::EnsureTable, None), err)),
+        }
+    }
+
+    async fn update(&self, operation: Operation, key: &LeaseKey, update: Update) -> Result<Written> {
+        let expression = update.update_expression();
+        let condition = update.conditions.join(" AND ");
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(LEASE_KEY, codec::s(key.as_str()))
+            .update_expression(expression)
+            .set_condition_expression((!condition.is_empty()).then_some(condition))
+            .set_expression_attribute_names(Some(update.names))
+            .set_expression_attribute_values((!update.values.is_empty()).then_some(update.values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => match out.attributes() {
+                Some(item) if !item.is_empty() => Ok(Written::Applied(Box::new(Self::decode(item)?))),
+                // Some emulators omit ALL_NEW; read the item back instead.
+                _ => match self.read(operation, key).await? {
+                    Some(lease) => Ok(Written::Applied(Box::new(lease))),
+                    None => Err(Error::not_found(operation, key.as_str())),
+                },
+            },
+            Err(err) if is_condition_failed(&err) => Ok(Written::ConditionFailed),
+            Err(err) => Err(map_sdk_error(self.target(operation, Some(key.as_str())), err)),
+        }
+    }
+
+    /// A fenced update: a failed condition is a conflict.
+    async fn fenced(&self, operation: Operation, lease: &Lease, update: Update) -> Result<Lease> {
+        match self.update(operation, &lease.key, update).await? {
+            Written::Applied(stored) => Ok(*stored),
+            Written::ConditionFailed => Err(Error::conflict(operation, lease.key.as_str())),
+        }
+    }
+
+    /// A strongly consistent read of one item.
+    async fn read(&self, operation: Operation, key: &LeaseKey) -> Result<Option<Lease>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(LEASE_KEY, codec::s(key.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| map_sdk_error(self.target(operation, Some(key.as_str())), err))?;
+        out.item().map(Self::decode).transpose()
+    }
+}
+
+fn build_error(operation: Operation, err: aws_sdk_dynamodb::error::BuildError) -> Error {
+    Error::Service {
+        operation,
+        code: "BuildError".into(),
+        message: err.to_string(),
+        retryable: false,
+        source: Some(Box::new(err)),
+    }
+}
+
+#[async_trait]
+impl LeaseStore for DynamoDbLeaseStore {
+    async fn ensure_table(&self) -> Result<bool> {
+        let created = match self.table_status().await? {
+            Some(_) => false,
+            None => self.create_table().await?,
+        };
+        let started = Instant::now();
+        loop {
+            if self.table_status().await? == Some(TableStatus::Active) {
+                return Ok(created);
+            }
+            let waited = started.elapsed();
+            if waited >= self.table_ready_timeout {
+                return Err(Error::TableNotActive {
+                    table: self.table.clone(),
+                    waited,
+                });
+            }
+            tokio::time::sleep(self.poll_interval).await;
+        }
+    }
+
+    async fn list(&self) -> Result<LeaseListing> {
+        let mut listing = LeaseListing::default();
+        let mut start_key: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start_key.take())
+                .send()
+                .await
+                .map_err(|err| map_sdk_error(self.target(Operation::List, None), err))?;
+            for item in out.items() {
+                if codec::is_non_lease_item(item) {
+                    continue;
+                }
+                match codec::lease_from_item(item) {
+                    Ok(lease) => listing.leases.push(lease),
+                    Err(malformed) => {
+                        tracing::warn!(%malformed, table = %self.table, "skipping malformed lease item");
+                        listing.malformed.push(malformed);
+                    }
+                }
+            }
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start_key = Some(key.clone()),
+                _ => break,
+            }
+        }
+        listing.leases.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(listing)
+    }
+
+    async fn get(&self, key: &LeaseKey) -> Result<Option<Lease>> {
+        if key.as_str().is_empty() {
+            return Err(Error::invalid(Operation::Get, "the lease key is empty"));
+        }
+        self.read(Operation::Get, key).await
+    }
+
+    async fn create_if_absent(&self, lease: &Lease) -> Result<bool> {
+        validate_lease(Operation::Create, lease)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(codec::lease_to_item(lease)))
+            .condition_expression("attribute_not_exists(#leaseKey)")
+            .expression_attribute_names("#leaseKey", LEASE_KEY)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failed(&err) => Ok(false),
+            Err(err) => Err(map_sdk_error(
+                self.target(Operation::Create, Some(lease.key.as_str())),
+                err,
+            )),
+        }
+    }
+
+    async fn renew(&self, lease: &Lease) -> Result<Lease> {
+        let op = Operation::Renew;
+        validate_lease(op, lease)?;
+        let owner = required_owner(op, lease)?;
+        let mut update = Update::default();
+        update.fence_counter(op, lease)?.fence_owner(Some(owner));
+        match self.update(op, &lease.key, update).await? {
+            Written::Applied(stored) => Ok(*stored),
+            Written::ConditionFailed => match self.read(op, &lease.key).await? {
+                // An earlier attempt (timed out, then retried) had landed.
+                Some(stored) if renew_landed(lease, &stored) => Ok(stored),
+                _ => Err(Error::conflict(op, lease.key.as_str())),
+            },
+        }
+    }
+
+    async fn take(&self, lease: &Lease, new_owner: &str) -> Result<Lease> {
+        let op = Operation::Take;
+        validate_lease(op, lease)?;
+        if new_owner.is_empty() {
+            return Err(Error::invalid(op, "the new owner is empty"));
+        }
+        let mut update = Update::default();
+        update
+            .fence_counter(op, lease)?
+            .set(LEASE_OWNER, codec::s(new_owner))
+            .remove(CHECKPOINT_OWNER);
+        if lease.owner.as_deref().is_some_and(|old| old != new_owner) {
+            update.set(
+                codec::OWNER_SWITCHES,
+                codec::n(lease.owner_switches_since_checkpoint.saturating_add(1)),
+            );
+        }
+        self.fenced(op, lease, update).await
+    }
+
+    async fn evict(&self, lease: &Lease) -> Result<Lease> {
+        let op = Operation::Evict;
+        validate_lease(op, lease)?;
+        let mut update = Update::default();
+        update
+            .fence_counter(op, lease)?
+            .fence_owner(lease.owner.as_deref())
+            .remove(LEASE_OWNER)
+            .remove(CHECKPOINT_OWNER);
+        self.fenced(op, lease, update).await
+    }
+
+    async fn checkpoint(&self, lease: &Lease, checkpoint: ExtendedSequenceNumber) -> Result<Lease> {
+        let op = Operation::Checkpoint;
+        validate_lease(op, lease)?;
+        let owner = required_owner(op, lease)?;
+        let mut update = Update::default();
+        update
+            .fence_counter(op, lease)?
+            .fence_owner(Some(owner))
+            .set(codec::CHECKPOINT, codec::s(checkpoint.checkpoint_str()))
+            .set(
+                codec::CHECKPOINT_SUB_SEQUENCE,
+                codec::n(checkpoint.sub_sequence()),
+            )
+            .set(codec::OWNER_SWITCHES, codec::n(0))
+            .remove(codec::PENDING_CHECKPOINT)
+            .remove(codec::PENDING_CHECKPOINT_SUB_SEQUENCE)
+            .remove(codec::PENDING_CHECKPOINT_STATE);
+        self.fenced(op, lease, update).await
+    }
+
+    async fn prepare_checkpoint(
+        &self,
+        lease: &Lease,
+        pending: ExtendedSequenceNumber,
+        state: Option<Bytes>,
+    ) -> Result<Lease> {
+        let op = Operation::PrepareCheckpoint;
+        validate_lease(op, lease)?;
+        let owner = required_owner(op, lease)?;
+        let mut update = Update::default();
+        update
+            .fence_counter(op, lease)?
+            .fence_owner(Some(owner))
+            .set(codec::PENDING_CHECKPOINT, codec::s(pending.checkpoint_str()))
+            .set(
+                codec::PENDING_CHECKPOINT_SUB_SEQUENCE,
+                codec::n(pending.sub_sequence()),
+            );
+        match &state {
+            Some(state) => update.set(codec::PENDING_CHECKPOINT_STATE, codec::b(state)),
+            None => update.remove(codec::PENDING_CHECKPOINT_STATE),
+        };
+        self.fenced(op, lease, update).await
+    }
+
+    async fn set_child_shard_ids(&self, lease: &Lease, children: &BTreeSet<String>) -> Result<Lease> {
+        let op = Operation::SetChildShardIds;
+        validate_lease(op, lease)?;
+        let mut update = Update::default();
+        update.expect_exists();
+        match codec::ss(children) {
+            Some(children) => update.set(codec::CHILD_SHARD_IDS, children),
+            None => update.remove(codec::CHILD_SHARD_IDS),
+        };
+        match self.update(op, &lease.key, update).await? {
+            Written::Applied(stored) => Ok(*stored),
+            Written::ConditionFailed => Err(Error::not_found(op, lease.key.as_str())),
+        }
+    }
+
+    async fn delete(&self, lease: &Lease) -> Result<()> {
+        let op = Operation::Delete;
+        validate_lease(op, lease)?;
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(LEASE_KEY, codec::s(lease.key.as_str()))
+            .condition_expression("#leaseCounter = :expectedCounter")
+            .expression_attribute_names("#leaseCounter", LEASE_COUNTER)
+            .expression_attribute_values(":expectedCounter", codec::n(lease.counter))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => match self.read(op, &lease.key).await? {
+                None => Ok(()),
+                Some(_) => Err(Error::conflict(op, lease.key.as_str())),
+            },
+            Err(err) => Err(map_sdk_error(self.target(op, Some(lease.key.as_str())), err)),
+        }
+    }
+}

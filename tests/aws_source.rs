@@ -162,7 +162,7 @@ async fn conformance(endpoint: &str, features: Features) {
     assert_eq!(out.records.len(), 2);
 
     // Split the first shard: the parent closes, two children appear with it as parent.
-    let range = shards[0].hash_key_range.clone().unwrap();
+    let range = shards[0].hash_key_range.unwrap();
     let middle = format!("{range:?}"); // keep the range in failure messages
     let (start, end) = (range.starting_hash_key, range.ending_hash_key);
     client

@@ -225,27 +225,49 @@ async fn create_initial_stream(backend: &EmulatorBackend, stream: &InitialStream
 }
 
 /// Re-executes journalled requests. A request refused because its stream is still in a transition
-/// (ResourceInUseException, with status-transition delays configured) is retried until it settles.
+/// (ResourceInUseException, with status-transition delays configured) or because of throughput limits is
+/// retried until it goes through; records a PutRecords answer rejected are put again.
 async fn replay(backend: &EmulatorBackend, entries: Vec<journal::Entry>) {
     const RETRY_EVERY: Duration = Duration::from_millis(50);
-    const GIVE_UP_AFTER: u32 = 1200;
+    const GIVE_UP_AFTER: u32 = 2400;
     let total = entries.len();
     let mut failed = 0usize;
     for entry in entries {
+        let mut request = entry.request;
         let mut attempts = 0;
         loop {
-            match backend.execute(entry.operation, entry.request.clone()).await {
+            let transient = match backend.execute(entry.operation, request.clone()).await {
+                Ok(service::Reply::Value(output)) if entry.operation == Operation::PutRecords => {
+                    let rejected = output
+                        .get("FailedRecordCount")
+                        .and_then(serde_json::Value::as_u64);
+                    if rejected.unwrap_or(0) == 0 {
+                        break;
+                    }
+                    // Put the rejected entries again.
+                    backend::keep_rejected_records(&mut request, &output);
+                    true
+                }
                 Ok(_) => break,
-                Err(e) if e.code == "ResourceInUseException" && attempts < GIVE_UP_AFTER => {
-                    attempts += 1;
-                    tokio::time::sleep(RETRY_EVERY).await;
-                }
                 Err(e) => {
-                    failed += 1;
-                    tracing::warn!(operation = entry.operation.name(), code = %e.code, message = %e.message,
-                        "journalled request failed on replay");
-                    break;
+                    let retry = matches!(
+                        e.code.as_str(),
+                        "ResourceInUseException"
+                            | "ProvisionedThroughputExceededException"
+                            | "LimitExceededException"
+                    );
+                    if !retry || attempts >= GIVE_UP_AFTER {
+                        failed += 1;
+                        tracing::warn!(operation = entry.operation.name(), code = %e.code, message = %e.message,
+                            "journalled request failed on replay");
+                        break;
+                    }
+                    true
                 }
+            };
+            if transient {
+                attempts += 1;
+                tokio::time::sleep(RETRY_EVERY).await;
             }
         }
     }

@@ -44,3 +44,8 @@ pub use error::{ConfigError, ErrorCode, KinesisError};
 pub use faults::{FaultAction, FaultId, FaultRule, Faults};
 pub use operation::Operation;
 pub use subscription::Subscription;
+
+/// Compiles and runs the examples of README.md as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -229,7 +229,7 @@ impl StreamState {
         let (status, transition_until) = if delay.is_zero() {
             (StreamStatus::Active, None)
         } else {
-            (StreamStatus::Creating, Some(Instant::now() + delay))
+            (StreamStatus::Creating, Some(deadline_after(delay)))
         };
         Self {
             arn: inner.stream_arn(&name),
@@ -260,7 +260,7 @@ impl StreamState {
             return;
         }
         meta.status = status;
-        meta.transition_until = Some(Instant::now() + delay);
+        meta.transition_until = Some(deadline_after(delay));
         self.pending.store(true, Ordering::Release);
         if delay.is_zero() {
             self.settle_locked(meta, Instant::now());
@@ -365,6 +365,14 @@ impl StreamState {
     }
 }
 
+/// The instant `delay` from now, saturating at a far-future instant instead of overflowing.
+pub(crate) fn deadline_after(delay: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(delay)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
+}
+
 /// `shardId-000000000042` -> 42.
 pub(crate) fn parse_shard_id(id: &str) -> Option<u32> {
     let digits = id.strip_prefix("shardId-")?;
@@ -403,7 +411,8 @@ pub(crate) struct ShardState {
 pub(crate) struct StoredRecord {
     pub(crate) arrival_ms: i64,
     pub(crate) data: Bytes,
-    pub(crate) partition_key: String,
+    /// The partition key's UTF-8 bytes.
+    pub(crate) partition_key: Bytes,
 }
 
 impl StoredRecord {
@@ -411,7 +420,17 @@ impl StoredRecord {
     pub(crate) fn size(&self) -> usize {
         self.data.len() + self.partition_key.len()
     }
+
+    /// The partition key as a string (it was a `String` when stored, so this never loses anything).
+    pub(crate) fn key(&self) -> String {
+        String::from_utf8_lossy(&self.partition_key).into_owned()
+    }
 }
+
+/// Records whose data is at most this long are copied into the shard's arena.
+const PACK_MAX: usize = 1024;
+/// Size of one arena chunk.
+const ARENA_CHUNK: usize = 128 * 1024;
 
 /// How a shard ended.
 #[derive(Debug, Clone)]
@@ -472,6 +491,15 @@ impl Bucket {
         self.tokens > 0.0
     }
 
+    /// Whole tokens available (zero when in debt); call after a refill such as [`Bucket::has_credit`].
+    pub(crate) fn available(&self) -> u64 {
+        if self.tokens > 0.0 {
+            self.tokens as u64
+        } else {
+            0
+        }
+    }
+
     /// Takes `n` tokens, going into debt if needed.
     pub(crate) fn overdraw(&mut self, n: u64) {
         self.tokens -= n as f64;
@@ -501,6 +529,9 @@ pub(crate) struct ShardData {
     /// Counter of `records[0]` (records are numbered from 1).
     pub(crate) base: u64,
     pub(crate) closed: Option<Closed>,
+    /// The current chunk small records and partition keys are packed into, so that a shard's records
+    /// sit together in memory (reads walk it sequentially) and share one reference count per chunk.
+    arena: BytesMut,
     pub(crate) write_bytes: Bucket,
     pub(crate) write_records: Bucket,
     pub(crate) read_bytes: Bucket,
@@ -508,6 +539,28 @@ pub(crate) struct ShardData {
 }
 
 impl ShardData {
+    /// Appends a record, packing small data and the key into the shard's arena.
+    pub(crate) fn push(&mut self, arrival_ms: i64, data: Bytes, partition_key: &str) {
+        let packed = data.len() <= PACK_MAX;
+        let need = partition_key.len() + if packed { data.len() } else { 0 };
+        if self.arena.capacity() - self.arena.len() < need {
+            self.arena = BytesMut::with_capacity(ARENA_CHUNK.max(need));
+        }
+        let data = if packed {
+            self.arena.extend_from_slice(&data);
+            self.arena.split().freeze()
+        } else {
+            data
+        };
+        self.arena.extend_from_slice(partition_key.as_bytes());
+        let partition_key = self.arena.split().freeze();
+        self.records.push_back(StoredRecord {
+            arrival_ms,
+            data,
+            partition_key,
+        });
+    }
+
     /// The counter the next record gets.
     pub(crate) fn next_counter(&self) -> u64 {
         self.base + self.records.len() as u64

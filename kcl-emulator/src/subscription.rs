@@ -141,17 +141,17 @@ async fn step(mut s: Sub) -> Option<(Result<SubscribeToShardEvent, KinesisError>
         let in_credit = rate.is_none_or(|r| s.bucket.has_credit(r, Instant::now()));
         if in_credit {
             let now_ms = s.inner.now_millis();
+            // Within the consumer's byte budget (at least one record is always delivered).
+            let max_bytes = match rate {
+                Some(_) => usize::try_from(s.bucket.available())
+                    .unwrap_or(usize::MAX)
+                    .min(MAX_EVENT_BYTES),
+                None => MAX_EVENT_BYTES,
+            };
             let batch = {
                 let mut data = s.shard.data.lock();
                 data.trim(now_ms.saturating_sub(s.stream.retention_ms()));
-                read(
-                    &s.shard,
-                    &data,
-                    s.position,
-                    MAX_EVENT_RECORDS,
-                    MAX_EVENT_BYTES,
-                    now_ms,
-                )
+                read(&s.shard, &data, s.position, MAX_EVENT_RECORDS, max_bytes, now_ms)
             };
             let heartbeat_due = s.first || Instant::now() >= s.last_event + HEARTBEAT_INTERVAL;
             if !batch.records.is_empty() || batch.end_of_shard.is_some() || heartbeat_due {

@@ -35,7 +35,7 @@ pub(crate) async fn execute(
             meta.consumers.remove(&consumer.name);
         } else if let Some(c) = meta.consumers.get_mut(&consumer.name) {
             c.status = ConsumerStatus::Deleting;
-            c.transition_until = Some(tokio::time::Instant::now() + delay);
+            c.transition_until = Some(crate::state::deadline_after(delay));
             stream.mark_pending();
         }
     }

@@ -67,7 +67,7 @@ pub(crate) fn read(
             sequence_number: shard.seq(first + i as u64),
             approximate_arrival_timestamp: Timestamp::from_millis(stored.arrival_ms),
             data: stored.data.clone(),
-            partition_key: stored.partition_key.clone(),
+            partition_key: stored.key(),
             encryption_type: None,
         });
     }

@@ -1,6 +1,7 @@
 //! ListShards: the stream's shards in id order, filtered by a `ShardFilter` and paginated with
 //! `MaxResults` / `NextToken`.
 //!
+//! `ExclusiveStartShardId` and a `ShardFilter` combine (both must hold).
 //! A `NextToken` carries the stream, the filter and the last shard returned, and expires after 300 s;
 //! with a `NextToken` the request must not name the stream (nor give ExclusiveStartShardId or
 //! StreamCreationTimestamp), as in AWS.
@@ -214,11 +215,6 @@ pub(crate) async fn execute(inner: &Inner, input: ListShardsInput) -> Result<Lis
             decode_token(inner, token, now_ms)?
         }
         None => {
-            if input.exclusive_start_shard_id.is_some() && input.shard_filter.is_some() {
-                return Err(KinesisError::invalid(
-                    "Request cannot contain both ExclusiveStartShardId and ShardFilter.",
-                ));
-            }
             let after = match &input.exclusive_start_shard_id {
                 Some(id) => {
                     validate::shard_id(id, "exclusiveStartShardId")?;
@@ -264,14 +260,4 @@ pub(crate) async fn execute(inner: &Inner, input: ListShardsInput) -> Result<Lis
         shards: chosen.iter().map(|s| s.describe()).collect(),
         next_token,
     })
-}
-
-impl std::fmt::Debug for Cursor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cursor")
-            .field("stream", &self.stream.name)
-            .field("filter", &self.filter)
-            .field("after", &self.after)
-            .finish()
-    }
 }

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use crate::error::KinesisError;
 use crate::hashkey;
 use crate::operation::Operation;
-use crate::state::{Inner, ShardState, StoredRecord, StreamState};
+use crate::state::{Inner, ShardState, StreamState};
 use crate::types::{PutRecordsInput, PutRecordsOutput, PutRecordsResultEntry};
 use crate::validate;
 
@@ -168,11 +168,20 @@ pub(crate) fn append(
         if routes.is_empty() {
             break;
         }
-        let mut order: Vec<(usize, usize)> = pending
-            .iter()
-            .map(|&i| (route(&routes, entries[i].hash), i))
-            .collect();
-        order.sort_unstable();
+        // Group the records by shard, keeping request order within each shard (a counting sort).
+        let targets: Vec<usize> = pending.iter().map(|&i| route(&routes, entries[i].hash)).collect();
+        let mut fill = vec![0usize; routes.len() + 1];
+        for &t in &targets {
+            fill[t + 1] += 1;
+        }
+        for r in 0..routes.len() {
+            fill[r + 1] += fill[r];
+        }
+        let mut order = vec![(0usize, 0usize); pending.len()];
+        for (&i, &t) in pending.iter().zip(&targets) {
+            order[fill[t]] = (t, i);
+            fill[t] += 1;
+        }
         let mut retry = Vec::new();
         for group in order.chunk_by(|a, b| a.0 == b.0) {
             let shard = &routes[group[0].0];
@@ -218,11 +227,7 @@ pub(crate) fn append(
                     }
                 }
                 let arrival_ms = data.last_arrival_ms().map_or(now_ms, |last| last.max(now_ms));
-                data.records.push_back(StoredRecord {
-                    arrival_ms,
-                    data: std::mem::take(&mut entry.data),
-                    partition_key: std::mem::take(&mut entry.partition_key),
-                });
+                data.push(arrival_ms, std::mem::take(&mut entry.data), &entry.partition_key);
                 results[i] = PutRecordsResultEntry {
                     sequence_number: Some(shard.seq(data.last_counter())),
                     shard_id: Some(shard.id.clone()),

@@ -45,7 +45,7 @@ pub(crate) async fn execute(
         stream.mark_pending();
         (
             ConsumerStatus::Creating,
-            Some(tokio::time::Instant::now() + delay),
+            Some(crate::state::deadline_after(delay)),
         )
     };
     let consumer = ConsumerState {

@@ -282,3 +282,111 @@ impl PreparedCheckpoint {
         self.checkpointer.write(self.pending).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use kcl_checkpoint::{InMemoryLeaseStore, Lease, LeaseKey, LeaseStore};
+
+    fn seq(n: u128) -> ExtendedSequenceNumber {
+        ExtendedSequenceNumber::sequence(SequenceNumber::from(n))
+    }
+
+    async fn setup() -> (Arc<dyn LeaseStore>, Checkpointer) {
+        let store: Arc<dyn LeaseStore> = Arc::new(InMemoryLeaseStore::new());
+        store
+            .create_if_absent(&Lease::new("shard-0", ExtendedSequenceNumber::TrimHorizon))
+            .await
+            .unwrap();
+        let lease = store.get(&LeaseKey::new("shard-0")).await.unwrap().unwrap();
+        let lease = store.take(&lease, "me").await.unwrap();
+        let held = HeldLease::new(lease, Arc::clone(&store), Arc::from("me"));
+        (
+            store,
+            Checkpointer::new(held, ExtendedSequenceNumber::TrimHorizon),
+        )
+    }
+
+    async fn stored(store: &Arc<dyn LeaseStore>) -> Lease {
+        store.get(&LeaseKey::new("shard-0")).await.unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn checkpoints_must_lie_between_the_last_and_the_largest_delivered() {
+        let (store, cp) = setup().await;
+        let e = cp.checkpoint().await.unwrap_err();
+        assert!(matches!(e, Error::CheckpointBeyondDelivered { .. }), "{e}");
+
+        cp.delivered(seq(10));
+        cp.checkpoint_at("5", 0).await.unwrap();
+        assert_eq!(stored(&store).await.checkpoint, seq(5));
+        let e = cp.checkpoint_at("3", 0).await.unwrap_err();
+        assert!(matches!(e, Error::CheckpointBelowLast { .. }), "{e}");
+        let e = cp.checkpoint_at("11", 0).await.unwrap_err();
+        assert!(matches!(e, Error::CheckpointBeyondDelivered { .. }), "{e}");
+        let e = cp
+            .checkpoint_position(ExtendedSequenceNumber::ShardEnd)
+            .await
+            .unwrap_err();
+        assert!(e.is_checkpoint_out_of_range(), "{e}");
+        assert!(matches!(
+            cp.checkpoint_at("x1", 0).await,
+            Err(Error::InvalidSequenceNumber(_))
+        ));
+        // The same checkpoint again is fine; so is the latest delivered.
+        cp.checkpoint_at("5", 0).await.unwrap();
+        cp.checkpoint().await.unwrap();
+        assert_eq!(stored(&store).await.checkpoint, seq(10));
+        assert_eq!(cp.last_checkpoint(), seq(10));
+
+        cp.reached_shard_end();
+        cp.checkpoint().await.unwrap();
+        assert!(stored(&store).await.checkpoint.is_shard_end());
+    }
+
+    #[tokio::test]
+    async fn two_phase_checkpoint_stores_pending_state_then_commits() {
+        let (store, cp) = setup().await;
+        cp.delivered(seq(20));
+        let prepared = cp
+            .prepare_checkpoint_at("15", 2, Some(Bytes::from_static(b"state")))
+            .await
+            .unwrap();
+        let lease = stored(&store).await;
+        assert_eq!(lease.checkpoint, ExtendedSequenceNumber::TrimHorizon);
+        assert_eq!(lease.pending_checkpoint, Some(prepared.pending().clone()));
+        assert_eq!(lease.pending_checkpoint_state.as_deref(), Some(&b"state"[..]));
+        prepared.commit().await.unwrap();
+        let lease = stored(&store).await;
+        assert_eq!(
+            lease.checkpoint,
+            ExtendedSequenceNumber::with_sub_sequence(SequenceNumber::from(15u128), 2)
+        );
+        assert_eq!(lease.pending_checkpoint, None);
+        // A prepared checkpoint below a later committed one cannot be committed.
+        let stale = cp.prepare_checkpoint_at("16", 0, None).await.unwrap();
+        cp.checkpoint_at("18", 0).await.unwrap();
+        assert!(matches!(
+            stale.commit().await,
+            Err(Error::CheckpointBelowLast { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn after_the_lease_is_taken_checkpoints_fail_with_lease_lost() {
+        let (store, cp) = setup().await;
+        cp.delivered(seq(7));
+        let current = stored(&store).await;
+        store.take(&current, "thief").await.unwrap();
+        let e = cp.checkpoint().await.unwrap_err();
+        assert!(e.is_lease_lost(), "{e}");
+        assert!(cp.is_lease_lost());
+        assert_eq!(
+            stored(&store).await.checkpoint,
+            ExtendedSequenceNumber::TrimHorizon
+        );
+        // And it stays refused without touching the store.
+        assert!(cp.checkpoint_at("7", 0).await.unwrap_err().is_lease_lost());
+    }
+}

@@ -75,6 +75,26 @@ fn descends_from_leased(
     result
 }
 
+/// True when some descendant of `id` (within the listed shards) has a lease.
+fn has_leased_descendant(
+    id: &str,
+    children_of: &BTreeMap<&str, Vec<&str>>,
+    leased: &BTreeSet<String>,
+    memo: &mut BTreeMap<String, bool>,
+) -> bool {
+    if let Some(known) = memo.get(id) {
+        return *known;
+    }
+    memo.insert(id.to_owned(), false);
+    let result = children_of.get(id).is_some_and(|children| {
+        children
+            .iter()
+            .any(|c| leased.contains(*c) || has_leased_descendant(c, children_of, leased, memo))
+    });
+    memo.insert(id.to_owned(), result);
+    result
+}
+
 /// The leases to create for `shards` given the existing lease keys.
 pub(crate) fn plan_new_leases(
     shards: &[ShardDescription],
@@ -82,10 +102,22 @@ pub(crate) fn plan_new_leases(
     position: InitialPosition,
 ) -> Vec<Lease> {
     let by_id: BTreeMap<&str, &ShardDescription> = shards.iter().map(|s| (s.shard_id.as_str(), s)).collect();
+    let mut children_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for shard in shards {
+        for parent in shard.parents() {
+            children_of.entry(parent).or_default().push(&shard.shard_id);
+        }
+    }
     let mut memo = BTreeMap::new();
+    let mut below = BTreeMap::new();
     let mut new = Vec::new();
     for shard in by_id.values() {
         if leased.contains(&shard.shard_id) {
+            continue;
+        }
+        // A shard with a leased descendant was already consumed (its lease finished and was cleaned up
+        // after its children started): never lease it again.
+        if has_leased_descendant(&shard.shard_id, &children_of, leased, &mut below) {
             continue;
         }
         let checkpoint = if descends_from_leased(&shard.shard_id, &by_id, leased, &mut memo) {
@@ -237,6 +269,19 @@ mod tests {
                 ("other", "LATEST".into()),
             ]
         );
+    }
+
+    #[test]
+    fn cleaned_up_parents_are_never_leased_again() {
+        let shards = vec![
+            shard("p", &[], false),
+            shard("a", &["p"], true),
+            shard("b", &["p"], true),
+        ];
+        let leased = ["a".to_owned(), "b".to_owned()].into_iter().collect();
+        for position in [InitialPosition::TrimHorizon, InitialPosition::Latest] {
+            assert!(plan_new_leases(&shards, &leased, position).is_empty());
+        }
     }
 
     #[test]

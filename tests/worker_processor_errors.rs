@@ -1,0 +1,114 @@
+//! Processor errors and panics never skip records silently: retried by default; skipped only under the
+//! `RetryThenSkip` policy (counted and logged); `RetryThenStop` stops the shard and keeps its lease.
+
+mod support;
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kcl::core::{ConsumerState, ProcessorErrorPolicy};
+use support::*;
+
+#[tokio::test(start_paused = true)]
+async fn failing_and_panicking_processors_are_retried_and_nothing_is_skipped() {
+    let stream = Stream::new(2).await;
+    let log = Arc::new(Log::default());
+    let behaviour = Behaviour {
+        fail_each_batch: 3,
+        ..Behaviour::default()
+    };
+    let worker = stream.spawn_worker("w", config().build().unwrap(), &log, behaviour);
+    for _ in 0..5 {
+        stream.produce(200, 8).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    wait_until(Duration::from_secs(60), Duration::from_millis(100), || {
+        log.count() >= 1_000
+    })
+    .await
+    .expect("all records processed despite failures");
+    assert_all_processed(&stream, &log);
+    assert_no_duplicates(&log);
+    assert_in_order_per_key(&log);
+    worker.shutdown().await.unwrap();
+}
+
+/// Produces good records, then one poison record alone in its batch, then good records again.
+async fn poison_run(policy: ProcessorErrorPolicy) -> (Stream, Arc<Log>, kcl::core::WorkerHandle) {
+    let stream = Stream::new(1).await;
+    let log = Arc::new(Log::default());
+    let behaviour = Behaviour {
+        poison_key: Some("poison".into()),
+        ..Behaviour::default()
+    };
+    let cfg = config().processor_error_policy(policy).build().unwrap();
+    let worker = stream.spawn_worker("w", cfg, &log, behaviour);
+    stream.produce(100, 4).await;
+    wait_until(Duration::from_secs(5), Duration::from_millis(50), || {
+        log.count() == 100
+    })
+    .await
+    .expect("good records");
+    stream
+        .emulator
+        .put_record(kcl::emulator::types::PutRecordInput {
+            stream_name: Some(STREAM.into()),
+            data: "poison:1".into(),
+            partition_key: "poison".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream.produce(100, 4).await;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    (stream, log, worker)
+}
+
+#[tokio::test(start_paused = true)]
+async fn by_default_a_poison_batch_blocks_the_shard_instead_of_being_skipped() {
+    let (_stream, log, worker) = poison_run(ProcessorErrorPolicy::default()).await;
+    assert_eq!(
+        log.count(),
+        100,
+        "records after the poison batch must wait for it"
+    );
+    assert!(
+        log.poison_attempts.load(Ordering::SeqCst) > 5,
+        "the poison batch is retried"
+    );
+    assert_eq!(
+        worker.shard_states().values().next(),
+        Some(&ConsumerState::Processing)
+    );
+    worker.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_then_skip_skips_only_the_poison_batch() {
+    let (stream, log, worker) = poison_run(ProcessorErrorPolicy::RetryThenSkip { max_retries: 2 }).await;
+    assert_eq!(log.poison_attempts.load(Ordering::SeqCst), 3, "1 try + 2 retries");
+    assert_eq!(log.count(), 200, "every good record processed");
+    let seen: std::collections::BTreeSet<_> = log.seen().into_iter().map(|s| (s.key, s.n)).collect();
+    let good: std::collections::BTreeSet<_> = stream.produced();
+    assert_eq!(seen, good);
+    worker.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_then_stop_stops_the_shard_and_keeps_its_lease() {
+    let (stream, log, worker) = poison_run(ProcessorErrorPolicy::RetryThenStop { max_retries: 2 }).await;
+    assert_eq!(log.poison_attempts.load(Ordering::SeqCst), 3);
+    assert_eq!(log.count(), 100);
+    assert_eq!(
+        worker.shard_states().values().next(),
+        Some(&ConsumerState::Failed)
+    );
+    // The lease stays with the worker (renewed), so the shard does not bounce around the fleet.
+    let lease = &stream.store.list().await.unwrap().leases[0];
+    assert_eq!(lease.owner.as_deref(), Some("w"));
+    worker.shutdown().await.unwrap();
+    let lease = &stream.store.list().await.unwrap().leases[0];
+    assert_eq!(lease.owner, None, "released at shutdown");
+}

@@ -1,0 +1,158 @@
+//! Resharding: split and merge with records spread over parents and children. For every partition key the
+//! records come out in order across the reshard (children wait for their parents), and finished parent
+//! leases are cleaned up once their children have started.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use kcl::core::{ShardDescription, ShardFilter};
+use support::*;
+
+async fn shards(stream: &Stream) -> BTreeMap<String, ShardDescription> {
+    stream
+        .source
+        .list_shards(&ShardFilter::FromTrimHorizon)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.shard_id.clone(), s))
+        .collect()
+}
+
+fn open_children_of<'a>(
+    all: &'a BTreeMap<String, ShardDescription>,
+    parent: &str,
+) -> Vec<&'a ShardDescription> {
+    all.values()
+        .filter(|s| s.is_open() && s.parents().any(|p| p == parent))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn split_and_merge_keep_per_key_order_and_clean_up_parents() {
+    let stream = Arc::new(Stream::new(2).await);
+    let log = Arc::new(Log::default());
+    let cfg = config().build().unwrap();
+    let a = stream.spawn_worker("a", cfg.clone(), &log, Behaviour::default());
+    let b = stream.spawn_worker("b", cfg, &log, Behaviour::default());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // Phase 1: records on the two original shards; keep producing through the reshards.
+    let producer = producer(&stream, 50, 48, Duration::from_millis(100));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // Split shard 0 at the middle of its range.
+    let before = shards(&stream).await;
+    let parent = before.values().next().unwrap().clone();
+    let range = parent.hash_key_range.unwrap();
+    let middle = range.starting_hash_key + (range.ending_hash_key - range.starting_hash_key) / 2;
+    stream.split(&parent.shard_id, middle).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // Merge the upper child of the split with the other original shard (adjacent ranges).
+    let after_split = shards(&stream).await;
+    let children = open_children_of(&after_split, &parent.shard_id);
+    assert_eq!(children.len(), 2, "{after_split:?}");
+    let upper = children
+        .iter()
+        .max_by_key(|c| c.hash_key_range.unwrap().starting_hash_key)
+        .unwrap()
+        .shard_id
+        .clone();
+    let other = before.keys().nth(1).unwrap().clone();
+    stream.merge(&upper, &other).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    producer.abort();
+
+    let all = shards(&stream).await;
+    assert_eq!(
+        all.len(),
+        5,
+        "2 originals + 2 split children + 1 merged child: {all:?}"
+    );
+    let total = stream.produced().len();
+    let done = wait_until(Duration::from_secs(60), Duration::from_millis(200), || {
+        log.seen()
+            .iter()
+            .map(|s| (s.key.clone(), s.n))
+            .collect::<BTreeSet<_>>()
+            .len()
+            == total
+    })
+    .await;
+    assert!(done.is_some(), "processed {} distinct of {total}", log.count());
+    assert_all_processed(&stream, &log);
+    assert_in_order_per_key(&log);
+
+    // Records were spread over parents and children.
+    let per_shard: BTreeMap<String, usize> = log.seen().iter().fold(BTreeMap::new(), |mut m, s| {
+        *m.entry(s.shard.clone()).or_default() += 1;
+        m
+    });
+    assert_eq!(per_shard.len(), 5, "records per shard: {per_shard:?}");
+
+    // Parents before children: every record of a child came after the last record of each parent.
+    let seen = log.seen();
+    for shard in all.values() {
+        let first_child = seen
+            .iter()
+            .filter(|s| s.shard == shard.shard_id)
+            .map(|s| s.at)
+            .min();
+        for p in shard.parents() {
+            let last_parent = seen.iter().filter(|s| s.shard == p).map(|s| s.at).max();
+            if let (Some(c), Some(p_at)) = (first_child, last_parent) {
+                assert!(
+                    c >= p_at,
+                    "child {} started before parent {p} finished",
+                    shard.shard_id
+                );
+            }
+        }
+    }
+
+    // Finished parents are deleted once their children have started (next shard syncs).
+    let closed: BTreeSet<String> = all
+        .values()
+        .filter(|s| !s.is_open())
+        .map(|s| s.shard_id.clone())
+        .collect();
+    assert_eq!(closed.len(), 3);
+    let cleaned = {
+        let mut ok = false;
+        for _ in 0..30 {
+            let keys: BTreeSet<String> = stream
+                .store
+                .list()
+                .await
+                .unwrap()
+                .leases
+                .into_iter()
+                .map(|l| l.key.as_str().to_owned())
+                .collect();
+            if closed.iter().all(|c| !keys.contains(c)) {
+                ok = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        ok
+    };
+    assert!(
+        cleaned,
+        "parent leases not cleaned up: {:?}",
+        stream.store.list().await.unwrap().leases
+    );
+    let ended: Vec<_> = log
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, Event::ShardEnded { .. }))
+        .collect();
+    assert!(ended.len() >= 3, "shard_ended calls: {ended:?}");
+
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}

@@ -3,10 +3,11 @@
 //!
 //! ```text
 //! cargo run --release -p kcl-checkpoint --example bench_leases
-//! KCL_TEST_DYNALITE_URL=http://127.0.0.1:4567 cargo run --release -p kcl-checkpoint --example bench_leases
+//! KCL_TEST_DYNALITE_URL=http://127.0.0.1:4567 KCL_TEST_MOTO_URL=http://127.0.0.1:5000 \
+//!     cargo run --release -p kcl-checkpoint --example bench_leases
 //! ```
 //!
-//! Optional: `KCL_BENCH_OPS` (operations per measurement, default 20000 in memory, 1000 for DynamoDB).
+//! Optional: `KCL_BENCH_OPS` (operations per measurement, default 400000 in memory, 1000 against a server).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -116,15 +117,24 @@ async fn main() {
     )
     .await;
 
-    let Ok(url) = std::env::var("KCL_TEST_DYNALITE_URL") else {
-        println!("SKIPPED: DynamoDB figures: KCL_TEST_DYNALITE_URL is not set");
-        return;
-    };
+    for (server, var) in [
+        ("dynalite", "KCL_TEST_DYNALITE_URL"),
+        ("moto", "KCL_TEST_MOTO_URL"),
+    ] {
+        match std::env::var(var) {
+            Ok(url) => dynamodb(server, &url).await,
+            Err(_) => println!("SKIPPED: {server} figures: {var} is not set"),
+        }
+    }
+}
+
+/// The DynamoDB figures against one server.
+async fn dynamodb(server: &str, url: &str) {
     let counter = Arc::new(RequestCounter::default());
     let sdk_config = aws_config::defaults(BehaviorVersion::latest())
         .region("us-east-1")
         .credentials_provider(Credentials::new("test", "test", None, None, "bench"))
-        .endpoint_url(&url)
+        .endpoint_url(url)
         .load()
         .await;
     let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config)
@@ -139,7 +149,7 @@ async fn main() {
             .expect("store settings"),
     );
     store.ensure_table().await.expect("ensure_table");
-    report("dynamodb", store.clone(), ops_from_env(1_000)).await;
+    report(server, store.clone(), ops_from_env(1_000)).await;
 
     // Listing cost: 1,000 leases as a worker sees them (owned, checkpointed, with a parent and hash range).
     let list_table = format!("{table}-list");
@@ -187,7 +197,7 @@ async fn main() {
         .and_then(|c| c.capacity_units())
         .map_or_else(|| "not reported".to_owned(), |c| format!("{c}"));
     println!(
-        "list of {} leases: {} DynamoDB request(s) (Scan pages), {:.1} ms, first page consumed capacity: {} RCU",
+        "{server:<10} list of {} leases: {} DynamoDB request(s) (Scan pages), {:.1} ms, first page consumed capacity: {} RCU",
         listing.leases.len(),
         requests,
         elapsed.as_secs_f64() * 1e3,

@@ -4,10 +4,10 @@
 //! [`Error::Conflict`] is never retried, because the caller must re-read and decide again. Delays grow
 //! exponentially with jitter and are slept on `tokio::time`, so paused-time tests drive them.
 //!
-//! A timed-out write may have been applied. When a retry of `take` or `checkpoint` then loses its fence, the
-//! wrapper re-reads the lease: if the stored lease is exactly what the first attempt would have written (the
-//! caller as owner, one counter on, and for a checkpoint the requested position), the write is reported as
-//! done. `renew` gets the same treatment inside every store.
+//! A timed-out write may have been applied. When a retry of `take`, `checkpoint` or `prepare_checkpoint` then
+//! loses its fence, the wrapper re-reads the lease: if the stored lease is exactly what the first attempt
+//! would have written (the caller as owner, one counter on, and for a checkpoint the requested position), the
+//! write is reported as done. `renew` gets the same treatment inside every store.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -114,7 +114,8 @@ impl RetryingLeaseStore {
 
     /// After an ambiguous failure and a conflict, checks whether the stored lease shows our write landed.
     async fn landed(&self, lease: &Lease, check: impl FnOnce(&Lease) -> bool) -> Result<Option<Lease>> {
-        let stored = self.inner.get(&lease.key).await?;
+        // The re-read is retried too; if it still fails, the outcome is unknown and its error says so.
+        let stored = self.get(&lease.key).await?;
         Ok(stored.filter(|stored| Some(stored.counter) == lease.counter.checked_add(1) && check(stored)))
     }
 }
@@ -161,13 +162,9 @@ impl LeaseStore for RetryingLeaseStore {
     }
 
     async fn evict(&self, lease: &Lease) -> Result<Lease> {
-        match self.retry(Operation::Evict, || self.inner.evict(lease)).await {
-            (Err(err), true) if err.is_conflict() => self
-                .landed(lease, |stored| stored.owner.is_none())
-                .await?
-                .ok_or(err),
-            (result, _) => result,
-        }
+        // No "landed" check: an unowned lease one counter on does not identify who released it, so a
+        // conflict after an ambiguous attempt stays a conflict (the caller re-reads and sees the outcome).
+        self.retry(Operation::Evict, || self.inner.evict(lease)).await.0
     }
 
     async fn checkpoint(&self, lease: &Lease, checkpoint: ExtendedSequenceNumber) -> Result<Lease> {

@@ -309,3 +309,27 @@ mod tests {
         assert!(ExtendedSequenceNumber::from_parts("trim_horizon", 0).is_err());
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn order_matches_numeric_order(a in any::<u128>(), b in any::<u128>(), sa in 0u64..4, sb in 0u64..4, zeros in 0usize..5) {
+            let x = ExtendedSequenceNumber::with_sub_sequence(SequenceNumber::from(a), sa);
+            let padded = format!("{}{}", "0".repeat(zeros), b);
+            let y = ExtendedSequenceNumber::from_parts(&padded, sb).unwrap();
+            prop_assert_eq!(x.cmp(&y), (a, sa).cmp(&(b, sb)));
+            prop_assert!(ExtendedSequenceNumber::Latest < x && x < ExtendedSequenceNumber::ShardEnd);
+        }
+
+        #[test]
+        fn parsing_never_panics(text in ".{0,80}", sub in any::<u64>()) {
+            if let Ok(parsed) = ExtendedSequenceNumber::from_parts(&text, sub) {
+                prop_assert_eq!(parsed.checkpoint_str(), text.as_str());
+            }
+        }
+    }
+}

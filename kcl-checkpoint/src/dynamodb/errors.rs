@@ -88,3 +88,84 @@ where
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    fn service_error<E>(err: E, status: u16) -> SdkError<E, HttpResponse> {
+        let status = StatusCode::try_from(status).expect("valid status");
+        SdkError::service_error(err, HttpResponse::new(status, SdkBody::empty()))
+    }
+
+    fn target() -> Target<'static> {
+        Target {
+            operation: Operation::Renew,
+            table: "leases",
+            key: Some("shardId-0"),
+        }
+    }
+
+    fn code(code: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message("m").build()
+    }
+
+    #[test]
+    fn condition_failure_is_a_conflict() {
+        let err = service_error(
+            UpdateItemError::generic(code("ConditionalCheckFailedException")),
+            400,
+        );
+        assert!(is_condition_failed(&err));
+        let mapped = map_sdk_error(target(), err);
+        assert!(mapped.is_conflict(), "{mapped:?}");
+        assert!(mapped.to_string().contains("shardId-0"));
+    }
+
+    #[test]
+    fn throttling_and_server_faults_are_retryable() {
+        for throttle in [
+            "ProvisionedThroughputExceededException",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+        ] {
+            let mapped = map_sdk_error(
+                target(),
+                service_error(GetItemError::generic(code(throttle)), 400),
+            );
+            assert!(
+                matches!(mapped, Error::Throttled { .. }),
+                "{throttle}: {mapped:?}"
+            );
+            assert!(mapped.is_retryable());
+        }
+        let mapped = map_sdk_error(
+            target(),
+            service_error(GetItemError::generic(code("InternalServerError")), 500),
+        );
+        assert!(mapped.is_retryable(), "{mapped:?}");
+        let mapped = map_sdk_error(
+            target(),
+            service_error(GetItemError::generic(code("ValidationException")), 400),
+        );
+        assert!(!mapped.is_retryable(), "{mapped:?}");
+        let timeout: SdkError<GetItemError, HttpResponse> = SdkError::timeout_error("slow");
+        let mapped = map_sdk_error(target(), timeout);
+        assert!(matches!(mapped, Error::Timeout { .. }) && mapped.is_retryable());
+    }
+
+    #[test]
+    fn missing_table_is_typed() {
+        let mapped = map_sdk_error(
+            target(),
+            service_error(GetItemError::generic(code("ResourceNotFoundException")), 400),
+        );
+        assert!(mapped.is_table_not_found(), "{mapped:?}");
+        assert!(mapped.to_string().contains("leases"));
+    }
+}

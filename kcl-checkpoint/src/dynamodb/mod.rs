@@ -274,19 +274,40 @@ impl DynamoDbLeaseStore {
     }
 
     /// The table status, or `None` if the table does not exist.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if the table exists with a key schema other than `leaseKey` (S) alone.
     async fn table_status(&self) -> Result<Option<TableStatus>> {
-        match self.client.describe_table().table_name(&self.table).send().await {
-            Ok(out) => Ok(Some(
-                out.table()
-                    .and_then(|t| t.table_status())
-                    .cloned()
-                    .unwrap_or(TableStatus::Creating),
-            )),
-            Err(err) => match map_sdk_error(self.target(Operation::EnsureTable, None), err) {
-                Error::TableNotFound { .. } => Ok(None),
-                other => Err(other),
-            },
+        let out = match self.client.describe_table().table_name(&self.table).send().await {
+            Ok(out) => out,
+            Err(err) => {
+                return match map_sdk_error(self.target(Operation::EnsureTable, None), err) {
+                    Error::TableNotFound { .. } => Ok(None),
+                    other => Err(other),
+                }
+            }
+        };
+        let Some(table) = out.table() else {
+            return Ok(Some(TableStatus::Creating));
+        };
+        let keys = table.key_schema();
+        let key_ok = matches!(keys, [only] if only.attribute_name() == LEASE_KEY && only.key_type() == &KeyType::Hash)
+            && table
+                .attribute_definitions()
+                .iter()
+                .any(|d| d.attribute_name() == LEASE_KEY && d.attribute_type() == &ScalarAttributeType::S);
+        if !keys.is_empty() && !key_ok {
+            return Err(Error::Config {
+                reason: format!(
+                    "table {} exists but is not a lease table: its key must be `{LEASE_KEY}` (S) alone",
+                    self.table
+                ),
+            });
         }
+        Ok(Some(
+            table.table_status().cloned().unwrap_or(TableStatus::Creating),
+        ))
     }
 
     async fn create_table(&self) -> Result<bool> {

@@ -1,0 +1,170 @@
+//! SDK failures mapped at the edge, end to end: a scripted HTTP responder on 127.0.0.1 plays DynamoDB
+//! errors (throttling, 5xx, validation, a missing table) and a black hole plays a timeout, and the
+//! DynamoDB store must report the typed errors; the retrying wrapper must ride over the retryable ones.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aws_credential_types::Credentials;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+use kcl_checkpoint::{DynamoDbLeaseStore, Error, LeaseKey, LeaseStore, RetryPolicy, RetryingLeaseStore};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::time::Duration;
+
+/// One canned HTTP response: status and a DynamoDB JSON body.
+type Reply = (u16, &'static str);
+
+const THROTTLED: Reply = (
+    400,
+    r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"}"#,
+);
+const INTERNAL: Reply = (
+    500,
+    r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"oops"}"#,
+);
+const VALIDATION: Reply = (
+    400,
+    r#"{"__type":"com.amazon.coral.validate#ValidationException","message":"bad request"}"#,
+);
+const NO_TABLE: Reply = (
+    400,
+    r#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"Requested resource not found"}"#,
+);
+const EMPTY_GET: Reply = (200, "{}");
+
+/// Serves `replies` in order (one per request, then 500s) on 127.0.0.1; returns the URL and a request count.
+async fn scripted_server(replies: Vec<Reply>) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let replies = Arc::new(Mutex::new(VecDeque::from(replies)));
+    let count = Arc::new(AtomicUsize::new(0));
+    let served = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let replies = replies.clone();
+            let served = served.clone();
+            tokio::spawn(async move {
+                // Read the head and the body (content-length) of one request.
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = socket.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some(head_end) = text.find("\r\n\r\n") {
+                        let length = text[..head_end]
+                            .lines()
+                            .find_map(|l| {
+                                let (name, value) = l.split_once(':')?;
+                                name.eq_ignore_ascii_case("content-length")
+                                    .then(|| value.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if buf.len() >= head_end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                served.fetch_add(1, Ordering::SeqCst);
+                let (status, body) = replies.lock().unwrap().pop_front().unwrap_or(INTERNAL);
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (url, count)
+}
+
+/// A store whose client neither retries nor waits long: each store call is exactly one request.
+fn store(url: &str) -> DynamoDbLeaseStore {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .endpoint_url(url)
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_millis(300))
+                .build(),
+        )
+        .build();
+    DynamoDbLeaseStore::new(aws_sdk_dynamodb::Client::from_conf(config), "leases").unwrap()
+}
+
+fn key() -> LeaseKey {
+    LeaseKey::new("shardId-000000000000")
+}
+
+#[tokio::test]
+async fn service_errors_map_to_typed_errors() {
+    let (url, count) = scripted_server(vec![THROTTLED, INTERNAL, VALIDATION, NO_TABLE]).await;
+    let store = store(&url);
+
+    let err = store.get(&key()).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Throttled { .. }) && err.is_retryable(),
+        "{err:?}"
+    );
+    let err = store.get(&key()).await.unwrap_err();
+    assert!(matches!(err, Error::Service { retryable: true, .. }), "{err:?}");
+    let err = store.get(&key()).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Service { retryable: false, ref code, .. } if code == "ValidationException"),
+        "{err:?}"
+    );
+    let err = store.get(&key()).await.unwrap_err();
+    assert!(err.is_table_not_found() && !err.is_retryable(), "{err:?}");
+    assert_eq!(count.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn a_silent_server_is_a_retryable_timeout() {
+    // Accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let keep = held.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            keep.lock().unwrap().push(socket);
+        }
+    });
+    let err = store(&url).get(&key()).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Timeout { .. }) && err.is_retryable(),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_retrying_wrapper_rides_over_throttling_and_5xx() {
+    let (url, count) = scripted_server(vec![THROTTLED, INTERNAL, THROTTLED, EMPTY_GET]).await;
+    let policy = RetryPolicy {
+        min_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        ..RetryPolicy::default()
+    };
+    let retrying = RetryingLeaseStore::with_policy(Arc::new(store(&url)), policy);
+    assert_eq!(retrying.get(&key()).await.unwrap(), None);
+    assert_eq!(count.load(Ordering::SeqCst), 4, "three retries, then success");
+
+    // Not retried: a validation error fails at once.
+    let (url, count) = scripted_server(vec![VALIDATION, EMPTY_GET]).await;
+    let retrying = RetryingLeaseStore::new(Arc::new(store(&url)));
+    assert!(!retrying.get(&key()).await.unwrap_err().is_retryable());
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}

@@ -283,3 +283,17 @@ async fn persistence_keeps_exactly_the_accepted_records_under_throttling() {
     assert_eq!(replayed, accepted);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn binary_serves_https_with_a_generated_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    let (mut child, endpoint) = start_binary(&["--tls", "--tls-cert-out", cert.to_str().unwrap()]).await;
+    assert!(endpoint.starts_with("https://127.0.0.1:"), "{endpoint}");
+    let pem = tokio::fs::read_to_string(&cert).await.unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    // A cleartext client cannot talk to it.
+    let plain = client(&endpoint.replace("https://", "http://"));
+    assert!(plain.list_streams().send().await.is_err());
+    child.kill().await.unwrap();
+}

@@ -22,6 +22,7 @@
 //! - `auth`: SigV4 presence checks (signatures are not verified).
 //! - `codec`: JSON 1.1 and CBOR 1.1 bodies to and from one canonical form.
 //! - `eventstream`: event-stream framing for SubscribeToShard.
+//! - `tls`: [`TlsConfig`], HTTPS with ALPN (`h2`, `http/1.1`).
 //! - `journal`: persistence across restarts by journalling state changes.
 //! - `error`: [`ServerError`] and the error answers.
 
@@ -34,6 +35,7 @@ mod journal;
 mod listener;
 mod operation;
 mod service;
+mod tls;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -45,6 +47,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use error::ServerError;
+pub use tls::TlsConfig;
 
 use crate::Emulator;
 use backend::EmulatorBackend;
@@ -93,6 +96,7 @@ pub struct Server {
     max_request_bytes: usize,
     persistence_dir: Option<PathBuf>,
     initial_streams: Vec<InitialStream>,
+    tls: Option<TlsConfig>,
 }
 
 /// Builder for [`Server`].
@@ -119,6 +123,12 @@ impl ServerBuilder {
     /// Persists state changes to a journal in `dir` and replays it on start (default: no persistence).
     pub fn persistence_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.server.persistence_dir = Some(dir.into());
+        self
+    }
+
+    /// Serves HTTPS with this certificate instead of cleartext (default: cleartext HTTP/1.1 and h2c).
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.server.tls = Some(tls);
         self
     }
 
@@ -149,6 +159,7 @@ impl Server {
                 max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
                 persistence_dir: None,
                 initial_streams: Vec::new(),
+                tls: None,
             },
         }
     }
@@ -192,7 +203,7 @@ impl Server {
         if let Ok(address) = listener.local_addr() {
             tracing::info!(%address, "kcl-emulator serving Kinesis");
         }
-        listener::run(listener, handler, stop_streams, shutdown).await;
+        listener::run(listener, self.tls, handler, stop_streams, shutdown).await;
         Ok(())
     }
 }

@@ -520,3 +520,39 @@ async fn subscribe_to_shard_events_are_cbor_for_cbor_requests() {
     assert_eq!(cbor_get(&records[0], "Data"), Some(&Cbor::Bytes(vec![0, 1, 255])));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn garbage_on_the_socket_never_takes_the_server_down() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start().await;
+    let address = server.endpoint.trim_start_matches("http://").to_owned();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        // xorshift: deterministic garbage.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let prefixes: [&[u8]; 5] = [
+        b"",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    ];
+    for round in 0..50 {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let mut bytes = prefixes[round % prefixes.len()].to_vec();
+        bytes.extend((0..(next() % 2048)).map(|_| next() as u8));
+        let _ = stream.write_all(&bytes).await;
+        let _ = stream.shutdown().await;
+        let mut sink = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut sink)).await;
+    }
+    let (status, body) = json_call(&http1(), &server.endpoint, "ListStreams", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = json_call(&h2c(), &server.endpoint, "ListStreams", json!({})).await;
+    assert_eq!(status, 200);
+    server.stop().await;
+}

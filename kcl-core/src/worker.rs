@@ -156,6 +156,16 @@ impl Worker {
         }
     }
 
+    /// Runs until the surrounding task is dropped or the process ends, without a graceful shutdown. Use
+    /// [`Worker::spawn`] + [`WorkerHandle::shutdown`], or [`Worker::run_until`], to stop gracefully.
+    ///
+    /// # Errors
+    ///
+    /// As [`Worker::run_until`].
+    pub async fn run(self) -> Result<()> {
+        self.run_until(std::future::pending()).await
+    }
+
     /// Runs until `signal` completes, then shuts down gracefully (see the [module docs](self)).
     ///
     /// # Errors
@@ -319,7 +329,7 @@ impl Worker {
     }
 }
 
-/// Controls a spawned [`Worker`].
+/// Controls a spawned [`Worker`]. Dropping the handle shuts the worker down gracefully in the background.
 #[derive(Debug)]
 pub struct WorkerHandle {
     worker_id: Arc<str>,

@@ -14,6 +14,7 @@
 //! [`RetryingLeaseStore`](crate::RetryingLeaseStore) for jittered, bounded retries of throttling, timeouts
 //! and 5xx responses.
 
+mod attempts;
 pub mod codec;
 mod errors;
 
@@ -33,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::lease::{Lease, LeaseKey};
 use crate::sequence::ExtendedSequenceNumber;
 use crate::store::{renew_landed, required_owner, validate_lease, LeaseListing, LeaseStore, Operation};
+use attempts::AmbiguousAttempts;
 use codec::{Item, CHECKPOINT_OWNER, LEASE_COUNTER, LEASE_KEY, LEASE_OWNER};
 use errors::{is_condition_failed, map_sdk_error, Target};
 
@@ -232,8 +234,17 @@ impl Update {
 /// Whether the condition of a write held.
 enum Written {
     Applied(Box<Lease>),
-    ConditionFailed,
+    /// The condition failed on the last attempt. `after_ambiguous_attempt` is true when the SDK client
+    /// retried after an attempt that may have been applied (a timeout, a dropped connection, a 5xx): only
+    /// then can the failure be caused by this very write having landed.
+    ConditionFailed {
+        after_ambiguous_attempt: bool,
+    },
 }
+
+/// What a write must have left in the item, checked when the item has to be read back (see
+/// [`DynamoDbLeaseStore::update`]).
+type Verify<'a> = &'a (dyn Fn(&Lease) -> bool + Sync);
 
 impl DynamoDbLeaseStore {
     /// Settings for a store over `table`, using `client` as built by the caller.
@@ -358,9 +369,23 @@ impl DynamoDbLeaseStore {
         }
     }
 
-    async fn update(&self, operation: Operation, key: &LeaseKey, update: Update) -> Result<Written> {
+    /// Sends one `UpdateItem` with `ReturnValues = ALL_NEW`.
+    ///
+    /// Some emulators answer without the ALL_NEW attributes; the item is then read back, but that read may
+    /// already see a later writer's state. `verify` says whether the read-back item is what this write left
+    /// (for a fenced write: the counter one past the caller's, and the owner / checkpoint written); if it is
+    /// not, the write is reported as [`Error::Conflict`]: the caller's view is stale either way, and it must
+    /// re-read rather than take another writer's lease as its own.
+    async fn update(
+        &self,
+        operation: Operation,
+        key: &LeaseKey,
+        update: Update,
+        verify: Verify<'_>,
+    ) -> Result<Written> {
         let expression = update.update_expression();
         let condition = update.conditions.join(" AND ");
+        let attempts = AmbiguousAttempts::default();
         let result = self
             .client
             .update_item()
@@ -371,27 +396,47 @@ impl DynamoDbLeaseStore {
             .set_expression_attribute_names(Some(update.names))
             .set_expression_attribute_values((!update.values.is_empty()).then_some(update.values))
             .return_values(ReturnValue::AllNew)
+            .customize()
+            .interceptor(attempts.clone())
             .send()
             .await;
         match result {
             Ok(out) => match out.attributes() {
                 Some(item) if !item.is_empty() => Ok(Written::Applied(Box::new(Self::decode(item)?))),
-                // Some emulators omit ALL_NEW; read the item back instead.
+                // Some emulators omit ALL_NEW; read the item back, and keep it only if it is what we wrote.
                 _ => match self.read(operation, key).await? {
-                    Some(lease) => Ok(Written::Applied(Box::new(lease))),
+                    Some(lease) if verify(&lease) => Ok(Written::Applied(Box::new(lease))),
+                    Some(lease) => {
+                        tracing::debug!(
+                            %operation, key = %key, counter = lease.counter,
+                            "write applied but the item read back has moved on; reporting a conflict"
+                        );
+                        Err(Error::conflict(operation, key.as_str()))
+                    }
                     None => Err(Error::not_found(operation, key.as_str())),
                 },
             },
-            Err(err) if is_condition_failed(&err) => Ok(Written::ConditionFailed),
+            Err(err) if is_condition_failed(&err) => Ok(Written::ConditionFailed {
+                after_ambiguous_attempt: attempts.seen(),
+            }),
             Err(err) => Err(map_sdk_error(self.target(operation, Some(key.as_str())), err)),
         }
     }
 
-    /// A fenced update: a failed condition is a conflict.
-    async fn fenced(&self, operation: Operation, lease: &Lease, update: Update) -> Result<Lease> {
-        match self.update(operation, &lease.key, update).await? {
+    /// A fenced update: a failed condition is a conflict. `verify` checks the fields the write sets (the
+    /// bumped counter is checked here).
+    async fn fenced(
+        &self,
+        operation: Operation,
+        lease: &Lease,
+        update: Update,
+        verify: Verify<'_>,
+    ) -> Result<Lease> {
+        let next = lease.counter.checked_add(1);
+        let verify = |stored: &Lease| Some(stored.counter) == next && verify(stored);
+        match self.update(operation, &lease.key, update, &verify).await? {
             Written::Applied(stored) => Ok(*stored),
-            Written::ConditionFailed => Err(Error::conflict(operation, lease.key.as_str())),
+            Written::ConditionFailed { .. } => Err(Error::conflict(operation, lease.key.as_str())),
         }
     }
 
@@ -511,13 +556,22 @@ impl LeaseStore for DynamoDbLeaseStore {
         let owner = required_owner(op, lease)?;
         let mut update = Update::default();
         update.fence_counter(op, lease)?.fence_owner(Some(owner));
-        match self.update(op, &lease.key, update).await? {
+        let verify = |stored: &Lease| renew_landed(lease, stored);
+        match self.update(op, &lease.key, update, &verify).await? {
             Written::Applied(stored) => Ok(*stored),
-            Written::ConditionFailed => match self.read(op, &lease.key).await? {
-                // An earlier attempt (timed out, then retried) had landed.
+            // The SDK client retried after an attempt that may have landed: if the item shows exactly what
+            // that attempt would have written, it did (see `renew_landed` for the limits of this check).
+            Written::ConditionFailed {
+                after_ambiguous_attempt: true,
+            } => match self.read(op, &lease.key).await? {
                 Some(stored) if renew_landed(lease, &stored) => Ok(stored),
                 _ => Err(Error::conflict(op, lease.key.as_str())),
             },
+            // A definite failure: the lease moved on, even if it now shows our name (a restarted worker
+            // reusing our id may have taken it).
+            Written::ConditionFailed {
+                after_ambiguous_attempt: false,
+            } => Err(Error::conflict(op, lease.key.as_str())),
         }
     }
 
@@ -538,7 +592,8 @@ impl LeaseStore for DynamoDbLeaseStore {
                 codec::n(lease.owner_switches_since_checkpoint.saturating_add(1)),
             );
         }
-        self.fenced(op, lease, update).await
+        self.fenced(op, lease, update, &|stored| stored.is_owned_by(new_owner))
+            .await
     }
 
     async fn evict(&self, lease: &Lease) -> Result<Lease> {
@@ -550,7 +605,8 @@ impl LeaseStore for DynamoDbLeaseStore {
             .fence_owner(lease.owner.as_deref())
             .remove(LEASE_OWNER)
             .remove(CHECKPOINT_OWNER);
-        self.fenced(op, lease, update).await
+        self.fenced(op, lease, update, &|stored| stored.owner.is_none())
+            .await
     }
 
     async fn checkpoint(&self, lease: &Lease, checkpoint: ExtendedSequenceNumber) -> Result<Lease> {
@@ -570,7 +626,12 @@ impl LeaseStore for DynamoDbLeaseStore {
             .remove(codec::PENDING_CHECKPOINT)
             .remove(codec::PENDING_CHECKPOINT_SUB_SEQUENCE)
             .remove(codec::PENDING_CHECKPOINT_STATE);
-        self.fenced(op, lease, update).await
+        let verify = |stored: &Lease| {
+            stored.owner == lease.owner
+                && stored.checkpoint == checkpoint
+                && stored.pending_checkpoint.is_none()
+        };
+        self.fenced(op, lease, update, &verify).await
     }
 
     async fn prepare_checkpoint(
@@ -595,7 +656,12 @@ impl LeaseStore for DynamoDbLeaseStore {
             Some(state) => update.set(codec::PENDING_CHECKPOINT_STATE, codec::b(state)),
             None => update.remove(codec::PENDING_CHECKPOINT_STATE),
         };
-        self.fenced(op, lease, update).await
+        let verify = |stored: &Lease| {
+            stored.owner == lease.owner
+                && stored.pending_checkpoint.as_ref() == Some(&pending)
+                && stored.pending_checkpoint_state == state
+        };
+        self.fenced(op, lease, update, &verify).await
     }
 
     async fn set_child_shard_ids(&self, lease: &Lease, children: &BTreeSet<String>) -> Result<Lease> {
@@ -607,9 +673,11 @@ impl LeaseStore for DynamoDbLeaseStore {
             Some(children) => update.set(codec::CHILD_SHARD_IDS, children),
             None => update.remove(codec::CHILD_SHARD_IDS),
         };
-        match self.update(op, &lease.key, update).await? {
+        // Not fenced, so only the children it set identify this write.
+        let verify = |stored: &Lease| &stored.child_shard_ids == children;
+        match self.update(op, &lease.key, update, &verify).await? {
             Written::Applied(stored) => Ok(*stored),
-            Written::ConditionFailed => Err(Error::not_found(op, lease.key.as_str())),
+            Written::ConditionFailed { .. } => Err(Error::not_found(op, lease.key.as_str())),
         }
     }
 

@@ -124,6 +124,11 @@ async fn scripted_server(replies: Vec<Reply>) -> (String, Arc<AtomicUsize>) {
 
 /// A store whose client neither retries nor waits long: each store call is exactly one request.
 fn store(url: &str) -> DynamoDbLeaseStore {
+    DynamoDbLeaseStore::new(no_retry_client(url), "leases").unwrap()
+}
+
+/// A client that neither retries nor waits long.
+fn no_retry_client(url: &str) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -136,7 +141,7 @@ fn store(url: &str) -> DynamoDbLeaseStore {
                 .build(),
         )
         .build();
-    DynamoDbLeaseStore::new(aws_sdk_dynamodb::Client::from_conf(config), "leases").unwrap()
+    aws_sdk_dynamodb::Client::from_conf(config)
 }
 
 /// A store whose client retries once (after 1 ms) on its own, as a production client would.
@@ -297,4 +302,25 @@ async fn a_renew_retried_by_the_sdk_after_a_5xx_counts_as_renewed_if_it_landed()
     let (url, _) = scripted_server(vec![INTERNAL, CONDITION_FAILED, GET_A_AT_7]).await;
     let err = sdk_retrying_store(&url).renew(&seen_by_a()).await.unwrap_err();
     assert!(err.is_conflict(), "{err:?}");
+}
+
+#[tokio::test]
+async fn build_with_retry_gives_a_retrying_store() {
+    let (url, count) = scripted_server(vec![THROTTLED, INTERNAL, EMPTY_GET]).await;
+    let policy = RetryPolicy {
+        min_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        ..RetryPolicy::default()
+    };
+    let client = no_retry_client(&url);
+    let retrying = DynamoDbLeaseStore::builder(client.clone(), "leases")
+        .build_with_retry(policy)
+        .unwrap();
+    assert_eq!(retrying.get(&key()).await.unwrap(), None);
+    assert_eq!(count.load(Ordering::SeqCst), 3, "two retries, then success");
+    // The settings are still checked.
+    let err = DynamoDbLeaseStore::builder(client, "x")
+        .build_with_retry(RetryPolicy::default())
+        .unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
 }

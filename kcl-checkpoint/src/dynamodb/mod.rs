@@ -10,9 +10,14 @@
 //! `leaseOwner = :expectedOwner` where the owner matters) and `ReturnValues = ALL_NEW`, so the returned lease
 //! is exactly what is stored. Creation is a `PutItem` conditioned on `attribute_not_exists(leaseKey)`.
 //!
-//! This store does not retry by itself beyond what the SDK client does: wrap it in a
-//! [`RetryingLeaseStore`](crate::RetryingLeaseStore) for jittered, bounded retries of throttling, timeouts
-//! and 5xx responses.
+//! When DynamoDB answers without the ALL_NEW attributes (some emulators do), the item is read back and
+//! kept only if it is what the write left (the bumped counter and the owner / checkpoint written);
+//! otherwise the write is reported as [`Error::Conflict`], never as another writer's later state.
+//!
+//! This store does not retry by itself beyond what the SDK client does. **Production users wrap it in a
+//! [`RetryingLeaseStore`](crate::RetryingLeaseStore)** (or build it with
+//! [`DynamoDbLeaseStoreBuilder::build_with_retry`]) for jittered, bounded retries of throttling, timeouts
+//! and 5xx responses; see [`DynamoDbLeaseStore`].
 
 mod attempts;
 pub mod codec;
@@ -20,6 +25,7 @@ mod errors;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
@@ -32,6 +38,7 @@ use tokio::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::lease::{Lease, LeaseKey};
+use crate::retry::{RetryPolicy, RetryingLeaseStore};
 use crate::sequence::ExtendedSequenceNumber;
 use crate::store::{renew_landed, required_owner, validate_lease, LeaseListing, LeaseStore, Operation};
 use attempts::AmbiguousAttempts;
@@ -55,6 +62,33 @@ pub enum Billing {
 }
 
 /// A lease table in DynamoDB. Build with [`DynamoDbLeaseStore::builder`].
+///
+/// # Use it with retries
+///
+/// The store itself makes one call per operation (plus whatever the SDK client's own retry configuration
+/// does) and reports throttling, timeouts and 5xx faults as retryable errors. A worker in production should
+/// use it wrapped in a [`RetryingLeaseStore`](crate::RetryingLeaseStore), which retries those with jittered
+/// exponential backoff and recognises writes that landed before a timeout. The builder does both in one step:
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use aws_config::BehaviorVersion;
+/// use kcl_checkpoint::{DynamoDbLeaseStore, LeaseStore, RetryPolicy, RetryingLeaseStore};
+///
+/// # async fn run() -> Result<(), kcl_checkpoint::Error> {
+/// let sdk_config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+/// let client = aws_sdk_dynamodb::Client::new(&sdk_config);
+///
+/// // One step: a ready `Arc<dyn LeaseStore>` with the default retry policy.
+/// let store: Arc<dyn LeaseStore> =
+///     DynamoDbLeaseStore::builder(client.clone(), "my-application").build_with_retry(RetryPolicy::default())?;
+///
+/// // The same by hand (keeps the concrete `DynamoDbLeaseStore` around too).
+/// let dynamo = Arc::new(DynamoDbLeaseStore::builder(client, "my-application").build()?);
+/// let store: Arc<dyn LeaseStore> = Arc::new(RetryingLeaseStore::new(dynamo.clone()));
+/// store.ensure_table().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct DynamoDbLeaseStore {
     client: Client,
@@ -147,6 +181,17 @@ impl DynamoDbLeaseStoreBuilder {
             table_ready_timeout: self.table_ready_timeout,
             poll_interval: self.poll_interval,
         })
+    }
+
+    /// Builds the store wrapped in a [`RetryingLeaseStore`] with `policy`: the recommended way to use it in
+    /// production, ready to hand to a worker.
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](Self::build).
+    pub fn build_with_retry(self, policy: RetryPolicy) -> Result<Arc<dyn LeaseStore>> {
+        let store: Arc<dyn LeaseStore> = Arc::new(self.build()?);
+        Ok(Arc::new(RetryingLeaseStore::with_policy(store, policy)))
     }
 }
 

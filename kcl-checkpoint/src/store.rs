@@ -28,6 +28,10 @@
 //! - [`DynamoDbLeaseStore`](crate::DynamoDbLeaseStore): when the SDK client itself retried the `UpdateItem`
 //!   after an attempt with no response or a 5xx response.
 //!
+//! Both apply the same rule to `take`, `checkpoint` and `prepare_checkpoint` (the stored lease must be
+//! exactly what the write leaves: one counter on, the new owner, the position written), but not to `evict`,
+//! whose result (an unowned lease) does not identify who wrote it.
+//!
 //! A condition failure on a first attempt is definite and always a
 //! [`Conflict`](crate::Error::Conflict), whatever the stored lease shows; the
 //! [`InMemoryLeaseStore`](crate::InMemoryLeaseStore) never applies the check, since none of its writes can be

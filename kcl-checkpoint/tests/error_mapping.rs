@@ -324,3 +324,30 @@ async fn build_with_retry_gives_a_retrying_store() {
         .unwrap_err();
     assert!(matches!(err, Error::Config { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn other_fenced_writes_retried_by_the_sdk_are_recognised_when_they_landed() {
+    // A take retried by the SDK after a 500: the item shows worker-b one counter on, as the take wrote.
+    let (url, count) = scripted_server(vec![INTERNAL, CONDITION_FAILED, GET_B_AT_6]).await;
+    let taken = sdk_retrying_store(&url)
+        .take(&seen_by_a(), "worker-b")
+        .await
+        .unwrap();
+    assert!(taken.is_owned_by("worker-b") && taken.counter == 6, "{taken:?}");
+    assert_eq!(count.load(Ordering::SeqCst), 3);
+
+    // A checkpoint retried after a 500 whose item lacks the position written: not ours, a conflict.
+    let (url, _) = scripted_server(vec![INTERNAL, CONDITION_FAILED, GET_A_AT_6]).await;
+    let position = ExtendedSequenceNumber::from_parts("42", 0).unwrap();
+    let err = sdk_retrying_store(&url)
+        .checkpoint(&seen_by_a(), position)
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err:?}");
+
+    // An evict's result names no writer, so even after an ambiguous attempt it stays a conflict, unread.
+    let (url, count) = scripted_server(vec![INTERNAL, CONDITION_FAILED, GET_B_AT_6]).await;
+    let err = sdk_retrying_store(&url).evict(&seen_by_a()).await.unwrap_err();
+    assert!(err.is_conflict(), "{err:?}");
+    assert_eq!(count.load(Ordering::SeqCst), 2, "no read-back");
+}

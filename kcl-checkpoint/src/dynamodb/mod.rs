@@ -287,6 +287,16 @@ enum Written {
     },
 }
 
+/// Whether a fenced write may be recognised as landed after an ambiguous attempt (see
+/// [`DynamoDbLeaseStore::fenced`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Landed {
+    /// Read the item back and compare it with what the write leaves.
+    Check,
+    /// Never: the result does not identify the writer (an evict leaves an unowned lease, whoever made it).
+    Never,
+}
+
 /// What a write must have left in the item, checked when the item has to be read back (see
 /// [`DynamoDbLeaseStore::update`]).
 type Verify<'a> = &'a (dyn Fn(&Lease) -> bool + Sync);
@@ -468,19 +478,32 @@ impl DynamoDbLeaseStore {
         }
     }
 
-    /// A fenced update: a failed condition is a conflict. `verify` checks the fields the write sets (the
-    /// bumped counter is checked here).
+    /// A fenced update. `verify` checks the fields the write sets (the bumped counter is checked here).
+    ///
+    /// A failed condition is a conflict, except with [`Landed::Check`] when the SDK client retried after an
+    /// attempt that may have been applied: then the item is read back, and if it is exactly what this write
+    /// leaves, that earlier attempt landed and the write is reported as done (the rule of
+    /// [`store`](crate::store#renews-that-landed-after-all)).
     async fn fenced(
         &self,
         operation: Operation,
         lease: &Lease,
         update: Update,
+        landed: Landed,
         verify: Verify<'_>,
     ) -> Result<Lease> {
         let next = lease.counter.checked_add(1);
         let verify = |stored: &Lease| Some(stored.counter) == next && verify(stored);
         match self.update(operation, &lease.key, update, &verify).await? {
             Written::Applied(stored) => Ok(*stored),
+            Written::ConditionFailed {
+                after_ambiguous_attempt: true,
+            } if landed == Landed::Check => match self.read(operation, &lease.key).await? {
+                Some(stored) if verify(&stored) => Ok(stored),
+                _ => Err(Error::conflict(operation, lease.key.as_str())),
+            },
+            // Definite (a first-attempt failure, or a write whose result identifies no writer): the lease
+            // moved on, even if it now looks like what we wrote (a restarted worker reusing our id).
             Written::ConditionFailed { .. } => Err(Error::conflict(operation, lease.key.as_str())),
         }
     }
@@ -602,22 +625,7 @@ impl LeaseStore for DynamoDbLeaseStore {
         let mut update = Update::default();
         update.fence_counter(op, lease)?.fence_owner(Some(owner));
         let verify = |stored: &Lease| renew_landed(lease, stored);
-        match self.update(op, &lease.key, update, &verify).await? {
-            Written::Applied(stored) => Ok(*stored),
-            // The SDK client retried after an attempt that may have landed: if the item shows exactly what
-            // that attempt would have written, it did (see `renew_landed` for the limits of this check).
-            Written::ConditionFailed {
-                after_ambiguous_attempt: true,
-            } => match self.read(op, &lease.key).await? {
-                Some(stored) if renew_landed(lease, &stored) => Ok(stored),
-                _ => Err(Error::conflict(op, lease.key.as_str())),
-            },
-            // A definite failure: the lease moved on, even if it now shows our name (a restarted worker
-            // reusing our id may have taken it).
-            Written::ConditionFailed {
-                after_ambiguous_attempt: false,
-            } => Err(Error::conflict(op, lease.key.as_str())),
-        }
+        self.fenced(op, lease, update, Landed::Check, &verify).await
     }
 
     async fn take(&self, lease: &Lease, new_owner: &str) -> Result<Lease> {
@@ -637,8 +645,10 @@ impl LeaseStore for DynamoDbLeaseStore {
                 codec::n(lease.owner_switches_since_checkpoint.saturating_add(1)),
             );
         }
-        self.fenced(op, lease, update, &|stored| stored.is_owned_by(new_owner))
-            .await
+        self.fenced(op, lease, update, Landed::Check, &|stored| {
+            stored.is_owned_by(new_owner)
+        })
+        .await
     }
 
     async fn evict(&self, lease: &Lease) -> Result<Lease> {
@@ -650,7 +660,7 @@ impl LeaseStore for DynamoDbLeaseStore {
             .fence_owner(lease.owner.as_deref())
             .remove(LEASE_OWNER)
             .remove(CHECKPOINT_OWNER);
-        self.fenced(op, lease, update, &|stored| stored.owner.is_none())
+        self.fenced(op, lease, update, Landed::Never, &|stored| stored.owner.is_none())
             .await
     }
 
@@ -676,7 +686,7 @@ impl LeaseStore for DynamoDbLeaseStore {
                 && stored.checkpoint == checkpoint
                 && stored.pending_checkpoint.is_none()
         };
-        self.fenced(op, lease, update, &verify).await
+        self.fenced(op, lease, update, Landed::Check, &verify).await
     }
 
     async fn prepare_checkpoint(
@@ -706,7 +716,7 @@ impl LeaseStore for DynamoDbLeaseStore {
                 && stored.pending_checkpoint.as_ref() == Some(&pending)
                 && stored.pending_checkpoint_state == state
         };
-        self.fenced(op, lease, update, &verify).await
+        self.fenced(op, lease, update, Landed::Check, &verify).await
     }
 
     async fn set_child_shard_ids(&self, lease: &Lease, children: &BTreeSet<String>) -> Result<Lease> {

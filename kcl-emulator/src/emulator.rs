@@ -3,6 +3,7 @@
 //! Each method runs the fault-injection rules scoped to its operation (and stream) and then the operation
 //! itself, implemented in its own module under `ops/`.
 
+use std::fmt;
 use std::sync::Arc;
 
 use crate::clock::Clock;
@@ -48,9 +49,21 @@ use crate::types::*;
 /// assert_eq!(out.records[0].data, "hello");
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Emulator {
     inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the records: a stream can hold millions.
+        f.debug_struct("Emulator")
+            .field("region", &self.inner.config.region)
+            .field("account_id", &self.inner.config.account_id)
+            .field("streams", &self.inner.streams.read().by_name.len())
+            .field("fault_rules", &self.inner.faults.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Emulator {

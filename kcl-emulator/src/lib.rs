@@ -16,7 +16,9 @@
 //! - [`error`]: [`KinesisError`] and [`ErrorCode`];
 //! - [`config`]: the [`EmulatorConfig`] and its builder;
 //! - [`faults`]: fault injection; [`clock`]: wall time on tokio time;
-//! - [`subscription`]: SubscribeToShard event streams.
+//! - [`subscription`]: SubscribeToShard event streams;
+//! - `server` (feature `server`, on by default): the Kinesis wire-protocol server behind the
+//!   `kcl-emulator` binary.
 
 pub mod clock;
 pub mod config;
@@ -27,6 +29,8 @@ mod hashkey;
 pub mod operation;
 mod ops;
 mod sequence;
+#[cfg(feature = "server")]
+pub mod server;
 mod state;
 pub mod subscription;
 mod token;

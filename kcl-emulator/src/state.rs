@@ -10,7 +10,7 @@
 //! also applied lazily, whenever a shard is touched.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -387,6 +387,9 @@ pub(crate) fn shard_id(index: u32) -> String {
     format!("shardId-{index:012}")
 }
 
+/// [`ShardState::closed_at_ms`] of an open shard.
+const OPEN: i64 = i64::MIN;
+
 /// One shard: immutable identity plus locked data.
 #[derive(Debug)]
 pub(crate) struct ShardState {
@@ -400,7 +403,7 @@ pub(crate) struct ShardState {
     /// The first 36 digits of this shard's sequence numbers.
     pub(crate) seq_prefix: String,
     /// Set once the shard is closed (mirrors `data.closed`, readable without the lock).
-    pub(crate) closed_at_ms: AtomicU64,
+    pub(crate) closed_at_ms: AtomicI64,
     pub(crate) data: Mutex<ShardData>,
     /// Woken when records are appended or the shard closes (SubscribeToShard waits on it).
     pub(crate) notify: Notify,
@@ -610,7 +613,7 @@ impl ShardState {
             end_key,
             created,
             seq_prefix: sequence::prefix(epoch, index),
-            closed_at_ms: AtomicU64::new(u64::MAX),
+            closed_at_ms: AtomicI64::new(OPEN),
             data: Mutex::new(ShardData {
                 base: 1,
                 ..ShardData::default()
@@ -627,7 +630,7 @@ impl ShardState {
     /// When the shard closed (epoch ms), if it has.
     pub(crate) fn closed_at(&self) -> Option<i64> {
         let v = self.closed_at_ms.load(Ordering::Acquire);
-        (v != u64::MAX).then(|| i64::try_from(v).unwrap_or(i64::MAX))
+        (v != OPEN).then_some(v)
     }
 
     /// Whether listings still show the shard: open, or closed for less than the retention period.
@@ -666,8 +669,8 @@ impl ShardState {
                 ending_counter: data.last_counter(),
                 children,
             });
-            self.closed_at_ms
-                .store(u64::try_from(at_ms).unwrap_or(0), Ordering::Release);
+            // i64::MIN is the "open" sentinel; no real close time is that early.
+            self.closed_at_ms.store(at_ms.max(OPEN + 1), Ordering::Release);
         }
         drop(data);
         self.notify.notify_waiters();

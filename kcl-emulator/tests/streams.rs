@@ -508,3 +508,13 @@ async fn stream_arns_are_accepted_and_checked() {
         .await;
     assert_eq!(code(malformed), "ValidationException");
 }
+
+#[tokio::test]
+async fn debug_output_is_a_summary_not_the_records() {
+    let e = emulator();
+    create(&e, "s", 1).await;
+    put(&e, "s", "k", "secret-payload").await;
+    let text = format!("{e:?}");
+    assert!(text.contains("streams: 1"), "{text}");
+    assert!(!text.contains("secret"), "{text}");
+}

@@ -1,0 +1,148 @@
+//! `kcl-emulator`: the Kinesis emulator as a standalone server.
+//!
+//! Speaks the Kinesis wire protocol (JSON 1.1, CBOR 1.1, SubscribeToShard event streams; HTTP/1.1 and h2c)
+//! so that any Kinesis client can point its endpoint at it. Prints `kcl-emulator listening on http://ADDR`
+//! once it accepts connections, and stops on Ctrl-C or SIGTERM. See the crate README's "Server" section.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser};
+use kcl_emulator::server::{InitialStream, Server, DEFAULT_MAX_REQUEST_BYTES};
+use kcl_emulator::{Emulator, EmulatorConfig};
+use tracing_subscriber::EnvFilter;
+
+/// Command-line options.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kcl-emulator",
+    version,
+    about = "A Kinesis Data Streams emulator speaking the AWS wire protocol"
+)]
+struct Args {
+    /// Address to bind (keep it on loopback unless you mean to expose the emulator).
+    #[arg(long, default_value = "127.0.0.1", env = "KCL_EMULATOR_HOST")]
+    host: String,
+    /// Port to bind; 0 picks a free one (the chosen port is printed).
+    #[arg(long, default_value_t = 4567, env = "KCL_EMULATOR_PORT")]
+    port: u16,
+    /// Open-shard limit of the emulated account.
+    #[arg(long, default_value_t = 500)]
+    shard_limit: u32,
+    /// Milliseconds a new stream stays CREATING.
+    #[arg(long, default_value_t = 0)]
+    create_stream_ms: u64,
+    /// Milliseconds a stream stays UPDATING after resharding or retention changes.
+    #[arg(long, default_value_t = 0)]
+    update_stream_ms: u64,
+    /// Milliseconds a deleted stream stays DELETING.
+    #[arg(long, default_value_t = 0)]
+    delete_stream_ms: u64,
+    /// Milliseconds a registered consumer stays CREATING (and a deregistered one DELETING).
+    #[arg(long, default_value_t = 0)]
+    consumer_ms: u64,
+    /// Enforce per-shard throughput limits (ProvisionedThroughputExceededException): true or false.
+    #[arg(long, default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+    throughput_limits: bool,
+    /// Retention in hours given to new streams (24..=8760).
+    #[arg(long, default_value_t = 24)]
+    retention_hours: u32,
+    /// A stream to create at start, as name:shards (repeatable).
+    #[arg(long = "stream", value_name = "NAME:SHARDS")]
+    streams: Vec<String>,
+    /// Keep streams across restarts by journalling changes to this directory.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Largest accepted request body in bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
+    max_request_bytes: usize,
+    /// Log filter (error, warn, info, debug, trace, or a tracing directive); RUST_LOG overrides it.
+    #[arg(long, default_value = "info")]
+    log_level: String,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&args.log_level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("kcl-emulator: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("kcl-emulator: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = EmulatorConfig::builder()
+        .shard_limit(args.shard_limit)
+        .creating_delay(Duration::from_millis(args.create_stream_ms))
+        .updating_delay(Duration::from_millis(args.update_stream_ms))
+        .deleting_delay(Duration::from_millis(args.delete_stream_ms))
+        .consumer_delay(Duration::from_millis(args.consumer_ms))
+        .default_retention_hours(args.retention_hours);
+    if !args.throughput_limits {
+        config = config.without_throughput_limits();
+    }
+    let emulator = Emulator::new(config.build()?);
+
+    let mut builder = Server::builder()
+        .emulator(emulator)
+        .max_request_bytes(args.max_request_bytes);
+    for stream in &args.streams {
+        builder = builder.initial_stream(stream.parse::<InitialStream>()?);
+    }
+    if let Some(dir) = &args.data_dir {
+        builder = builder.persistence_dir(dir);
+    }
+    let server = builder.build()?;
+
+    let address: SocketAddr = tokio::net::lookup_host((args.host.as_str(), args.port))
+        .await?
+        .next()
+        .ok_or_else(|| format!("cannot resolve host '{}'", args.host))?;
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    let local = listener.local_addr()?;
+    // Tests and scripts wait for this line to learn the endpoint.
+    println!("kcl-emulator listening on http://{local}");
+    server.serve(listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down");
+}

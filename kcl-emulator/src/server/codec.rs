@@ -1,0 +1,481 @@
+//! Request and response bodies in the two Kinesis wire formats.
+//!
+//! Both formats are decoded to, and encoded from, one canonical form: a `serde_json::Value` shaped like the
+//! JSON 1.1 protocol (`application/x-amz-json-1.1`), where blobs are base64 strings and timestamps are epoch
+//! seconds. The CBOR 1.1 protocol (`application/x-amz-cbor-1.1`, the Java SDK's default) differs only in those
+//! two scalar types: blobs travel as CBOR byte strings and timestamps as epoch *milliseconds* (the Java SDK
+//! wraps them in CBOR tag 1). Kinesis has few such members, so they are recognised by name:
+//! [`BLOB_FIELDS`] and [`TIMESTAMP_FIELDS`].
+//!
+//! Decoding never panics: depth is bounded, non-string map keys, non-finite floats and out-of-range integers
+//! are rejected as `SerializationException`, and nulls are dropped (AWS treats a null member as absent).
+
+use base64::Engine as _;
+use ciborium::value::Value as Cbor;
+use serde_json::{Map, Number, Value};
+
+use super::error::ApiError;
+
+/// Members that hold blobs (base64 in JSON, byte strings in CBOR).
+pub(crate) const BLOB_FIELDS: &[&str] = &["Data"];
+
+/// Members that hold timestamps (epoch seconds in JSON, epoch milliseconds in CBOR).
+pub(crate) const TIMESTAMP_FIELDS: &[&str] = &[
+    "Timestamp",
+    "StreamCreationTimestamp",
+    "ApproximateArrivalTimestamp",
+    "ConsumerCreationTimestamp",
+];
+
+/// Deepest nesting accepted in a request body; Kinesis requests are at most four levels deep.
+const MAX_DEPTH: usize = 32;
+
+/// The content type of the JSON 1.1 protocol.
+pub(crate) const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// The content type of the CBOR 1.1 protocol.
+pub(crate) const CBOR_CONTENT_TYPE: &str = "application/x-amz-cbor-1.1";
+
+/// One of the two wire formats Kinesis speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WireFormat {
+    /// `application/x-amz-json-1.1`.
+    Json,
+    /// `application/x-amz-cbor-1.1`.
+    Cbor,
+}
+
+impl WireFormat {
+    /// The format named by a `Content-Type` header value (parameters such as `charset` ignored).
+    pub(crate) fn from_content_type(value: &str) -> Option<Self> {
+        let media = value.split(';').next().unwrap_or("").trim();
+        if media.eq_ignore_ascii_case(JSON_CONTENT_TYPE) || media.eq_ignore_ascii_case("application/json") {
+            Some(Self::Json)
+        } else if media.eq_ignore_ascii_case(CBOR_CONTENT_TYPE)
+            || media.eq_ignore_ascii_case("application/cbor")
+        {
+            Some(Self::Cbor)
+        } else {
+            None
+        }
+    }
+
+    /// The `Content-Type` of bodies in this format.
+    pub(crate) fn content_type(self) -> &'static str {
+        match self {
+            Self::Json => JSON_CONTENT_TYPE,
+            Self::Cbor => CBOR_CONTENT_TYPE,
+        }
+    }
+}
+
+/// Decodes a request body into the canonical JSON form; the top level must be a map.
+///
+/// An empty body is read as an empty request (`{}`), as the SDKs send for operations without members.
+pub(crate) fn decode_request(format: WireFormat, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    let value = match format {
+        WireFormat::Json => {
+            let value: Value = serde_json::from_slice(body)
+                .map_err(|e| ApiError::serialization(format!("malformed JSON request body: {e}")))?;
+            check_depth(&value, 0)?;
+            strip_nulls(value)
+        }
+        WireFormat::Cbor => {
+            let cbor: Cbor = ciborium::de::from_reader_with_recursion_limit(body, MAX_DEPTH)
+                .map_err(|e| ApiError::serialization(format!("malformed CBOR request body: {e}")))?;
+            cbor_to_json(cbor, None, 0)?
+        }
+    };
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::serialization("request body must be a structure")),
+    }
+}
+
+/// Encodes a canonical JSON value as a response body in `format`.
+pub(crate) fn encode_response(format: WireFormat, value: &Value) -> Vec<u8> {
+    match format {
+        WireFormat::Json => serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()),
+        WireFormat::Cbor => {
+            let cbor = json_to_cbor(value, None);
+            let mut out = Vec::new();
+            if ciborium::ser::into_writer(&cbor, &mut out).is_err() {
+                out.clear();
+                // An empty CBOR map: 0xa0.
+                out.push(0xa0);
+            }
+            out
+        }
+    }
+}
+
+/// Encodes an error answer body (`__type` and `message`) in `format`.
+pub(crate) fn encode_error(format: WireFormat, error: &ApiError) -> Vec<u8> {
+    let mut map = Map::new();
+    map.insert("__type".into(), Value::String(error.code.clone()));
+    map.insert("message".into(), Value::String(error.message.clone()));
+    encode_response(format, &Value::Object(map))
+}
+
+fn check_depth(value: &Value, depth: usize) -> Result<(), ApiError> {
+    if depth > MAX_DEPTH {
+        return Err(ApiError::serialization("request body is nested too deeply"));
+    }
+    match value {
+        Value::Array(items) => items.iter().try_for_each(|v| check_depth(v, depth + 1)),
+        Value::Object(map) => map.values().try_for_each(|v| check_depth(v, depth + 1)),
+        _ => Ok(()),
+    }
+}
+
+fn strip_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}
+
+fn is_timestamp(field: Option<&str>) -> bool {
+    field.is_some_and(|f| TIMESTAMP_FIELDS.contains(&f))
+}
+
+fn is_blob(field: Option<&str>) -> bool {
+    field.is_some_and(|f| BLOB_FIELDS.contains(&f))
+}
+
+/// Converts a decoded CBOR value to the canonical JSON form. `field` is the name of the member holding it
+/// (lists pass their own member name down to their items).
+fn cbor_to_json(value: Cbor, field: Option<&str>, depth: usize) -> Result<Value, ApiError> {
+    if depth > MAX_DEPTH {
+        return Err(ApiError::serialization("request body is nested too deeply"));
+    }
+    let value = match value {
+        Cbor::Null => Value::Null,
+        Cbor::Bool(b) => Value::Bool(b),
+        Cbor::Integer(i) => {
+            let i = i128::from(i);
+            if is_timestamp(field) {
+                millis_to_seconds(i as f64)?
+            } else if let Ok(v) = i64::try_from(i) {
+                Value::Number(v.into())
+            } else if let Ok(v) = u64::try_from(i) {
+                Value::Number(v.into())
+            } else {
+                return Err(ApiError::serialization("integer out of range"));
+            }
+        }
+        Cbor::Float(f) => {
+            if is_timestamp(field) {
+                millis_to_seconds(f)?
+            } else {
+                Value::Number(
+                    Number::from_f64(f)
+                        .ok_or_else(|| ApiError::serialization("non-finite number in request"))?,
+                )
+            }
+        }
+        Cbor::Bytes(bytes) => Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        Cbor::Text(s) => Value::String(s),
+        // Tags (the Java SDK marks timestamps with tag 1) carry no meaning beyond the member's type.
+        Cbor::Tag(_, inner) => return cbor_to_json(*inner, field, depth + 1),
+        Cbor::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|v| cbor_to_json(v, field, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        Cbor::Map(entries) => {
+            let mut map = Map::new();
+            for (k, v) in entries {
+                let Cbor::Text(key) = k else {
+                    return Err(ApiError::serialization("structure keys must be text strings"));
+                };
+                let v = cbor_to_json(v, Some(&key), depth + 1)?;
+                if !v.is_null() {
+                    map.insert(key, v);
+                }
+            }
+            Value::Object(map)
+        }
+        _ => return Err(ApiError::serialization("unsupported CBOR value")),
+    };
+    Ok(value)
+}
+
+/// Epoch milliseconds to the JSON form's epoch seconds. Whole seconds stay integers; otherwise 0.4 ms is
+/// added so that reading the seconds back to milliseconds (rounding down or to nearest) cannot land on the
+/// millisecond below through binary floating-point error.
+fn millis_to_seconds(millis: f64) -> Result<Value, ApiError> {
+    if millis.fract() == 0.0 && millis % 1000.0 == 0.0 && (millis / 1000.0).abs() < 9.0e15 {
+        return Ok(Value::Number(((millis / 1000.0) as i64).into()));
+    }
+    let seconds = (millis + 0.4) / 1000.0;
+    Number::from_f64(seconds)
+        .map(Value::Number)
+        .ok_or_else(|| ApiError::serialization("timestamp is not a finite number"))
+}
+
+/// Converts a canonical JSON value to CBOR: blobs become byte strings and timestamps tag-1 epoch millis.
+fn json_to_cbor(value: &Value, field: Option<&str>) -> Cbor {
+    match value {
+        Value::Null => Cbor::Null,
+        Value::Bool(b) => Cbor::Bool(*b),
+        Value::Number(n) => {
+            if is_timestamp(field) {
+                let millis = (n.as_f64().unwrap_or(0.0) * 1000.0).round() as i64;
+                Cbor::Tag(1, Box::new(Cbor::Integer(millis.into())))
+            } else if let Some(i) = n.as_i64() {
+                Cbor::Integer(i.into())
+            } else if let Some(u) = n.as_u64() {
+                Cbor::Integer(u.into())
+            } else {
+                Cbor::Float(n.as_f64().unwrap_or(0.0))
+            }
+        }
+        Value::String(s) => {
+            if is_blob(field) {
+                match base64::engine::general_purpose::STANDARD.decode(s) {
+                    Ok(bytes) => Cbor::Bytes(bytes),
+                    Err(_) => Cbor::Text(s.clone()),
+                }
+            } else {
+                Cbor::Text(s.clone())
+            }
+        }
+        Value::Array(items) => Cbor::Array(items.iter().map(|v| json_to_cbor(v, field)).collect()),
+        Value::Object(map) => Cbor::Map(
+            map.iter()
+                .map(|(k, v)| (Cbor::Text(k.clone()), json_to_cbor(v, Some(k))))
+                .collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cbor_bytes(value: &Cbor) -> Vec<u8> {
+        let mut out = Vec::new();
+        ciborium::ser::into_writer(value, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn cbor_millis_survive_the_trip_through_seconds() {
+        for millis in [
+            0_i64,
+            1,
+            999,
+            1000,
+            1_700_000_000_123,
+            1_764_093_600_001,
+            1_764_093_600_999,
+        ] {
+            let seconds = millis_to_seconds(millis as f64).unwrap().as_f64().unwrap();
+            assert_eq!((seconds * 1000.0).floor() as i64, millis, "{millis}");
+        }
+    }
+
+    #[test]
+    fn content_types_are_recognised() {
+        assert_eq!(
+            WireFormat::from_content_type("application/x-amz-json-1.1; charset=utf-8"),
+            Some(WireFormat::Json)
+        );
+        assert_eq!(
+            WireFormat::from_content_type("application/x-amz-cbor-1.1"),
+            Some(WireFormat::Cbor)
+        );
+        assert_eq!(WireFormat::from_content_type("text/plain"), None);
+    }
+
+    #[test]
+    fn cbor_blobs_and_millis_become_base64_and_seconds() {
+        let body = cbor_bytes(&Cbor::Map(vec![
+            (Cbor::Text("StreamName".into()), Cbor::Text("s".into())),
+            (Cbor::Text("Data".into()), Cbor::Bytes(b"hello".to_vec())),
+            (
+                Cbor::Text("Timestamp".into()),
+                Cbor::Tag(1, Box::new(Cbor::Integer(1_500_000_000_250_i64.into()))),
+            ),
+            (Cbor::Text("Limit".into()), Cbor::Integer(10.into())),
+            (Cbor::Text("Nothing".into()), Cbor::Null),
+        ]));
+        let mut map = decode_request(WireFormat::Cbor, &body).unwrap();
+        let seconds = map["Timestamp"].as_f64().unwrap();
+        assert_eq!((seconds * 1000.0).floor() as i64, 1_500_000_000_250);
+        assert_eq!((seconds * 1000.0).round() as i64, 1_500_000_000_250);
+        map.remove("Timestamp");
+        assert_eq!(
+            Value::Object(map),
+            json!({"StreamName": "s", "Data": "aGVsbG8=", "Limit": 10})
+        );
+    }
+
+    #[test]
+    fn cbor_response_has_byte_strings_and_tagged_millis() {
+        let value = json!({"Records": [{"Data": "aGVsbG8=", "ApproximateArrivalTimestamp": 1.5, "SequenceNumber": "1"}]});
+        let out = encode_response(WireFormat::Cbor, &value);
+        let back: Cbor = ciborium::de::from_reader(&out[..]).unwrap();
+        let Cbor::Map(top) = back else { panic!("not a map") };
+        let Cbor::Array(records) = &top[0].1 else {
+            panic!("not an array")
+        };
+        let Cbor::Map(record) = &records[0] else {
+            panic!("not a map")
+        };
+        let get = |name: &str| {
+            record
+                .iter()
+                .find(|(k, _)| k == &Cbor::Text(name.into()))
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(get("Data"), Some(Cbor::Bytes(b"hello".to_vec())));
+        assert_eq!(
+            get("ApproximateArrivalTimestamp"),
+            Some(Cbor::Tag(1, Box::new(Cbor::Integer(1500.into()))))
+        );
+        assert_eq!(get("SequenceNumber"), Some(Cbor::Text("1".into())));
+    }
+
+    #[test]
+    fn json_nulls_are_dropped_and_non_maps_rejected() {
+        let map = decode_request(WireFormat::Json, br#"{"A": null, "B": {"C": null, "D": 1}}"#).unwrap();
+        assert_eq!(Value::Object(map), json!({"B": {"D": 1}}));
+        let err = decode_request(WireFormat::Json, b"[1,2]").unwrap_err();
+        assert_eq!(err.code, "SerializationException");
+        let err = decode_request(WireFormat::Json, b"{not json").unwrap_err();
+        assert_eq!(err.code, "SerializationException");
+    }
+
+    #[test]
+    fn empty_body_is_an_empty_request() {
+        assert!(decode_request(WireFormat::Json, b"").unwrap().is_empty());
+        assert!(decode_request(WireFormat::Cbor, b"").unwrap().is_empty());
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected() {
+        let body = format!("{{\"A\":{}1{}}}", "[".repeat(100), "]".repeat(100));
+        let err = decode_request(WireFormat::Json, body.as_bytes()).unwrap_err();
+        assert_eq!(err.code, "SerializationException");
+    }
+
+    #[test]
+    fn errors_encode_in_both_formats() {
+        let err = ApiError::validation("bad");
+        let json: Value = serde_json::from_slice(&encode_error(WireFormat::Json, &err)).unwrap();
+        assert_eq!(json, json!({"__type": "ValidationException", "message": "bad"}));
+        let cbor = encode_error(WireFormat::Cbor, &err);
+        let back = decode_request(WireFormat::Cbor, &cbor).unwrap();
+        assert_eq!(
+            Value::Object(back),
+            json!({"__type": "ValidationException", "message": "bad"})
+        );
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn arb_cbor() -> impl Strategy<Value = Cbor> {
+            let leaf = prop_oneof![
+                Just(Cbor::Null),
+                any::<bool>().prop_map(Cbor::Bool),
+                any::<i64>().prop_map(|i| Cbor::Integer(i.into())),
+                any::<u64>().prop_map(|i| Cbor::Integer(i.into())),
+                any::<f64>().prop_map(Cbor::Float),
+                proptest::collection::vec(any::<u8>(), 0..16).prop_map(Cbor::Bytes),
+                "[a-zA-Z0-9]{0,8}".prop_map(Cbor::Text),
+            ];
+            leaf.prop_recursive(6, 64, 6, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..6).prop_map(Cbor::Array),
+                    proptest::collection::vec(
+                        (
+                            prop_oneof![
+                                Just("Data".to_owned()),
+                                Just("Timestamp".to_owned()),
+                                "[A-Z][a-z]{0,6}".prop_map(String::from)
+                            ]
+                            .prop_map(Cbor::Text),
+                            inner.clone()
+                        ),
+                        0..6
+                    )
+                    .prop_map(Cbor::Map),
+                    (any::<u64>(), inner).prop_map(|(t, v)| Cbor::Tag(t, Box::new(v))),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+                for format in [WireFormat::Json, WireFormat::Cbor] {
+                    if let Err(e) = decode_request(format, &bytes) {
+                        prop_assert_eq!(e.code, "SerializationException");
+                    }
+                }
+            }
+
+            #[test]
+            fn arbitrary_cbor_values_decode_or_fail_cleanly(value in arb_cbor()) {
+                let mut bytes = Vec::new();
+                ciborium::ser::into_writer(&value, &mut bytes).unwrap();
+                match decode_request(WireFormat::Cbor, &bytes) {
+                    Ok(map) => {
+                        // Whatever decodes re-encodes in both formats without panicking.
+                        let value = Value::Object(map);
+                        let json = encode_response(WireFormat::Json, &value);
+                        prop_assert!(serde_json::from_slice::<Value>(&json).is_ok());
+                        let _ = encode_response(WireFormat::Cbor, &value);
+                    }
+                    Err(e) => prop_assert_eq!(e.code, "SerializationException"),
+                }
+            }
+
+            #[test]
+            fn truncated_cbor_fails_cleanly(value in arb_cbor(), cut in 0usize..64) {
+                let mut bytes = Vec::new();
+                ciborium::ser::into_writer(&value, &mut bytes).unwrap();
+                let cut = cut.min(bytes.len());
+                if let Err(e) = decode_request(WireFormat::Cbor, &bytes[..bytes.len() - cut]) {
+                    prop_assert_eq!(e.code, "SerializationException");
+                }
+            }
+
+            #[test]
+            fn json_requests_survive_a_cbor_round_trip(
+                name in "[a-zA-Z0-9_.-]{1,128}",
+                data in proptest::collection::vec(any::<u8>(), 0..64),
+                millis in 0i64..4_000_000_000_000,
+                limit in 1u32..10_000,
+            ) {
+                let request = serde_json::json!({
+                    "StreamName": name,
+                    "Records": [{"Data": base64::engine::general_purpose::STANDARD.encode(&data), "PartitionKey": "k"}],
+                    "Limit": limit,
+                    "Timestamp": millis as f64 / 1000.0,
+                });
+                let cbor = encode_response(WireFormat::Cbor, &request);
+                let back = Value::Object(decode_request(WireFormat::Cbor, &cbor).unwrap());
+                prop_assert_eq!(&back["StreamName"], &request["StreamName"]);
+                prop_assert_eq!(&back["Records"], &request["Records"]);
+                prop_assert_eq!(&back["Limit"], &request["Limit"]);
+                let seconds = back["Timestamp"].as_f64().unwrap();
+                prop_assert_eq!((seconds * 1000.0).floor() as i64, millis);
+            }
+        }
+    }
+}

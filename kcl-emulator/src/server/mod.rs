@@ -1,0 +1,275 @@
+//! Kinesis wire-protocol server.
+//!
+//! Serves the in-process [`Emulator`] over HTTP so that unmodified clients — aws-sdk-kinesis, boto3, the
+//! Java SDK, aws-cli — use it like the real service (or like kinesalite): `POST /` with
+//! `X-Amz-Target: Kinesis_20131202.<Operation>`, bodies in `application/x-amz-json-1.1` or
+//! `application/x-amz-cbor-1.1`, HTTP/1.1 or HTTP/2 over cleartext (h2c) on the same port, and
+//! SubscribeToShard answered as an `application/vnd.amazon.eventstream` stream.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), kcl_emulator::server::ServerError> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! println!("endpoint: http://{}", listener.local_addr()?);
+//! kcl_emulator::server::serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+//!
+//! # Layout
+//! - `listener`: the accept loop (HTTP/1.1 and h2c on one socket) and graceful shutdown.
+//! - `service`: per-request checks in AWS's order, dispatch, and AWS-shaped error answers.
+//! - `backend`: decoded requests to [`Emulator`] calls and back.
+//! - `operation`: the operation names of `X-Amz-Target`.
+//! - `auth`: SigV4 presence checks (signatures are not verified).
+//! - `codec`: JSON 1.1 and CBOR 1.1 bodies to and from one canonical form.
+//! - `eventstream`: event-stream framing for SubscribeToShard.
+//! - `journal`: persistence across restarts by journalling state changes.
+//! - `error`: [`ServerError`] and the error answers.
+
+mod auth;
+mod backend;
+mod codec;
+mod error;
+mod eventstream;
+mod journal;
+mod listener;
+mod operation;
+mod service;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use error::ServerError;
+
+use crate::Emulator;
+use backend::EmulatorBackend;
+use journal::Journal;
+use operation::Operation;
+use service::Handler;
+
+/// Default request size limit: 10 MiB, above the largest valid request (a 5 MiB PutRecords, base64-encoded).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+
+/// A stream to create when the server starts: `name:shards` on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitialStream {
+    /// The stream name.
+    pub name: String,
+    /// Its shard count.
+    pub shards: u32,
+}
+
+impl FromStr for InitialStream {
+    type Err = ServerError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (name, shards) = s.rsplit_once(':').ok_or_else(|| {
+            ServerError::Config(format!("initial stream '{s}' is not of the form name:shards"))
+        })?;
+        let shards = shards.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            ServerError::Config(format!("initial stream '{s}': shards must be a positive integer"))
+        })?;
+        if name.is_empty() {
+            return Err(ServerError::Config(format!(
+                "initial stream '{s}' has an empty name"
+            )));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            shards,
+        })
+    }
+}
+
+/// A configured server; see [`Server::builder`]. [`serve`] runs one with the defaults.
+#[derive(Debug, Clone)]
+pub struct Server {
+    emulator: Emulator,
+    max_request_bytes: usize,
+    persistence_dir: Option<PathBuf>,
+    initial_streams: Vec<InitialStream>,
+}
+
+/// Builder for [`Server`].
+#[derive(Debug, Clone)]
+pub struct ServerBuilder {
+    server: Server,
+}
+
+impl ServerBuilder {
+    /// The emulator to serve (default: `Emulator::default()`, AWS limits and instant state transitions).
+    /// Share a clone with tests to inspect or fault-inject the served state in-process.
+    pub fn emulator(mut self, emulator: Emulator) -> Self {
+        self.server.emulator = emulator;
+        self
+    }
+
+    /// Largest accepted request body in bytes (default [`DEFAULT_MAX_REQUEST_BYTES`]); larger ones are
+    /// answered with HTTP 413.
+    pub fn max_request_bytes(mut self, bytes: usize) -> Self {
+        self.server.max_request_bytes = bytes;
+        self
+    }
+
+    /// Persists state changes to a journal in `dir` and replays it on start (default: no persistence).
+    pub fn persistence_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.server.persistence_dir = Some(dir.into());
+        self
+    }
+
+    /// A stream to create on start unless it already exists (for example after a journal replay).
+    pub fn initial_stream(mut self, stream: InitialStream) -> Self {
+        self.server.initial_streams.push(stream);
+        self
+    }
+
+    /// The configured server.
+    ///
+    /// # Errors
+    /// [`ServerError::Config`] if the request size limit is zero.
+    pub fn build(self) -> Result<Server, ServerError> {
+        if self.server.max_request_bytes == 0 {
+            return Err(ServerError::Config("max_request_bytes must be positive".into()));
+        }
+        Ok(self.server)
+    }
+}
+
+impl Server {
+    /// A builder starting from the defaults.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            server: Server {
+                emulator: Emulator::default(),
+                max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+                persistence_dir: None,
+                initial_streams: Vec::new(),
+            },
+        }
+    }
+
+    /// The emulator this server serves.
+    pub fn emulator(&self) -> &Emulator {
+        &self.emulator
+    }
+
+    /// Replays the journal (if persistence is on), creates the initial streams, then serves on `listener`
+    /// until `shutdown` completes. Open connections then get a few seconds to finish; SubscribeToShard
+    /// streams are ended at once.
+    ///
+    /// # Errors
+    /// [`ServerError::Journal`] if the journal cannot be opened, [`ServerError::Emulator`] if an initial
+    /// stream cannot be created. Errors of single requests or connections never end the server.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ServerError> {
+        let journal = match &self.persistence_dir {
+            Some(dir) => {
+                let (journal, entries) = Journal::open(dir).await?;
+                let replayer = EmulatorBackend::new(self.emulator.clone(), None);
+                replay(&replayer, entries).await;
+                Some(Arc::new(journal))
+            }
+            None => None,
+        };
+        let backend = EmulatorBackend::new(self.emulator.clone(), journal);
+        for stream in &self.initial_streams {
+            create_initial_stream(&backend, stream).await?;
+        }
+        let (stop_streams, stopped) = watch::channel(false);
+        let handler = Arc::new(Handler {
+            backend: Arc::new(backend),
+            max_request_bytes: self.max_request_bytes,
+            shutdown: stopped,
+        });
+        if let Ok(address) = listener.local_addr() {
+            tracing::info!(%address, "kcl-emulator serving Kinesis");
+        }
+        listener::run(listener, handler, stop_streams, shutdown).await;
+        Ok(())
+    }
+}
+
+/// Serves a default [`Emulator`] on `listener` until `shutdown` completes.
+///
+/// # Errors
+/// See [`Server::serve`].
+pub async fn serve(listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    Server::builder().build()?.serve(listener, shutdown).await
+}
+
+async fn create_initial_stream(backend: &EmulatorBackend, stream: &InitialStream) -> Result<(), ServerError> {
+    use service::Backend as _;
+    let mut request = serde_json::Map::new();
+    request.insert("StreamName".into(), stream.name.clone().into());
+    request.insert("ShardCount".into(), stream.shards.into());
+    match backend.call(Operation::CreateStream, request).await {
+        Ok(_) => {
+            tracing::info!(stream = %stream.name, shards = stream.shards, "created initial stream");
+            Ok(())
+        }
+        Err(e) if e.code == "ResourceInUseException" => Ok(()),
+        Err(e) => Err(ServerError::Emulator {
+            operation: "CreateStream".into(),
+            code: e.code,
+            message: e.message,
+        }),
+    }
+}
+
+/// Re-executes journalled requests. A request refused because its stream is still in a transition
+/// (ResourceInUseException, with status-transition delays configured) is retried until it settles.
+async fn replay(backend: &EmulatorBackend, entries: Vec<journal::Entry>) {
+    const RETRY_EVERY: Duration = Duration::from_millis(50);
+    const GIVE_UP_AFTER: u32 = 1200;
+    let total = entries.len();
+    let mut failed = 0usize;
+    for entry in entries {
+        let mut attempts = 0;
+        loop {
+            match backend.execute(entry.operation, entry.request.clone()).await {
+                Ok(_) => break,
+                Err(e) if e.code == "ResourceInUseException" && attempts < GIVE_UP_AFTER => {
+                    attempts += 1;
+                    tokio::time::sleep(RETRY_EVERY).await;
+                }
+                Err(e) => {
+                    failed += 1;
+                    tracing::warn!(operation = entry.operation.name(), code = %e.code, message = %e.message,
+                        "journalled request failed on replay");
+                    break;
+                }
+            }
+        }
+    }
+    if total > 0 {
+        tracing::info!(replayed = total - failed, failed, "journal replayed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_streams_parse() {
+        assert_eq!(
+            "orders:4".parse::<InitialStream>().unwrap(),
+            InitialStream {
+                name: "orders".into(),
+                shards: 4
+            }
+        );
+        assert!("orders".parse::<InitialStream>().unwrap_err().is_config());
+        assert!("orders:0".parse::<InitialStream>().is_err());
+        assert!(":3".parse::<InitialStream>().is_err());
+        assert!("orders:x".parse::<InitialStream>().is_err());
+    }
+}

@@ -1,0 +1,232 @@
+//! The `kcl-emulator` binary: flags, the printed endpoint, and persistence across a restart.
+#![cfg(feature = "server")]
+
+mod server_support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::ShardIteratorType;
+use kcl_emulator::server::Server;
+use server_support::{client, TestServer};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Starts the binary with `args` (plus `--port 0`) and returns it with the endpoint it printed.
+async fn start_binary(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kcl-emulator"))
+        .args(["--host", "127.0.0.1", "--port", "0", "--log-level", "warn"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the server printed nothing within 20 s")
+        .unwrap()
+        .expect("the server exited before printing its endpoint");
+    let endpoint = line
+        .strip_prefix("kcl-emulator listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_owned();
+    (child, endpoint)
+}
+
+async fn read_all(client: &aws_sdk_kinesis::Client, stream: &str) -> Vec<Vec<u8>> {
+    let shards = client.list_shards().stream_name(stream).send().await.unwrap();
+    let mut data = Vec::new();
+    for shard in shards.shards() {
+        let it = client
+            .get_shard_iterator()
+            .stream_name(stream)
+            .shard_id(shard.shard_id())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap();
+        let out = client
+            .get_records()
+            .shard_iterator(it.shard_iterator().unwrap())
+            .send()
+            .await
+            .unwrap();
+        data.extend(out.records().iter().map(|r| r.data().as_ref().to_vec()));
+    }
+    data.sort();
+    data
+}
+
+#[tokio::test]
+async fn binary_creates_initial_streams_and_persists_across_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap().to_owned();
+    let (mut first, endpoint) = start_binary(&[
+        "--stream",
+        "orders:2",
+        "--data-dir",
+        &data_dir,
+        "--throughput-limits",
+        "false",
+        "--retention-hours",
+        "48",
+    ])
+    .await;
+    let kinesis = client(&endpoint);
+    let summary = kinesis
+        .describe_stream_summary()
+        .stream_name("orders")
+        .send()
+        .await
+        .unwrap();
+    let summary = summary.stream_description_summary().unwrap();
+    assert_eq!(summary.open_shard_count(), 2);
+    assert_eq!(summary.retention_period_hours(), 48);
+    for i in 0..20 {
+        kinesis
+            .put_record()
+            .stream_name("orders")
+            .partition_key(format!("key-{i}"))
+            .data(Blob::new(format!("record-{i:02}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    let shard = kinesis
+        .list_shards()
+        .stream_name("orders")
+        .send()
+        .await
+        .unwrap()
+        .shards()[0]
+        .shard_id()
+        .to_owned();
+    kinesis
+        .split_shard()
+        .stream_name("orders")
+        .shard_to_split(&shard)
+        .new_starting_hash_key("42535295865117307932921825928971026432")
+        .send()
+        .await
+        .unwrap();
+    let before = read_all(&kinesis, "orders").await;
+    assert_eq!(before.len(), 20);
+    // A hard kill: nothing gets a chance to flush beyond what each request already wrote.
+    first.kill().await.unwrap();
+
+    let (mut second, endpoint) = start_binary(&["--stream", "orders:2", "--data-dir", &data_dir]).await;
+    let kinesis = client(&endpoint);
+    let shards = kinesis.list_shards().stream_name("orders").send().await.unwrap();
+    assert_eq!(shards.shards().len(), 4, "the split survived");
+    assert_eq!(read_all(&kinesis, "orders").await, before, "the records survived");
+    second.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn binary_rejects_bad_flags() {
+    let output = Command::new(env!("CARGO_BIN_EXE_kcl-emulator"))
+        .args(["--port", "0", "--stream", "no-shard-count"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("name:shards"));
+}
+
+#[tokio::test]
+async fn in_process_persistence_replays_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let server =
+        TestServer::start_server(Server::builder().persistence_dir(dir.path()).build().unwrap()).await;
+    let kinesis = server.client();
+    kinesis
+        .create_stream()
+        .stream_name("kept")
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    kinesis
+        .put_record()
+        .stream_name("kept")
+        .partition_key("k")
+        .data(Blob::new("survives"))
+        .send()
+        .await
+        .unwrap();
+    kinesis
+        .add_tags_to_stream()
+        .stream_name("kept")
+        .tags("owner", "tests")
+        .send()
+        .await
+        .unwrap();
+    server.stop().await;
+
+    let server =
+        TestServer::start_server(Server::builder().persistence_dir(dir.path()).build().unwrap()).await;
+    let kinesis = server.client();
+    assert_eq!(read_all(&kinesis, "kept").await, [b"survives".to_vec()]);
+    let tags = kinesis
+        .list_tags_for_stream()
+        .stream_name("kept")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags()[0].key(), "owner");
+    server.stop().await;
+}
+
+/// Reads one shard `calls` times in quick succession; returns how many calls were throttled.
+async fn throttled_reads(endpoint: &str, calls: usize) -> usize {
+    let kinesis = client(endpoint);
+    let shard = kinesis
+        .list_shards()
+        .stream_name("hot")
+        .send()
+        .await
+        .unwrap()
+        .shards()[0]
+        .shard_id()
+        .to_owned();
+    let it = kinesis
+        .get_shard_iterator()
+        .stream_name("hot")
+        .shard_id(shard)
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap();
+    let mut iterator = it.shard_iterator().unwrap().to_owned();
+    let mut throttled = 0;
+    for _ in 0..calls {
+        match kinesis.get_records().shard_iterator(&iterator).send().await {
+            Ok(out) => iterator = out.next_shard_iterator().unwrap().to_owned(),
+            Err(e) => {
+                let e = e.into_service_error();
+                assert!(e.is_provisioned_throughput_exceeded_exception(), "{e:?}");
+                throttled += 1;
+            }
+        }
+    }
+    throttled
+}
+
+#[tokio::test]
+async fn throughput_limits_flag_switches_throttling() {
+    let (mut limited, endpoint) = start_binary(&["--stream", "hot:1"]).await;
+    assert!(
+        throttled_reads(&endpoint, 12).await > 0,
+        "5 reads/s per shard is enforced by default"
+    );
+    limited.kill().await.unwrap();
+
+    let (mut unlimited, endpoint) =
+        start_binary(&["--stream", "hot:1", "--throughput-limits", "false"]).await;
+    assert_eq!(throttled_reads(&endpoint, 12).await, 0);
+    unlimited.kill().await.unwrap();
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The one command that runs every kcl-rs test on a fresh machine (the README's test command; .ci/run calls it).
+# It installs and starts dynalite, kinesalite and moto on 127.0.0.1, sets KCL_TEST_REQUIRE_SERVERS=1 so that no
+# real-server test may skip, runs the gates (fmt, clippy, tests, doc tests, docs) and stops the servers.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/services.sh
+source scripts/services.sh
+
+services_install
+trap services_stop EXIT
+services_start
+export KCL_TEST_REQUIRE_SERVERS=1
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+echo "== tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --all-features --no-fail-fast
+else
+  cargo test --workspace --all-features --no-fail-fast
+fi
+echo "== doc tests"
+cargo test --workspace --all-features --doc
+echo "== docs (broken intra-doc links denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --quiet
+echo "== all gates passed"

@@ -230,3 +230,70 @@ async fn throughput_limits_flag_switches_throttling() {
     assert_eq!(throttled_reads(&endpoint, 12).await, 0);
     unlimited.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn persistence_keeps_exactly_the_accepted_records_under_throttling() {
+    let dir = tempfile::tempdir().unwrap();
+    // Default emulator: AWS limits on (1,000 records/s per shard).
+    let server =
+        TestServer::start_server(Server::builder().persistence_dir(dir.path()).build().unwrap()).await;
+    let kinesis = server.client();
+    kinesis
+        .create_stream()
+        .stream_name("busy")
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    let mut accepted = Vec::new();
+    for batch in 0..4 {
+        let entries = (0..500)
+            .map(|i| {
+                aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
+                    .partition_key("k")
+                    .data(Blob::new(format!("{batch}-{i:03}")))
+                    .build()
+                    .unwrap()
+            })
+            .collect::<Vec<_>>();
+        let out = kinesis
+            .put_records()
+            .stream_name("busy")
+            .set_records(Some(entries))
+            .send()
+            .await
+            .unwrap();
+        for (i, result) in out.records().iter().enumerate() {
+            if result.error_code().is_none() {
+                accepted.push(format!("{batch}-{i:03}").into_bytes());
+            }
+        }
+    }
+    assert!(accepted.len() < 2000, "the burst should have been throttled");
+    assert!(!accepted.is_empty());
+    server.stop().await;
+
+    let server =
+        TestServer::start_server(Server::builder().persistence_dir(dir.path()).build().unwrap()).await;
+    let kinesis = server.client();
+    let mut replayed = read_all(&kinesis, "busy").await;
+    accepted.sort();
+    replayed.sort();
+    assert_eq!(replayed.len(), accepted.len());
+    assert_eq!(replayed, accepted);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn binary_serves_https_with_a_generated_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    let (mut child, endpoint) = start_binary(&["--tls", "--tls-cert-out", cert.to_str().unwrap()]).await;
+    assert!(endpoint.starts_with("https://127.0.0.1:"), "{endpoint}");
+    let pem = tokio::fs::read_to_string(&cert).await.unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    // A cleartext client cannot talk to it.
+    let plain = client(&endpoint.replace("https://", "http://"));
+    assert!(plain.list_streams().send().await.is_err());
+    child.kill().await.unwrap();
+}

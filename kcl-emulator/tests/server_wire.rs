@@ -421,3 +421,138 @@ async fn subscribe_to_shard_streams_over_h2c() {
     assert_eq!(producer.await.unwrap().0, 200);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn subscribe_to_shard_events_are_cbor_for_cbor_requests() {
+    use aws_smithy_eventstream::frame::read_message_from;
+    let server = TestServer::start().await;
+    let client = http1();
+    let ep = &server.endpoint;
+    let name = unique_name("cbor-efo");
+    json_call(
+        &client,
+        ep,
+        "CreateStream",
+        json!({"StreamName": name, "ShardCount": 1}),
+    )
+    .await;
+    let stream_arn = server.emulator.stream_arn(&name);
+    let (_, registered) = json_call(
+        &client,
+        ep,
+        "RegisterStreamConsumer",
+        json!({"StreamARN": stream_arn, "ConsumerName": "c"}),
+    )
+    .await;
+    let consumer_arn = registered["Consumer"]["ConsumerARN"].as_str().unwrap().to_owned();
+    let (_, shards) = json_call(&client, ep, "ListShards", json!({"StreamName": name})).await;
+    let shard_id = shards["Shards"][0]["ShardId"].as_str().unwrap().to_owned();
+    json_call(
+        &client,
+        ep,
+        "PutRecord",
+        json!({"StreamName": name, "PartitionKey": "a", "Data": "AAH/"}),
+    )
+    .await;
+
+    let body = cbor_map(vec![
+        ("ConsumerARN", Cbor::Text(consumer_arn)),
+        ("ShardId", Cbor::Text(shard_id)),
+        (
+            "StartingPosition",
+            Cbor::Map(vec![(
+                Cbor::Text("Type".into()),
+                Cbor::Text("TRIM_HORIZON".into()),
+            )]),
+        ),
+    ]);
+    let response = client
+        .request(request(
+            ep,
+            "SubscribeToShard",
+            "application/x-amz-cbor-1.1",
+            body,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.into_body();
+    let mut buffer = bytes::BytesMut::new();
+    let event = loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        buffer.extend_from_slice(&frame.into_data().unwrap());
+        let mut found = None;
+        while buffer.len() >= 4 {
+            let total = u32::from_be_bytes([buffer[0], buffer[1], buffer[2], buffer[3]]) as usize;
+            if buffer.len() < total {
+                break;
+            }
+            let mut bytes = buffer.split_to(total).freeze();
+            let message = read_message_from(&mut bytes).unwrap();
+            let is_event = message.headers().iter().any(|h| {
+                h.name().as_str() == ":event-type"
+                    && h.value().as_string().ok().map(|s| s.as_str()) == Some("SubscribeToShardEvent")
+            });
+            let content_type = message
+                .headers()
+                .iter()
+                .find(|h| h.name().as_str() == ":content-type")
+                .and_then(|h| h.value().as_string().ok())
+                .map(|s| s.as_str().to_owned());
+            assert_eq!(content_type.as_deref(), Some("application/x-amz-cbor-1.1"));
+            if is_event {
+                found = Some(message);
+                break;
+            }
+        }
+        if let Some(message) = found {
+            break message;
+        }
+    };
+    let payload: Cbor = ciborium::de::from_reader(&event.payload()[..]).unwrap();
+    let Some(Cbor::Array(records)) = cbor_get(&payload, "Records") else {
+        panic!("no Records in {payload:?}")
+    };
+    assert_eq!(cbor_get(&records[0], "Data"), Some(&Cbor::Bytes(vec![0, 1, 255])));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn garbage_on_the_socket_never_takes_the_server_down() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start().await;
+    let address = server.endpoint.trim_start_matches("http://").to_owned();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        // xorshift: deterministic garbage.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let prefixes: [&[u8]; 5] = [
+        b"",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    ];
+    for round in 0..50 {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let mut bytes = prefixes[round % prefixes.len()].to_vec();
+        bytes.extend((0..(next() % 2048)).map(|_| next() as u8));
+        let _ = stream.write_all(&bytes).await;
+        let _ = stream.shutdown().await;
+        let mut sink = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut sink)).await;
+    }
+    let (status, body) = json_call(&http1(), &server.endpoint, "ListStreams", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = json_call(&h2c(), &server.endpoint, "ListStreams", json!({})).await;
+    assert_eq!(status, 200);
+    server.stop().await;
+}

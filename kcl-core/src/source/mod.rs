@@ -24,6 +24,8 @@ use crate::record::{ChildShard, Record};
 #[cfg(feature = "emulator")]
 mod emulator;
 #[cfg(feature = "kinesis")]
+pub mod fanout;
+#[cfg(feature = "kinesis")]
 mod kinesis;
 
 #[cfg(feature = "emulator")]

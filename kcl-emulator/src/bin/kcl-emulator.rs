@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{ArgAction, Parser};
-use kcl_emulator::server::{InitialStream, Server, DEFAULT_MAX_REQUEST_BYTES};
+use kcl_emulator::server::{InitialStream, Server, TlsConfig, DEFAULT_MAX_REQUEST_BYTES};
 use kcl_emulator::{Emulator, EmulatorConfig};
 use tracing_subscriber::EnvFilter;
 
@@ -58,6 +58,18 @@ struct Args {
     /// Largest accepted request body in bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
     max_request_bytes: usize,
+    /// Serve HTTPS (HTTP/2 by ALPN) with a fresh self-signed certificate for localhost / 127.0.0.1 / ::1.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    tls: bool,
+    /// With --tls: write the generated certificate (PEM) here, for clients to trust.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    tls_cert_out: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Log filter (error, warn, info, debug, trace, or a tracing directive); RUST_LOG overrides it.
     #[arg(long, default_value = "info")]
     log_level: String,
@@ -111,6 +123,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(dir) = &args.data_dir {
         builder = builder.persistence_dir(dir);
     }
+    let scheme = match tls_config(&args).await? {
+        Some(tls) => {
+            builder = builder.tls(tls);
+            "https"
+        }
+        None => "http",
+    };
     let server = builder.build()?;
 
     let address: SocketAddr = tokio::net::lookup_host((args.host.as_str(), args.port))
@@ -120,9 +139,28 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     let local = listener.local_addr()?;
     // Tests and scripts wait for this line to learn the endpoint.
-    println!("kcl-emulator listening on http://{local}");
+    println!("kcl-emulator listening on {scheme}://{local}");
     server.serve(listener, shutdown_signal()).await?;
     Ok(())
+}
+
+/// The TLS setup the flags ask for, writing a generated certificate out when requested.
+async fn tls_config(args: &Args) -> Result<Option<TlsConfig>, Box<dyn std::error::Error>> {
+    if args.tls {
+        let tls = TlsConfig::self_signed(&[args.host.as_str()])?;
+        if let Some(path) = &args.tls_cert_out {
+            tokio::fs::write(path, tls.cert_pem()).await?;
+        }
+        return Ok(Some(tls));
+    }
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let cert = tokio::fs::read_to_string(cert).await?;
+            let key = tokio::fs::read_to_string(key).await?;
+            Ok(Some(TlsConfig::from_pem(&cert, &key)?))
+        }
+        _ => Ok(None),
+    }
 }
 
 async fn shutdown_signal() {

@@ -100,7 +100,12 @@ impl Backend for EmulatorBackend {
                 _ => None,
             };
             let reply = this.execute(operation, request).await?;
-            if let (Some(journal), Some(request)) = (&this.journal, journal_copy) {
+            if let (Some(journal), Some(mut request)) = (&this.journal, journal_copy) {
+                if operation == Operation::PutRecords {
+                    if let Reply::Value(output) = &reply {
+                        keep_accepted_records(&mut request, output);
+                    }
+                }
                 if let Err(error) = journal.append(operation, &request).await {
                     // The change happened but will not survive a restart: say so loudly, still answer.
                     tracing::error!(%error, operation = operation.name(), "journal append failed");
@@ -108,6 +113,33 @@ impl Backend for EmulatorBackend {
             }
             Ok(reply)
         })
+    }
+}
+
+/// Drops from a PutRecords request the entries its answer rejected (partial failure), so that replaying the
+/// journal writes exactly the records that clients saw accepted.
+pub(crate) fn keep_accepted_records(request: &mut Map<String, Value>, output: &Value) {
+    filter_put_records(request, output, true);
+}
+
+/// The opposite of [`keep_accepted_records`]: keeps only the rejected entries (to put them again).
+pub(crate) fn keep_rejected_records(request: &mut Map<String, Value>, output: &Value) {
+    filter_put_records(request, output, false);
+}
+
+fn filter_put_records(request: &mut Map<String, Value>, output: &Value, keep_accepted: bool) {
+    let Some(results) = output.get("Records").and_then(Value::as_array) else {
+        return;
+    };
+    if let Some(Value::Array(entries)) = request.get_mut("Records") {
+        let mut index = 0;
+        entries.retain(|_| {
+            let accepted = results
+                .get(index)
+                .is_some_and(|r| r.get("ErrorCode").is_none_or(Value::is_null));
+            index += 1;
+            accepted == keep_accepted
+        });
     }
 }
 
@@ -131,6 +163,41 @@ fn encode<O: Serialize>(output: &O) -> Result<Value, ApiError> {
     serde_json::to_value(output).map_err(|e| ApiError::internal(format!("cannot encode the response: {e}")))
 }
 
-pub(crate) fn api_error(error: KinesisError) -> ApiError {
+fn api_error(error: KinesisError) -> ApiError {
     ApiError::from_code(error.code(), error.message())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_accepted_put_records_entries_are_journalled() {
+        let mut request = json!({"StreamName": "s", "Records": [
+            {"Data": "YQ==", "PartitionKey": "a"},
+            {"Data": "Yg==", "PartitionKey": "b"},
+            {"Data": "Yw==", "PartitionKey": "c"},
+        ]})
+        .as_object()
+        .unwrap()
+        .clone();
+        let output = json!({"FailedRecordCount": 1, "Records": [
+            {"SequenceNumber": "1", "ShardId": "shardId-000000000000"},
+            {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "slow down"},
+            {"SequenceNumber": "2", "ShardId": "shardId-000000000000"},
+        ]});
+        let mut rejected = request.clone();
+        keep_rejected_records(&mut rejected, &output);
+        assert_eq!(rejected["Records"].as_array().unwrap().len(), 1);
+        assert_eq!(rejected["Records"][0]["PartitionKey"], "b");
+        keep_accepted_records(&mut request, &output);
+        let keys: Vec<_> = request["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["PartitionKey"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["a", "c"]);
+    }
 }

@@ -25,6 +25,9 @@ pub enum ServerError {
     /// A configuration value was rejected (for example a malformed `name:shards` initial stream).
     #[error("invalid server configuration: {0}")]
     Config(String),
+    /// The TLS certificate or key could not be made or loaded.
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
     /// The emulator refused a request the server makes on its own behalf (such as creating an initial
     /// stream); the payload is the AWS error code and message.
     #[error("emulator rejected {operation}: {code}: {message}")]
@@ -49,7 +52,7 @@ impl ServerError {
 
     /// Whether the error comes from the user's configuration rather than the environment.
     pub fn is_config(&self) -> bool {
-        matches!(self, ServerError::Config(_))
+        matches!(self, ServerError::Config(_) | ServerError::Tls(_))
     }
 }
 

@@ -1,7 +1,8 @@
 //! The accept loop: HTTP/1.1 and h2c (HTTP/2 over cleartext, prior knowledge) on one listener.
 //!
 //! Each connection is served on its own task by hyper-util's auto builder, which tells the protocols apart
-//! by the HTTP/2 connection preface. Shutdown stops accepting, signals streaming responses to end, and gives
+//! by the HTTP/2 connection preface. With TLS, the handshake runs on the connection's task first (bounded
+//! by a timeout, so a silent client cannot hold a task forever), and ALPN lets clients choose HTTP/2. Shutdown stops accepting, signals streaming responses to end, and gives
 //! open connections a grace period to finish before they are dropped.
 
 use std::future::Future;
@@ -9,26 +10,36 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::service::Handler;
+use super::tls::TlsConfig;
 
 /// How long open connections get to finish after shutdown is requested.
 const GRACE_PERIOD: Duration = Duration::from_secs(5);
 
-/// Serves `handler` on `listener` until `shutdown` completes.
+/// How long a client gets to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `handler` on `listener` (behind TLS when `tls` is set) until `shutdown` completes.
 pub(crate) async fn run(
     listener: TcpListener,
+    tls: Option<TlsConfig>,
     handler: Arc<Handler>,
     stop_streams: watch::Sender<bool>,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http2().max_concurrent_streams(1000);
+    // A timer lets hyper bound how long a client may take to send its headers (30 s by default).
+    builder.http1().timer(TokioTimer::new());
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(1000);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -46,10 +57,32 @@ pub(crate) async fn run(
                 let _ = stream.set_nodelay(true);
                 let handler = handler.clone();
                 let service = service_fn(move |request| handler.clone().handle(request));
-                let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                let connection = graceful.watch(connection);
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
+                let acceptor = tls.as_ref().map(TlsConfig::acceptor);
                 tokio::spawn(async move {
-                    if let Err(error) = connection.await {
+                    let result = match acceptor {
+                        None => {
+                            let connection = builder.serve_connection(TokioIo::new(stream), service);
+                            watcher.watch(connection.into_owned()).await
+                        }
+                        Some(acceptor) => {
+                            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                                Ok(Ok(stream)) => stream,
+                                Ok(Err(error)) => {
+                                    tracing::debug!(%peer, %error, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!(%peer, "TLS handshake timed out");
+                                    return;
+                                }
+                            };
+                            let connection = builder.serve_connection(TokioIo::new(stream), service);
+                            watcher.watch(connection.into_owned()).await
+                        }
+                    };
+                    if let Err(error) = result {
                         tracing::debug!(%peer, %error, "connection ended with an error");
                     }
                 });

@@ -22,6 +22,7 @@
 //! - `auth`: SigV4 presence checks (signatures are not verified).
 //! - `codec`: JSON 1.1 and CBOR 1.1 bodies to and from one canonical form.
 //! - `eventstream`: event-stream framing for SubscribeToShard.
+//! - `tls`: [`TlsConfig`], HTTPS with ALPN (`h2`, `http/1.1`).
 //! - `journal`: persistence across restarts by journalling state changes.
 //! - `error`: [`ServerError`] and the error answers.
 
@@ -34,6 +35,7 @@ mod journal;
 mod listener;
 mod operation;
 mod service;
+mod tls;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -45,6 +47,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use error::ServerError;
+pub use tls::TlsConfig;
 
 use crate::Emulator;
 use backend::EmulatorBackend;
@@ -93,6 +96,7 @@ pub struct Server {
     max_request_bytes: usize,
     persistence_dir: Option<PathBuf>,
     initial_streams: Vec<InitialStream>,
+    tls: Option<TlsConfig>,
 }
 
 /// Builder for [`Server`].
@@ -119,6 +123,12 @@ impl ServerBuilder {
     /// Persists state changes to a journal in `dir` and replays it on start (default: no persistence).
     pub fn persistence_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.server.persistence_dir = Some(dir.into());
+        self
+    }
+
+    /// Serves HTTPS with this certificate instead of cleartext (default: cleartext HTTP/1.1 and h2c).
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.server.tls = Some(tls);
         self
     }
 
@@ -149,6 +159,7 @@ impl Server {
                 max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
                 persistence_dir: None,
                 initial_streams: Vec::new(),
+                tls: None,
             },
         }
     }
@@ -192,7 +203,7 @@ impl Server {
         if let Ok(address) = listener.local_addr() {
             tracing::info!(%address, "kcl-emulator serving Kinesis");
         }
-        listener::run(listener, handler, stop_streams, shutdown).await;
+        listener::run(listener, self.tls, handler, stop_streams, shutdown).await;
         Ok(())
     }
 }
@@ -225,27 +236,49 @@ async fn create_initial_stream(backend: &EmulatorBackend, stream: &InitialStream
 }
 
 /// Re-executes journalled requests. A request refused because its stream is still in a transition
-/// (ResourceInUseException, with status-transition delays configured) is retried until it settles.
+/// (ResourceInUseException, with status-transition delays configured) or because of throughput limits is
+/// retried until it goes through; records a PutRecords answer rejected are put again.
 async fn replay(backend: &EmulatorBackend, entries: Vec<journal::Entry>) {
     const RETRY_EVERY: Duration = Duration::from_millis(50);
-    const GIVE_UP_AFTER: u32 = 1200;
+    const GIVE_UP_AFTER: u32 = 2400;
     let total = entries.len();
     let mut failed = 0usize;
     for entry in entries {
+        let mut request = entry.request;
         let mut attempts = 0;
         loop {
-            match backend.execute(entry.operation, entry.request.clone()).await {
+            let transient = match backend.execute(entry.operation, request.clone()).await {
+                Ok(service::Reply::Value(output)) if entry.operation == Operation::PutRecords => {
+                    let rejected = output
+                        .get("FailedRecordCount")
+                        .and_then(serde_json::Value::as_u64);
+                    if rejected.unwrap_or(0) == 0 {
+                        break;
+                    }
+                    // Put the rejected entries again.
+                    backend::keep_rejected_records(&mut request, &output);
+                    true
+                }
                 Ok(_) => break,
-                Err(e) if e.code == "ResourceInUseException" && attempts < GIVE_UP_AFTER => {
-                    attempts += 1;
-                    tokio::time::sleep(RETRY_EVERY).await;
-                }
                 Err(e) => {
-                    failed += 1;
-                    tracing::warn!(operation = entry.operation.name(), code = %e.code, message = %e.message,
-                        "journalled request failed on replay");
-                    break;
+                    let retry = matches!(
+                        e.code.as_str(),
+                        "ResourceInUseException"
+                            | "ProvisionedThroughputExceededException"
+                            | "LimitExceededException"
+                    );
+                    if !retry || attempts >= GIVE_UP_AFTER {
+                        failed += 1;
+                        tracing::warn!(operation = entry.operation.name(), code = %e.code, message = %e.message,
+                            "journalled request failed on replay");
+                        break;
+                    }
+                    true
                 }
+            };
+            if transient {
+                attempts += 1;
+                tokio::time::sleep(RETRY_EVERY).await;
             }
         }
     }

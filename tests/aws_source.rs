@@ -1,0 +1,331 @@
+//! kcl-core's aws-sdk-kinesis `KinesisSource` conformance, run against two servers with the same checks:
+//! our `kcl-emulator` server (in-process on 127.0.0.1:0, always) and kinesalite (`KCL_TEST_KINESALITE_URL`).
+//!
+//! kinesalite lacks ListShards `ShardFilter`, `ChildShards` in GetRecords and fault injection, so the checks
+//! for those run against our server only (see kcl-emulator/README.md).
+
+use std::time::Duration;
+
+use aws_credential_types::Credentials;
+use aws_sdk_kinesis::config::{BehaviorVersion, Region};
+use aws_sdk_kinesis::primitives::Blob;
+use kcl::checkpoint::SequenceNumber;
+use kcl::core::source::KinesisSource;
+use kcl::core::{Error, IteratorPosition, RecordSource, ShardFilter};
+use kcl::emulator::server::Server;
+use kcl::emulator::{Emulator, EmulatorConfig, ErrorCode, Operation};
+
+/// What the server under test supports beyond the common core.
+#[derive(Clone, Copy)]
+struct Features {
+    shard_filter: bool,
+    child_shards: bool,
+}
+
+fn kinesis_client(endpoint: &str) -> aws_sdk_kinesis::Client {
+    let config = aws_sdk_kinesis::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+        .endpoint_url(endpoint)
+        .retry_config(aws_sdk_kinesis::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_kinesis::Client::from_conf(config)
+}
+
+fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+async fn wait_active(client: &aws_sdk_kinesis::Client, stream: &str) {
+    for _ in 0..400 {
+        let out = client.describe_stream().stream_name(stream).send().await.unwrap();
+        if out.stream_description().unwrap().stream_status() == &aws_sdk_kinesis::types::StreamStatus::Active
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("stream {stream} never became ACTIVE");
+}
+
+async fn put(client: &aws_sdk_kinesis::Client, stream: &str, hash_key: &str, data: &str) -> String {
+    client
+        .put_record()
+        .stream_name(stream)
+        .partition_key("pk")
+        .explicit_hash_key(hash_key)
+        .data(Blob::new(data))
+        .send()
+        .await
+        .unwrap()
+        .sequence_number()
+        .to_owned()
+}
+
+async fn read_from(source: &KinesisSource, shard: &str, position: IteratorPosition) -> Vec<String> {
+    let iterator = source.get_shard_iterator(shard, &position).await.unwrap();
+    let out = source.get_records(shard, &iterator, 100).await.unwrap();
+    out.records
+        .iter()
+        .map(|r| String::from_utf8(r.data.to_vec()).unwrap())
+        .collect()
+}
+
+/// The conformance checks, against the server at `endpoint`.
+async fn conformance(endpoint: &str, features: Features) {
+    let client = kinesis_client(endpoint);
+    let stream = unique("source");
+    client
+        .create_stream()
+        .stream_name(&stream)
+        .shard_count(2)
+        .send()
+        .await
+        .unwrap();
+    wait_active(&client, &stream).await;
+    let source = KinesisSource::new(client.clone(), &stream);
+
+    // ListShards: both shards, open, no parents, hash ranges covering the space.
+    let mut shards = source.list_shards(&ShardFilter::FromTrimHorizon).await.unwrap();
+    shards.sort_by(|a, b| a.shard_id.cmp(&b.shard_id));
+    assert_eq!(shards.len(), 2);
+    assert!(shards.iter().all(|s| s.is_open() && s.parents().count() == 0));
+    assert!(shards.iter().all(|s| s.hash_key_range.is_some()));
+    let first = shards[0].shard_id.clone();
+
+    // Records and the five iterator positions (hash key 0 lands in the first shard).
+    let s1 = put(&client, &stream, "0", "one").await;
+    let s2 = put(&client, &stream, "0", "two").await;
+    let s3 = put(&client, &stream, "0", "three").await;
+    assert!(SequenceNumber::new(s1.clone()).unwrap() < SequenceNumber::new(s2.clone()).unwrap());
+    assert_eq!(
+        read_from(&source, &first, IteratorPosition::TrimHorizon).await,
+        ["one", "two", "three"]
+    );
+    assert!(read_from(&source, &first, IteratorPosition::Latest)
+        .await
+        .is_empty());
+    assert_eq!(
+        read_from(
+            &source,
+            &first,
+            IteratorPosition::AtSequence(SequenceNumber::new(s2.clone()).unwrap())
+        )
+        .await,
+        ["two", "three"]
+    );
+    assert_eq!(
+        read_from(
+            &source,
+            &first,
+            IteratorPosition::AfterSequence(SequenceNumber::new(s2).unwrap())
+        )
+        .await,
+        ["three"]
+    );
+    let iterator = source
+        .get_shard_iterator(&first, &IteratorPosition::TrimHorizon)
+        .await
+        .unwrap();
+    let out = source.get_records(&first, &iterator, 100).await.unwrap();
+    let arrival = out.records[0]
+        .approximate_arrival_timestamp
+        .expect("arrival timestamp");
+    assert_eq!(out.records[2].sequence_number.to_string(), s3);
+    assert!(out.next_iterator.is_some());
+    let at_time = read_from(&source, &first, IteratorPosition::AtTimestamp(arrival)).await;
+    assert_eq!(at_time.first().map(String::as_str), Some("one"));
+
+    // A LATEST iterator sees what is written after it.
+    let latest = source
+        .get_shard_iterator(&first, &IteratorPosition::Latest)
+        .await
+        .unwrap();
+    put(&client, &stream, "0", "four").await;
+    let out = source.get_records(&first, &latest, 100).await.unwrap();
+    assert_eq!(out.records.len(), 1);
+    assert_eq!(&out.records[0].data[..], b"four");
+
+    // The limit is honoured.
+    let iterator = source
+        .get_shard_iterator(&first, &IteratorPosition::TrimHorizon)
+        .await
+        .unwrap();
+    let out = source.get_records(&first, &iterator, 2).await.unwrap();
+    assert_eq!(out.records.len(), 2);
+
+    // Split the first shard: the parent closes, two children appear with it as parent.
+    let range = shards[0].hash_key_range.unwrap();
+    let middle = format!("{range:?}"); // keep the range in failure messages
+    let (start, end) = (range.starting_hash_key, range.ending_hash_key);
+    client
+        .split_shard()
+        .stream_name(&stream)
+        .shard_to_split(&first)
+        .new_starting_hash_key((start + (end - start) / 2).to_string())
+        .send()
+        .await
+        .unwrap();
+    wait_active(&client, &stream).await;
+    let all = source.list_shards(&ShardFilter::FromTrimHorizon).await.unwrap();
+    assert_eq!(all.len(), 4, "{middle}");
+    let parent = all.iter().find(|s| s.shard_id == first).unwrap();
+    assert!(!parent.is_open());
+    let mut children: Vec<String> = all
+        .iter()
+        .filter(|s| s.parent_shard_id.as_deref() == Some(first.as_str()))
+        .map(|s| s.shard_id.clone())
+        .collect();
+    children.sort();
+    assert_eq!(children.len(), 2);
+
+    // Reading the closed parent to its end: all its records, then no next iterator.
+    let mut iterator = Some(
+        source
+            .get_shard_iterator(&first, &IteratorPosition::TrimHorizon)
+            .await
+            .unwrap(),
+    );
+    let mut data = Vec::new();
+    let mut reported_children = Vec::new();
+    let mut calls = 0;
+    while let Some(it) = iterator {
+        let out = source.get_records(&first, &it, 100).await.unwrap();
+        data.extend(
+            out.records
+                .iter()
+                .map(|r| String::from_utf8(r.data.to_vec()).unwrap()),
+        );
+        reported_children.extend(out.child_shards.iter().map(|c| c.shard_id.clone()));
+        iterator = out.next_iterator;
+        calls += 1;
+        assert!(calls < 20, "the closed shard never ended");
+    }
+    assert_eq!(data, ["one", "two", "three", "four"]);
+    if features.child_shards {
+        reported_children.sort();
+        assert_eq!(reported_children, children);
+    }
+
+    if features.shard_filter {
+        let open = source.list_shards(&ShardFilter::AtLatest).await.unwrap();
+        assert_eq!(open.len(), 3);
+        assert!(open.iter().all(|s| s.is_open()));
+        let after = source
+            .list_shards(&ShardFilter::AfterShardId(first.clone()))
+            .await
+            .unwrap();
+        assert!(after.iter().all(|s| s.shard_id > first));
+    }
+
+    // A missing stream is ResourceNotFound.
+    let missing = KinesisSource::new(client.clone(), unique("missing"));
+    let err = missing
+        .list_shards(&ShardFilter::FromTrimHorizon)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ResourceNotFound { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn kinesis_source_against_kcl_emulator_server() {
+    // kinesalite does not enforce the 5 reads/s per shard limit and the checks read in quick succession.
+    let emulator = Emulator::new(
+        EmulatorConfig::builder()
+            .without_throughput_limits()
+            .build()
+            .unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        Server::builder()
+            .emulator(emulator.clone())
+            .build()
+            .unwrap()
+            .serve(listener, async {
+                let _ = stopped.await;
+            }),
+    );
+    conformance(
+        &endpoint,
+        Features {
+            shard_filter: true,
+            child_shards: true,
+        },
+    )
+    .await;
+
+    // Error mapping at the edge, driven by the emulator's fault injection (our server only).
+    let client = kinesis_client(&endpoint);
+    let stream = unique("faults");
+    client
+        .create_stream()
+        .stream_name(&stream)
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    let source = KinesisSource::new(client, &stream);
+    let shard = source.list_shards(&ShardFilter::FromTrimHorizon).await.unwrap()[0]
+        .shard_id
+        .clone();
+    let iterator = source
+        .get_shard_iterator(&shard, &IteratorPosition::TrimHorizon)
+        .await
+        .unwrap();
+    emulator
+        .faults()
+        .fail_next(Operation::GetRecords, ErrorCode::ExpiredIteratorException, 1);
+    let err = source.get_records(&shard, &iterator, 10).await.unwrap_err();
+    assert!(matches!(err, Error::ExpiredIterator { .. }), "{err:?}");
+    emulator.faults().fail_next(
+        Operation::GetRecords,
+        ErrorCode::ProvisionedThroughputExceededException,
+        1,
+    );
+    let err = source.get_records(&shard, &iterator, 10).await.unwrap_err();
+    assert!(matches!(err, Error::Throttled { .. }), "{err:?}");
+    emulator
+        .faults()
+        .fail_next(Operation::ListShards, ErrorCode::InternalFailure, 1);
+    let err = source
+        .list_shards(&ShardFilter::FromTrimHorizon)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Source { retryable: true, .. }), "{err:?}");
+    // After the scripted faults, the same iterator still works.
+    assert!(source.get_records(&shard, &iterator, 10).await.is_ok());
+
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn kinesis_source_against_kinesalite() {
+    let Ok(endpoint) = std::env::var("KCL_TEST_KINESALITE_URL") else {
+        if std::env::var("KCL_TEST_REQUIRE_SERVERS").as_deref() == Ok("1") {
+            panic!("KCL_TEST_KINESALITE_URL is not set and KCL_TEST_REQUIRE_SERVERS=1");
+        }
+        eprintln!(
+            "SKIPPED: KinesisSource conformance against kinesalite: KCL_TEST_KINESALITE_URL is not set"
+        );
+        return;
+    };
+    conformance(
+        &endpoint,
+        Features {
+            shard_filter: false,
+            child_shards: false,
+        },
+    )
+    .await;
+}

@@ -218,25 +218,40 @@ impl Worker {
             source: Arc::clone(&self.source),
             initial_position: cfg.initial_position(),
         };
-        if let Err(e) = syncer.sync().await {
-            tracing::warn!(error = %e, "initial shard sync failed; retrying in the background");
-        }
+        let first_sync_failed = match syncer.sync().await {
+            Ok(_) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "initial shard sync failed; retrying with backoff");
+                true
+            }
+        };
         {
             let sync_now = Arc::clone(&sync_now);
             let interval = cfg.shard_sync_interval();
+            let backoff = cfg.source_retry_backoff();
             background.spawn(
                 async move {
+                    // After a failure, retry on the source backoff rather than a whole sync interval.
+                    let mut retry = first_sync_failed.then(|| backoff.delays());
                     loop {
+                        let wait = retry
+                            .as_mut()
+                            .map_or(interval, |d| d.next().unwrap_or(backoff.max_delay).min(interval));
                         tokio::select! {
-                            _ = tokio::time::sleep(interval) => {}
+                            _ = tokio::time::sleep(wait) => {}
                             _ = sync_now.notified() => {}
                         }
                         match syncer.sync().await {
-                            Ok(report) if !report.created.is_empty() || !report.deleted.is_empty() => {
-                                tracing::debug!(?report, "shard sync");
+                            Ok(report) => {
+                                retry = None;
+                                if !report.created.is_empty() || !report.deleted.is_empty() {
+                                    tracing::debug!(?report, "shard sync");
+                                }
                             }
-                            Ok(_) => {}
-                            Err(e) => tracing::warn!(error = %e, "shard sync failed"),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "shard sync failed; retrying with backoff");
+                                retry.get_or_insert_with(|| backoff.delays());
+                            }
                         }
                     }
                 }

@@ -287,7 +287,10 @@ mod tests {
         body.push(0xff);
         let map = decode_request(WireFormat::Cbor, &body).unwrap();
         assert_eq!(map["StreamName"], "s");
-        assert_eq!(map["Data"], base64::engine::general_purpose::STANDARD.encode(b"hi!"));
+        assert_eq!(
+            map["Data"],
+            base64::engine::general_purpose::STANDARD.encode(b"hi!")
+        );
         assert_eq!(map["Timestamp"], 1_500_000_000);
     }
 

@@ -307,12 +307,12 @@ impl WorkerConfigBuilder {
         self.config.processor_error_policy = p;
         self
     }
-    /// Backoff between processor retries (default 100 ms .. 10 s).
+    /// Backoff between processor retries (default 100 ms .. 10 s, plus up to 100% jitter).
     pub fn processor_retry_backoff(mut self, b: Backoff) -> Self {
         self.config.processor_retry_backoff = b;
         self
     }
-    /// Backoff between source retries, e.g. when throttled (default 200 ms .. 5 s).
+    /// Backoff between source retries, e.g. when throttled (default 200 ms .. 5 s, plus up to 100% jitter).
     pub fn source_retry_backoff(mut self, b: Backoff) -> Self {
         self.config.source_retry_backoff = b;
         self

@@ -14,7 +14,7 @@
 //! `shutdown_requested`, then releases its lease so another worker takes it on its next taker cycle,
 //! without waiting for expiry), and returns once all are done.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -206,6 +206,11 @@ impl Worker {
             );
         }
 
+        // The lease table must exist (DynamoDB stores create it; the in-memory store always has one).
+        if let Err(e) = self.store.ensure_table().await {
+            tracing::warn!(error = %e, "ensuring the lease table failed; continuing (store calls will retry)");
+        }
+
         // Shard sync: once now (so the first taker cycle finds leases), then periodically.
         let syncer = ShardSyncer {
             worker_id: Arc::clone(&self.worker_id),
@@ -213,25 +218,40 @@ impl Worker {
             source: Arc::clone(&self.source),
             initial_position: cfg.initial_position(),
         };
-        if let Err(e) = syncer.sync().await {
-            tracing::warn!(error = %e, "initial shard sync failed; retrying in the background");
-        }
+        let first_sync_failed = match syncer.sync().await {
+            Ok(_) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "initial shard sync failed; retrying with backoff");
+                true
+            }
+        };
         {
             let sync_now = Arc::clone(&sync_now);
             let interval = cfg.shard_sync_interval();
+            let backoff = cfg.source_retry_backoff();
             background.spawn(
                 async move {
+                    // After a failure, retry on the source backoff rather than a whole sync interval.
+                    let mut retry = first_sync_failed.then(|| backoff.delays());
                     loop {
+                        let wait = retry
+                            .as_mut()
+                            .map_or(interval, |d| d.next().unwrap_or(backoff.max_delay).min(interval));
                         tokio::select! {
-                            _ = tokio::time::sleep(interval) => {}
+                            _ = tokio::time::sleep(wait) => {}
                             _ = sync_now.notified() => {}
                         }
                         match syncer.sync().await {
-                            Ok(report) if !report.created.is_empty() || !report.deleted.is_empty() => {
-                                tracing::debug!(?report, "shard sync");
+                            Ok(report) => {
+                                retry = None;
+                                if !report.created.is_empty() || !report.deleted.is_empty() {
+                                    tracing::debug!(?report, "shard sync");
+                                }
                             }
-                            Ok(_) => {}
-                            Err(e) => tracing::warn!(error = %e, "shard sync failed"),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "shard sync failed; retrying with backoff");
+                                retry.get_or_insert_with(|| backoff.delays());
+                            }
                         }
                     }
                 }
@@ -258,6 +278,8 @@ impl Worker {
             Arc::clone(&self.held),
         );
         let mut consumers: JoinSet<(Arc<HeldLease>, ConsumerState)> = JoinSet::new();
+        // Which lease each consumer task runs, to recover the lease if a consumer task dies.
+        let mut running: HashMap<tokio::task::Id, Arc<HeldLease>> = HashMap::new();
         let mut next_take = Instant::now();
         tokio::pin!(signal);
         tracing::info!("worker started");
@@ -265,7 +287,7 @@ impl Worker {
             tokio::select! {
                 biased;
                 _ = &mut signal => break,
-                Some(done) = consumers.join_next() => self.reap(done),
+                Some(done) = consumers.join_next_with_id() => self.reap(done, &mut running).await,
                 _ = shard_ended.notified() => {
                     sync_now.notify_one();
                     next_take = Instant::now();
@@ -284,9 +306,12 @@ impl Worker {
                             for lease in outcome.taken {
                                 self.status.set(lease.shard_id(), ConsumerState::WaitingOnParents);
                                 let consumer = ShardConsumer::new(ctx.clone(), Arc::clone(&lease), stop_rx.clone());
-                                consumers.spawn(
-                                    async move { (lease, consumer.run().await) }.instrument(tracing::Span::current()),
+                                let lease_for_task = Arc::clone(&lease);
+                                let task = consumers.spawn(
+                                    async move { (lease_for_task, consumer.run().await) }
+                                        .instrument(tracing::Span::current()),
                                 );
+                                running.insert(task.id(), lease);
                             }
                         }
                         Err(e) => tracing::warn!(error = %e, "lease taker cycle failed"),
@@ -298,8 +323,8 @@ impl Worker {
         // Graceful shutdown: stop taking and syncing, let every consumer hand its lease off.
         tracing::info!(leases = self.held.len(), "worker shutting down");
         stop_tx.send_replace(true);
-        while let Some(done) = consumers.join_next().await {
-            self.reap(done);
+        while let Some(done) = consumers.join_next_with_id().await {
+            self.reap(done, &mut running).await;
         }
         for lease in self.held.all() {
             // Leases kept by stopped (Failed) consumers.
@@ -314,9 +339,14 @@ impl Worker {
     }
 
     /// Handles a finished consumer task.
-    fn reap(&self, done: std::result::Result<(Arc<HeldLease>, ConsumerState), tokio::task::JoinError>) {
+    async fn reap(
+        &self,
+        done: std::result::Result<(tokio::task::Id, (Arc<HeldLease>, ConsumerState)), tokio::task::JoinError>,
+        running: &mut HashMap<tokio::task::Id, Arc<HeldLease>>,
+    ) {
         match done {
-            Ok((lease, state)) => {
+            Ok((id, (lease, state))) => {
+                running.remove(&id);
                 tracing::debug!(shard_id = %lease.shard_id(), %state, "consumer finished");
                 if state != ConsumerState::Failed {
                     lease.forget();
@@ -324,7 +354,18 @@ impl Worker {
                     self.status.remove(lease.shard_id());
                 }
             }
-            Err(e) => tracing::error!(error = %e, "a consumer task failed"),
+            Err(e) => {
+                // A consumer task died (a bug: processor panics are caught). Hand its lease back so the
+                // shard is not stuck behind a lease renewed with nobody consuming it.
+                tracing::error!(error = %e, "a consumer task died; releasing its lease");
+                if let Some(lease) = running.remove(&e.id()) {
+                    if let Err(e) = lease.release().await {
+                        tracing::warn!(error = %e, "releasing the lease of a dead consumer failed");
+                    }
+                    self.held.remove(lease.shard_id(), &lease);
+                    self.status.remove(lease.shard_id());
+                }
+            }
         }
     }
 }

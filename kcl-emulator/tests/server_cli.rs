@@ -220,14 +220,14 @@ async fn throttled_reads(endpoint: &str, calls: usize) -> usize {
 async fn throughput_limits_flag_switches_throttling() {
     let (mut limited, endpoint) = start_binary(&["--stream", "hot:1"]).await;
     assert!(
-        throttled_reads(&endpoint, 12).await > 0,
+        throttled_reads(&endpoint, 30).await > 0,
         "5 reads/s per shard is enforced by default"
     );
     limited.kill().await.unwrap();
 
     let (mut unlimited, endpoint) =
         start_binary(&["--stream", "hot:1", "--throughput-limits", "false"]).await;
-    assert_eq!(throttled_reads(&endpoint, 12).await, 0);
+    assert_eq!(throttled_reads(&endpoint, 30).await, 0);
     unlimited.kill().await.unwrap();
 }
 
@@ -246,7 +246,7 @@ async fn persistence_keeps_exactly_the_accepted_records_under_throttling() {
         .await
         .unwrap();
     let mut accepted = Vec::new();
-    for batch in 0..4 {
+    for batch in 0..10 {
         let entries = (0..500)
             .map(|i| {
                 aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
@@ -269,7 +269,7 @@ async fn persistence_keeps_exactly_the_accepted_records_under_throttling() {
             }
         }
     }
-    assert!(accepted.len() < 2000, "the burst should have been throttled");
+    assert!(accepted.len() < 5000, "the burst should have been throttled");
     assert!(!accepted.is_empty());
     server.stop().await;
 

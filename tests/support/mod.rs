@@ -98,6 +98,13 @@ impl Stream {
         Stream::with_emulator(Emulator::new(config), shards).await
     }
 
+    /// Creates the stream in `emulator` for workers already running with `store`.
+    pub async fn with_existing(emulator: Emulator, store: Arc<dyn LeaseStore>, shards: i32) -> Stream {
+        let mut stream = Stream::with_emulator(emulator, shards).await;
+        stream.store = store;
+        stream
+    }
+
     pub async fn with_emulator(emulator: Emulator, shards: i32) -> Stream {
         emulator
             .create_stream(CreateStreamInput {
@@ -212,6 +219,17 @@ impl Stream {
             .unwrap()
             .spawn()
     }
+}
+
+/// A recording processor with the default behaviour.
+pub fn recorder(worker: &str, shard: &str, log: &Arc<Log>) -> Box<Recorder> {
+    Box::new(Recorder {
+        worker: worker.to_owned(),
+        shard: shard.to_owned(),
+        log: Arc::clone(log),
+        behaviour: Behaviour::default(),
+        attempts: 0,
+    })
 }
 
 /// The usual test configuration: TRIM_HORIZON, fast idle polling, defaults otherwise.

@@ -271,6 +271,30 @@ mod tests {
     }
 
     #[test]
+    fn indefinite_length_cbor_as_jackson_writes_it_is_accepted() {
+        // {_ "StreamName": "s", "Data": (_ h'6869', h'21'), "Timestamp": 1(1500000000000) }
+        let mut body = vec![0xbf];
+        body.extend_from_slice(&[0x6a]);
+        body.extend_from_slice(b"StreamName");
+        body.extend_from_slice(&[0x61, b's']);
+        body.extend_from_slice(&[0x64]);
+        body.extend_from_slice(b"Data");
+        body.extend_from_slice(&[0x5f, 0x42, b'h', b'i', 0x41, b'!', 0xff]);
+        body.extend_from_slice(&[0x69]);
+        body.extend_from_slice(b"Timestamp");
+        body.extend_from_slice(&[0xc1, 0x1b]);
+        body.extend_from_slice(&1_500_000_000_000_u64.to_be_bytes());
+        body.push(0xff);
+        let map = decode_request(WireFormat::Cbor, &body).unwrap();
+        assert_eq!(map["StreamName"], "s");
+        assert_eq!(
+            map["Data"],
+            base64::engine::general_purpose::STANDARD.encode(b"hi!")
+        );
+        assert_eq!(map["Timestamp"], 1_500_000_000);
+    }
+
+    #[test]
     fn cbor_millis_survive_the_trip_through_seconds() {
         for millis in [
             0_i64,

@@ -257,3 +257,51 @@ async fn update_shard_count_bounds() {
     );
     update(2).await.expect("half is allowed");
 }
+
+#[tokio::test]
+async fn update_shard_count_from_an_uneven_layout_keeps_every_record_reachable() {
+    let e = emulator();
+    create(&e, "s", 2).await;
+    split(&e, SHARD0, "12345678901234567890")
+        .await
+        .expect("uneven split");
+    merge(&e, "shardId-000000000003", SHARD1)
+        .await
+        .expect("merge the upper part of shard 0 with shard 1");
+    for i in 0..200 {
+        put(&e, "s", &format!("k{i}"), &format!("before-{i}")).await;
+    }
+    e.update_shard_count(UpdateShardCountInput {
+        stream_name: Some("s".into()),
+        target_shard_count: 3,
+        ..Default::default()
+    })
+    .await
+    .expect("update");
+    let mut open = open_shards(&e, "s").await;
+    open.sort_by_key(|s| {
+        s.hash_key_range
+            .starting_hash_key
+            .parse::<u128>()
+            .expect("number")
+    });
+    let starts: Vec<String> = open
+        .iter()
+        .map(|s| s.hash_key_range.starting_hash_key.clone())
+        .collect();
+    let third = u128::MAX / 3; // 2^128 - 1 is divisible by 3
+    assert_eq!(
+        starts,
+        ["0".to_owned(), third.to_string(), (2 * third).to_string()]
+    );
+    for i in 0..200 {
+        put(&e, "s", &format!("k{i}"), &format!("after-{i}")).await;
+    }
+    // Every record is reachable exactly once.
+    let all = shards(&e, "s").await;
+    let mut total = 0;
+    for s in &all {
+        total += read_all(&e, "s", &s.shard_id).await.0.len();
+    }
+    assert_eq!(total, 400);
+}

@@ -4,10 +4,12 @@
 //! [`Error::Conflict`] is never retried, because the caller must re-read and decide again. Delays grow
 //! exponentially with jitter and are slept on `tokio::time`, so paused-time tests drive them.
 //!
-//! A timed-out write may have been applied. When a retry of `take`, `checkpoint` or `prepare_checkpoint` then
-//! loses its fence, the wrapper re-reads the lease: if the stored lease is exactly what the first attempt
-//! would have written (the caller as owner, one counter on, and for a checkpoint the requested position), the
-//! write is reported as done. `renew` gets the same treatment inside every store.
+//! A timed-out write may have been applied. When a retry of `renew`, `take`, `checkpoint` or
+//! `prepare_checkpoint` then loses its fence, the wrapper re-reads the lease: if the stored lease is exactly
+//! what the first attempt would have written (the caller as owner, one counter on, and for a checkpoint the
+//! requested position), the write is reported as done. This happens only after an ambiguous failure (a
+//! timeout or a 5xx; throttling is a definite "not applied"): a conflict on a first attempt is passed on
+//! as is (see [the store rules](crate::store#renews-that-landed-after-all)).
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -21,7 +23,7 @@ use tokio::time::Duration;
 use crate::error::{Error, Result};
 use crate::lease::{Lease, LeaseKey};
 use crate::sequence::ExtendedSequenceNumber;
-use crate::store::{LeaseListing, LeaseStore, Operation};
+use crate::store::{renew_landed, LeaseListing, LeaseStore, Operation};
 
 /// How a [`RetryingLeaseStore`] retries.
 #[derive(Clone, Debug, PartialEq)]
@@ -145,7 +147,13 @@ impl LeaseStore for RetryingLeaseStore {
     }
 
     async fn renew(&self, lease: &Lease) -> Result<Lease> {
-        self.retry(Operation::Renew, || self.inner.renew(lease)).await.0
+        match self.retry(Operation::Renew, || self.inner.renew(lease)).await {
+            (Err(err), true) if err.is_conflict() => self
+                .landed(lease, |stored| renew_landed(lease, stored))
+                .await?
+                .ok_or(err),
+            (result, _) => result,
+        }
     }
 
     async fn take(&self, lease: &Lease, new_owner: &str) -> Result<Lease> {

@@ -16,8 +16,26 @@
 //! | [`set_child_shard_ids`](LeaseStore::set_child_shard_ids) | key exists | child shard ids set (not fenced, counter unchanged) |
 //! | [`delete`](LeaseStore::delete) | counter | item removed (already absent = success) |
 //!
-//! A renew whose fence failed but which had in fact landed (a timed-out attempt that was applied, then
-//! retried: a re-read shows owner = caller and counter = expected + 1) is reported as renewed.
+//! # Renews that landed after all
+//!
+//! A renew whose condition failed but which actually landed (a re-read shows owner = caller and counter =
+//! expected + 1) counts as renewed. That re-read cannot tell our own earlier attempt from a `take` by
+//! another process using the same worker id (a restarted worker reusing its id), so the check is applied
+//! **only when an earlier attempt of the same call may have landed**:
+//!
+//! - [`RetryingLeaseStore`](crate::RetryingLeaseStore): after an attempt failed ambiguously (a timeout or a
+//!   5xx, not throttling) and a retry then lost its fence;
+//! - [`DynamoDbLeaseStore`](crate::DynamoDbLeaseStore): when the SDK client itself retried the `UpdateItem`
+//!   after an attempt with no response or a 5xx response.
+//!
+//! Both apply the same rule to `take`, `checkpoint` and `prepare_checkpoint` (the stored lease must be
+//! exactly what the write leaves: one counter on, the new owner, the position written), but not to `evict`,
+//! whose result (an unowned lease) does not identify who wrote it.
+//!
+//! A condition failure on a first attempt is definite and always a
+//! [`Conflict`](crate::Error::Conflict), whatever the stored lease shows; the
+//! [`InMemoryLeaseStore`](crate::InMemoryLeaseStore) never applies the check, since none of its writes can be
+//! half-done.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -271,6 +289,9 @@ pub(crate) fn required_owner(operation: Operation, lease: &Lease) -> Result<&str
 }
 
 /// The "renew landed after all" check: the stored lease shows the caller as owner one counter on.
+///
+/// Use it only after an attempt that may have been applied (see the [module docs](self)): on its own it
+/// cannot tell our renew from a take by a process reusing our worker id.
 pub(crate) fn renew_landed(expected: &Lease, stored: &Lease) -> bool {
     stored.owner.is_some()
         && stored.owner == expected.owner

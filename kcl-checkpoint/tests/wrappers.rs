@@ -80,6 +80,45 @@ async fn a_renew_that_landed_before_its_timeout_counts_as_renewed() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_renew_after_a_same_id_take_is_a_conflict_without_an_ambiguous_attempt() {
+    // A restarted process reusing the worker id `worker-a` takes the lease: the stored lease now shows
+    // owner = worker-a at counter + 1, exactly what a landed renew would leave.
+    let (faults, store, lease) = stack(5).await;
+    let restarted = faults.inner().take(&lease, "worker-a").await.unwrap();
+    assert_eq!(restarted.counter, lease.counter + 1);
+    // First attempt conflicts: definite, whatever the lease shows.
+    assert!(store.renew(&lease).await.unwrap_err().is_conflict());
+    // A throttled first attempt was not applied either: still a conflict.
+    faults.script(Operation::Renew, [Fault::Throttle]);
+    assert!(store.renew(&lease).await.unwrap_err().is_conflict());
+    assert_eq!(faults.injected(), 1);
+    // After an unapplied timeout the wrapper cannot tell, and accepts it (the documented limit).
+    faults.script(Operation::Renew, [Fault::Timeout]);
+    let accepted = store.renew(&lease).await.unwrap();
+    assert_eq!(accepted, restarted);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_landed_renew_is_not_accepted_when_the_lease_moved_further() {
+    let (faults, store, lease) = stack(5).await;
+    faults.script(Operation::Renew, [Fault::TimeoutAfterApply]);
+    // The first attempt lands, then (before the retry) another process takes the lease.
+    let taker = {
+        let faults = faults.clone();
+        let lease = lease.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let seen = faults.inner().get(&lease.key).await.unwrap().unwrap();
+            faults.inner().take(&seen, "worker-b").await.unwrap()
+        })
+    };
+    let err = store.renew(&lease).await.unwrap_err();
+    assert!(err.is_conflict(), "{err:?}");
+    let taken = taker.await.unwrap();
+    assert_eq!(taken.counter, lease.counter + 2);
+}
+
+#[tokio::test(start_paused = true)]
 async fn take_and_checkpoint_that_landed_before_their_timeout_succeed() {
     let (faults, store, lease) = stack(5).await;
     faults.script(Operation::Take, [Fault::TimeoutAfterApply]);

@@ -10,15 +10,22 @@
 //! `leaseOwner = :expectedOwner` where the owner matters) and `ReturnValues = ALL_NEW`, so the returned lease
 //! is exactly what is stored. Creation is a `PutItem` conditioned on `attribute_not_exists(leaseKey)`.
 //!
-//! This store does not retry by itself beyond what the SDK client does: wrap it in a
-//! [`RetryingLeaseStore`](crate::RetryingLeaseStore) for jittered, bounded retries of throttling, timeouts
-//! and 5xx responses.
+//! When DynamoDB answers without the ALL_NEW attributes (some emulators do), the item is read back and
+//! kept only if it is what the write left (the bumped counter and the owner / checkpoint written);
+//! otherwise the write is reported as [`Error::Conflict`], never as another writer's later state.
+//!
+//! This store does not retry by itself beyond what the SDK client does. **Production users wrap it in a
+//! [`RetryingLeaseStore`]** (or build it with
+//! [`DynamoDbLeaseStoreBuilder::build_with_retry`]) for jittered, bounded retries of throttling, timeouts
+//! and 5xx responses; see [`DynamoDbLeaseStore`].
 
+mod attempts;
 pub mod codec;
 mod errors;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
@@ -31,8 +38,10 @@ use tokio::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::lease::{Lease, LeaseKey};
+use crate::retry::{RetryPolicy, RetryingLeaseStore};
 use crate::sequence::ExtendedSequenceNumber;
 use crate::store::{renew_landed, required_owner, validate_lease, LeaseListing, LeaseStore, Operation};
+use attempts::AmbiguousAttempts;
 use codec::{Item, CHECKPOINT_OWNER, LEASE_COUNTER, LEASE_KEY, LEASE_OWNER};
 use errors::{is_condition_failed, map_sdk_error, Target};
 
@@ -53,6 +62,33 @@ pub enum Billing {
 }
 
 /// A lease table in DynamoDB. Build with [`DynamoDbLeaseStore::builder`].
+///
+/// # Use it with retries
+///
+/// The store itself makes one call per operation (plus whatever the SDK client's own retry configuration
+/// does) and reports throttling, timeouts and 5xx faults as retryable errors. A worker in production should
+/// use it wrapped in a [`RetryingLeaseStore`], which retries those with jittered
+/// exponential backoff and recognises writes that landed before a timeout. The builder does both in one step:
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use aws_config::BehaviorVersion;
+/// use kcl_checkpoint::{DynamoDbLeaseStore, LeaseStore, RetryPolicy, RetryingLeaseStore};
+///
+/// # async fn run() -> Result<(), kcl_checkpoint::Error> {
+/// let sdk_config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+/// let client = aws_sdk_dynamodb::Client::new(&sdk_config);
+///
+/// // One step: a ready `Arc<dyn LeaseStore>` with the default retry policy.
+/// let store: Arc<dyn LeaseStore> =
+///     DynamoDbLeaseStore::builder(client.clone(), "my-application").build_with_retry(RetryPolicy::default())?;
+///
+/// // The same by hand (keeps the concrete `DynamoDbLeaseStore` around too).
+/// let dynamo = Arc::new(DynamoDbLeaseStore::builder(client, "my-application").build()?);
+/// let store: Arc<dyn LeaseStore> = Arc::new(RetryingLeaseStore::new(dynamo.clone()));
+/// store.ensure_table().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct DynamoDbLeaseStore {
     client: Client,
@@ -146,6 +182,17 @@ impl DynamoDbLeaseStoreBuilder {
             poll_interval: self.poll_interval,
         })
     }
+
+    /// Builds the store wrapped in a [`RetryingLeaseStore`] with `policy`: the recommended way to use it in
+    /// production, ready to hand to a worker.
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](Self::build).
+    pub fn build_with_retry(self, policy: RetryPolicy) -> Result<Arc<dyn LeaseStore>> {
+        let store: Arc<dyn LeaseStore> = Arc::new(self.build()?);
+        Ok(Arc::new(RetryingLeaseStore::with_policy(store, policy)))
+    }
 }
 
 /// An `UpdateItem` being assembled: SET / REMOVE clauses, conditions and their placeholders.
@@ -232,8 +279,27 @@ impl Update {
 /// Whether the condition of a write held.
 enum Written {
     Applied(Box<Lease>),
-    ConditionFailed,
+    /// The condition failed on the last attempt. `after_ambiguous_attempt` is true when the SDK client
+    /// retried after an attempt that may have been applied (a timeout, a dropped connection, a 5xx): only
+    /// then can the failure be caused by this very write having landed.
+    ConditionFailed {
+        after_ambiguous_attempt: bool,
+    },
 }
+
+/// Whether a fenced write may be recognised as landed after an ambiguous attempt (see
+/// [`DynamoDbLeaseStore::fenced`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Landed {
+    /// Read the item back and compare it with what the write leaves.
+    Check,
+    /// Never: the result does not identify the writer (an evict leaves an unowned lease, whoever made it).
+    Never,
+}
+
+/// What a write must have left in the item, checked when the item has to be read back (see
+/// [`DynamoDbLeaseStore::update`]).
+type Verify<'a> = &'a (dyn Fn(&Lease) -> bool + Sync);
 
 impl DynamoDbLeaseStore {
     /// Settings for a store over `table`, using `client` as built by the caller.
@@ -358,9 +424,23 @@ impl DynamoDbLeaseStore {
         }
     }
 
-    async fn update(&self, operation: Operation, key: &LeaseKey, update: Update) -> Result<Written> {
+    /// Sends one `UpdateItem` with `ReturnValues = ALL_NEW`.
+    ///
+    /// Some emulators answer without the ALL_NEW attributes; the item is then read back, but that read may
+    /// already see a later writer's state. `verify` says whether the read-back item is what this write left
+    /// (for a fenced write: the counter one past the caller's, and the owner / checkpoint written); if it is
+    /// not, the write is reported as [`Error::Conflict`]: the caller's view is stale either way, and it must
+    /// re-read rather than take another writer's lease as its own.
+    async fn update(
+        &self,
+        operation: Operation,
+        key: &LeaseKey,
+        update: Update,
+        verify: Verify<'_>,
+    ) -> Result<Written> {
         let expression = update.update_expression();
         let condition = update.conditions.join(" AND ");
+        let attempts = AmbiguousAttempts::default();
         let result = self
             .client
             .update_item()
@@ -371,27 +451,60 @@ impl DynamoDbLeaseStore {
             .set_expression_attribute_names(Some(update.names))
             .set_expression_attribute_values((!update.values.is_empty()).then_some(update.values))
             .return_values(ReturnValue::AllNew)
+            .customize()
+            .interceptor(attempts.clone())
             .send()
             .await;
         match result {
             Ok(out) => match out.attributes() {
                 Some(item) if !item.is_empty() => Ok(Written::Applied(Box::new(Self::decode(item)?))),
-                // Some emulators omit ALL_NEW; read the item back instead.
+                // Some emulators omit ALL_NEW; read the item back, and keep it only if it is what we wrote.
                 _ => match self.read(operation, key).await? {
-                    Some(lease) => Ok(Written::Applied(Box::new(lease))),
+                    Some(lease) if verify(&lease) => Ok(Written::Applied(Box::new(lease))),
+                    Some(lease) => {
+                        tracing::debug!(
+                            %operation, key = %key, counter = lease.counter,
+                            "write applied but the item read back has moved on; reporting a conflict"
+                        );
+                        Err(Error::conflict(operation, key.as_str()))
+                    }
                     None => Err(Error::not_found(operation, key.as_str())),
                 },
             },
-            Err(err) if is_condition_failed(&err) => Ok(Written::ConditionFailed),
+            Err(err) if is_condition_failed(&err) => Ok(Written::ConditionFailed {
+                after_ambiguous_attempt: attempts.seen(),
+            }),
             Err(err) => Err(map_sdk_error(self.target(operation, Some(key.as_str())), err)),
         }
     }
 
-    /// A fenced update: a failed condition is a conflict.
-    async fn fenced(&self, operation: Operation, lease: &Lease, update: Update) -> Result<Lease> {
-        match self.update(operation, &lease.key, update).await? {
+    /// A fenced update. `verify` checks the fields the write sets (the bumped counter is checked here).
+    ///
+    /// A failed condition is a conflict, except with [`Landed::Check`] when the SDK client retried after an
+    /// attempt that may have been applied: then the item is read back, and if it is exactly what this write
+    /// leaves, that earlier attempt landed and the write is reported as done (the rule of
+    /// [`store`](crate::store#renews-that-landed-after-all)).
+    async fn fenced(
+        &self,
+        operation: Operation,
+        lease: &Lease,
+        update: Update,
+        landed: Landed,
+        verify: Verify<'_>,
+    ) -> Result<Lease> {
+        let next = lease.counter.checked_add(1);
+        let verify = |stored: &Lease| Some(stored.counter) == next && verify(stored);
+        match self.update(operation, &lease.key, update, &verify).await? {
             Written::Applied(stored) => Ok(*stored),
-            Written::ConditionFailed => Err(Error::conflict(operation, lease.key.as_str())),
+            Written::ConditionFailed {
+                after_ambiguous_attempt: true,
+            } if landed == Landed::Check => match self.read(operation, &lease.key).await? {
+                Some(stored) if verify(&stored) => Ok(stored),
+                _ => Err(Error::conflict(operation, lease.key.as_str())),
+            },
+            // Definite (a first-attempt failure, or a write whose result identifies no writer): the lease
+            // moved on, even if it now looks like what we wrote (a restarted worker reusing our id).
+            Written::ConditionFailed { .. } => Err(Error::conflict(operation, lease.key.as_str())),
         }
     }
 
@@ -511,14 +624,8 @@ impl LeaseStore for DynamoDbLeaseStore {
         let owner = required_owner(op, lease)?;
         let mut update = Update::default();
         update.fence_counter(op, lease)?.fence_owner(Some(owner));
-        match self.update(op, &lease.key, update).await? {
-            Written::Applied(stored) => Ok(*stored),
-            Written::ConditionFailed => match self.read(op, &lease.key).await? {
-                // An earlier attempt (timed out, then retried) had landed.
-                Some(stored) if renew_landed(lease, &stored) => Ok(stored),
-                _ => Err(Error::conflict(op, lease.key.as_str())),
-            },
-        }
+        let verify = |stored: &Lease| renew_landed(lease, stored);
+        self.fenced(op, lease, update, Landed::Check, &verify).await
     }
 
     async fn take(&self, lease: &Lease, new_owner: &str) -> Result<Lease> {
@@ -538,7 +645,10 @@ impl LeaseStore for DynamoDbLeaseStore {
                 codec::n(lease.owner_switches_since_checkpoint.saturating_add(1)),
             );
         }
-        self.fenced(op, lease, update).await
+        self.fenced(op, lease, update, Landed::Check, &|stored| {
+            stored.is_owned_by(new_owner)
+        })
+        .await
     }
 
     async fn evict(&self, lease: &Lease) -> Result<Lease> {
@@ -550,7 +660,8 @@ impl LeaseStore for DynamoDbLeaseStore {
             .fence_owner(lease.owner.as_deref())
             .remove(LEASE_OWNER)
             .remove(CHECKPOINT_OWNER);
-        self.fenced(op, lease, update).await
+        self.fenced(op, lease, update, Landed::Never, &|stored| stored.owner.is_none())
+            .await
     }
 
     async fn checkpoint(&self, lease: &Lease, checkpoint: ExtendedSequenceNumber) -> Result<Lease> {
@@ -570,7 +681,12 @@ impl LeaseStore for DynamoDbLeaseStore {
             .remove(codec::PENDING_CHECKPOINT)
             .remove(codec::PENDING_CHECKPOINT_SUB_SEQUENCE)
             .remove(codec::PENDING_CHECKPOINT_STATE);
-        self.fenced(op, lease, update).await
+        let verify = |stored: &Lease| {
+            stored.owner == lease.owner
+                && stored.checkpoint == checkpoint
+                && stored.pending_checkpoint.is_none()
+        };
+        self.fenced(op, lease, update, Landed::Check, &verify).await
     }
 
     async fn prepare_checkpoint(
@@ -595,7 +711,12 @@ impl LeaseStore for DynamoDbLeaseStore {
             Some(state) => update.set(codec::PENDING_CHECKPOINT_STATE, codec::b(state)),
             None => update.remove(codec::PENDING_CHECKPOINT_STATE),
         };
-        self.fenced(op, lease, update).await
+        let verify = |stored: &Lease| {
+            stored.owner == lease.owner
+                && stored.pending_checkpoint.as_ref() == Some(&pending)
+                && stored.pending_checkpoint_state == state
+        };
+        self.fenced(op, lease, update, Landed::Check, &verify).await
     }
 
     async fn set_child_shard_ids(&self, lease: &Lease, children: &BTreeSet<String>) -> Result<Lease> {
@@ -607,9 +728,11 @@ impl LeaseStore for DynamoDbLeaseStore {
             Some(children) => update.set(codec::CHILD_SHARD_IDS, children),
             None => update.remove(codec::CHILD_SHARD_IDS),
         };
-        match self.update(op, &lease.key, update).await? {
+        // Not fenced, so only the children it set identify this write.
+        let verify = |stored: &Lease| &stored.child_shard_ids == children;
+        match self.update(op, &lease.key, update, &verify).await? {
             Written::Applied(stored) => Ok(*stored),
-            Written::ConditionFailed => Err(Error::not_found(op, lease.key.as_str())),
+            Written::ConditionFailed { .. } => Err(Error::not_found(op, lease.key.as_str())),
         }
     }
 

@@ -395,10 +395,10 @@ impl WorkerConfigBuilder {
                 ),
             ));
         }
-        if c.prefetch_max_batches == 0 {
+        if !(1..=1_000).contains(&c.prefetch_max_batches) {
             return Err(ConfigError::new(
                 "prefetch_max_batches",
-                "must be at least 1 (default 3)",
+                format!("{} is outside 1..=1000 (default 3)", c.prefetch_max_batches),
             ));
         }
         if c.prefetch_max_bytes == 0 {

@@ -156,3 +156,60 @@ async fn split_and_merge_keep_per_key_order_and_clean_up_parents() {
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_shard_is_finished_only_once_shard_ended_checkpoints_and_children_wait_for_it() {
+    let stream = Arc::new(Stream::new(1).await);
+    let log = Arc::new(Log::default());
+    let behaviour = Behaviour {
+        shard_end_refusals: 2,
+        ..Behaviour::default()
+    };
+    let worker = stream.spawn_worker("w", config().build().unwrap(), &log, behaviour);
+    stream.produce(100, 8).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let parent = shards(&stream).await.into_values().next().unwrap();
+    let range = parent.hash_key_range.unwrap();
+    stream
+        .split(
+            &parent.shard_id,
+            range.starting_hash_key + (range.ending_hash_key - range.starting_hash_key) / 2,
+        )
+        .await;
+    stream.produce(100, 8).await;
+    wait_until(Duration::from_secs(60), Duration::from_millis(100), || {
+        log.count() >= 200
+    })
+    .await
+    .expect("children processed after the parent finally finished");
+
+    let events = log.events();
+    let ended_calls = events
+        .iter()
+        .filter(|e| matches!(e, Event::ShardEnded { shard, .. } if *shard == parent.shard_id))
+        .count();
+    assert_eq!(
+        ended_calls, 3,
+        "shard_ended is called until it checkpoints SHARD_END"
+    );
+    // The children were initialized only after the third call.
+    let third = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e, Event::ShardEnded { shard, .. } if *shard == parent.shard_id))
+        .map(|(i, _)| i)
+        .nth(2)
+        .unwrap();
+    let first_child_init = events
+        .iter()
+        .position(|e| matches!(e, Event::Initialized { shard, .. } if *shard != parent.shard_id))
+        .unwrap();
+    assert!(
+        first_child_init > third,
+        "a child started before its parent was finished: {events:?}"
+    );
+    assert_all_processed(&stream, &log);
+    assert_no_duplicates(&log);
+    assert_in_order_per_key(&log);
+    worker.shutdown().await.unwrap();
+}

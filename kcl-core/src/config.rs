@@ -338,6 +338,21 @@ impl WorkerConfigBuilder {
         if !self.renewal_set {
             c.lease_renewal_interval = c.lease_duration / 3;
         }
+        const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+        for (field, value) in [
+            ("lease_duration", c.lease_duration),
+            ("shard_sync_interval", c.shard_sync_interval),
+            ("idle_time_between_reads", c.idle_time_between_reads),
+            ("processor_retry_backoff", c.processor_retry_backoff.max_delay),
+            ("source_retry_backoff", c.source_retry_backoff.max_delay),
+        ] {
+            if value > DAY {
+                return Err(ConfigError::new(
+                    field,
+                    format!("{value:?} is longer than a day; use a value of at most 24 h"),
+                ));
+            }
+        }
         if c.lease_duration < Duration::from_millis(100) {
             return Err(ConfigError::new(
                 "lease_duration",
@@ -380,10 +395,10 @@ impl WorkerConfigBuilder {
                 ),
             ));
         }
-        if c.prefetch_max_batches == 0 {
+        if !(1..=1_000).contains(&c.prefetch_max_batches) {
             return Err(ConfigError::new(
                 "prefetch_max_batches",
-                "must be at least 1 (default 3)",
+                format!("{} is outside 1..=1000 (default 3)", c.prefetch_max_batches),
             ));
         }
         if c.prefetch_max_bytes == 0 {
@@ -468,6 +483,11 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(e.field, "processor_retry_backoff");
+        let e = WorkerConfig::builder()
+            .lease_duration(Duration::MAX)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.field, "lease_duration");
         let e = WorkerConfig::builder()
             .lease_taker_interval(Duration::ZERO)
             .build()

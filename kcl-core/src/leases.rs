@@ -100,6 +100,8 @@ pub(crate) struct TakeOutcome {
     pub(crate) view: Option<LeaseView>,
     /// When the next watched lease would expire, if any.
     pub(crate) next_expiry: Option<Instant>,
+    /// Takes that lost a race with another worker (worth a quick second look).
+    pub(crate) conflicts: usize,
 }
 
 impl Coordinator {
@@ -247,6 +249,7 @@ impl Coordinator {
                         outcome.taken.push(held);
                     }
                     Err(e) if e.is_conflict() => {
+                        outcome.conflicts += 1;
                         metrics::counter!(m::STORE_CONFLICTS, "worker" => worker.clone()).increment(1);
                         tracing::debug!(lease = %key, "take lost a race; reconsidering next cycle");
                     }

@@ -36,6 +36,9 @@ use crate::shard_sync::ShardSyncer;
 use crate::source::RecordSource;
 use crate::status::WorkerStatus;
 
+/// How soon the taker looks again after losing take races.
+const CONFLICT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// A configured worker, ready to run. See the [module docs](self).
 pub struct Worker {
     worker_id: Arc<str>,
@@ -302,6 +305,11 @@ impl Worker {
                             }
                             if let Some(at) = outcome.next_expiry.filter(|at| *at > now) {
                                 next_take = next_take.min(at);
+                            }
+                            if outcome.conflicts > 0 {
+                                // Lost races (typically workers starting together): look again soon
+                                // instead of a whole interval later.
+                                next_take = next_take.min(now + CONFLICT_RETRY);
                             }
                             for lease in outcome.taken {
                                 self.status.set(lease.shard_id(), ConsumerState::WaitingOnParents);

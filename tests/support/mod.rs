@@ -249,6 +249,8 @@ pub struct Behaviour {
     pub always_fail: bool,
     /// Checkpoint in `shutdown_requested`.
     pub checkpoint_on_shutdown: bool,
+    /// Return from `shard_ended` without checkpointing this many times first.
+    pub shard_end_refusals: u32,
     /// Batches holding a record with this partition key always fail.
     pub poison_key: Option<String>,
     /// Before processing a batch, wait for this gate (a test opens it) - to hold a batch in flight.
@@ -360,6 +362,10 @@ impl ShardRecordProcessor for Recorder {
 
     async fn shard_ended(&mut self, checkpointer: &Checkpointer) -> Result<(), ProcessorError> {
         self.event(|worker, shard| Event::ShardEnded { worker, shard });
+        if self.behaviour.shard_end_refusals > 0 {
+            self.behaviour.shard_end_refusals -= 1;
+            return Ok(());
+        }
         checkpointer.checkpoint().await?;
         Ok(())
     }

@@ -17,6 +17,7 @@
 //! - [`config`]: the [`EmulatorConfig`] and its builder;
 //! - [`faults`]: fault injection; [`clock`]: wall time on tokio time;
 //! - [`subscription`]: SubscribeToShard event streams;
+//! - [`snapshot`]: [`EmulatorSnapshot`], the exact state for persistence;
 //! - `server` (feature `server`, on by default): the Kinesis wire-protocol server behind the
 //!   `kcl-emulator` binary.
 
@@ -31,6 +32,7 @@ mod ops;
 mod sequence;
 #[cfg(feature = "server")]
 pub mod server;
+pub mod snapshot;
 mod state;
 pub mod subscription;
 mod token;
@@ -43,6 +45,7 @@ pub use emulator::Emulator;
 pub use error::{ConfigError, ErrorCode, KinesisError};
 pub use faults::{FaultAction, FaultId, FaultRule, Faults};
 pub use operation::Operation;
+pub use snapshot::EmulatorSnapshot;
 pub use subscription::Subscription;
 
 /// Compiles and runs the examples of README.md as doc tests.

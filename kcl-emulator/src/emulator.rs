@@ -149,6 +149,12 @@ impl Emulator {
         self.inner.stream_arn(name)
     }
 
+    /// The shared state (for the server's persistence).
+    #[cfg(feature = "server")]
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
     async fn before<R: Request>(&self, input: &R) -> Result<(), KinesisError> {
         let faults = &self.inner.faults;
         if faults.is_empty() {

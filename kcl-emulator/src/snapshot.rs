@@ -340,3 +340,92 @@ fn unhex(s: &str) -> Option<[u8; 32]> {
     }
     Some(out)
 }
+
+/// One accepted record as the server's persistence journal keeps it: where it went and when it arrived,
+/// so that applying it after a restart reproduces the record exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct JournalRecord {
+    pub(crate) epoch: u64,
+    pub(crate) shard: u32,
+    pub(crate) counter: u64,
+    arrival_ms: i64,
+    partition_key: String,
+    data: String,
+}
+
+/// What [`apply_journal_record`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Applied {
+    /// The record was appended at its counter.
+    Appended,
+    /// The state already holds that counter (it was in the snapshot) or it has been trimmed.
+    AlreadyPresent,
+    /// Its counter is beyond the next one: an earlier record of the shard is missing.
+    Gap,
+    /// No such stream or shard, the shard is closed, or the data is not base64.
+    Unusable,
+}
+
+/// The journal entries of the records with sequence numbers `seqs` (which this emulator just issued).
+pub(crate) fn journal_records<'a>(
+    inner: &Inner,
+    seqs: impl IntoIterator<Item = &'a str>,
+) -> Vec<JournalRecord> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut out = Vec::new();
+    for seq in seqs {
+        let Some(parts) = crate::sequence::parse(seq) else {
+            continue;
+        };
+        let Some(shard) = shard_of(inner, parts.epoch, parts.shard) else {
+            continue;
+        };
+        let data = shard.data.lock();
+        let index = parts
+            .counter
+            .checked_sub(data.base)
+            .and_then(|i| usize::try_from(i).ok());
+        if let Some(record) = index.and_then(|i| data.records.get(i)) {
+            out.push(JournalRecord {
+                epoch: parts.epoch,
+                shard: parts.shard,
+                counter: parts.counter,
+                arrival_ms: record.arrival_ms,
+                partition_key: record.key(),
+                data: b64.encode(&record.data),
+            });
+        }
+    }
+    out
+}
+
+/// Appends a journalled record at its counter, if that is the shard's next one.
+pub(crate) fn apply_journal_record(inner: &Inner, record: &JournalRecord) -> Applied {
+    use base64::Engine as _;
+    let Some(shard) = shard_of(inner, record.epoch, record.shard) else {
+        return Applied::Unusable;
+    };
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(&record.data) else {
+        return Applied::Unusable;
+    };
+    let mut data = shard.data.lock();
+    let next = data.next_counter();
+    if record.counter < next {
+        return Applied::AlreadyPresent;
+    }
+    if record.counter > next {
+        return Applied::Gap;
+    }
+    if data.closed.is_some() {
+        return Applied::Unusable;
+    }
+    data.push(record.arrival_ms, Bytes::from(bytes), &record.partition_key);
+    Applied::Appended
+}
+
+fn shard_of(inner: &Inner, epoch: u64, index: u32) -> Option<Arc<ShardState>> {
+    let stream = inner.stream_by_epoch(epoch)?;
+    let meta = stream.meta.read();
+    meta.shards.get(usize::try_from(index).ok()?).cloned()
+}

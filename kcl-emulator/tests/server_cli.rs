@@ -427,3 +427,89 @@ async fn binary_serves_https_with_a_generated_certificate() {
     assert!(plain.list_streams().send().await.is_err());
     child.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn concurrent_writes_to_one_shard_restore_exactly_from_a_crash_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = kcl_emulator::Emulator::new(
+        kcl_emulator::EmulatorConfig::builder()
+            .without_throughput_limits()
+            .build()
+            .unwrap(),
+    );
+    let server = TestServer::start_server(
+        Server::builder()
+            .emulator(emulator.clone())
+            .persistence_dir(dir.path())
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let kinesis = server.client();
+    kinesis
+        .create_stream()
+        .stream_name("one")
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    let writers = (0..8).map(|w| {
+        let kinesis = kinesis.clone();
+        tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for i in 0..25 {
+                let put = kinesis
+                    .put_record()
+                    .stream_name("one")
+                    .partition_key(format!("w{w}"))
+                    .data(Blob::new(format!("{w}-{i}")))
+                    .send()
+                    .await
+                    .unwrap();
+                acknowledged.push((put.shard_id().to_owned(), put.sequence_number().to_owned()));
+            }
+            acknowledged
+        })
+    });
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        acknowledged.extend(writer.await.unwrap());
+    }
+    let mut seen = Vec::new();
+    for (shard, seq) in &acknowledged {
+        seen.push(record_at(&kinesis, "one", shard, seq).await);
+    }
+    // What a hard kill leaves behind: the files as they are while the server runs.
+    let image = tempfile::tempdir().unwrap();
+    for file in ["snapshot.json", "records.jsonl"] {
+        std::fs::copy(dir.path().join(file), image.path().join(file)).unwrap();
+    }
+    let journal = std::fs::read_to_string(image.path().join("records.jsonl")).unwrap();
+    assert_eq!(
+        journal.lines().count(),
+        200,
+        "the writes are in the journal, not yet in a snapshot"
+    );
+    server.stop().await;
+
+    let restored = kcl_emulator::Emulator::new(
+        kcl_emulator::EmulatorConfig::builder()
+            .without_throughput_limits()
+            .build()
+            .unwrap(),
+    );
+    let server = TestServer::start_server(
+        Server::builder()
+            .emulator(restored.clone())
+            .persistence_dir(image.path())
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let kinesis = server.client();
+    for ((shard, seq), expected) in acknowledged.iter().zip(&seen) {
+        assert_eq!(&record_at(&kinesis, "one", shard, seq).await, expected);
+    }
+    assert_eq!(restored.snapshot(), emulator.snapshot());
+    server.stop().await;
+}

@@ -103,22 +103,30 @@ impl Backend for EmulatorBackend {
                 Some(p) if operation.is_mutating() => p.clone(),
                 _ => return this.execute(operation, request).await,
             };
-            let gate = persistence.write_gate().await;
-            let reply = this.execute(operation, request).await?;
-            let persisted = match (&reply, operation) {
-                (Reply::Value(output), Operation::PutRecord | Operation::PutRecords) => {
-                    persistence.journal_put(output).await
+            let persisted = if matches!(operation, Operation::PutRecord | Operation::PutRecords) {
+                let put = persistence.begin_put().await;
+                let reply = this.execute(operation, request).await?;
+                match &reply {
+                    Reply::Value(output) => put.commit(output).await.map(|()| reply),
+                    Reply::Stream(_) => Ok(reply),
                 }
-                _ => {
-                    drop(gate);
-                    persistence.checkpoint().await
-                }
+            } else {
+                let gate = persistence.change_gate().await;
+                let reply = this.execute(operation, request).await?;
+                drop(gate);
+                persistence.checkpoint().await.map(|()| reply)
             };
-            if let Err(error) = persisted {
-                // The change happened but may not survive a restart: say so loudly, still answer.
-                tracing::error!(%error, operation = operation.name(), "persisting a change failed");
+            match persisted {
+                Ok(reply) => Ok(reply),
+                Err(error) => {
+                    // The change happened but may not survive a restart: say so loudly and answer
+                    // InternalFailure, so the client does not take it as durable.
+                    tracing::error!(%error, operation = operation.name(), "persisting a change failed");
+                    Err(ApiError::internal(format!(
+                        "the change could not be persisted: {error}"
+                    )))
+                }
             }
-            Ok(reply)
         })
     }
 }

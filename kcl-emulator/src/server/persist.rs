@@ -9,11 +9,14 @@
 //!
 //! A PutRecord / PutRecords answer is sent only after its records are in `records.jsonl` (written to the
 //! operating system, so a killed process loses nothing it acknowledged; a power cut may lose the last few).
+//! Writes hold the journal from executing until journalled, so the journal holds each shard's records in
+//! sequence order and a crash can only cut off its unacknowledged tail (this serializes writes while
+//! persistence is on).
 //! Every other state change (CreateStream, SplitShard, RegisterStreamConsumer, tags, ...) writes a new
 //! snapshot before it is answered, and so does a graceful shutdown and a journal grown past
-//! [`COMPACT_BYTES`]; each snapshot empties `records.jsonl`. A gate orders the two: writes hold it shared
-//! from executing until journalled, a snapshot holds it exclusively, so the journal never holds a record
-//! the snapshot misses.
+//! [`COMPACT_BYTES`]; each snapshot empties `records.jsonl`. A gate orders the two: changes hold it shared
+//! while they execute (writes until journalled), a snapshot holds it exclusively, so the journal never
+//! holds a record the snapshot misses.
 //!
 //! At start the snapshot is imported and the journal applied (sorted by shard and counter; a record the
 //! snapshot already holds is skipped). A torn last journal line (a crash while writing) is skipped with a
@@ -24,7 +27,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::{Mutex, Notify, RwLock, RwLockReadGuard};
+use tokio::sync::{Mutex, MutexGuard, Notify, RwLock, RwLockReadGuard};
 
 use super::error::ServerError;
 use crate::snapshot::{self, Applied, JournalRecord};
@@ -117,47 +120,22 @@ impl Persistence {
         Ok(this)
     }
 
-    /// Held (shared) by a write from before it executes until its result is journalled.
-    pub(crate) async fn write_gate(&self) -> RwLockReadGuard<'_, ()> {
+    /// Held (shared) by a state change other than a write while it executes, so that the snapshot that
+    /// follows it does not start before it ends.
+    pub(crate) async fn change_gate(&self) -> RwLockReadGuard<'_, ()> {
         self.gate.read().await
     }
 
-    /// Journals the records a PutRecord / PutRecords answer accepted (call holding [`Self::write_gate`]).
-    pub(crate) async fn journal_put(&self, output: &Value) -> Result<(), ServerError> {
-        let seqs: Vec<&str> = match output.get("Records").and_then(Value::as_array) {
-            Some(results) => results
-                .iter()
-                .filter_map(|r| r.get("SequenceNumber").and_then(Value::as_str))
-                .collect(),
-            None => output
-                .get("SequenceNumber")
-                .and_then(Value::as_str)
-                .into_iter()
-                .collect(),
-        };
-        let records = snapshot::journal_records(self.emulator.inner(), seqs);
-        if records.is_empty() {
-            return Ok(());
+    /// Starts a PutRecord / PutRecords: holds the gate (shared) and the journal until
+    /// [`PutGuard::commit`], so that records reach the journal in the order they were numbered.
+    pub(crate) async fn begin_put(&self) -> PutGuard<'_> {
+        let gate = self.gate.read().await;
+        let journal = self.journal.lock().await;
+        PutGuard {
+            persistence: self,
+            _gate: gate,
+            journal,
         }
-        let mut lines = Vec::with_capacity(records.len() * 128);
-        for record in &records {
-            // Serializing plain strings and integers cannot fail.
-            let _ = serde_json::to_writer(&mut lines, record);
-            lines.push(b'\n');
-        }
-        let path = self.dir.join(JOURNAL_FILE);
-        let mut journal = self.journal.lock().await;
-        let written = async {
-            journal.file.write_all(&lines).await?;
-            journal.file.flush().await
-        }
-        .await;
-        written.map_err(|e| error(&path, format!("cannot append: {e}")))?;
-        journal.len += lines.len() as u64;
-        if journal.len > COMPACT_BYTES {
-            self.compact.notify_one();
-        }
-        Ok(())
     }
 
     /// Writes a snapshot of the current state and empties the journal. Waits for writes in flight.
@@ -192,6 +170,54 @@ impl Persistence {
                 tracing::error!(error = %e, "snapshot failed");
             }
         }
+    }
+}
+
+/// A PutRecord / PutRecords in progress (see [`Persistence::begin_put`]).
+#[derive(Debug)]
+pub(crate) struct PutGuard<'a> {
+    persistence: &'a Persistence,
+    _gate: RwLockReadGuard<'a, ()>,
+    journal: MutexGuard<'a, Journal>,
+}
+
+impl PutGuard<'_> {
+    /// Journals the records the answer `output` accepted, then releases the journal.
+    pub(crate) async fn commit(mut self, output: &Value) -> Result<(), ServerError> {
+        let p = self.persistence;
+        let seqs: Vec<&str> = match output.get("Records").and_then(Value::as_array) {
+            Some(results) => results
+                .iter()
+                .filter_map(|r| r.get("SequenceNumber").and_then(Value::as_str))
+                .collect(),
+            None => output
+                .get("SequenceNumber")
+                .and_then(Value::as_str)
+                .into_iter()
+                .collect(),
+        };
+        let records = snapshot::journal_records(p.emulator.inner(), seqs);
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut lines = Vec::with_capacity(records.len() * 128);
+        for record in &records {
+            // Serializing plain strings and integers cannot fail.
+            let _ = serde_json::to_writer(&mut lines, record);
+            lines.push(b'\n');
+        }
+        let journal = &mut *self.journal;
+        let written = async {
+            journal.file.write_all(&lines).await?;
+            journal.file.flush().await
+        }
+        .await;
+        written.map_err(|e| error(&p.dir.join(JOURNAL_FILE), format!("cannot append: {e}")))?;
+        journal.len += lines.len() as u64;
+        if journal.len > COMPACT_BYTES {
+            p.compact.notify_one();
+        }
+        Ok(())
     }
 }
 

@@ -128,7 +128,7 @@ impl Emulator {
     /// timestamps, consumer ARNs and unexpired shard iterators from before the snapshot stay valid.
     ///
     /// # Errors
-    /// [`ConfigError::Invalid`] (field `snapshot`) if the snapshot is inconsistent or of another version.
+    /// [`ConfigError::InvalidSnapshot`] if the snapshot is inconsistent or of another version.
     pub fn restore(config: EmulatorConfig, snapshot: &EmulatorSnapshot) -> Result<Self, ConfigError> {
         let emulator = Self::new(config);
         emulator.import(snapshot)?;

@@ -118,8 +118,7 @@ fn remaining_ms(until: Option<Instant>, now: Instant) -> Option<u64> {
 }
 
 fn invalid(reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        field: "snapshot",
+    ConfigError::InvalidSnapshot {
         reason: reason.into(),
     }
 }

@@ -187,7 +187,10 @@ fn corrupt_snapshots_are_rejected_without_changing_state() {
     json["version"] = 99.into();
     let bad: EmulatorSnapshot = serde_json::from_value(json.clone()).unwrap();
     let err = Emulator::restore(config(), &bad).unwrap_err();
-    assert!(err.to_string().contains("version 99"), "{err}");
+    assert!(
+        err.is_snapshot() && err.to_string().contains("version 99"),
+        "{err}"
+    );
     json["version"] = 1.into();
     json["token_key"] = "zz".into();
     let bad: EmulatorSnapshot = serde_json::from_value(json).unwrap();

@@ -202,12 +202,14 @@ impl Server {
             tracing::info!(%address, "kcl-emulator serving Kinesis");
         }
         listener::run(listener, self.tls, handler, stop_streams, shutdown).await;
+        let saved = match &persistence {
+            Some(persistence) => persistence.checkpoint().await,
+            None => Ok(()),
+        };
         if let Some(compactor) = compactor {
             compactor.abort();
         }
-        if let Some(persistence) = persistence {
-            persistence.checkpoint().await?;
-        }
+        saved?;
         Ok(())
     }
 }

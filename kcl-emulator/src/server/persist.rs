@@ -51,6 +51,9 @@ pub(crate) struct Persistence {
     journal: Mutex<Journal>,
     /// Woken when the journal passes [`COMPACT_BYTES`].
     compact: Notify,
+    /// Held while a snapshot file is written: a checkpoint whose task was cancelled keeps writing in the
+    /// background, and the next one must not write the same temporary file meanwhile.
+    writing: Arc<parking_lot::Mutex<()>>,
 }
 
 #[derive(Debug)]
@@ -114,6 +117,7 @@ impl Persistence {
             gate: RwLock::new(()),
             journal: Mutex::new(Journal { file, len }),
             compact: Notify::new(),
+            writing: Arc::new(parking_lot::Mutex::new(())),
         });
         // Fold the applied journal into a snapshot, so the next start reads one file.
         this.checkpoint().await?;
@@ -144,14 +148,18 @@ impl Persistence {
         let mut journal = self.journal.lock().await;
         let emulator = self.emulator.clone();
         let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || write_snapshot(&dir, &emulator.snapshot()))
-            .await
-            .map_err(|e| {
-                error(
-                    &self.dir.join(SNAPSHOT_FILE),
-                    format!("snapshot task failed: {e}"),
-                )
-            })??;
+        let writing = self.writing.clone();
+        tokio::task::spawn_blocking(move || {
+            let _writing = writing.lock();
+            write_snapshot(&dir, &emulator.snapshot())
+        })
+        .await
+        .map_err(|e| {
+            error(
+                &self.dir.join(SNAPSHOT_FILE),
+                format!("snapshot task failed: {e}"),
+            )
+        })??;
         let path = self.dir.join(JOURNAL_FILE);
         journal
             .file

@@ -49,8 +49,10 @@ pub(crate) struct Persistence {
     emulator: Emulator,
     gate: RwLock<()>,
     journal: Mutex<Journal>,
-    /// Woken when the journal passes [`COMPACT_BYTES`].
+    /// Woken when the journal passes `compact_bytes`.
     compact: Notify,
+    /// [`COMPACT_BYTES`], lowered by tests.
+    compact_bytes: std::sync::atomic::AtomicU64,
     /// Held while a snapshot file is written: a checkpoint whose task was cancelled keeps writing in the
     /// background, and the next one must not write the same temporary file meanwhile.
     writing: Arc<parking_lot::Mutex<()>>,
@@ -117,6 +119,7 @@ impl Persistence {
             gate: RwLock::new(()),
             journal: Mutex::new(Journal { file, len }),
             compact: Notify::new(),
+            compact_bytes: std::sync::atomic::AtomicU64::new(COMPACT_BYTES),
             writing: Arc::new(parking_lot::Mutex::new(())),
         });
         // Fold the applied journal into a snapshot, so the next start reads one file.
@@ -170,7 +173,7 @@ impl Persistence {
         Ok(())
     }
 
-    /// Folds the journal into a snapshot whenever it grows past [`COMPACT_BYTES`]; runs until dropped.
+    /// Folds the journal into a snapshot whenever it grows past [`COMPACT_BYTES`]; runs until aborted.
     pub(crate) async fn compact_when_large(self: Arc<Self>) {
         loop {
             self.compact.notified().await;
@@ -222,7 +225,7 @@ impl PutGuard<'_> {
         .await;
         written.map_err(|e| error(&p.dir.join(JOURNAL_FILE), format!("cannot append: {e}")))?;
         journal.len += lines.len() as u64;
-        if journal.len > COMPACT_BYTES {
+        if journal.len > p.compact_bytes.load(std::sync::atomic::Ordering::Relaxed) {
             p.compact.notify_one();
         }
         Ok(())
@@ -354,6 +357,50 @@ mod tests {
                 .len(),
             0
         );
+    }
+
+    #[tokio::test]
+    async fn a_large_journal_is_folded_into_a_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let (emulator, _) = emulator_with_records().await;
+        let persistence = Persistence::open(dir.path(), emulator.clone()).await.unwrap();
+        let compactor = tokio::spawn(persistence.clone().compact_when_large());
+        let journal = dir.path().join(JOURNAL_FILE);
+        for i in 0..3 {
+            let put = persistence.begin_put().await;
+            let output = emulator
+                .put_record(PutRecordInput {
+                    stream_name: Some("s".into()),
+                    data: format!("late{i}").into(),
+                    partition_key: "k".into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            put.commit(&serde_json::to_value(&output).unwrap()).await.unwrap();
+            if i == 0 {
+                // The first line stays in the journal; the next one takes it past the threshold.
+                let one_line = tokio::fs::metadata(&journal).await.unwrap().len();
+                assert!(one_line > 0);
+                persistence
+                    .compact_bytes
+                    .store(one_line + one_line / 2, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let mut folded = false;
+        for _ in 0..200 {
+            if tokio::fs::metadata(&journal).await.unwrap().len() == 0 {
+                folded = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        compactor.abort();
+        assert!(folded, "the journal was not folded into a snapshot");
+        let bytes = tokio::fs::read(dir.path().join(SNAPSHOT_FILE)).await.unwrap();
+        let stored: EmulatorSnapshot = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(stored.record_count(), 6);
+        assert_eq!(stored, emulator.snapshot());
     }
 
     #[tokio::test]

@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::EmulatorConfig;
-use crate::error::KinesisError;
+use crate::error::{ConfigError, KinesisError};
 use crate::faults::Faults;
 use crate::ops::{self, Request};
+use crate::snapshot::EmulatorSnapshot;
 use crate::state::Inner;
 use crate::subscription::Subscription;
 use crate::types::*;
@@ -114,9 +115,44 @@ impl Emulator {
         &self.inner.faults
     }
 
+    /// The complete state (streams, shards, records with their sequence numbers and arrival timestamps,
+    /// consumers, the iterator-signing key), to persist and later [`restore`](Emulator::restore).
+    ///
+    /// Each shard is copied under its own lock: with concurrent writes, the snapshot holds a consistent
+    /// prefix of each shard's records.
+    pub fn snapshot(&self) -> EmulatorSnapshot {
+        crate::snapshot::export(&self.inner)
+    }
+
+    /// An emulator with `config` and exactly the state of `snapshot`: sequence numbers, arrival
+    /// timestamps, consumer ARNs and unexpired shard iterators from before the snapshot stay valid.
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidSnapshot`] if the snapshot is inconsistent or of another version.
+    pub fn restore(config: EmulatorConfig, snapshot: &EmulatorSnapshot) -> Result<Self, ConfigError> {
+        let emulator = Self::new(config);
+        emulator.import(snapshot)?;
+        Ok(emulator)
+    }
+
+    /// Replaces this emulator's state with `snapshot`'s (see [`Emulator::restore`]); clones of this handle
+    /// see the new state. Fault rules and the configuration are kept; open subscriptions are forgotten.
+    ///
+    /// # Errors
+    /// As [`Emulator::restore`]; the state is unchanged on error.
+    pub fn import(&self, snapshot: &EmulatorSnapshot) -> Result<(), ConfigError> {
+        crate::snapshot::import(&self.inner, snapshot)
+    }
+
     /// The ARN of stream `name` in this emulator's region and account.
     pub fn stream_arn(&self, name: &str) -> String {
         self.inner.stream_arn(name)
+    }
+
+    /// The shared state (for the server's persistence).
+    #[cfg(feature = "server")]
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
     }
 
     async fn before<R: Request>(&self, input: &R) -> Result<(), KinesisError> {

@@ -1,4 +1,5 @@
-//! The emulator's errors: [`KinesisError`], an AWS-style error (code + message), and [`ConfigError`].
+//! The emulator's errors: [`KinesisError`], an AWS-style error (code + message), and [`ConfigError`]
+//! (see the crate's "Errors" section for why these two, plus the server's `ServerError`).
 //!
 //! Every operation fails with a [`KinesisError`] whose [`ErrorCode`] is the one real Kinesis would send in
 //! the `__type` field of its error response, and whose message follows the AWS wording closely enough for
@@ -184,7 +185,8 @@ impl KinesisError {
     }
 }
 
-/// An invalid [`EmulatorConfig`](crate::EmulatorConfig), reported by the builder's `build()`.
+/// What was handed in to build an emulator is invalid: an [`EmulatorConfig`](crate::EmulatorConfig)
+/// value (from the builder's `build()`) or an [`EmulatorSnapshot`](crate::EmulatorSnapshot) to restore.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -196,6 +198,19 @@ pub enum ConfigError {
         /// Why it is rejected.
         reason: String,
     },
+    /// A snapshot is inconsistent (or of an unsupported version); nothing was restored.
+    #[error("invalid emulator snapshot: {reason}")]
+    InvalidSnapshot {
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    /// Whether the error is about a snapshot rather than a configuration value.
+    pub fn is_snapshot(&self) -> bool {
+        matches!(self, Self::InvalidSnapshot { .. })
+    }
 }
 
 #[cfg(test)]

@@ -17,8 +17,25 @@
 //! - [`config`]: the [`EmulatorConfig`] and its builder;
 //! - [`faults`]: fault injection; [`clock`]: wall time on tokio time;
 //! - [`subscription`]: SubscribeToShard event streams;
+//! - [`snapshot`]: [`EmulatorSnapshot`], the exact state for persistence;
 //! - `server` (feature `server`, on by default): the Kinesis wire-protocol server behind the
 //!   `kcl-emulator` binary.
+//!
+//! # Errors
+//! STYLE asks for one error enum per crate; this crate has exactly three error types, one per layer, because
+//! their users never handle two of them at the same call:
+//! - [`KinesisError`] (with [`ErrorCode`]): the failure of an emulated operation, and the only error an
+//!   operation returns. It stays AWS-shaped (an open code plus message, `is_retryable()`) because the
+//!   server puts it on the wire as `__type` / `message` and clients match it by code, including codes that
+//!   fault injection scripts; an enum of Rust variants could not round-trip those.
+//! - [`ConfigError`]: what is handed in to *build* an emulator is invalid (a builder value, a snapshot to
+//!   restore). Never returned by operations, so operations do not carry variants they cannot produce.
+//! - `server::ServerError` (feature `server`): the server cannot start or keep running (bind, TLS,
+//!   persistence files, initial streams). When the emulator refuses a request the server makes on its own
+//!   behalf, `ServerError::Emulator` carries that `KinesisError`'s code and message. Request failures never
+//!   become a `ServerError`: they are answered to the client as AWS-shaped errors.
+//!
+//! Each is `#[non_exhaustive]` with predicates (`is_retryable`, `is_snapshot`, `is_config`).
 
 pub mod clock;
 pub mod config;
@@ -31,6 +48,7 @@ mod ops;
 mod sequence;
 #[cfg(feature = "server")]
 pub mod server;
+pub mod snapshot;
 mod state;
 pub mod subscription;
 mod token;
@@ -43,6 +61,7 @@ pub use emulator::Emulator;
 pub use error::{ConfigError, ErrorCode, KinesisError};
 pub use faults::{FaultAction, FaultId, FaultRule, Faults};
 pub use operation::Operation;
+pub use snapshot::EmulatorSnapshot;
 pub use subscription::Subscription;
 
 /// Compiles and runs the examples of README.md as doc tests.

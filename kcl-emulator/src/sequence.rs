@@ -34,13 +34,26 @@ pub(crate) fn prefix(epoch: u64, shard: u32) -> String {
 
 /// The sequence number with `prefix` (from [`prefix`]) and `counter`.
 pub(crate) fn format(prefix: &str, counter: u64) -> String {
+    // Two digits per division, into a fixed buffer that starts as the 20 zero-padded digits.
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     let mut buf = [b'0'; 20];
     let mut n = counter;
     let mut i = buf.len();
-    while n > 0 && i > 0 {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
+    while n >= 100 && i >= 2 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 && i >= 2 {
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&PAIRS[n as usize * 2..n as usize * 2 + 2]);
+    } else if n > 0 && i >= 1 {
+        buf[i - 1] = b'0' + n as u8;
     }
     let mut s = String::with_capacity(LEN);
     s.push_str(prefix);
@@ -101,5 +114,20 @@ mod tests {
         assert!(parse("123").is_none());
         assert!(parse(&a.replace("49", "48")).is_none());
         assert!(is_well_formed(&a) && is_well_formed("0") && !is_well_formed("01") && !is_well_formed(""));
+        for counter in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            101,
+            12_345,
+            1_000_000,
+            u64::MAX / 3,
+            u64::MAX - 1,
+        ] {
+            assert_eq!(format(&p, counter), format!("{p}{counter:020}"), "{counter}");
+        }
     }
 }

@@ -38,8 +38,8 @@ pub(crate) struct Inner {
     pub(crate) tokens: TokenKey,
     pub(crate) streams: RwLock<Streams>,
     /// Random high digits of stream epochs, so sequence numbers of two emulators differ.
-    epoch_base: u64,
-    next_epoch: AtomicU64,
+    pub(crate) epoch_base: AtomicU64,
+    pub(crate) next_epoch: AtomicU64,
     /// Active SubscribeToShard subscriptions, by (consumer ARN, shard id).
     pub(crate) subscriptions: Mutex<HashMap<(String, String), SubscriptionSlot>>,
 }
@@ -73,7 +73,7 @@ impl Inner {
         Self {
             faults: Faults::new(seed ^ 0x5eed),
             tokens: TokenKey::new(key),
-            epoch_base: rng.random_range(100_000..1_000_000u64) * 10_000_000_000,
+            epoch_base: AtomicU64::new(rng.random_range(100_000..1_000_000u64) * 10_000_000_000),
             next_epoch: AtomicU64::new(1),
             streams: RwLock::new(Streams::default()),
             subscriptions: Mutex::new(HashMap::new()),
@@ -84,7 +84,8 @@ impl Inner {
 
     /// A fresh, never reused stream epoch.
     pub(crate) fn new_epoch(&self) -> u64 {
-        self.epoch_base + self.next_epoch.fetch_add(1, Ordering::Relaxed) % 10_000_000_000
+        self.epoch_base.load(Ordering::Relaxed)
+            + self.next_epoch.fetch_add(1, Ordering::Relaxed) % 10_000_000_000
     }
 
     pub(crate) fn now_millis(&self) -> i64 {
@@ -155,6 +156,21 @@ impl Inner {
             .map(|s| s.meta.read().routes.len() as u64)
             .sum()
     }
+}
+
+/// The parts of a stream restored from a snapshot (see [`StreamState::restored`]).
+pub(crate) struct RestoredStream {
+    pub(crate) name: String,
+    pub(crate) arn: String,
+    pub(crate) epoch: u64,
+    pub(crate) created: Timestamp,
+    pub(crate) status: StreamStatus,
+    pub(crate) transition_until: Option<Instant>,
+    pub(crate) mode: StreamMode,
+    pub(crate) retention_hours: u32,
+    pub(crate) tags: BTreeMap<String, String>,
+    pub(crate) shards: Vec<Arc<ShardState>>,
+    pub(crate) consumers: BTreeMap<String, ConsumerState>,
 }
 
 /// One stream incarnation.
@@ -249,6 +265,33 @@ impl StreamState {
                 shards,
                 consumers: BTreeMap::new(),
             }),
+        }
+    }
+
+    /// A stream rebuilt from a snapshot; the routes are derived from the open shards.
+    pub(crate) fn restored(r: RestoredStream) -> Self {
+        let pending =
+            r.transition_until.is_some() || r.consumers.values().any(|c| c.transition_until.is_some());
+        let mut meta = StreamMeta {
+            status: r.status,
+            transition_until: r.transition_until,
+            mode: r.mode,
+            retention_hours: r.retention_hours,
+            tags: r.tags,
+            routes: Vec::new().into(),
+            shards: r.shards,
+            consumers: r.consumers,
+        };
+        crate::ops::reshard::publish_routes(&mut meta);
+        Self {
+            name: r.name,
+            arn: r.arn,
+            epoch: r.epoch,
+            created: r.created,
+            retention_ms: AtomicU64::new(u64::from(r.retention_hours) * 3_600_000),
+            pending: AtomicBool::new(pending),
+            gone: AtomicBool::new(false),
+            meta: RwLock::new(meta),
         }
     }
 
@@ -659,6 +702,11 @@ impl ShardState {
                 ending_sequence_number: ending.map(|c| self.seq(c)),
             },
         }
+    }
+
+    /// Records the close time of a shard whose data is already marked closed (snapshot restore).
+    pub(crate) fn mark_closed(&self, at_ms: i64) {
+        self.closed_at_ms.store(at_ms.max(OPEN + 1), Ordering::Release);
     }
 
     /// Closes the shard (caller holds the stream's metadata write lock).

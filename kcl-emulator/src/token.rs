@@ -9,9 +9,9 @@ use sha2::Sha256;
 
 const MAC_LEN: usize = 16;
 
-/// Signs and verifies tokens with one emulator's key.
-#[derive(Clone)]
-pub(crate) struct TokenKey([u8; 32]);
+/// Signs and verifies tokens with one emulator's key (replaceable, so a restored snapshot keeps
+/// accepting the iterators issued before it was taken).
+pub(crate) struct TokenKey(parking_lot::RwLock<[u8; 32]>);
 
 impl std::fmt::Debug for TokenKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -21,13 +21,23 @@ impl std::fmt::Debug for TokenKey {
 
 impl TokenKey {
     pub(crate) fn new(key: [u8; 32]) -> Self {
-        Self(key)
+        Self(parking_lot::RwLock::new(key))
+    }
+
+    /// The key bytes (for snapshots).
+    pub(crate) fn bytes(&self) -> [u8; 32] {
+        *self.0.read()
+    }
+
+    /// Replaces the key (when restoring a snapshot).
+    pub(crate) fn set(&self, key: [u8; 32]) {
+        *self.0.write() = key;
     }
 
     fn mac(&self, payload: &[u8]) -> [u8; MAC_LEN] {
         let mut out = [0u8; MAC_LEN];
         // HMAC accepts keys of any length, so this never fails.
-        if let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) {
+        if let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.bytes()) {
             mac.update(payload);
             let full = mac.finalize().into_bytes();
             out.copy_from_slice(&full[..MAC_LEN]);
@@ -53,7 +63,7 @@ impl TokenKey {
             return None;
         }
         let tag = buf.split_off(buf.len() - MAC_LEN);
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).ok()?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.bytes()).ok()?;
         mac.update(&buf);
         mac.verify_truncated_left(&tag).ok()?;
         Some(buf)

@@ -32,11 +32,12 @@ impl Timestamp {
         self.0
     }
 
-    /// From fractional epoch seconds (the JSON wire format), rounded down to the millisecond.
+    /// From fractional epoch seconds (the JSON wire format), rounded to the nearest millisecond: a
+    /// decimal such as `1.001` is slightly below itself in binary, and must not come out 1 ms early.
     pub fn from_secs_f64(secs: f64) -> Self {
         if secs.is_finite() {
             // `as` saturates for out-of-range floats; no panic.
-            Self((secs * 1000.0).floor() as i64)
+            Self((secs * 1000.0).round() as i64)
         } else {
             Self(0)
         }
@@ -1165,6 +1166,33 @@ mod tests {
         assert!(v.get("EncryptionType").is_none());
         let back: Record = serde_json::from_value(v).expect("deserializes");
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn fractional_seconds_round_to_the_nearest_millisecond() {
+        // 1.001 and 1700000000.123 as JSON clients write them; 1.001 * 1000 is 1000.9999... in binary.
+        assert_eq!(Timestamp::from_secs_f64(1.001).as_millis(), 1_001);
+        assert_eq!(Timestamp::from_secs_f64(1.015).as_millis(), 1_015);
+        assert_eq!(
+            Timestamp::from_secs_f64(1_700_000_000.123).as_millis(),
+            1_700_000_000_123
+        );
+        assert_eq!(
+            Timestamp::from_secs_f64(1_700_000_000.122_9).as_millis(),
+            1_700_000_000_123
+        );
+        assert_eq!(Timestamp::from_secs_f64(-0.001).as_millis(), -1);
+        let parsed: GetShardIteratorInput = serde_json::from_str(
+            r#"{"ShardId": "s", "ShardIteratorType": "AT_TIMESTAMP", "Timestamp": 1.001}"#,
+        )
+        .expect("parses");
+        assert_eq!(parsed.timestamp, Some(Timestamp::from_millis(1_001)));
+        for millis in 0..5_000 {
+            assert_eq!(
+                Timestamp::from_secs_f64(millis as f64 / 1000.0).as_millis(),
+                millis
+            );
+        }
     }
 
     #[test]

@@ -61,6 +61,38 @@ async fn read_all(client: &aws_sdk_kinesis::Client, stream: &str) -> Vec<Vec<u8>
     data
 }
 
+/// The record at `seq` in `shard` of `stream`: (data, sequence number, arrival time in ms).
+async fn record_at(
+    client: &aws_sdk_kinesis::Client,
+    stream: &str,
+    shard: &str,
+    seq: &str,
+) -> (Vec<u8>, String, i64) {
+    let it = client
+        .get_shard_iterator()
+        .stream_name(stream)
+        .shard_id(shard)
+        .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+        .starting_sequence_number(seq)
+        .send()
+        .await
+        .unwrap();
+    let out = client
+        .get_records()
+        .shard_iterator(it.shard_iterator().unwrap())
+        .limit(1)
+        .send()
+        .await
+        .unwrap();
+    let record = &out.records()[0];
+    let arrival = record.approximate_arrival_timestamp().unwrap();
+    (
+        record.data().as_ref().to_vec(),
+        record.sequence_number().to_owned(),
+        arrival.to_millis().unwrap(),
+    )
+}
+
 #[tokio::test]
 async fn binary_creates_initial_streams_and_persists_across_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -86,8 +118,9 @@ async fn binary_creates_initial_streams_and_persists_across_restart() {
     let summary = summary.stream_description_summary().unwrap();
     assert_eq!(summary.open_shard_count(), 2);
     assert_eq!(summary.retention_period_hours(), 48);
+    let mut puts = Vec::new();
     for i in 0..20 {
-        kinesis
+        let put = kinesis
             .put_record()
             .stream_name("orders")
             .partition_key(format!("key-{i}"))
@@ -95,6 +128,11 @@ async fn binary_creates_initial_streams_and_persists_across_restart() {
             .send()
             .await
             .unwrap();
+        puts.push((put.shard_id().to_owned(), put.sequence_number().to_owned()));
+    }
+    let mut seen = Vec::new();
+    for (shard, seq) in &puts {
+        seen.push(record_at(&kinesis, "orders", shard, seq).await);
     }
     let shard = kinesis
         .list_shards()
@@ -118,12 +156,80 @@ async fn binary_creates_initial_streams_and_persists_across_restart() {
     // A hard kill: nothing gets a chance to flush beyond what each request already wrote.
     first.kill().await.unwrap();
 
-    let (mut second, endpoint) = start_binary(&["--stream", "orders:2", "--data-dir", &data_dir]).await;
+    let (mut second, endpoint) = start_binary(&[
+        "--stream",
+        "orders:2",
+        "--data-dir",
+        &data_dir,
+        "--throughput-limits",
+        "false",
+    ])
+    .await;
     let kinesis = client(&endpoint);
     let shards = kinesis.list_shards().stream_name("orders").send().await.unwrap();
     assert_eq!(shards.shards().len(), 4, "the split survived");
     assert_eq!(read_all(&kinesis, "orders").await, before, "the records survived");
-    second.kill().await.unwrap();
+    for ((shard, seq), expected) in puts.iter().zip(&seen) {
+        assert_eq!(
+            &record_at(&kinesis, "orders", shard, seq).await,
+            expected,
+            "same record, sequence number and arrival time"
+        );
+    }
+    // More writes after the restart, then a graceful restart (SIGTERM writes a snapshot).
+    let late = kinesis
+        .put_record()
+        .stream_name("orders")
+        .partition_key("late")
+        .data(Blob::new("late"))
+        .send()
+        .await
+        .unwrap();
+    let late_seen = record_at(&kinesis, "orders", late.shard_id(), late.sequence_number()).await;
+    terminate(&mut second).await;
+    assert!(dir.path().join("snapshot.json").exists());
+    let (mut third, endpoint) =
+        start_binary(&["--data-dir", &data_dir, "--throughput-limits", "false"]).await;
+    let kinesis = client(&endpoint);
+    assert_eq!(
+        record_at(&kinesis, "orders", late.shard_id(), late.sequence_number()).await,
+        late_seen
+    );
+    let (shard, seq) = &puts[0];
+    assert_eq!(&record_at(&kinesis, "orders", shard, seq).await, &seen[0]);
+    third.kill().await.unwrap();
+}
+
+/// Stops the binary with SIGTERM and waits for it to exit.
+async fn terminate(child: &mut Child) {
+    let pid = child.id().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("the server did not stop within 20 s")
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
+
+#[tokio::test]
+async fn binary_refuses_a_corrupt_snapshot_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("snapshot.json"), b"{\"version\": 1, \"trunc").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_kcl-emulator"))
+        .args(["--host", "127.0.0.1", "--port", "0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("snapshot.json"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[tokio::test]
@@ -138,7 +244,7 @@ async fn binary_rejects_bad_flags() {
 }
 
 #[tokio::test]
-async fn in_process_persistence_replays_the_journal() {
+async fn in_process_persistence_restores_the_exact_state() {
     let dir = tempfile::tempdir().unwrap();
     let server =
         TestServer::start_server(Server::builder().persistence_dir(dir.path()).build().unwrap()).await;
@@ -150,7 +256,7 @@ async fn in_process_persistence_replays_the_journal() {
         .send()
         .await
         .unwrap();
-    kinesis
+    let put = kinesis
         .put_record()
         .stream_name("kept")
         .partition_key("k")
@@ -158,6 +264,18 @@ async fn in_process_persistence_replays_the_journal() {
         .send()
         .await
         .unwrap();
+    let seen = record_at(&kinesis, "kept", put.shard_id(), put.sequence_number()).await;
+    let consumer = kinesis
+        .register_stream_consumer()
+        .stream_arn("arn:aws:kinesis:us-east-1:000000000000:stream/kept")
+        .consumer_name("app")
+        .send()
+        .await
+        .unwrap()
+        .consumer()
+        .unwrap()
+        .consumer_arn()
+        .to_owned();
     kinesis
         .add_tags_to_stream()
         .stream_name("kept")
@@ -171,6 +289,18 @@ async fn in_process_persistence_replays_the_journal() {
         TestServer::start_server(Server::builder().persistence_dir(dir.path()).build().unwrap()).await;
     let kinesis = server.client();
     assert_eq!(read_all(&kinesis, "kept").await, [b"survives".to_vec()]);
+    assert_eq!(
+        record_at(&kinesis, "kept", put.shard_id(), put.sequence_number()).await,
+        seen,
+        "the checkpointed sequence number still reads the same record, same arrival time"
+    );
+    let described = kinesis
+        .describe_stream_consumer()
+        .consumer_arn(&consumer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.consumer_description().unwrap().consumer_arn(), consumer);
     let tags = kinesis
         .list_tags_for_stream()
         .stream_name("kept")
@@ -296,4 +426,90 @@ async fn binary_serves_https_with_a_generated_certificate() {
     let plain = client(&endpoint.replace("https://", "http://"));
     assert!(plain.list_streams().send().await.is_err());
     child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_writes_to_one_shard_restore_exactly_from_a_crash_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = kcl_emulator::Emulator::new(
+        kcl_emulator::EmulatorConfig::builder()
+            .without_throughput_limits()
+            .build()
+            .unwrap(),
+    );
+    let server = TestServer::start_server(
+        Server::builder()
+            .emulator(emulator.clone())
+            .persistence_dir(dir.path())
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let kinesis = server.client();
+    kinesis
+        .create_stream()
+        .stream_name("one")
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    let writers = (0..8).map(|w| {
+        let kinesis = kinesis.clone();
+        tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for i in 0..25 {
+                let put = kinesis
+                    .put_record()
+                    .stream_name("one")
+                    .partition_key(format!("w{w}"))
+                    .data(Blob::new(format!("{w}-{i}")))
+                    .send()
+                    .await
+                    .unwrap();
+                acknowledged.push((put.shard_id().to_owned(), put.sequence_number().to_owned()));
+            }
+            acknowledged
+        })
+    });
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        acknowledged.extend(writer.await.unwrap());
+    }
+    let mut seen = Vec::new();
+    for (shard, seq) in &acknowledged {
+        seen.push(record_at(&kinesis, "one", shard, seq).await);
+    }
+    // What a hard kill leaves behind: the files as they are while the server runs.
+    let image = tempfile::tempdir().unwrap();
+    for file in ["snapshot.json", "records.jsonl"] {
+        std::fs::copy(dir.path().join(file), image.path().join(file)).unwrap();
+    }
+    let journal = std::fs::read_to_string(image.path().join("records.jsonl")).unwrap();
+    assert_eq!(
+        journal.lines().count(),
+        200,
+        "the writes are in the journal, not yet in a snapshot"
+    );
+    server.stop().await;
+
+    let restored = kcl_emulator::Emulator::new(
+        kcl_emulator::EmulatorConfig::builder()
+            .without_throughput_limits()
+            .build()
+            .unwrap(),
+    );
+    let server = TestServer::start_server(
+        Server::builder()
+            .emulator(restored.clone())
+            .persistence_dir(image.path())
+            .build()
+            .unwrap(),
+    )
+    .await;
+    let kinesis = server.client();
+    for ((shard, seq), expected) in acknowledged.iter().zip(&seen) {
+        assert_eq!(&record_at(&kinesis, "one", shard, seq).await, expected);
+    }
+    assert_eq!(restored.snapshot(), emulator.snapshot());
+    server.stop().await;
 }

@@ -52,7 +52,7 @@ struct Args {
     /// A stream to create at start, as name:shards (repeatable).
     #[arg(long = "stream", value_name = "NAME:SHARDS")]
     streams: Vec<String>,
-    /// Keep streams across restarts by journalling changes to this directory.
+    /// Keep the exact state (records with their sequence numbers included) across restarts in this directory.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Largest accepted request body in bytes.

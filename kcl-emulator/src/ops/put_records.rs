@@ -183,6 +183,7 @@ pub(crate) fn append(
             fill[t] += 1;
         }
         let mut retry = Vec::new();
+        let mut accepted: Vec<(usize, u64)> = Vec::with_capacity(pending.len());
         for group in order.chunk_by(|a, b| a.0 == b.0) {
             let shard = &routes[group[0].0];
             let mut data = shard.data.lock();
@@ -192,7 +193,6 @@ pub(crate) fn append(
             }
             data.trim(cutoff);
             let now = limited.then(Instant::now);
-            let mut appended = false;
             for &(_, i) in group {
                 let entry = &mut entries[i];
                 if !faults.is_empty() {
@@ -228,17 +228,21 @@ pub(crate) fn append(
                 }
                 let arrival_ms = data.last_arrival_ms().map_or(now_ms, |last| last.max(now_ms));
                 data.push(arrival_ms, std::mem::take(&mut entry.data), &entry.partition_key);
+                accepted.push((i, data.last_counter()));
+            }
+            drop(data);
+            if !accepted.is_empty() {
+                shard.notify.notify_waiters();
+            }
+            // The result strings are built outside the shard lock, so concurrent writers of the
+            // shard wait only for the appends.
+            for (i, counter) in accepted.drain(..) {
                 results[i] = PutRecordsResultEntry {
-                    sequence_number: Some(shard.seq(data.last_counter())),
+                    sequence_number: Some(shard.seq(counter)),
                     shard_id: Some(shard.id.clone()),
                     error_code: None,
                     error_message: None,
                 };
-                appended = true;
-            }
-            drop(data);
-            if appended {
-                shard.notify.notify_waiters();
             }
         }
         pending = retry;

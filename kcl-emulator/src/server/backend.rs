@@ -1,4 +1,4 @@
-//! The backend that serves decoded requests from the in-process [`Emulator`], journalling state changes.
+//! The backend that serves decoded requests from the in-process [`Emulator`], persisting state changes.
 //!
 //! Each operation deserializes its input type from the canonical JSON form (the emulator's types carry the
 //! AWS member names), calls the emulator method of the same name, and serializes the output back. Inputs
@@ -16,24 +16,28 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use super::journal::Journal;
 use super::operation::Operation;
+use super::persist::Persistence;
 use super::service::{Backend, Reply};
 use crate::{Emulator, KinesisError};
 
-/// Serves requests from an [`Emulator`]; with a journal, records every successful state change first.
+/// Serves requests from an [`Emulator`]; with persistence, persists every successful state change before
+/// answering.
 #[derive(Debug, Clone)]
 pub(crate) struct EmulatorBackend {
     emulator: Emulator,
-    journal: Option<Arc<Journal>>,
+    persistence: Option<Arc<Persistence>>,
 }
 
 impl EmulatorBackend {
-    pub(crate) fn new(emulator: Emulator, journal: Option<Arc<Journal>>) -> Self {
-        Self { emulator, journal }
+    pub(crate) fn new(emulator: Emulator, persistence: Option<Arc<Persistence>>) -> Self {
+        Self {
+            emulator,
+            persistence,
+        }
     }
 
-    /// Runs one request against the emulator without journalling it (journal replay uses this).
+    /// Runs one request against the emulator without persisting it.
     pub(crate) async fn execute(
         &self,
         operation: Operation,
@@ -95,51 +99,35 @@ impl Backend for EmulatorBackend {
     ) -> BoxFuture<'static, Result<Reply, ApiError>> {
         let this = self.clone();
         Box::pin(async move {
-            let journal_copy = match &this.journal {
-                Some(_) if operation.is_mutating() => Some(request.clone()),
-                _ => None,
+            let persistence = match &this.persistence {
+                Some(p) if operation.is_mutating() => p.clone(),
+                _ => return this.execute(operation, request).await,
             };
-            let reply = this.execute(operation, request).await?;
-            if let (Some(journal), Some(mut request)) = (&this.journal, journal_copy) {
-                if operation == Operation::PutRecords {
-                    if let Reply::Value(output) = &reply {
-                        keep_accepted_records(&mut request, output);
-                    }
+            let persisted = if matches!(operation, Operation::PutRecord | Operation::PutRecords) {
+                let put = persistence.begin_put().await;
+                let reply = this.execute(operation, request).await?;
+                match &reply {
+                    Reply::Value(output) => put.commit(output).await.map(|()| reply),
+                    Reply::Stream(_) => Ok(reply),
                 }
-                if let Err(error) = journal.append(operation, &request).await {
-                    // The change happened but will not survive a restart: say so loudly, still answer.
-                    tracing::error!(%error, operation = operation.name(), "journal append failed");
+            } else {
+                let gate = persistence.change_gate().await;
+                let reply = this.execute(operation, request).await?;
+                drop(gate);
+                persistence.checkpoint().await.map(|()| reply)
+            };
+            match persisted {
+                Ok(reply) => Ok(reply),
+                Err(error) => {
+                    // The change happened but may not survive a restart: say so loudly and answer
+                    // InternalFailure, so the client does not take it as durable.
+                    tracing::error!(%error, operation = operation.name(), "persisting a change failed");
+                    Err(ApiError::internal(format!(
+                        "the change could not be persisted: {error}"
+                    )))
                 }
             }
-            Ok(reply)
         })
-    }
-}
-
-/// Drops from a PutRecords request the entries its answer rejected (partial failure), so that replaying the
-/// journal writes exactly the records that clients saw accepted.
-pub(crate) fn keep_accepted_records(request: &mut Map<String, Value>, output: &Value) {
-    filter_put_records(request, output, true);
-}
-
-/// The opposite of [`keep_accepted_records`]: keeps only the rejected entries (to put them again).
-pub(crate) fn keep_rejected_records(request: &mut Map<String, Value>, output: &Value) {
-    filter_put_records(request, output, false);
-}
-
-fn filter_put_records(request: &mut Map<String, Value>, output: &Value, keep_accepted: bool) {
-    let Some(results) = output.get("Records").and_then(Value::as_array) else {
-        return;
-    };
-    if let Some(Value::Array(entries)) = request.get_mut("Records") {
-        let mut index = 0;
-        entries.retain(|_| {
-            let accepted = results
-                .get(index)
-                .is_some_and(|r| r.get("ErrorCode").is_none_or(Value::is_null));
-            index += 1;
-            accepted == keep_accepted
-        });
     }
 }
 
@@ -165,39 +153,4 @@ fn encode<O: Serialize>(output: &O) -> Result<Value, ApiError> {
 
 fn api_error(error: KinesisError) -> ApiError {
     ApiError::from_code(error.code(), error.message())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn only_accepted_put_records_entries_are_journalled() {
-        let mut request = json!({"StreamName": "s", "Records": [
-            {"Data": "YQ==", "PartitionKey": "a"},
-            {"Data": "Yg==", "PartitionKey": "b"},
-            {"Data": "Yw==", "PartitionKey": "c"},
-        ]})
-        .as_object()
-        .unwrap()
-        .clone();
-        let output = json!({"FailedRecordCount": 1, "Records": [
-            {"SequenceNumber": "1", "ShardId": "shardId-000000000000"},
-            {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "slow down"},
-            {"SequenceNumber": "2", "ShardId": "shardId-000000000000"},
-        ]});
-        let mut rejected = request.clone();
-        keep_rejected_records(&mut rejected, &output);
-        assert_eq!(rejected["Records"].as_array().unwrap().len(), 1);
-        assert_eq!(rejected["Records"][0]["PartitionKey"], "b");
-        keep_accepted_records(&mut request, &output);
-        let keys: Vec<_> = request["Records"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["PartitionKey"].as_str().unwrap())
-            .collect();
-        assert_eq!(keys, ["a", "c"]);
-    }
 }

@@ -210,14 +210,14 @@ fn cbor_to_json(value: Cbor, field: Option<&str>, depth: usize) -> Result<Value,
     Ok(value)
 }
 
-/// Epoch milliseconds to the JSON form's epoch seconds. Whole seconds stay integers; otherwise 0.4 ms is
-/// added so that reading the seconds back to milliseconds (rounding down or to nearest) cannot land on the
-/// millisecond below through binary floating-point error.
+/// Epoch milliseconds to the JSON form's epoch seconds. Whole seconds stay integers; otherwise the
+/// quotient is within far less than half a millisecond of the exact value, and
+/// [`Timestamp::from_secs_f64`](crate::types::Timestamp::from_secs_f64) rounds it back to `millis`.
 fn millis_to_seconds(millis: f64) -> Result<Value, ApiError> {
     if millis.fract() == 0.0 && millis % 1000.0 == 0.0 && (millis / 1000.0).abs() < 9.0e15 {
         return Ok(Value::Number(((millis / 1000.0) as i64).into()));
     }
-    let seconds = (millis + 0.4) / 1000.0;
+    let seconds = millis / 1000.0;
     Number::from_f64(seconds)
         .map(Value::Number)
         .ok_or_else(|| ApiError::serialization("timestamp is not a finite number"))
@@ -296,9 +296,12 @@ mod tests {
 
     #[test]
     fn cbor_millis_survive_the_trip_through_seconds() {
+        use crate::types::Timestamp;
         for millis in [
             0_i64,
             1,
+            1001,
+            1003,
             999,
             1000,
             1_700_000_000_123,
@@ -306,7 +309,7 @@ mod tests {
             1_764_093_600_999,
         ] {
             let seconds = millis_to_seconds(millis as f64).unwrap().as_f64().unwrap();
-            assert_eq!((seconds * 1000.0).floor() as i64, millis, "{millis}");
+            assert_eq!(Timestamp::from_secs_f64(seconds).as_millis(), millis, "{millis}");
         }
     }
 
@@ -337,8 +340,10 @@ mod tests {
         ]));
         let mut map = decode_request(WireFormat::Cbor, &body).unwrap();
         let seconds = map["Timestamp"].as_f64().unwrap();
-        assert_eq!((seconds * 1000.0).floor() as i64, 1_500_000_000_250);
-        assert_eq!((seconds * 1000.0).round() as i64, 1_500_000_000_250);
+        assert_eq!(
+            crate::types::Timestamp::from_secs_f64(seconds).as_millis(),
+            1_500_000_000_250
+        );
         map.remove("Timestamp");
         assert_eq!(
             Value::Object(map),
@@ -498,7 +503,7 @@ mod tests {
                 prop_assert_eq!(&back["Records"], &request["Records"]);
                 prop_assert_eq!(&back["Limit"], &request["Limit"]);
                 let seconds = back["Timestamp"].as_f64().unwrap();
-                prop_assert_eq!((seconds * 1000.0).floor() as i64, millis);
+                prop_assert_eq!(crate::types::Timestamp::from_secs_f64(seconds).as_millis(), millis);
             }
         }
     }

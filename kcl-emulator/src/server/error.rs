@@ -1,7 +1,7 @@
 //! Errors of the server layer.
 //!
 //! Two kinds live here. [`ServerError`] is what the public API returns when the server itself cannot run
-//! (binding, reading the journal, bad command-line values). [`ApiError`] is an error *answer*: the AWS-shaped
+//! (binding, reading the persisted state, bad command-line values). [`ApiError`] is an error *answer*: the AWS-shaped
 //! body (`{"__type": ..., "message": ...}`) and HTTP status sent back to a client for a request that could
 //! not be served. Every failure on the request path ends as an `ApiError`; none of them ends the server.
 
@@ -14,10 +14,10 @@ pub enum ServerError {
     /// A socket operation (bind, local address) failed.
     #[error("server i/o error: {0}")]
     Io(#[from] std::io::Error),
-    /// The persistence journal could not be read, written or replayed.
-    #[error("journal error at {path}: {message}")]
-    Journal {
-        /// The journal file.
+    /// A persistence file (snapshot or record journal) could not be read, written or applied.
+    #[error("persistence error at {path}: {message}")]
+    Persistence {
+        /// The file (or directory).
         path: std::path::PathBuf,
         /// What went wrong.
         message: String,

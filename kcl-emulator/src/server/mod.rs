@@ -23,7 +23,7 @@
 //! - `codec`: JSON 1.1 and CBOR 1.1 bodies to and from one canonical form.
 //! - `eventstream`: event-stream framing for SubscribeToShard.
 //! - `tls`: [`TlsConfig`], HTTPS with ALPN (`h2`, `http/1.1`).
-//! - `journal`: persistence across restarts by journalling state changes.
+//! - `persist`: exact persistence across restarts (snapshot plus a journal of accepted records).
 //! - `error`: [`ServerError`] and the error answers.
 
 mod auth;
@@ -31,9 +31,9 @@ mod backend;
 mod codec;
 mod error;
 mod eventstream;
-mod journal;
 mod listener;
 mod operation;
+mod persist;
 mod service;
 mod tls;
 
@@ -41,7 +41,6 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -51,8 +50,8 @@ pub use tls::TlsConfig;
 
 use crate::Emulator;
 use backend::EmulatorBackend;
-use journal::Journal;
 use operation::Operation;
+use persist::Persistence;
 use service::Handler;
 
 /// Default request size limit: 10 MiB, above the largest valid request (a 5 MiB PutRecords, base64-encoded).
@@ -120,7 +119,9 @@ impl ServerBuilder {
         self
     }
 
-    /// Persists state changes to a journal in `dir` and replays it on start (default: no persistence).
+    /// Persists the state in `dir` and restores it exactly on start (default: no persistence): streams,
+    /// shards, records with their sequence numbers and arrival timestamps, consumers. The served emulator
+    /// (see [`ServerBuilder::emulator`]) is overwritten with the stored state, if there is one.
     pub fn persistence_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.server.persistence_dir = Some(dir.into());
         self
@@ -132,7 +133,7 @@ impl ServerBuilder {
         self
     }
 
-    /// A stream to create on start unless it already exists (for example after a journal replay).
+    /// A stream to create on start unless it already exists (for example restored from the persistence directory).
     pub fn initial_stream(mut self, stream: InitialStream) -> Self {
         self.server.initial_streams.push(stream);
         self
@@ -169,28 +170,25 @@ impl Server {
         &self.emulator
     }
 
-    /// Replays the journal (if persistence is on), creates the initial streams, then serves on `listener`
-    /// until `shutdown` completes. Open connections then get a few seconds to finish; SubscribeToShard
-    /// streams are ended at once.
+    /// Restores the persisted state (if persistence is on), creates the initial streams, then serves on
+    /// `listener` until `shutdown` completes. Open connections then get a few seconds to finish;
+    /// SubscribeToShard streams are ended at once; then the state is snapshotted.
     ///
     /// # Errors
-    /// [`ServerError::Journal`] if the journal cannot be opened, [`ServerError::Emulator`] if an initial
+    /// [`ServerError::Persistence`] if the persisted state cannot be read (a corrupt file) or the final
+    /// snapshot cannot be written, [`ServerError::Emulator`] if an initial
     /// stream cannot be created. Errors of single requests or connections never end the server.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServerError> {
-        let journal = match &self.persistence_dir {
-            Some(dir) => {
-                let (journal, entries) = Journal::open(dir).await?;
-                let replayer = EmulatorBackend::new(self.emulator.clone(), None);
-                replay(&replayer, entries).await;
-                Some(Arc::new(journal))
-            }
+        let persistence = match &self.persistence_dir {
+            Some(dir) => Some(Persistence::open(dir, self.emulator.clone()).await?),
             None => None,
         };
-        let backend = EmulatorBackend::new(self.emulator.clone(), journal);
+        let compactor = persistence.clone().map(|p| tokio::spawn(p.compact_when_large()));
+        let backend = EmulatorBackend::new(self.emulator.clone(), persistence.clone());
         for stream in &self.initial_streams {
             create_initial_stream(&backend, stream).await?;
         }
@@ -204,6 +202,14 @@ impl Server {
             tracing::info!(%address, "kcl-emulator serving Kinesis");
         }
         listener::run(listener, self.tls, handler, stop_streams, shutdown).await;
+        let saved = match &persistence {
+            Some(persistence) => persistence.checkpoint().await,
+            None => Ok(()),
+        };
+        if let Some(compactor) = compactor {
+            compactor.abort();
+        }
+        saved?;
         Ok(())
     }
 }
@@ -232,58 +238,6 @@ async fn create_initial_stream(backend: &EmulatorBackend, stream: &InitialStream
             code: e.code,
             message: e.message,
         }),
-    }
-}
-
-/// Re-executes journalled requests. A request refused because its stream is still in a transition
-/// (ResourceInUseException, with status-transition delays configured) or because of throughput limits is
-/// retried until it goes through; records a PutRecords answer rejected are put again.
-async fn replay(backend: &EmulatorBackend, entries: Vec<journal::Entry>) {
-    const RETRY_EVERY: Duration = Duration::from_millis(50);
-    const GIVE_UP_AFTER: u32 = 2400;
-    let total = entries.len();
-    let mut failed = 0usize;
-    for entry in entries {
-        let mut request = entry.request;
-        let mut attempts = 0;
-        loop {
-            let transient = match backend.execute(entry.operation, request.clone()).await {
-                Ok(service::Reply::Value(output)) if entry.operation == Operation::PutRecords => {
-                    let rejected = output
-                        .get("FailedRecordCount")
-                        .and_then(serde_json::Value::as_u64);
-                    if rejected.unwrap_or(0) == 0 {
-                        break;
-                    }
-                    // Put the rejected entries again.
-                    backend::keep_rejected_records(&mut request, &output);
-                    true
-                }
-                Ok(_) => break,
-                Err(e) => {
-                    let retry = matches!(
-                        e.code.as_str(),
-                        "ResourceInUseException"
-                            | "ProvisionedThroughputExceededException"
-                            | "LimitExceededException"
-                    );
-                    if !retry || attempts >= GIVE_UP_AFTER {
-                        failed += 1;
-                        tracing::warn!(operation = entry.operation.name(), code = %e.code, message = %e.message,
-                            "journalled request failed on replay");
-                        break;
-                    }
-                    true
-                }
-            };
-            if transient {
-                attempts += 1;
-                tokio::time::sleep(RETRY_EVERY).await;
-            }
-        }
-    }
-    if total > 0 {
-        tracing::info!(replayed = total - failed, failed, "journal replayed");
     }
 }
 

@@ -1,8 +1,8 @@
 //! The Kinesis operations the server recognises, parsed from `X-Amz-Target`.
 //!
 //! Every operation of the Kinesis Data Streams API (version 2013-12-02) has a variant, so a real but
-//! unsupported operation can be told apart from a typo. Whether an operation changes state decides what the
-//! persistence journal records.
+//! unsupported operation can be told apart from a typo. Whether an operation changes state decides what
+//! persistence does after it (journal the accepted records of a write, snapshot after any other change).
 
 use std::fmt;
 
@@ -31,7 +31,7 @@ macro_rules! operations {
                 }
             }
 
-            /// Whether the operation changes the emulator's state (and so is journalled for persistence).
+            /// Whether the operation changes the emulator's state (and so is persisted).
             pub(crate) fn is_mutating(self) -> bool {
                 match self {
                     $(Operation::$variant => $mutating,)*

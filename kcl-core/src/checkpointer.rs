@@ -374,6 +374,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_lower_checkpoint_landing_after_a_higher_one_is_refused_under_the_lease_lock() {
+        let (store, cp) = setup().await;
+        let other = cp.clone();
+        cp.delivered(seq(10));
+        // The lower write was validated against the old last checkpoint (as a concurrent clone would
+        // be)...
+        cp.validate(&seq(5)).unwrap();
+        // ...then the higher one lands first...
+        other.checkpoint_at("10", 0).await.unwrap();
+        // ...and the lower one reaches the lease afterwards: it must not move the checkpoint back.
+        let e = cp.inner.lease.checkpoint(seq(5)).await.unwrap_err();
+        assert!(matches!(e, Error::CheckpointBelowLast { .. }), "{e}");
+        let e = cp.inner.lease.prepare(seq(5), None).await.unwrap_err();
+        assert!(matches!(e, Error::CheckpointBelowLast { .. }), "{e}");
+        let lease = stored(&store).await;
+        assert_eq!(lease.checkpoint, seq(10));
+        assert_eq!(lease.pending_checkpoint, None);
+        // Equal and higher targets still go through.
+        cp.inner.lease.checkpoint(seq(10)).await.unwrap();
+        assert_eq!(stored(&store).await.checkpoint, seq(10));
+    }
+
+    #[tokio::test]
     async fn after_the_lease_is_taken_checkpoints_fail_with_lease_lost() {
         let (store, cp) = setup().await;
         cp.delivered(seq(7));

@@ -126,15 +126,17 @@ where
 {
     match AssertUnwindSafe(fut).catch_unwind().await {
         Ok(result) => result,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic payload".to_owned());
-            Err(format!("processor panicked: {what}").into())
-        }
+        Err(panic) => Err(format!("processor panicked: {}", panic_message(panic.as_ref())).into()),
     }
+}
+
+/// Describes a panic payload.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
 /// Tells the processor its lease is gone (a panic there is logged, nothing else can be done).
@@ -220,7 +222,10 @@ impl ShardConsumer {
 
         // Initializing.
         self.set_state(ConsumerState::Initializing);
-        let mut processor = self.ctx.factory.create_processor(self.lease.shard_id());
+        let mut processor = match self.create_processor().await {
+            Ok(processor) => processor,
+            Err(stop) => return self.stop_before_processing(stop).await,
+        };
         if let Some(stop) = self.initialize(processor.as_mut(), &lease).await {
             return match stop {
                 Stop::Lost => {
@@ -285,6 +290,32 @@ impl ShardConsumer {
                 // The worker is gone.
                 Err(_) => Some(Stop::Shutdown),
             },
+        }
+    }
+
+    /// Creates the processor; a panicking factory is retried with backoff like a failing `initialize`
+    /// (the consumer keeps its lease instead of dying with it).
+    async fn create_processor(&mut self) -> Result<Box<dyn ShardRecordProcessor>, Stop> {
+        let mut delays = self.ctx.config.processor_retry_backoff().delays();
+        loop {
+            let factory = Arc::clone(&self.ctx.factory);
+            let shard_id = self.lease.shard_id();
+            match std::panic::catch_unwind(AssertUnwindSafe(|| factory.create_processor(shard_id))) {
+                Ok(processor) => return Ok(processor),
+                Err(panic) => {
+                    tracing::warn!(
+                        panic = %panic_message(panic.as_ref()),
+                        "the processor factory panicked; retrying"
+                    );
+                    self.count_failure();
+                    let delay = delays
+                        .next()
+                        .unwrap_or(self.ctx.config.processor_retry_backoff().max_delay);
+                    if let Some(stop) = self.pause(delay).await {
+                        return Err(stop);
+                    }
+                }
+            }
         }
     }
 

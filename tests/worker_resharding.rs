@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kcl::core::{ShardDescription, ShardFilter};
+use kcl::core::{ConsumerState, ShardDescription, ShardFilter};
 use support::*;
 
 async fn shards(stream: &Stream) -> BTreeMap<String, ShardDescription> {
@@ -208,6 +208,48 @@ async fn a_shard_is_finished_only_once_shard_ended_checkpoints_and_children_wait
         first_child_init > third,
         "a child started before its parent was finished: {events:?}"
     );
+    assert_all_processed(&stream, &log);
+    assert_no_duplicates(&log);
+    assert_in_order_per_key(&log);
+    worker.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn children_wait_on_a_parent_whose_lease_item_is_malformed() {
+    let mut stream = Stream::new(1).await;
+    let malformed = Arc::new(MalformedItems::new(Arc::clone(&stream.store)));
+    stream.store = Arc::clone(&malformed) as Arc<dyn kcl::checkpoint::LeaseStore>;
+    let parent = shards(&stream).await.into_values().next().unwrap();
+    let range = parent.hash_key_range.unwrap();
+    stream.produce(40, 8).await;
+    stream
+        .split(
+            &parent.shard_id,
+            range.starting_hash_key + (range.ending_hash_key - range.starting_hash_key) / 2,
+        )
+        .await;
+    stream.produce(40, 8).await;
+    // The parent's item is unreadable: it must not count as "gone".
+    malformed.keys.lock().unwrap().insert(parent.shard_id.clone());
+
+    let log = Arc::new(Log::default());
+    let worker = stream.spawn_worker("w", config().build().unwrap(), &log, Behaviour::default());
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let states = worker.shard_states();
+    assert_eq!(states.len(), 2, "only the two children are leased: {states:?}");
+    assert!(
+        states.values().all(|s| *s == ConsumerState::WaitingOnParents),
+        "{states:?}"
+    );
+    assert_eq!(log.count(), 0, "a child started before its parent finished");
+
+    // Once the item is repaired, the parent is processed, then the children.
+    malformed.keys.lock().unwrap().clear();
+    wait_until(Duration::from_secs(60), Duration::from_millis(100), || {
+        log.count() >= 80
+    })
+    .await
+    .expect("everything processed after the repair");
     assert_all_processed(&stream, &log);
     assert_no_duplicates(&log);
     assert_in_order_per_key(&log);

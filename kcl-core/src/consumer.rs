@@ -274,10 +274,16 @@ impl ShardConsumer {
 
     /// Waits until every parent lease is finished or gone.
     async fn wait_for_parents(&mut self, parents: &BTreeSet<String>) -> Option<Stop> {
+        let mut warned = false;
         let done = |view: &LeaseView| {
-            parents
-                .iter()
-                .all(|p| view.get(p).is_none_or(Lease::is_shard_end))
+            let done = view.parents_done(parents);
+            if !done && !warned {
+                if let Some(p) = parents.iter().find(|p| view.malformed.contains(*p)) {
+                    warned = true;
+                    tracing::warn!(parent = %p, "parent lease item is malformed; waiting until it is repaired");
+                }
+            }
+            done
         };
         let mut view = self.ctx.view.clone();
         let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());

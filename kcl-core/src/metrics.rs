@@ -28,3 +28,5 @@ pub const RECORDS_SKIPPED: &str = "kcl_records_skipped_total";
 pub const LEASES_CREATED: &str = "kcl_leases_created_total";
 /// Counter: finished parent leases deleted.
 pub const LEASES_CLEANED: &str = "kcl_leases_cleaned_total";
+/// Gauge: lease-table items that could not be read as leases, at the last listing (label `worker`).
+pub const LEASES_MALFORMED: &str = "kcl_lease_items_malformed";

@@ -183,7 +183,7 @@ impl Worker {
     async fn run_inner(self, signal: impl Future<Output = ()> + Send) -> Result<()> {
         let cfg = Arc::clone(&self.config);
         let worker = self.worker_id.to_string();
-        let (view_tx, view_rx) = watch::channel::<LeaseView>(Arc::new(BTreeMap::new()));
+        let (view_tx, view_rx) = watch::channel::<LeaseView>(LeaseView::default());
         let (stop_tx, stop_rx) = watch::channel(false);
         let shard_ended = Arc::new(Notify::new());
         let sync_now = Arc::new(Notify::new());

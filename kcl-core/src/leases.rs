@@ -273,6 +273,12 @@ impl Coordinator {
         for (keys, stolen) in [(&decision.take, false), (&decision.steal, true)] {
             for key in keys {
                 let Some(listed) = view.get(key) else { continue };
+                if self.held.contains(key) {
+                    // Lost by us, but its consumer has not ended yet (a batch in flight): taking it back
+                    // now would run two consumers on one shard. Retaken once the consumer is reaped.
+                    tracing::debug!(lease = %key, "previous consumer still running; not taking it yet");
+                    continue;
+                }
                 match self.store.take(listed, me).await {
                     Ok(lease) => {
                         tracing::info!(lease = %key, from = ?listed.owner, stolen, "lease taken");
@@ -301,6 +307,52 @@ impl Coordinator {
 mod tests {
     use super::*;
     use kcl_checkpoint::ExtendedSequenceNumber;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_lease_is_not_taken_back_while_its_consumer_still_runs() {
+        use crate::assignment::CountBalanced;
+        use kcl_checkpoint::{InMemoryLeaseStore, LeaseKey};
+
+        let store: Arc<dyn LeaseStore> = Arc::new(InMemoryLeaseStore::new());
+        for shard in ["shard-0", "shard-1"] {
+            store
+                .create_if_absent(&Lease::new(shard, ExtendedSequenceNumber::TrimHorizon))
+                .await
+                .unwrap();
+        }
+        let held = Arc::new(HeldSet::default());
+        let mut coordinator = Coordinator::new(
+            Arc::from("me"),
+            Arc::clone(&store),
+            Arc::new(CountBalanced::default()),
+            Duration::from_secs(10),
+            usize::MAX,
+            Arc::clone(&held),
+        );
+        let first = coordinator.take_cycle(true).await.unwrap();
+        assert_eq!(first.taken.len(), 2);
+
+        // Another worker steals both (it stays alive); our consumers are still finishing their batches,
+        // so both lost leases are still in the held set.
+        for shard in ["shard-0", "shard-1"] {
+            let stored = store.get(&LeaseKey::new(shard)).await.unwrap().unwrap();
+            store.take(&stored, "thief").await.unwrap();
+        }
+        // Balancing now wants one lease back from the thief: not while the old consumer runs.
+        let outcome = coordinator.take_cycle(true).await.unwrap();
+        assert!(first.taken.iter().all(|l| l.is_lost()));
+        assert!(
+            outcome.taken.is_empty(),
+            "taken back while the previous consumer runs"
+        );
+
+        // Once those consumers ended (reaped), balancing takes one back.
+        for lease in &first.taken {
+            held.remove(lease.shard_id(), lease);
+        }
+        let outcome = coordinator.take_cycle(true).await.unwrap();
+        assert_eq!(outcome.taken.len(), 1);
+    }
 
     #[test]
     fn a_malformed_parent_is_not_done_but_a_missing_or_finished_one_is() {

@@ -255,3 +255,83 @@ async fn children_wait_on_a_parent_whose_lease_item_is_malformed() {
     assert_in_order_per_key(&log);
     worker.shutdown().await.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_parent_trimmed_from_retention_before_it_was_processed_is_ended_and_its_children_proceed() {
+    use kcl::checkpoint::{ExtendedSequenceNumber, Lease, LeaseKey};
+
+    let stream = Stream::new(1).await;
+    let parent = shards(&stream).await.into_values().next().unwrap();
+    let range = parent.hash_key_range.unwrap();
+    stream.produce(40, 8).await;
+    stream
+        .split(
+            &parent.shard_id,
+            range.starting_hash_key + (range.ending_hash_key - range.starting_hash_key) / 2,
+        )
+        .await;
+    let children: Vec<String> = shards(&stream)
+        .await
+        .into_keys()
+        .filter(|id| *id != parent.shard_id)
+        .collect();
+    assert_eq!(children.len(), 2);
+    // Leases from before a long outage: nobody processed the parent, then the fleet was down for longer
+    // than the retention period (24 h), which trimmed the closed parent away.
+    stream
+        .store
+        .create_if_absent(&Lease::new(
+            parent.shard_id.clone(),
+            ExtendedSequenceNumber::TrimHorizon,
+        ))
+        .await
+        .unwrap();
+    for child in &children {
+        stream
+            .store
+            .create_if_absent(
+                &Lease::new(child.clone(), ExtendedSequenceNumber::TrimHorizon)
+                    .with_parents([parent.shard_id.clone()]),
+            )
+            .await
+            .unwrap();
+    }
+    tokio::time::advance(Duration::from_secs(25 * 3600)).await;
+    assert!(
+        !shards(&stream).await.contains_key(&parent.shard_id),
+        "the emulator trimmed the parent"
+    );
+    let before: BTreeSet<(String, u64)> = stream.produced();
+    stream.produce(40, 8).await;
+    let after: BTreeSet<(String, u64)> = stream.produced().difference(&before).cloned().collect();
+
+    let log = Arc::new(Log::default());
+    let worker = stream.spawn_worker("w", config().build().unwrap(), &log, Behaviour::default());
+    wait_until(Duration::from_secs(60), Duration::from_millis(100), || {
+        log.count() >= 40
+    })
+    .await
+    .expect("the children proceed past the expired parent");
+    let seen: BTreeSet<(String, u64)> = log.seen().into_iter().map(|s| (s.key, s.n)).collect();
+    assert_eq!(seen, after, "exactly the records still retained");
+    assert_no_duplicates(&log);
+    // In order per key (the trimmed records make the counters start above zero).
+    let mut last: BTreeMap<String, u64> = BTreeMap::new();
+    for s in log.seen() {
+        if let Some(prev) = last.insert(s.key.clone(), s.n) {
+            assert!(s.n > prev, "{} went from {prev} to {}", s.key, s.n);
+        }
+    }
+    // The expired parent was ended like a finished one, then cleaned up.
+    let parent_key = LeaseKey::new(parent.shard_id.clone());
+    let mut cleaned = false;
+    for _ in 0..120 {
+        if stream.store.get(&parent_key).await.unwrap().is_none() {
+            cleaned = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(cleaned, "the expired parent's lease was cleaned up");
+    worker.shutdown().await.unwrap();
+}

@@ -98,10 +98,15 @@ pub(crate) struct ConsumerContext {
     pub(crate) source: Arc<dyn RecordSource>,
     pub(crate) factory: Arc<dyn ShardRecordProcessorFactory>,
     pub(crate) view: watch::Receiver<LeaseView>,
+    /// Leases whose shard expired from retention (published by shard sync).
+    pub(crate) expired: watch::Receiver<ExpiredShards>,
     pub(crate) status: Arc<WorkerStatus>,
     /// Woken when a shard ends here (children may now start; run shard sync and the taker soon).
     pub(crate) shard_ended: Arc<Notify>,
 }
+
+/// The lease keys whose shard expired from retention before it was finished.
+pub(crate) type ExpiredShards = Arc<BTreeSet<String>>;
 
 /// Why the processing loop stopped.
 enum Stop {
@@ -408,11 +413,21 @@ impl ShardConsumer {
                 return stop;
             }
             let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
+            let mut expired = self.ctx.expired.clone();
+            let shard_id = self.lease.shard_id();
             let batch = tokio::select! {
                 biased;
                 _ = lost.wait_for(|l| *l) => return Stop::Lost,
                 _ = shutdown.wait_for(|s| *s) => return Stop::Shutdown,
                 batch = prefetcher.next() => batch,
+                Ok(_) = expired.wait_for(|e| e.contains(shard_id)) => {
+                    // Shard sync proved the (closed) shard trimmed away: nothing more can be read.
+                    tracing::warn!("shard expired from retention; ending it so its children proceed");
+                    metrics::counter!(m::SHARDS_EXPIRED, "worker" => self.ctx.worker_id.to_string())
+                        .increment(1);
+                    checkpointer.reached_shard_end();
+                    return Stop::ShardEnd;
+                }
             };
             let Some(mut batch) = batch else {
                 // The poller only stops at the shard end, which arrives as a batch first.

@@ -30,3 +30,5 @@ pub const LEASES_CREATED: &str = "kcl_leases_created_total";
 pub const LEASES_CLEANED: &str = "kcl_leases_cleaned_total";
 /// Gauge: lease-table items that could not be read as leases, at the last listing (label `worker`).
 pub const LEASES_MALFORMED: &str = "kcl_lease_items_malformed";
+/// Counter: shards ended because they expired from retention before being fully processed (records lost).
+pub const SHARDS_EXPIRED: &str = "kcl_shards_expired_total";

@@ -428,6 +428,14 @@ impl WorkerHandle {
     /// Graceful shutdown: stops taking leases, calls `shutdown_requested` on every processor, hands every
     /// lease off (released, so other workers take them at once), and waits for all of it.
     ///
+    /// Each consumer acts between batches: a batch in flight finishes first. The handoff is free of
+    /// duplicates only if the processor checkpoints in
+    /// [`shutdown_requested`](crate::ShardRecordProcessor::shutdown_requested) (the default does not):
+    /// otherwise the lease is released at the last checkpoint written, and the next owner delivers again
+    /// every record after it (at-least-once, never a gap). Consumers still waiting on parents or
+    /// initializing release their lease without calling the processor; a shard whose `shard_ended` has not
+    /// checkpointed `SHARD_END` yet gets `shutdown_requested` and is handed off unfinished.
+    ///
     /// # Errors
     ///
     /// [`Error::WorkerStopped`] if the worker's task panicked or was aborted.

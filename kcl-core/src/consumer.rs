@@ -397,6 +397,7 @@ impl ShardConsumer {
             Arc::clone(&self.ctx.source),
             self.lease.shard_id().to_owned(),
             start,
+            lease.hash_key_range,
             &cfg,
             Arc::clone(&self.ctx.worker_id),
         );

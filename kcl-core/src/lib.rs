@@ -54,6 +54,7 @@ pub mod checkpointer;
 pub mod clock;
 pub mod config;
 mod consumer;
+mod deaggregation;
 pub mod error;
 mod held;
 mod leases;

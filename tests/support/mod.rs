@@ -150,7 +150,7 @@ impl Stream {
         }
     }
 
-    async fn put(&self, records: Vec<PutRecordsRequestEntry>) {
+    pub async fn put(&self, records: Vec<PutRecordsRequestEntry>) {
         let out = self
             .emulator
             .put_records(PutRecordsInput {

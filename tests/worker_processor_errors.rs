@@ -112,3 +112,65 @@ async fn retry_then_stop_stops_the_shard_and_keeps_its_lease() {
     let lease = &stream.store.list().await.unwrap().leases[0];
     assert_eq!(lease.owner, None, "released at shutdown");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_processor_factory_is_retried_and_the_lease_stays_held() {
+    use std::sync::atomic::AtomicU32;
+
+    use kcl::checkpoint::LeaseKey;
+    use kcl::core::{ShardRecordProcessor, Worker};
+
+    let stream = Stream::new(1).await;
+    let log = Arc::new(Log::default());
+    let calls = Arc::new(AtomicU32::new(0));
+    let factory = {
+        let (log, calls) = (Arc::clone(&log), Arc::clone(&calls));
+        move |shard: &str| {
+            if calls.fetch_add(1, Ordering::SeqCst) < 3 {
+                panic!("factory not ready");
+            }
+            recorder("w", shard, &log) as Box<dyn ShardRecordProcessor>
+        }
+    };
+    let worker = Worker::builder(
+        Arc::clone(&stream.store),
+        Arc::clone(&stream.source),
+        factory,
+        "w",
+    )
+    .config(config().build().unwrap())
+    .build()
+    .unwrap()
+    .spawn();
+    stream.produce(40, 4).await;
+
+    // Watch the lease: once the factory ran, the lease was taken and must stay ours (a consumer task
+    // dying with the panic would let it go).
+    let shard = stream
+        .source
+        .list_shards(&kcl::core::ShardFilter::default())
+        .await
+        .unwrap()[0]
+        .shard_id
+        .clone();
+    let key = LeaseKey::new(shard);
+    for _ in 0..400 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let lease = stream.store.get(&key).await.unwrap().unwrap();
+        if calls.load(Ordering::SeqCst) > 0 {
+            assert_eq!(lease.owner.as_deref(), Some("w"), "the lease was let go");
+        }
+        if log.count() == 40 {
+            break;
+        }
+    }
+    assert_eq!(log.count(), 40, "every record processed once the factory works");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        4,
+        "three panics, then one processor"
+    );
+    assert_all_processed(&stream, &log);
+    assert_no_duplicates(&log);
+    worker.shutdown().await.unwrap();
+}

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kcl::core::{ShardDescription, ShardFilter};
+use kcl::core::{ConsumerState, ShardDescription, ShardFilter};
 use support::*;
 
 async fn shards(stream: &Stream) -> BTreeMap<String, ShardDescription> {
@@ -211,5 +211,127 @@ async fn a_shard_is_finished_only_once_shard_ended_checkpoints_and_children_wait
     assert_all_processed(&stream, &log);
     assert_no_duplicates(&log);
     assert_in_order_per_key(&log);
+    worker.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn children_wait_on_a_parent_whose_lease_item_is_malformed() {
+    let mut stream = Stream::new(1).await;
+    let malformed = Arc::new(MalformedItems::new(Arc::clone(&stream.store)));
+    stream.store = Arc::clone(&malformed) as Arc<dyn kcl::checkpoint::LeaseStore>;
+    let parent = shards(&stream).await.into_values().next().unwrap();
+    let range = parent.hash_key_range.unwrap();
+    stream.produce(40, 8).await;
+    stream
+        .split(
+            &parent.shard_id,
+            range.starting_hash_key + (range.ending_hash_key - range.starting_hash_key) / 2,
+        )
+        .await;
+    stream.produce(40, 8).await;
+    // The parent's item is unreadable: it must not count as "gone".
+    malformed.keys.lock().unwrap().insert(parent.shard_id.clone());
+
+    let log = Arc::new(Log::default());
+    let worker = stream.spawn_worker("w", config().build().unwrap(), &log, Behaviour::default());
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let states = worker.shard_states();
+    assert_eq!(states.len(), 2, "only the two children are leased: {states:?}");
+    assert!(
+        states.values().all(|s| *s == ConsumerState::WaitingOnParents),
+        "{states:?}"
+    );
+    assert_eq!(log.count(), 0, "a child started before its parent finished");
+
+    // Once the item is repaired, the parent is processed, then the children.
+    malformed.keys.lock().unwrap().clear();
+    wait_until(Duration::from_secs(60), Duration::from_millis(100), || {
+        log.count() >= 80
+    })
+    .await
+    .expect("everything processed after the repair");
+    assert_all_processed(&stream, &log);
+    assert_no_duplicates(&log);
+    assert_in_order_per_key(&log);
+    worker.shutdown().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_parent_trimmed_from_retention_before_it_was_processed_is_ended_and_its_children_proceed() {
+    use kcl::checkpoint::{ExtendedSequenceNumber, Lease, LeaseKey};
+
+    let stream = Stream::new(1).await;
+    let parent = shards(&stream).await.into_values().next().unwrap();
+    let range = parent.hash_key_range.unwrap();
+    stream.produce(40, 8).await;
+    stream
+        .split(
+            &parent.shard_id,
+            range.starting_hash_key + (range.ending_hash_key - range.starting_hash_key) / 2,
+        )
+        .await;
+    let children: Vec<String> = shards(&stream)
+        .await
+        .into_keys()
+        .filter(|id| *id != parent.shard_id)
+        .collect();
+    assert_eq!(children.len(), 2);
+    // Leases from before a long outage: nobody processed the parent, then the fleet was down for longer
+    // than the retention period (24 h), which trimmed the closed parent away.
+    stream
+        .store
+        .create_if_absent(&Lease::new(
+            parent.shard_id.clone(),
+            ExtendedSequenceNumber::TrimHorizon,
+        ))
+        .await
+        .unwrap();
+    for child in &children {
+        stream
+            .store
+            .create_if_absent(
+                &Lease::new(child.clone(), ExtendedSequenceNumber::TrimHorizon)
+                    .with_parents([parent.shard_id.clone()]),
+            )
+            .await
+            .unwrap();
+    }
+    tokio::time::advance(Duration::from_secs(25 * 3600)).await;
+    assert!(
+        !shards(&stream).await.contains_key(&parent.shard_id),
+        "the emulator trimmed the parent"
+    );
+    let before: BTreeSet<(String, u64)> = stream.produced();
+    stream.produce(40, 8).await;
+    let after: BTreeSet<(String, u64)> = stream.produced().difference(&before).cloned().collect();
+
+    let log = Arc::new(Log::default());
+    let worker = stream.spawn_worker("w", config().build().unwrap(), &log, Behaviour::default());
+    wait_until(Duration::from_secs(60), Duration::from_millis(100), || {
+        log.count() >= 40
+    })
+    .await
+    .expect("the children proceed past the expired parent");
+    let seen: BTreeSet<(String, u64)> = log.seen().into_iter().map(|s| (s.key, s.n)).collect();
+    assert_eq!(seen, after, "exactly the records still retained");
+    assert_no_duplicates(&log);
+    // In order per key (the trimmed records make the counters start above zero).
+    let mut last: BTreeMap<String, u64> = BTreeMap::new();
+    for s in log.seen() {
+        if let Some(prev) = last.insert(s.key.clone(), s.n) {
+            assert!(s.n > prev, "{} went from {prev} to {}", s.key, s.n);
+        }
+    }
+    // The expired parent was ended like a finished one, then cleaned up.
+    let parent_key = LeaseKey::new(parent.shard_id.clone());
+    let mut cleaned = false;
+    for _ in 0..120 {
+        if stream.store.get(&parent_key).await.unwrap().is_none() {
+            cleaned = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(cleaned, "the expired parent's lease was cleaned up");
     worker.shutdown().await.unwrap();
 }

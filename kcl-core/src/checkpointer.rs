@@ -374,6 +374,71 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_lower_checkpoint_landing_after_a_higher_one_is_refused_under_the_lease_lock() {
+        let (store, cp) = setup().await;
+        let other = cp.clone();
+        cp.delivered(seq(10));
+        // The lower write was validated against the old last checkpoint (as a concurrent clone would
+        // be)...
+        cp.validate(&seq(5)).unwrap();
+        // ...then the higher one lands first...
+        other.checkpoint_at("10", 0).await.unwrap();
+        // ...and the lower one reaches the lease afterwards: it must not move the checkpoint back.
+        let e = cp.inner.lease.checkpoint(seq(5)).await.unwrap_err();
+        assert!(matches!(e, Error::CheckpointBelowLast { .. }), "{e}");
+        let e = cp.inner.lease.prepare(seq(5), None).await.unwrap_err();
+        assert!(matches!(e, Error::CheckpointBelowLast { .. }), "{e}");
+        let lease = stored(&store).await;
+        assert_eq!(lease.checkpoint, seq(10));
+        assert_eq!(lease.pending_checkpoint, None);
+        // Equal and higher targets still go through.
+        cp.inner.lease.checkpoint(seq(10)).await.unwrap();
+        assert_eq!(stored(&store).await.checkpoint, seq(10));
+    }
+
+    #[tokio::test]
+    async fn checkpoint_record_and_checkpoint_at_write_sub_sequence_positions_in_range() {
+        let (store, cp) = setup().await;
+        let sub = |n: u128, sub: u64| ExtendedSequenceNumber::with_sub_sequence(SequenceNumber::from(n), sub);
+        // An aggregated record 7 with sub-records 0..=2 delivered.
+        let records: Vec<Record> = (0..3)
+            .map(|i| Record::new(&b"x"[..], "k", SequenceNumber::from(7u128)).with_sub_sequence_number(i))
+            .collect();
+        cp.delivered(sub(7, 2));
+
+        cp.checkpoint_record(&records[1]).await.unwrap();
+        assert_eq!(stored(&store).await.checkpoint, sub(7, 1));
+        assert_eq!(cp.last_checkpoint(), sub(7, 1));
+        // Below it: refused, even within the same aggregate.
+        let e = cp.checkpoint_record(&records[0]).await.unwrap_err();
+        assert!(
+            matches!(e, Error::CheckpointBelowLast { ref requested, .. } if *requested == sub(7, 0)),
+            "{e}"
+        );
+        let e = cp.checkpoint_at("6", 9).await.unwrap_err();
+        assert!(
+            matches!(e, Error::CheckpointBelowLast { ref last, .. } if *last == sub(7, 1)),
+            "{e}"
+        );
+        // Beyond the largest delivered sub-record: refused, with what was delivered.
+        let e = cp.checkpoint_at("7", 3).await.unwrap_err();
+        assert!(
+            matches!(e, Error::CheckpointBeyondDelivered { ref largest_delivered, .. }
+                if *largest_delivered == Some(sub(7, 2))),
+            "{e}"
+        );
+        let beyond = Record::new(&b"x"[..], "k", SequenceNumber::from(8u128));
+        assert!(cp
+            .checkpoint_record(&beyond)
+            .await
+            .unwrap_err()
+            .is_checkpoint_out_of_range());
+        // The last sub-record.
+        cp.checkpoint_at("7", 2).await.unwrap();
+        assert_eq!(stored(&store).await.checkpoint, sub(7, 2));
+    }
+
+    #[tokio::test]
     async fn after_the_lease_is_taken_checkpoints_fail_with_lease_lost() {
         let (store, cp) = setup().await;
         cp.delivered(seq(7));

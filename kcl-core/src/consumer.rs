@@ -98,10 +98,15 @@ pub(crate) struct ConsumerContext {
     pub(crate) source: Arc<dyn RecordSource>,
     pub(crate) factory: Arc<dyn ShardRecordProcessorFactory>,
     pub(crate) view: watch::Receiver<LeaseView>,
+    /// Leases whose shard expired from retention (published by shard sync).
+    pub(crate) expired: watch::Receiver<ExpiredShards>,
     pub(crate) status: Arc<WorkerStatus>,
     /// Woken when a shard ends here (children may now start; run shard sync and the taker soon).
     pub(crate) shard_ended: Arc<Notify>,
 }
+
+/// The lease keys whose shard expired from retention before it was finished.
+pub(crate) type ExpiredShards = Arc<BTreeSet<String>>;
 
 /// Why the processing loop stopped.
 enum Stop {
@@ -126,15 +131,17 @@ where
 {
     match AssertUnwindSafe(fut).catch_unwind().await {
         Ok(result) => result,
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic payload".to_owned());
-            Err(format!("processor panicked: {what}").into())
-        }
+        Err(panic) => Err(format!("processor panicked: {}", panic_message(panic.as_ref())).into()),
     }
+}
+
+/// Describes a panic payload.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
 /// Tells the processor its lease is gone (a panic there is logged, nothing else can be done).
@@ -220,7 +227,10 @@ impl ShardConsumer {
 
         // Initializing.
         self.set_state(ConsumerState::Initializing);
-        let mut processor = self.ctx.factory.create_processor(self.lease.shard_id());
+        let mut processor = match self.create_processor().await {
+            Ok(processor) => processor,
+            Err(stop) => return self.stop_before_processing(stop).await,
+        };
         if let Some(stop) = self.initialize(processor.as_mut(), &lease).await {
             return match stop {
                 Stop::Lost => {
@@ -269,10 +279,16 @@ impl ShardConsumer {
 
     /// Waits until every parent lease is finished or gone.
     async fn wait_for_parents(&mut self, parents: &BTreeSet<String>) -> Option<Stop> {
+        let mut warned = false;
         let done = |view: &LeaseView| {
-            parents
-                .iter()
-                .all(|p| view.get(p).is_none_or(Lease::is_shard_end))
+            let done = view.parents_done(parents);
+            if !done && !warned {
+                if let Some(p) = parents.iter().find(|p| view.malformed.contains(*p)) {
+                    warned = true;
+                    tracing::warn!(parent = %p, "parent lease item is malformed; waiting until it is repaired");
+                }
+            }
+            done
         };
         let mut view = self.ctx.view.clone();
         let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
@@ -285,6 +301,32 @@ impl ShardConsumer {
                 // The worker is gone.
                 Err(_) => Some(Stop::Shutdown),
             },
+        }
+    }
+
+    /// Creates the processor; a panicking factory is retried with backoff like a failing `initialize`
+    /// (the consumer keeps its lease instead of dying with it).
+    async fn create_processor(&mut self) -> Result<Box<dyn ShardRecordProcessor>, Stop> {
+        let mut delays = self.ctx.config.processor_retry_backoff().delays();
+        loop {
+            let factory = Arc::clone(&self.ctx.factory);
+            let shard_id = self.lease.shard_id();
+            match std::panic::catch_unwind(AssertUnwindSafe(|| factory.create_processor(shard_id))) {
+                Ok(processor) => return Ok(processor),
+                Err(panic) => {
+                    tracing::warn!(
+                        panic = %panic_message(panic.as_ref()),
+                        "the processor factory panicked; retrying"
+                    );
+                    self.count_failure();
+                    let delay = delays
+                        .next()
+                        .unwrap_or(self.ctx.config.processor_retry_backoff().max_delay);
+                    if let Some(stop) = self.pause(delay).await {
+                        return Err(stop);
+                    }
+                }
+            }
         }
     }
 
@@ -355,6 +397,7 @@ impl ShardConsumer {
             Arc::clone(&self.ctx.source),
             self.lease.shard_id().to_owned(),
             start,
+            lease.hash_key_range,
             &cfg,
             Arc::clone(&self.ctx.worker_id),
         );
@@ -371,11 +414,21 @@ impl ShardConsumer {
                 return stop;
             }
             let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
+            let mut expired = self.ctx.expired.clone();
+            let shard_id = self.lease.shard_id();
             let batch = tokio::select! {
                 biased;
                 _ = lost.wait_for(|l| *l) => return Stop::Lost,
                 _ = shutdown.wait_for(|s| *s) => return Stop::Shutdown,
                 batch = prefetcher.next() => batch,
+                Ok(_) = expired.wait_for(|e| e.contains(shard_id)) => {
+                    // Shard sync proved the (closed) shard trimmed away: nothing more can be read.
+                    tracing::warn!("shard expired from retention; ending it so its children proceed");
+                    metrics::counter!(m::SHARDS_EXPIRED, "worker" => self.ctx.worker_id.to_string())
+                        .increment(1);
+                    checkpointer.reached_shard_end();
+                    return Stop::ShardEnd;
+                }
             };
             let Some(mut batch) = batch else {
                 // The poller only stops at the shard end, which arrives as a batch first.

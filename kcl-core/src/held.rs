@@ -189,11 +189,26 @@ impl HeldLease {
         Ok(())
     }
 
-    /// Writes a checkpoint (fenced). Returns the stored lease.
+    /// Refuses a checkpoint target below the checkpoint as last stored (call with the lease lock held).
+    fn ensure_not_below(&self, lease: &Lease, at: &ExtendedSequenceNumber) -> Result<()> {
+        if *at < lease.checkpoint {
+            return Err(Error::CheckpointBelowLast {
+                shard_id: self.shard_id.clone(),
+                requested: at.clone(),
+                last: lease.checkpoint.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes a checkpoint (fenced), never below the stored one. Returns the stored lease.
     pub(crate) async fn checkpoint(&self, at: ExtendedSequenceNumber) -> Result<Lease> {
         self.ensure_held()?;
         let mut lease = self.lease.lock().await;
         self.ensure_held()?;
+        // Re-checked under the lock: clones of a checkpointer validate concurrently, so a lower target
+        // may arrive after a higher one was written. The stored checkpoint never moves backwards.
+        self.ensure_not_below(&lease, &at)?;
         match self.store.checkpoint(&lease, at).await {
             Ok(stored) => {
                 *lease = stored.clone();
@@ -207,11 +222,13 @@ impl HeldLease {
         }
     }
 
-    /// Writes a pending checkpoint with optional application state (fenced).
+    /// Writes a pending checkpoint with optional application state (fenced), never below the stored
+    /// checkpoint.
     pub(crate) async fn prepare(&self, at: ExtendedSequenceNumber, state: Option<Bytes>) -> Result<Lease> {
         self.ensure_held()?;
         let mut lease = self.lease.lock().await;
         self.ensure_held()?;
+        self.ensure_not_below(&lease, &at)?;
         match self.store.prepare_checkpoint(&lease, at, state).await {
             Ok(stored) => {
                 *lease = stored.clone();

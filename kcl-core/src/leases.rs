@@ -25,7 +25,33 @@ use crate::held::{HeldLease, RenewOutcome};
 use crate::metrics as m;
 
 /// The latest lease-table listing, shared with consumers (parent checks) and the shard syncer.
-pub(crate) type LeaseView = Arc<BTreeMap<String, Lease>>;
+pub(crate) type LeaseView = Arc<LeaseTable>;
+
+/// One listing of the lease table.
+#[derive(Debug, Default)]
+pub(crate) struct LeaseTable {
+    /// The valid leases by key.
+    pub(crate) leases: BTreeMap<String, Lease>,
+    /// The keys of items that exist but could not be read as leases. Such a lease is not "gone": a
+    /// child waiting on it keeps waiting until the item is repaired (or deleted).
+    pub(crate) malformed: BTreeSet<String>,
+}
+
+impl LeaseTable {
+    /// The lease under `key`, if listed and valid.
+    pub(crate) fn get(&self, key: &str) -> Option<&Lease> {
+        self.leases.get(key)
+    }
+
+    /// True when every one of `parents` is finished (`SHARD_END`) or gone from the table. A parent whose
+    /// item is malformed is neither: it is waited on.
+    pub(crate) fn parents_done(&self, parents: &BTreeSet<String>) -> bool {
+        parents.iter().all(|p| match self.leases.get(p) {
+            Some(lease) => lease.is_shard_end(),
+            None => !self.malformed.contains(p),
+        })
+    }
+}
 
 /// When this worker last saw a lease change.
 #[derive(Debug, Clone)]
@@ -138,11 +164,17 @@ impl Coordinator {
     /// Lists the table and updates the observations; returns the listing.
     async fn observe(&mut self, now: Instant) -> Result<LeaseView> {
         let listing = self.store.list().await?;
-        if !listing.malformed.is_empty() {
+        metrics::gauge!(m::LEASES_MALFORMED, "worker" => self.worker_id.to_string())
+            .set(listing.malformed.len() as f64);
+        let mut malformed = BTreeSet::new();
+        for item in &listing.malformed {
             tracing::warn!(
-                count = listing.malformed.len(),
-                "lease table has malformed items; ignoring them"
+                item = %item,
+                "lease table has a malformed item: not taken; children of it wait until it is repaired"
             );
+            if let Some(key) = &item.key {
+                malformed.insert(key.clone());
+            }
         }
         let mut seen = BTreeMap::new();
         for lease in listing.leases {
@@ -168,7 +200,10 @@ impl Coordinator {
             seen.insert(key, lease);
         }
         self.observed.retain(|k, _| seen.contains_key(k));
-        Ok(Arc::new(seen))
+        Ok(Arc::new(LeaseTable {
+            leases: seen,
+            malformed,
+        }))
     }
 
     fn is_expired(&self, key: &str, now: Instant) -> bool {
@@ -195,7 +230,7 @@ impl Coordinator {
         let mut infos = Vec::new();
         let mut live = BTreeSet::new();
         let mut next_expiry: Option<Instant> = None;
-        for (key, lease) in view.iter() {
+        for (key, lease) in view.leases.iter() {
             if lease.is_shard_end() {
                 continue;
             }
@@ -238,6 +273,12 @@ impl Coordinator {
         for (keys, stolen) in [(&decision.take, false), (&decision.steal, true)] {
             for key in keys {
                 let Some(listed) = view.get(key) else { continue };
+                if self.held.contains(key) {
+                    // Lost by us, but its consumer has not ended yet (a batch in flight): taking it back
+                    // now would run two consumers on one shard. Retaken once the consumer is reaped.
+                    tracing::debug!(lease = %key, "previous consumer still running; not taking it yet");
+                    continue;
+                }
                 match self.store.take(listed, me).await {
                     Ok(lease) => {
                         tracing::info!(lease = %key, from = ?listed.owner, stolen, "lease taken");
@@ -259,5 +300,76 @@ impl Coordinator {
         }
         metrics::gauge!(m::LEASES_HELD, "worker" => worker).set(self.held.len() as f64);
         Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kcl_checkpoint::ExtendedSequenceNumber;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_lease_is_not_taken_back_while_its_consumer_still_runs() {
+        use crate::assignment::CountBalanced;
+        use kcl_checkpoint::{InMemoryLeaseStore, LeaseKey};
+
+        let store: Arc<dyn LeaseStore> = Arc::new(InMemoryLeaseStore::new());
+        for shard in ["shard-0", "shard-1"] {
+            store
+                .create_if_absent(&Lease::new(shard, ExtendedSequenceNumber::TrimHorizon))
+                .await
+                .unwrap();
+        }
+        let held = Arc::new(HeldSet::default());
+        let mut coordinator = Coordinator::new(
+            Arc::from("me"),
+            Arc::clone(&store),
+            Arc::new(CountBalanced::default()),
+            Duration::from_secs(10),
+            usize::MAX,
+            Arc::clone(&held),
+        );
+        let first = coordinator.take_cycle(true).await.unwrap();
+        assert_eq!(first.taken.len(), 2);
+
+        // Another worker steals both (it stays alive); our consumers are still finishing their batches,
+        // so both lost leases are still in the held set.
+        for shard in ["shard-0", "shard-1"] {
+            let stored = store.get(&LeaseKey::new(shard)).await.unwrap().unwrap();
+            store.take(&stored, "thief").await.unwrap();
+        }
+        // Balancing now wants one lease back from the thief: not while the old consumer runs.
+        let outcome = coordinator.take_cycle(true).await.unwrap();
+        assert!(first.taken.iter().all(|l| l.is_lost()));
+        assert!(
+            outcome.taken.is_empty(),
+            "taken back while the previous consumer runs"
+        );
+
+        // Once those consumers ended (reaped), balancing takes one back.
+        for lease in &first.taken {
+            held.remove(lease.shard_id(), lease);
+        }
+        let outcome = coordinator.take_cycle(true).await.unwrap();
+        assert_eq!(outcome.taken.len(), 1);
+    }
+
+    #[test]
+    fn a_malformed_parent_is_not_done_but_a_missing_or_finished_one_is() {
+        let mut table = LeaseTable::default();
+        table.leases.insert(
+            "finished".into(),
+            Lease::new("finished", ExtendedSequenceNumber::ShardEnd),
+        );
+        table.leases.insert(
+            "open".into(),
+            Lease::new("open", ExtendedSequenceNumber::TrimHorizon),
+        );
+        table.malformed.insert("broken".into());
+        let parents = |ps: &[&str]| ps.iter().map(|p| (*p).to_owned()).collect::<BTreeSet<_>>();
+        assert!(table.parents_done(&parents(&["finished", "deleted"])));
+        assert!(!table.parents_done(&parents(&["finished", "open"])));
+        assert!(!table.parents_done(&parents(&["finished", "broken"])));
+        assert!(table.parents_done(&parents(&[])));
     }
 }

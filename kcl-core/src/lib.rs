@@ -43,8 +43,10 @@
 //! - [`assignment`]: the [`AssignmentStrategy`] trait and [`CountBalanced`].
 //! - [`worker`]: [`Worker`], [`WorkerHandle`]; internally `leases` (renewer, taker), `shard_sync`,
 //!   `consumer` (the per-shard state machine, [`ConsumerState`]) and `retrieval` (polling prefetch).
-//! - [`source`]: the [`RecordSource`] trait, [`EmulatorSource`](source::EmulatorSource) (feature
-//!   `emulator`) and [`KinesisSource`](source::KinesisSource) (feature `kinesis`).
+//! - [`source`]: the [`RecordSource`] trait, `source::EmulatorSource` (feature
+//!   `emulator`), [`KinesisSource`](source::KinesisSource) (polling) and
+//!   [`FanOutSource`](source::FanOutSource) (enhanced fan-out, falling back to polling; both feature
+//!   `kinesis`).
 //! - [`metrics`]: metric names; [`clock`]: wall time following tokio time; [`error`]: [`Error`].
 
 pub mod assignment;
@@ -52,6 +54,7 @@ pub mod checkpointer;
 pub mod clock;
 pub mod config;
 mod consumer;
+mod deaggregation;
 pub mod error;
 mod held;
 mod leases;

@@ -28,3 +28,12 @@ pub const RECORDS_SKIPPED: &str = "kcl_records_skipped_total";
 pub const LEASES_CREATED: &str = "kcl_leases_created_total";
 /// Counter: finished parent leases deleted.
 pub const LEASES_CLEANED: &str = "kcl_leases_cleaned_total";
+/// Gauge: lease-table items that could not be read as leases, at the last listing (label `worker`).
+pub const LEASES_MALFORMED: &str = "kcl_lease_items_malformed";
+/// Counter: shards ended because they expired from retention before being fully processed (records lost).
+pub const SHARDS_EXPIRED: &str = "kcl_shards_expired_total";
+/// Counter: records starting with the KPL magic bytes that were not valid aggregates (bad MD5, protobuf or
+/// key index), delivered as plain records.
+pub const KPL_MALFORMED: &str = "kcl_kpl_malformed_aggregates_total";
+/// Counter: KPL sub-records dropped because their hash key is outside the shard's range (after resharding).
+pub const KPL_SUBRECORDS_DROPPED: &str = "kcl_kpl_subrecords_dropped_total";

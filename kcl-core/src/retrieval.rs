@@ -7,18 +7,22 @@
 //! semaphores whose permits travel with each batch and return when the consumer drops it). After an empty
 //! read it waits [`idle_time_between_reads`](crate::WorkerConfig::idle_time_between_reads).
 //!
+//! KPL aggregates are split into their user records here (see `deaggregation`), so the processor sees
+//! sub-records with sub-sequence numbers.
+//!
 //! Failures never reach the processor: an expired iterator is replaced by one *after the last record
 //! queued* (so nothing is lost or repeated); throttling and retryable errors back off (backon, with a
 //! `kcl_source_throttles_total` metric for throttling); other errors are logged and retried with backoff.
 
 use std::sync::Arc;
 
-use kcl_checkpoint::SequenceNumber;
+use kcl_checkpoint::{HashKeyRange, SequenceNumber};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::config::WorkerConfig;
+use crate::deaggregation::deaggregate;
 use crate::error::Error;
 use crate::metrics as m;
 use crate::processor::ProcessRecordsInput;
@@ -49,6 +53,7 @@ impl Prefetcher {
         source: Arc<dyn RecordSource>,
         shard_id: String,
         start: IteratorPosition,
+        hash_key_range: Option<HashKeyRange>,
         config: &WorkerConfig,
         worker_id: Arc<str>,
     ) -> Self {
@@ -57,6 +62,7 @@ impl Prefetcher {
             source,
             shard_id,
             start,
+            hash_key_range,
             max_records: config.max_records_per_call(),
             idle: config.idle_time_between_reads(),
             backoff: config.source_retry_backoff(),
@@ -87,6 +93,8 @@ struct Poller {
     source: Arc<dyn RecordSource>,
     shard_id: String,
     start: IteratorPosition,
+    /// The shard's hash-key range (from its lease), to drop KPL sub-records belonging elsewhere.
+    hash_key_range: Option<HashKeyRange>,
     max_records: usize,
     idle: std::time::Duration,
     backoff: crate::config::Backoff,
@@ -174,11 +182,28 @@ impl Poller {
             }
             let at_end = out.next_iterator.is_none();
             let empty = out.records.is_empty();
+            let (records, stats) = deaggregate(out.records, self.hash_key_range.as_ref());
+            if stats.malformed > 0 {
+                tracing::warn!(
+                    count = stats.malformed,
+                    "records with the KPL magic bytes are not valid aggregates; delivered as plain records"
+                );
+                metrics::counter!(m::KPL_MALFORMED, "worker" => self.worker_id.to_string())
+                    .increment(stats.malformed);
+            }
+            if stats.dropped > 0 {
+                tracing::debug!(
+                    count = stats.dropped,
+                    "KPL sub-records outside the shard's hash-key range dropped"
+                );
+                metrics::counter!(m::KPL_SUBRECORDS_DROPPED, "worker" => self.worker_id.to_string())
+                    .increment(stats.dropped);
+            }
             let input = ProcessRecordsInput {
                 millis_behind_latest: out.millis_behind_latest,
                 child_shards: out.child_shards,
                 at_shard_end: at_end,
-                records: out.records,
+                records,
             };
             if !empty || at_end || input.millis_behind_latest.is_some() {
                 let size = input.size_bytes().clamp(1, self.max_bytes);

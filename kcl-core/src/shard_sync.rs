@@ -10,6 +10,13 @@
 //! 2. **deletes a finished parent lease** (checkpoint `SHARD_END`) once every child has started, i.e.
 //!    checkpointed past `TRIM_HORIZON` (or finished and been deleted itself).
 //!
+//! 3. **finds leases whose shard expired from retention** before it was fully processed: a lease that is
+//!    not finished, whose shard is absent from the full listing although it is known to be closed (a
+//!    listed shard or another lease names it as a parent, or its lease records children). Its records
+//!    are gone for good; the consumer treats the shard as ended (`shard_ended`, `SHARD_END`) so its
+//!    children proceed and cleanup deletes it, instead of retrying GetShardIterator forever. A shard
+//!    merely missing from a listing (a brand-new shard) is never closed-proven, so it is never affected.
+//!
 //! Leases for children are also created by the consumer that reaches a parent's end (from the
 //! GetRecords `ChildShards`), so children start without waiting for the next sync.
 
@@ -30,6 +37,8 @@ pub(crate) struct SyncReport {
     pub(crate) created: Vec<String>,
     /// Finished parent leases deleted.
     pub(crate) deleted: Vec<String>,
+    /// Unfinished leases whose (closed) shard expired from retention.
+    pub(crate) expired: BTreeSet<String>,
 }
 
 /// Creates and cleans up leases from the stream's shard list.
@@ -167,6 +176,33 @@ pub(crate) fn plan_cleanup<'a>(
         .collect()
 }
 
+/// The unfinished leases whose shard is closed (proven by a descendant) yet absent from the full listing,
+/// i.e. expired from retention.
+pub(crate) fn plan_expired(
+    leases: &BTreeMap<String, Lease>,
+    shards: &[ShardDescription],
+) -> BTreeSet<String> {
+    if shards.is_empty() {
+        // An empty listing proves nothing (a stream being recreated, a source hiccup).
+        return BTreeSet::new();
+    }
+    let listed: BTreeSet<&str> = shards.iter().map(|s| s.shard_id.as_str()).collect();
+    let mut closed: BTreeSet<&str> = shards.iter().flat_map(|s| s.parents()).collect();
+    for lease in leases.values() {
+        closed.extend(lease.parent_shard_ids.iter().map(String::as_str));
+        if !lease.child_shard_ids.is_empty() {
+            closed.insert(lease.shard_id());
+        }
+    }
+    leases
+        .values()
+        .filter(|lease| !lease.is_shard_end())
+        .map(Lease::shard_id)
+        .filter(|id| !listed.contains(id) && closed.contains(id))
+        .map(str::to_owned)
+        .collect()
+}
+
 impl ShardSyncer {
     /// One sync: create missing leases, delete finished parents.
     pub(crate) async fn sync(&self) -> Result<SyncReport> {
@@ -187,6 +223,14 @@ impl ShardSyncer {
                 report.created.push(lease.key.as_str().to_owned());
             }
             leases.insert(lease.key.as_str().to_owned(), lease);
+        }
+        report.expired = plan_expired(&leases, &shards);
+        for key in &report.expired {
+            tracing::warn!(
+                lease = %key,
+                "shard expired from retention before it was fully processed: its remaining records are \
+                 lost; treating it as ended so its children proceed"
+            );
         }
         let doomed: Vec<Lease> = plan_cleanup(&leases, &shards).into_iter().cloned().collect();
         for lease in doomed {
@@ -226,6 +270,47 @@ mod tests {
             .iter()
             .map(|l| (l.key.as_str(), l.checkpoint.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn leases_of_closed_shards_missing_from_the_listing_are_expired() {
+        let lease = |id: &str, parents: &[&str], cp: ExtendedSequenceNumber| {
+            (
+                id.to_owned(),
+                Lease::new(id, cp).with_parents(parents.iter().map(|p| (*p).to_owned())),
+            )
+        };
+        let th = || ExtendedSequenceNumber::TrimHorizon;
+        let leases: BTreeMap<String, Lease> = [
+            // Parent trimmed away, children listed: expired.
+            lease("p", &[], th()),
+            lease("a", &["p"], th()),
+            lease("b", &["p"], th()),
+            // Grandparent whose child lease is also gone from the listing: expired too.
+            lease("gp", &[], th()),
+            lease("q", &["gp"], th()),
+            lease("c", &["q"], th()),
+            // Finished and missing: nothing to do (cleanup's business).
+            lease("done", &[], ExtendedSequenceNumber::ShardEnd),
+            lease("d", &["done"], th()),
+            // Missing but with no known descendant (maybe brand new): left alone.
+            lease("new", &[], th()),
+        ]
+        .into_iter()
+        .collect();
+        let shards = vec![
+            shard("a", &["p"], true),
+            shard("b", &["p"], true),
+            shard("c", &["q"], true),
+            shard("d", &["done"], true),
+        ];
+        let expired = plan_expired(&leases, &shards);
+        assert_eq!(
+            expired.iter().map(String::as_str).collect::<Vec<_>>(),
+            vec!["gp", "p", "q"]
+        );
+        // An empty listing proves nothing.
+        assert!(plan_expired(&leases, &[]).is_empty());
     }
 
     #[test]

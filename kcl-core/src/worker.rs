@@ -14,7 +14,7 @@
 //! `shutdown_requested`, then releases its lease so another worker takes it on its next taker cycle,
 //! without waiting for expiry), and returns once all are done.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -26,7 +26,7 @@ use tracing::Instrument;
 
 use crate::assignment::{AssignmentStrategy, CountBalanced};
 use crate::config::{ConfigError, WorkerConfig};
-use crate::consumer::{ConsumerContext, ConsumerState, ShardConsumer};
+use crate::consumer::{ConsumerContext, ConsumerState, ExpiredShards, ShardConsumer};
 use crate::error::{Error, Result};
 use crate::held::HeldLease;
 use crate::leases::{Coordinator, HeldSet, LeaseView};
@@ -183,7 +183,7 @@ impl Worker {
     async fn run_inner(self, signal: impl Future<Output = ()> + Send) -> Result<()> {
         let cfg = Arc::clone(&self.config);
         let worker = self.worker_id.to_string();
-        let (view_tx, view_rx) = watch::channel::<LeaseView>(Arc::new(BTreeMap::new()));
+        let (view_tx, view_rx) = watch::channel::<LeaseView>(LeaseView::default());
         let (stop_tx, stop_rx) = watch::channel(false);
         let shard_ended = Arc::new(Notify::new());
         let sync_now = Arc::new(Notify::new());
@@ -221,8 +221,22 @@ impl Worker {
             source: Arc::clone(&self.source),
             initial_position: cfg.initial_position(),
         };
+        // Leases whose shard expired from retention, found by shard sync; their consumers end them.
+        let (expired_tx, expired_rx) = watch::channel::<ExpiredShards>(Arc::default());
+        let publish_expired = move |expired: BTreeSet<String>| {
+            expired_tx.send_if_modified(|current| {
+                let changed = **current != expired;
+                if changed {
+                    *current = Arc::new(expired);
+                }
+                changed
+            });
+        };
         let first_sync_failed = match syncer.sync().await {
-            Ok(_) => false,
+            Ok(report) => {
+                publish_expired(report.expired);
+                false
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "initial shard sync failed; retrying with backoff");
                 true
@@ -250,6 +264,7 @@ impl Worker {
                                 if !report.created.is_empty() || !report.deleted.is_empty() {
                                     tracing::debug!(?report, "shard sync");
                                 }
+                                publish_expired(report.expired);
                             }
                             Err(e) => {
                                 tracing::warn!(error = %e, "shard sync failed; retrying with backoff");
@@ -269,6 +284,7 @@ impl Worker {
             source: Arc::clone(&self.source),
             factory: Arc::clone(&self.factory),
             view: view_rx,
+            expired: expired_rx,
             status: Arc::clone(&self.status),
             shard_ended: Arc::clone(&shard_ended),
         };
@@ -411,6 +427,14 @@ impl WorkerHandle {
 
     /// Graceful shutdown: stops taking leases, calls `shutdown_requested` on every processor, hands every
     /// lease off (released, so other workers take them at once), and waits for all of it.
+    ///
+    /// Each consumer acts between batches: a batch in flight finishes first. The handoff is free of
+    /// duplicates only if the processor checkpoints in
+    /// [`shutdown_requested`](crate::ShardRecordProcessor::shutdown_requested) (the default does not):
+    /// otherwise the lease is released at the last checkpoint written, and the next owner delivers again
+    /// every record after it (at-least-once, never a gap). Consumers still waiting on parents or
+    /// initializing release their lease without calling the processor; a shard whose `shard_ended` has not
+    /// checkpointed `SHARD_END` yet gets `shutdown_requested` and is handed off unfinished.
     ///
     /// # Errors
     ///

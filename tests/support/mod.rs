@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use kcl::checkpoint::{InMemoryLeaseStore, LeaseStore};
+use kcl::checkpoint::{
+    ExtendedSequenceNumber, InMemoryLeaseStore, Lease, LeaseKey, LeaseListing, LeaseStore, MalformedLease,
+};
 use kcl::core::source::EmulatorSource;
 use kcl::core::{
     async_trait, Checkpointer, InitialPosition, ProcessRecordsInput, ProcessorError, RecordSource,
@@ -148,7 +150,7 @@ impl Stream {
         }
     }
 
-    async fn put(&self, records: Vec<PutRecordsRequestEntry>) {
+    pub async fn put(&self, records: Vec<PutRecordsRequestEntry>) {
         let out = self
             .emulator
             .put_records(PutRecordsInput {
@@ -465,5 +467,88 @@ pub async fn wait_until(limit: Duration, step: Duration, mut cond: impl FnMut() 
             return None;
         }
         tokio::time::sleep(step).await;
+    }
+}
+
+/// A lease store whose listing reports some items as malformed (as a table holding hand-edited or
+/// corrupt items would), delegating everything else to the store it wraps.
+#[derive(Debug)]
+pub struct MalformedItems {
+    pub inner: Arc<dyn LeaseStore>,
+    pub keys: Mutex<BTreeSet<String>>,
+}
+
+impl MalformedItems {
+    pub fn new(inner: Arc<dyn LeaseStore>) -> Self {
+        MalformedItems {
+            inner,
+            keys: Mutex::new(BTreeSet::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl LeaseStore for MalformedItems {
+    async fn ensure_table(&self) -> kcl::checkpoint::Result<bool> {
+        self.inner.ensure_table().await
+    }
+    async fn list(&self) -> kcl::checkpoint::Result<LeaseListing> {
+        let mut listing = self.inner.list().await?;
+        let keys = self.keys.lock().unwrap().clone();
+        listing.leases.retain(|l| !keys.contains(l.key.as_str()));
+        listing
+            .malformed
+            .extend(keys.into_iter().map(|key| MalformedLease {
+                key: Some(key),
+                attribute: "leaseCounter".into(),
+                problem: "is not a number".into(),
+            }));
+        Ok(listing)
+    }
+    async fn get(&self, key: &LeaseKey) -> kcl::checkpoint::Result<Option<Lease>> {
+        self.inner.get(key).await
+    }
+    async fn create_if_absent(&self, lease: &Lease) -> kcl::checkpoint::Result<bool> {
+        self.inner.create_if_absent(lease).await
+    }
+    async fn renew(&self, lease: &Lease) -> kcl::checkpoint::Result<Lease> {
+        self.inner.renew(lease).await
+    }
+    async fn take(&self, lease: &Lease, new_owner: &str) -> kcl::checkpoint::Result<Lease> {
+        self.inner.take(lease, new_owner).await
+    }
+    async fn evict(&self, lease: &Lease) -> kcl::checkpoint::Result<Lease> {
+        self.inner.evict(lease).await
+    }
+    async fn release(&self, lease: &Lease) -> kcl::checkpoint::Result<Lease> {
+        self.inner.release(lease).await
+    }
+    async fn checkpoint(
+        &self,
+        lease: &Lease,
+        checkpoint: ExtendedSequenceNumber,
+    ) -> kcl::checkpoint::Result<Lease> {
+        self.inner.checkpoint(lease, checkpoint).await
+    }
+    async fn prepare_checkpoint(
+        &self,
+        lease: &Lease,
+        pending: ExtendedSequenceNumber,
+        state: Option<Bytes>,
+    ) -> kcl::checkpoint::Result<Lease> {
+        self.inner.prepare_checkpoint(lease, pending, state).await
+    }
+    async fn commit_pending_checkpoint(&self, lease: &Lease) -> kcl::checkpoint::Result<Lease> {
+        self.inner.commit_pending_checkpoint(lease).await
+    }
+    async fn set_child_shard_ids(
+        &self,
+        lease: &Lease,
+        children: &BTreeSet<String>,
+    ) -> kcl::checkpoint::Result<Lease> {
+        self.inner.set_child_shard_ids(lease, children).await
+    }
+    async fn delete(&self, lease: &Lease) -> kcl::checkpoint::Result<()> {
+        self.inner.delete(lease).await
     }
 }

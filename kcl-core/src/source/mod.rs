@@ -9,8 +9,10 @@
 //!
 //! Everything above the raw calls (prefetch, idle waits, iterator renewal, backoff) lives in the worker's
 //! retrieval layer, so a source stays a thin adapter. Implementations:
-//! - [`EmulatorSource`] (feature `emulator`): the in-process kcl-emulator;
-//! - [`KinesisSource`] (feature `kinesis`): aws-sdk-kinesis, with a client the caller builds.
+//! - `EmulatorSource` (feature `emulator`): the in-process kcl-emulator;
+//! - [`KinesisSource`] (feature `kinesis`): aws-sdk-kinesis, with a client the caller builds;
+//! - [`FanOutSource`] (feature `kinesis`): enhanced fan-out (SubscribeToShard, a dedicated 2 MB/s per
+//!   shard per consumer), falling back to polling where fan-out is unavailable; see [`fanout`].
 
 use std::fmt;
 use std::time::SystemTime;
@@ -30,6 +32,8 @@ mod kinesis;
 
 #[cfg(feature = "emulator")]
 pub use emulator::EmulatorSource;
+#[cfg(feature = "kinesis")]
+pub use fanout::{FanOutConfig, FanOutSource, RetrievalMode};
 #[cfg(feature = "kinesis")]
 pub use kinesis::KinesisSource;
 

@@ -31,7 +31,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use aws_sdk_kinesis::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -39,13 +39,11 @@ use aws_sdk_kinesis::primitives::DateTime;
 use aws_sdk_kinesis::types::{
     self as kt, ConsumerStatus, ShardIteratorType, StartingPosition, SubscribeToShardEventStream,
 };
-use bytes::Bytes;
-use kcl_checkpoint::{HashKeyRange, SequenceNumber};
+use kcl_checkpoint::SequenceNumber;
 use tokio::sync::{mpsc, Mutex};
 
 use super::{GetRecordsOutput, IteratorPosition, KinesisSource, RecordSource, ShardDescription, ShardFilter};
 use crate::error::{Error, Result};
-use crate::record::{ChildShard, Record};
 
 /// Prefix of the tokens this source hands out as shard iterators.
 const TOKEN_PREFIX: &str = "efo|";
@@ -594,37 +592,15 @@ fn starting_position(position: &IteratorPosition) -> Result<StartingPosition> {
     })
 }
 
-fn hash_range(r: Option<&kt::HashKeyRange>) -> Option<HashKeyRange> {
-    let r = r?;
-    HashKeyRange::new(r.starting_hash_key.parse().ok()?, r.ending_hash_key.parse().ok()?)
-}
-
 /// One event as a GetRecords-shaped batch; the next token continues after the continuation sequence number,
 /// and is absent at the end of a closed shard.
 fn convert_event(shard_id: &str, event: kt::SubscribeToShardEvent) -> Result<GetRecordsOutput> {
-    let mut records = Vec::with_capacity(event.records.len());
-    for r in event.records {
-        records.push(Record {
-            sequence_number: SequenceNumber::new(r.sequence_number)?,
-            data: Bytes::from(r.data.into_inner()),
-            partition_key: r.partition_key.unwrap_or_default(),
-            sub_sequence_number: 0,
-            approximate_arrival_timestamp: r
-                .approximate_arrival_timestamp
-                .and_then(|t| SystemTime::try_from(t).ok()),
-            explicit_hash_key: None,
-        });
-    }
-    let child_shards: Vec<ChildShard> = event
-        .child_shards
-        .unwrap_or_default()
+    let records = event
+        .records
         .into_iter()
-        .map(|c| ChildShard {
-            hash_key_range: hash_range(c.hash_key_range.as_ref()),
-            shard_id: c.shard_id,
-            parent_shards: c.parent_shards,
-        })
-        .collect();
+        .map(super::kinesis::record)
+        .collect::<Result<Vec<_>>>()?;
+    let child_shards = super::kinesis::child_shards(event.child_shards);
     let next_iterator = match SequenceNumber::new(event.continuation_sequence_number) {
         Ok(continuation) => Some(encode_token(
             shard_id,
@@ -711,6 +687,9 @@ mod tests {
         let out = convert_event("s", end).unwrap();
         assert_eq!(out.next_iterator, None);
         assert_eq!(out.child_shards.len(), 1);
-        assert_eq!(out.child_shards[0].hash_key_range, HashKeyRange::new(0, 10));
+        assert_eq!(
+            out.child_shards[0].hash_key_range,
+            kcl_checkpoint::HashKeyRange::new(0, 10)
+        );
     }
 }

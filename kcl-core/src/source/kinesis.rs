@@ -127,6 +127,34 @@ fn parse_u128(s: &str) -> Option<u128> {
     s.parse().ok()
 }
 
+/// An SDK record as ours (the SDK does not return explicit hash keys or sub-sequence numbers; KPL
+/// de-aggregation, in retrieval, fills in sub-sequences).
+pub(super) fn record(r: kt::Record) -> Result<Record> {
+    Ok(Record {
+        sequence_number: SequenceNumber::new(r.sequence_number)?,
+        data: Bytes::from(r.data.into_inner()),
+        partition_key: r.partition_key.unwrap_or_default(),
+        sub_sequence_number: 0,
+        approximate_arrival_timestamp: r
+            .approximate_arrival_timestamp
+            .and_then(|t| SystemTime::try_from(t).ok()),
+        explicit_hash_key: None,
+    })
+}
+
+/// The SDK's ChildShards (returned at the end of a closed shard) as ours.
+pub(super) fn child_shards(children: Option<Vec<kt::ChildShard>>) -> Vec<ChildShard> {
+    children
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| ChildShard {
+            hash_key_range: hash_range(c.hash_key_range.as_ref()),
+            shard_id: c.shard_id,
+            parent_shards: c.parent_shards,
+        })
+        .collect()
+}
+
 fn hash_range(r: Option<&kt::HashKeyRange>) -> Option<HashKeyRange> {
     let r = r?;
     HashKeyRange::new(parse_u128(&r.starting_hash_key)?, parse_u128(&r.ending_hash_key)?)
@@ -237,30 +265,8 @@ impl RecordSource for KinesisSource {
             .send()
             .await
             .map_err(|e| map_error("GetRecords", shard_id, e))?;
-        let mut records = Vec::with_capacity(out.records.len());
-        for r in out.records {
-            let sequence_number = SequenceNumber::new(r.sequence_number)?;
-            records.push(Record {
-                data: Bytes::from(r.data.into_inner()),
-                partition_key: r.partition_key.unwrap_or_default(),
-                sequence_number,
-                sub_sequence_number: 0,
-                approximate_arrival_timestamp: r
-                    .approximate_arrival_timestamp
-                    .and_then(|t| SystemTime::try_from(t).ok()),
-                explicit_hash_key: None,
-            });
-        }
-        let child_shards = out
-            .child_shards
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| ChildShard {
-                hash_key_range: hash_range(c.hash_key_range.as_ref()),
-                shard_id: c.shard_id,
-                parent_shards: c.parent_shards,
-            })
-            .collect();
+        let records = out.records.into_iter().map(record).collect::<Result<Vec<_>>>()?;
+        let child_shards = child_shards(out.child_shards);
         Ok(GetRecordsOutput {
             records,
             next_iterator: out.next_shard_iterator,

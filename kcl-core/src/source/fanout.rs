@@ -455,49 +455,13 @@ where
     }
 }
 
-/// Maps an SDK error at the edge, by error code (as the polling source does).
+/// Maps an SDK error at the edge, by error code, as the polling source does; a takeover by a newer
+/// subscription (`ResourceInUseException`) is retryable here.
 fn map_error<E>(operation: &'static str, resource: &str, err: SdkError<E>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let code = err.code().unwrap_or("unknown").to_owned();
-    let message = err.message().unwrap_or_default().to_owned();
-    tracing::debug!(operation, error = %DisplayErrorContext(&err), "Kinesis fan-out call failed");
-    match code.as_str() {
-        "ProvisionedThroughputExceededException"
-        | "LimitExceededException"
-        | "ThrottlingException"
-        | "KMSThrottlingException" => Error::Throttled {
-            operation,
-            source: Some(Box::new(err)),
-        },
-        "ResourceNotFoundException" => Error::ResourceNotFound {
-            operation,
-            resource: if message.is_empty() {
-                resource.to_owned()
-            } else {
-                message
-            },
-        },
-        _ => {
-            let retryable = match &err {
-                SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
-                SdkError::ServiceError(ctx) => ctx.raw().status().is_server_error(),
-                _ => false,
-            } || matches!(
-                code.as_str(),
-                // A newer subscription took over (or the event stream broke): resubscribing may work.
-                "InternalFailure" | "ServiceUnavailable" | "InternalServerError" | "ResourceInUseException"
-            );
-            Error::Source {
-                operation,
-                code,
-                message,
-                retryable,
-                source: Some(Box::new(err)),
-            }
-        }
-    }
+    super::kinesis::map_error_with(operation, resource, err, &["ResourceInUseException"])
 }
 
 /// Maps an error of an open event stream: modelled errors by code, transport failures as retryable.

@@ -76,6 +76,20 @@ fn map_error<E>(operation: &'static str, resource: &str, err: SdkError<E>) -> Er
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    map_error_with(operation, resource, err, &[])
+}
+
+/// [`map_error`], with `also_retryable` service error codes counted as retryable (the fan-out source adds
+/// `ResourceInUseException`: a newer subscription took over, and resubscribing may work).
+pub(super) fn map_error_with<E>(
+    operation: &'static str,
+    resource: &str,
+    err: SdkError<E>,
+    also_retryable: &[&str],
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
     let code = err.code().unwrap_or("unknown").to_owned();
     let message = err.message().unwrap_or_default().to_owned();
     tracing::debug!(operation, error = %DisplayErrorContext(&err), "Kinesis call failed");
@@ -113,7 +127,7 @@ where
     } || matches!(
         code.as_str(),
         "InternalFailure" | "ServiceUnavailable" | "InternalServerError"
-    );
+    ) || also_retryable.contains(&code.as_str());
     Error::Source {
         operation,
         code,

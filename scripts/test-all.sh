@@ -11,6 +11,8 @@ services_install
 trap services_stop EXIT
 services_start
 export KCL_TEST_REQUIRE_SERVERS=1
+# The seeded fleet simulation (tests/fleet_simulation.rs): as many seeds as fit in 5 minutes, at least 1,000.
+export KCL_SIM_SEEDS=0..3000 KCL_SIM_MAX_SECONDS=300 KCL_SIM_MIN_SEEDS=1000
 
 echo "== cargo fmt --check"
 cargo fmt --all --check

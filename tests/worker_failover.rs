@@ -69,9 +69,10 @@ async fn graceful_shutdown_hands_leases_off_at_once_with_no_duplicates() {
     };
     let stayer = stream.spawn_worker("stayer", cfg.clone(), &log, behaviour.clone());
     let leaver = stream.spawn_worker("leaver", cfg, &log, behaviour);
-    // Produce once the fleet is balanced: balancing steals leases, and a steal (unlike a handoff) may
-    // redeliver the batch in flight; this test is about the handoff.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Produce once the fleet is balanced and the stolen leases' consumers run (a consumer of a lease
+    // stolen from a live worker starts a lease duration after the steal, once the previous owner's lease
+    // has run out on its own clock); this test is about the handoff.
+    tokio::time::sleep(LEASE + Duration::from_secs(3)).await;
     let producer = producer(&stream, 40, 16, Duration::from_millis(100));
     tokio::time::sleep(Duration::from_secs(5)).await;
     let leaver_shards = leaver.leases();

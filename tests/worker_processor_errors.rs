@@ -1,5 +1,5 @@
 //! Processor errors and panics never skip records silently: retried by default; skipped only under the
-//! `RetryThenSkip` policy (counted and logged); `RetryThenStop` stops the shard and keeps its lease.
+//! `RetryThenSkip` policy (counted and logged); `RetryThenStop` stops the consumer and releases the lease.
 
 mod support;
 
@@ -97,17 +97,16 @@ async fn retry_then_skip_skips_only_the_poison_batch() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn retry_then_stop_stops_the_shard_and_keeps_its_lease() {
+async fn retry_then_stop_stops_the_consumer_and_releases_the_lease() {
     let (stream, log, worker) = poison_run(ProcessorErrorPolicy::RetryThenStop { max_retries: 2 }).await;
-    assert_eq!(log.poison_attempts.load(Ordering::SeqCst), 3);
-    assert_eq!(log.count(), 100);
-    assert_eq!(
-        worker.shard_states().values().next(),
-        Some(&ConsumerState::Failed)
+    // Each consumer tries the poison batch 1 + 2 times, stops and releases the lease; the shard is not
+    // held hostage: the taker picks it up again (here the same worker, the only one) with a fresh budget.
+    let attempts = log.poison_attempts.load(Ordering::SeqCst);
+    assert!(
+        attempts >= 6,
+        "the released shard was picked up again: {attempts} attempts"
     );
-    // The lease stays with the worker (renewed), so the shard does not bounce around the fleet.
-    let lease = &stream.store.list().await.unwrap().leases[0];
-    assert_eq!(lease.owner.as_deref(), Some("w"));
+    assert_eq!(log.count(), 100, "nothing after the poison batch is skipped");
     worker.shutdown().await.unwrap();
     let lease = &stream.store.list().await.unwrap().leases[0];
     assert_eq!(lease.owner, None, "released at shutdown");

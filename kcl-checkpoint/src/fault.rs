@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -66,6 +66,8 @@ pub struct FaultyLeaseStore {
     inner: Arc<dyn LeaseStore>,
     scripted: Mutex<HashMap<Operation, VecDeque<Fault>>>,
     random: Mutex<Option<Random>>,
+    /// Random faults are drawn only while this is set (scripted faults always apply).
+    random_enabled: AtomicBool,
     injected: AtomicU64,
 }
 
@@ -76,6 +78,7 @@ impl FaultyLeaseStore {
             inner,
             scripted: Mutex::new(HashMap::new()),
             random: Mutex::new(None),
+            random_enabled: AtomicBool::new(true),
             injected: AtomicU64::new(0),
         }
     }
@@ -88,6 +91,20 @@ impl FaultyLeaseStore {
             faults,
         });
         self
+    }
+
+    /// Switches the random faults on or off (on by default), for simulations whose faults come and go
+    /// over time. The seeded generator keeps its position, so a run stays reproducible.
+    pub fn set_random_enabled(&self, enabled: bool) {
+        self.random_enabled.store(enabled, Ordering::Relaxed);
+    }
+
+    /// Replaces the random faults' probabilities (keeping the seeded generator), e.g. to raise or lower
+    /// them during a simulation. A no-op unless [`with_random`](Self::with_random) was used.
+    pub fn set_random_faults(&self, faults: RandomFaults) {
+        if let Some(random) = lock(&self.random).as_mut() {
+            random.faults = faults;
+        }
     }
 
     /// Queues `faults` for the next calls of `operation`, one per call, before any random fault.
@@ -116,6 +133,9 @@ impl FaultyLeaseStore {
             .and_then(VecDeque::pop_front)
         {
             return Some(fault);
+        }
+        if !self.random_enabled.load(Ordering::Relaxed) {
+            return None;
         }
         let mut random = lock(&self.random);
         let Random { rng, faults } = random.as_mut()?;

@@ -25,8 +25,11 @@ use crate::record::Record;
 struct Progress {
     /// The last checkpoint written (or the lease's checkpoint when the consumer started).
     last_checkpoint: ExtendedSequenceNumber,
-    /// The largest record position delivered to the processor.
+    /// The largest record position a checkpoint may reach: the end of the batch in hand while
+    /// `process_records` runs, else the end of the last batch that returned `Ok`.
     largest_delivered: Option<ExtendedSequenceNumber>,
+    /// The end of the last batch whose `process_records` returned `Ok` (or was skipped by policy).
+    last_ok_delivered: Option<ExtendedSequenceNumber>,
     /// Every record of the (closed) shard has been delivered.
     at_shard_end: bool,
 }
@@ -59,6 +62,7 @@ impl Checkpointer {
                 progress: Mutex::new(Progress {
                     last_checkpoint,
                     largest_delivered: None,
+                    last_ok_delivered: None,
                     at_shard_end: false,
                 }),
             }),
@@ -71,12 +75,35 @@ impl Checkpointer {
         self.inner.progress.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Notes that records up to `position` were delivered.
-    pub(crate) fn delivered(&self, position: ExtendedSequenceNumber) {
+    /// A `process_records` call on a batch ending at `end` starts: while it runs, checkpoints may reach
+    /// `end` (the processor vouches for the batch in hand).
+    pub(crate) fn begin_batch(&self, end: Option<ExtendedSequenceNumber>) {
         let mut p = self.progress();
-        if p.largest_delivered.as_ref().is_none_or(|d| *d < position) {
-            p.largest_delivered = Some(position);
+        if let Some(end) = end {
+            if p.largest_delivered.as_ref().is_none_or(|d| *d < end) {
+                p.largest_delivered = Some(end);
+            }
         }
+    }
+
+    /// The call returned `Ok`: the batch is processed.
+    pub(crate) fn batch_succeeded(&self) {
+        let mut p = self.progress();
+        p.last_ok_delivered = p.largest_delivered.clone();
+    }
+
+    /// The call failed (error or panic): checkpoints roll back to the end of the last successful batch,
+    /// so no later checkpoint passes records that were never processed successfully.
+    pub(crate) fn batch_failed(&self) {
+        let mut p = self.progress();
+        p.largest_delivered = p.last_ok_delivered.clone();
+    }
+
+    /// Notes that records up to `position` were delivered and processed (tests).
+    #[cfg(test)]
+    pub(crate) fn delivered(&self, position: ExtendedSequenceNumber) {
+        self.begin_batch(Some(position));
+        self.batch_succeeded();
     }
 
     /// Notes that the whole shard was delivered: `checkpoint()` now writes `SHARD_END`.
@@ -94,7 +121,8 @@ impl Checkpointer {
         self.progress().last_checkpoint.clone()
     }
 
-    /// The largest record position delivered so far, if any.
+    /// The largest record position a checkpoint may reach now, if any: the end of the batch in hand while
+    /// `process_records` runs, else the end of the last batch processed successfully.
     pub fn largest_delivered(&self) -> Option<ExtendedSequenceNumber> {
         self.progress().largest_delivered.clone()
     }
@@ -104,7 +132,8 @@ impl Checkpointer {
         self.inner.lease.is_lost()
     }
 
-    /// The position `checkpoint()` writes: `SHARD_END` at the end of the shard, else the largest delivered.
+    /// The position `checkpoint()` writes: `SHARD_END` at the end of the shard, else the largest delivered
+    /// (or the last checkpoint, if a failed batch rolled the largest delivered back below it).
     fn latest_target(&self) -> Result<ExtendedSequenceNumber> {
         let p = self.progress();
         if p.at_shard_end {
@@ -112,6 +141,15 @@ impl Checkpointer {
         }
         p.largest_delivered
             .clone()
+            .map(|d| {
+                if d < p.last_checkpoint
+                    && matches!(p.last_checkpoint, ExtendedSequenceNumber::Sequence { .. })
+                {
+                    p.last_checkpoint.clone()
+                } else {
+                    d
+                }
+            })
             .ok_or_else(|| Error::CheckpointBeyondDelivered {
                 shard_id: self.shard_id().to_owned(),
                 requested: ExtendedSequenceNumber::Latest,
@@ -130,6 +168,8 @@ impl Checkpointer {
             });
         }
         let within = match target {
+            // Writing the last checkpoint again is always fine.
+            ExtendedSequenceNumber::Sequence { .. } if *target == p.last_checkpoint => true,
             ExtendedSequenceNumber::ShardEnd => p.at_shard_end,
             ExtendedSequenceNumber::Sequence { .. } => p
                 .largest_delivered
@@ -301,7 +341,14 @@ mod tests {
             .unwrap();
         let lease = store.get(&LeaseKey::new("shard-0")).await.unwrap().unwrap();
         let lease = store.take(&lease, "me").await.unwrap();
-        let held = HeldLease::new(lease, Arc::clone(&store), Arc::from("me"));
+        let ctx = Arc::new(crate::held::LeaseContext {
+            worker_id: Arc::from("me"),
+            store: Arc::clone(&store),
+            lease_duration: std::time::Duration::from_secs(10),
+            events: crate::events::LeaseEvents::default(),
+            jitter: crate::config::Jitter::new(Some(1)),
+        });
+        let held = HeldLease::new(ctx, lease, tokio::time::Instant::now(), None);
         (
             store,
             Checkpointer::new(held, ExtendedSequenceNumber::TrimHorizon),

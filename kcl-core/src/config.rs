@@ -20,6 +20,8 @@
 //! | [`max_leases_per_worker`](WorkerConfigBuilder::max_leases_per_worker) | unlimited | `maxLeasesForWorker` unlimited |
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Where a consumer starts in a shard that has no lease yet (applies only when the lease is created).
@@ -58,10 +60,15 @@ impl Backoff {
             .without_max_times()
     }
 
-    /// A fresh iterator of delays.
-    pub(crate) fn delays(&self) -> impl Iterator<Item = Duration> + Send + 'static {
+    /// A fresh iterator of delays whose jitter is seeded with `seed` (entropy when `None`).
+    pub(crate) fn delays_seeded(&self, seed: Option<u64>) -> impl Iterator<Item = Duration> + Send + 'static {
         use backon::BackoffBuilder;
-        self.builder().build()
+        let builder = self.builder();
+        match seed {
+            Some(seed) => builder.with_jitter_seed(seed),
+            None => builder,
+        }
+        .build()
     }
 
     fn validate(&self, field: &'static str) -> Result<(), ConfigError> {
@@ -84,6 +91,42 @@ impl Backoff {
     }
 }
 
+/// Where a worker's backoff jitter comes from: entropy by default, or a seed
+/// ([`WorkerConfigBuilder::jitter_seed`]) so that a simulation replays exactly. Each backoff sequence the
+/// worker starts draws the next seed of a deterministic series, so the delays depend only on the seed and
+/// on the order in which the worker starts its retries.
+#[derive(Clone, Debug)]
+pub(crate) struct Jitter {
+    seed: Option<u64>,
+    draws: Arc<AtomicU64>,
+}
+
+impl Jitter {
+    pub(crate) fn new(seed: Option<u64>) -> Self {
+        Jitter {
+            seed,
+            draws: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// A fresh iterator of delays within `backoff`'s bounds.
+    pub(crate) fn delays(&self, backoff: Backoff) -> impl Iterator<Item = Duration> + Send + 'static {
+        let seed = self.seed.map(|seed| {
+            let n = self.draws.fetch_add(1, Ordering::Relaxed);
+            splitmix64(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        });
+        backoff.delays_seeded(seed)
+    }
+}
+
+/// One step of SplitMix64: spreads consecutive inputs over the whole `u64` range.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// What the worker does when `process_records` returns an error or panics.
 ///
 /// In every case the failed batch is retried first; records are never skipped silently (the Java KCL
@@ -100,8 +143,10 @@ pub enum ProcessorErrorPolicy {
         /// Retries after the first failure.
         max_retries: u32,
     },
-    /// Retry up to `max_retries` times, then stop consuming the shard: the lease is kept (so the shard
-    /// does not bounce between workers) until the worker shuts down, and the consumer state is `Failed`.
+    /// Retry up to `max_retries` times, then stop this worker's consumer of the shard (state `Failed`) and
+    /// release the lease: the shard is not processed here any more, and is not held hostage either —
+    /// another worker (or this one, on a later taker cycle) takes it and starts again from the last
+    /// checkpoint, with a fresh retry budget. Use it with an alert on `kcl_processor_failures_total`.
     RetryThenStop {
         /// Retries after the first failure.
         max_retries: u32,
@@ -145,6 +190,7 @@ pub struct WorkerConfig {
     source_retry_backoff: Backoff,
     max_leases_per_worker: usize,
     process_empty_batches: bool,
+    jitter_seed: Option<u64>,
 }
 
 impl Default for WorkerConfig {
@@ -165,6 +211,7 @@ impl Default for WorkerConfig {
             source_retry_backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(5)),
             max_leases_per_worker: usize::MAX,
             process_empty_batches: false,
+            jitter_seed: None,
         }
     }
 }
@@ -237,6 +284,10 @@ impl WorkerConfig {
     /// Whether `process_records` is called for empty reads too.
     pub fn process_empty_batches(&self) -> bool {
         self.process_empty_batches
+    }
+    /// The seed of the backoff jitter, if set (otherwise jitter comes from entropy).
+    pub fn jitter_seed(&self) -> Option<u64> {
+        self.jitter_seed
     }
 }
 
@@ -325,6 +376,14 @@ impl WorkerConfigBuilder {
     /// Call `process_records` for empty reads too (default false, as the Java KCL).
     pub fn process_empty_batches(mut self, yes: bool) -> Self {
         self.config.process_empty_batches = yes;
+        self
+    }
+
+    /// Seeds every backoff jitter of the worker (processor retries, source retries, shard sync and
+    /// checkpoint retries), so that a run under paused time replays exactly (default: entropy). For
+    /// simulations and tests; give each worker of a fleet its own seed.
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.config.jitter_seed = Some(seed);
         self
     }
 

@@ -8,12 +8,18 @@
 //!                                           └────────► Failed (RetryThenStop policy exhausted)
 //! ```
 //!
-//! - **WaitingOnParents**: a child shard waits until every parent lease is finished (`SHARD_END`) or gone,
-//!   whichever worker owns them, watching the taker's lease-table view (no extra store reads).
-//! - **Initializing**: creates the processor and calls `initialize` (retried with backoff on failure).
+//! - **WaitingForPreviousOwner** (stolen leases only): waits until the previous owner's lease has run out
+//!   on its own clock, so that it has stopped starting batches before this consumer starts any.
+//! - **WaitingOnParents**: a child shard waits until every parent is finished (`SHARD_END`) or provably
+//!   gone, whichever worker owns them, watching the taker's lease-table view and shard sync's findings
+//!   (no extra store reads). A parent merely absent from the table is waited for (shard sync creates its
+//!   lease); see `LeaseTable::parents_done`.
+//! - **Initializing**: re-reads the lease and checks it is still ours (a lease stolen meanwhile stops the
+//!   consumer here), creates the processor and calls `initialize` with the checkpoint just read (retried
+//!   with backoff on failure).
 //! - **Processing**: takes batches from the shard's poller, skips anything at or below the checkpoint,
 //!   calls `process_records` under the error policy. A lost lease or a shutdown is acted on between
-//!   batches, never in the middle of one.
+//!   batches, never in the middle of one; no batch starts on a lease whose validity ran out.
 //! - **ShardEnded**: creates the children's leases, calls `shard_ended` until it checkpoints `SHARD_END`,
 //!   then releases the lease.
 //! - **LeaseLost**: calls `lease_lost`. **ShuttingDown**: calls `shutdown_requested`, then releases the
@@ -25,12 +31,12 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures::FutureExt;
-use kcl_checkpoint::{ExtendedSequenceNumber, Lease, LeaseStore};
-use tokio::sync::{watch, Notify};
+use kcl_checkpoint::{ExtendedSequenceNumber, Lease, LeaseKey, LeaseStore};
+use tokio::sync::Notify;
 use tracing::Instrument;
 
 use crate::checkpointer::Checkpointer;
-use crate::config::{InitialPosition, ProcessorErrorPolicy, WorkerConfig};
+use crate::config::{InitialPosition, Jitter, ProcessorErrorPolicy, WorkerConfig};
 use crate::held::HeldLease;
 use crate::leases::LeaseView;
 use crate::metrics as m;
@@ -38,6 +44,8 @@ use crate::processor::{
     InitializationInput, ProcessorError, ShardRecordProcessor, ShardRecordProcessorFactory,
 };
 use crate::retrieval::Prefetcher;
+use crate::shard_sync::SyncFindings;
+use crate::signal;
 use crate::source::{IteratorPosition, RecordSource};
 use crate::status::WorkerStatus;
 
@@ -45,7 +53,9 @@ use crate::status::WorkerStatus;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConsumerState {
-    /// Waiting for every parent shard to be finished (or its lease gone).
+    /// A lease stolen from a live worker: waiting until that worker's lease has run out on its clock.
+    WaitingForPreviousOwner,
+    /// Waiting for every parent shard to be finished (or provably gone).
     WaitingOnParents,
     /// Creating and initializing the processor.
     Initializing,
@@ -57,7 +67,7 @@ pub enum ConsumerState {
     LeaseLost,
     /// The worker is shutting down; the processor was told and the lease handed off.
     ShuttingDown,
-    /// The processor kept failing and the `RetryThenStop` policy stopped the shard (lease kept).
+    /// The processor kept failing and the `RetryThenStop` policy stopped the shard here (lease released).
     Failed,
 }
 
@@ -77,6 +87,7 @@ impl ConsumerState {
 impl fmt::Display for ConsumerState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = match self {
+            ConsumerState::WaitingForPreviousOwner => "waiting for the previous owner",
             ConsumerState::WaitingOnParents => "waiting on parents",
             ConsumerState::Initializing => "initializing",
             ConsumerState::Processing => "processing",
@@ -97,16 +108,18 @@ pub(crate) struct ConsumerContext {
     pub(crate) store: Arc<dyn LeaseStore>,
     pub(crate) source: Arc<dyn RecordSource>,
     pub(crate) factory: Arc<dyn ShardRecordProcessorFactory>,
-    pub(crate) view: watch::Receiver<LeaseView>,
-    /// Leases whose shard expired from retention (published by shard sync).
-    pub(crate) expired: watch::Receiver<ExpiredShards>,
+    pub(crate) view: signal::Receiver<LeaseView>,
+    /// What shard sync found: leases whose shard expired from retention, shards gone from the stream.
+    pub(crate) findings: signal::Receiver<Findings>,
+    /// Seeds backoff jitter.
+    pub(crate) jitter: Jitter,
     pub(crate) status: Arc<WorkerStatus>,
     /// Woken when a shard ends here (children may now start; run shard sync and the taker soon).
     pub(crate) shard_ended: Arc<Notify>,
 }
 
-/// The lease keys whose shard expired from retention before it was finished.
-pub(crate) type ExpiredShards = Arc<BTreeSet<String>>;
+/// Shard sync's latest findings, shared with consumers.
+pub(crate) type Findings = Arc<SyncFindings>;
 
 /// Why the processing loop stopped.
 enum Stop {
@@ -120,8 +133,8 @@ enum Stop {
 pub(crate) struct ShardConsumer {
     ctx: ConsumerContext,
     lease: Arc<HeldLease>,
-    shutdown: watch::Receiver<bool>,
-    lost: watch::Receiver<bool>,
+    shutdown: signal::Receiver<bool>,
+    lost: signal::Receiver<bool>,
 }
 
 /// Calls a processor method, turning a panic into an error.
@@ -157,7 +170,7 @@ async fn lease_lost(processor: &mut dyn ShardRecordProcessor) {
 }
 
 impl ShardConsumer {
-    pub(crate) fn new(ctx: ConsumerContext, lease: Arc<HeldLease>, shutdown: watch::Receiver<bool>) -> Self {
+    pub(crate) fn new(ctx: ConsumerContext, lease: Arc<HeldLease>, shutdown: signal::Receiver<bool>) -> Self {
         let lost = lease.lost_signal();
         ShardConsumer {
             ctx,
@@ -172,8 +185,10 @@ impl ShardConsumer {
         tracing::debug!(%state, "consumer state");
     }
 
+    /// Why the consumer must stop now, if it must: the lease is lost (or its validity on our clock ran
+    /// out), or the worker shuts down.
     fn stopping(&self) -> Option<Stop> {
-        if *self.lost.borrow() {
+        if self.lease.is_lost() || !self.lease.check_valid() {
             Some(Stop::Lost)
         } else if *self.shutdown.borrow() {
             Some(Stop::Shutdown)
@@ -184,11 +199,18 @@ impl ShardConsumer {
 
     /// Waits for `delay`, returning early with the reason if the lease is lost or shutdown is requested.
     async fn pause(&mut self, delay: std::time::Duration) -> Option<Stop> {
+        self.pause_until(tokio::time::Instant::now() + delay).await
+    }
+
+    /// Waits until `deadline`, returning early with the reason if the lease is lost or shutdown is
+    /// requested.
+    async fn pause_until(&mut self, deadline: tokio::time::Instant) -> Option<Stop> {
         let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
         tokio::select! {
-            _ = tokio::time::sleep(delay) => self.stopping(),
+            biased;
             _ = lost.wait_for(|l| *l) => Some(Stop::Lost),
             _ = shutdown.wait_for(|s| *s) => Some(Stop::Shutdown),
+            _ = tokio::time::sleep_until(deadline) => self.stopping(),
         }
     }
 
@@ -212,21 +234,34 @@ impl ShardConsumer {
     }
 
     async fn run_inner(&mut self) -> ConsumerState {
+        // WaitingForPreviousOwner.
+        if let Some(at) = self.lease.start_not_before() {
+            self.set_state(ConsumerState::WaitingForPreviousOwner);
+            if let Some(stop) = self.pause_until(at).await {
+                return self.stop_before_processing(stop).await;
+            }
+        }
+
         // WaitingOnParents.
         let lease = self.lease.lease().await;
         if !lease.parent_shard_ids.is_empty() {
             self.set_state(ConsumerState::WaitingOnParents);
-            if let Some(stop) = self.wait_for_parents(&lease.parent_shard_ids).await {
+            if let Some(stop) = self.wait_for_parents(&lease).await {
                 return self.stop_before_processing(stop).await;
             }
         }
+
+        // Initializing: the lease must still be ours, exactly as we last wrote it, and the checkpoint the
+        // processor starts from is the one stored now.
+        self.set_state(ConsumerState::Initializing);
+        let lease = match self.verify().await {
+            Ok(lease) => lease,
+            Err(stop) => return self.stop_before_processing(stop).await,
+        };
         if lease.is_shard_end() {
             self.release().await;
             return ConsumerState::ShardEnded;
         }
-
-        // Initializing.
-        self.set_state(ConsumerState::Initializing);
         let mut processor = match self.create_processor().await {
             Ok(processor) => processor,
             Err(stop) => return self.stop_before_processing(stop).await,
@@ -260,7 +295,31 @@ impl ShardConsumer {
                 self.release().await;
                 ConsumerState::ShuttingDown
             }
-            Stop::Failed => ConsumerState::Failed,
+            Stop::Failed => {
+                // Not held hostage: another worker (or this one, later) starts the shard again from
+                // its last checkpoint.
+                self.release().await;
+                ConsumerState::Failed
+            }
+        }
+    }
+
+    /// Re-reads the lease and checks it is still ours (retrying failed reads with backoff).
+    async fn verify(&mut self) -> Result<Lease, Stop> {
+        let backoff = self.ctx.config.source_retry_backoff();
+        let mut delays = self.ctx.jitter.delays(backoff);
+        loop {
+            match self.lease.verify().await {
+                Ok(Some(lease)) => return Ok(lease),
+                Ok(None) => return Err(Stop::Lost),
+                Err(e) => {
+                    tracing::warn!(error = %e, "re-reading the lease before starting failed; retrying");
+                    let delay = delays.next().unwrap_or(backoff.max_delay);
+                    if let Some(stop) = self.pause(delay).await {
+                        return Err(stop);
+                    }
+                }
+            }
         }
     }
 
@@ -277,37 +336,45 @@ impl ShardConsumer {
         }
     }
 
-    /// Waits until every parent lease is finished or gone.
-    async fn wait_for_parents(&mut self, parents: &BTreeSet<String>) -> Option<Stop> {
+    /// Waits until every parent of `lease` is finished or provably gone.
+    async fn wait_for_parents(&mut self, lease: &Lease) -> Option<Stop> {
         let mut warned = false;
-        let done = |view: &LeaseView| {
-            let done = view.parents_done(parents);
-            if !done && !warned {
-                if let Some(p) = parents.iter().find(|p| view.malformed.contains(*p)) {
-                    warned = true;
-                    tracing::warn!(parent = %p, "parent lease item is malformed; waiting until it is repaired");
+        let mut view = self.ctx.view.clone();
+        let mut findings = self.ctx.findings.clone();
+        let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
+        loop {
+            {
+                let table = view.borrow_and_update();
+                let found = findings.borrow_and_update();
+                if table.parents_done(&lease.parent_shard_ids, &lease.checkpoint, &found.gone) {
+                    return None;
+                }
+                if !warned {
+                    if let Some(p) = lease
+                        .parent_shard_ids
+                        .iter()
+                        .find(|p| table.malformed.contains(*p))
+                    {
+                        warned = true;
+                        tracing::warn!(parent = %p, "parent lease item is malformed; waiting until it is repaired");
+                    }
                 }
             }
-            done
-        };
-        let mut view = self.ctx.view.clone();
-        let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
-        tokio::select! {
-            biased;
-            _ = lost.wait_for(|l| *l) => Some(Stop::Lost),
-            _ = shutdown.wait_for(|s| *s) => Some(Stop::Shutdown),
-            r = view.wait_for(done) => match r {
-                Ok(_) => None,
-                // The worker is gone.
-                Err(_) => Some(Stop::Shutdown),
-            },
+            tokio::select! {
+                biased;
+                _ = lost.wait_for(|l| *l) => return Some(Stop::Lost),
+                _ = shutdown.wait_for(|s| *s) => return Some(Stop::Shutdown),
+                // An error means the worker is gone.
+                r = view.changed() => if r.is_err() { return Some(Stop::Shutdown) },
+                r = findings.changed() => if r.is_err() { return Some(Stop::Shutdown) },
+            }
         }
     }
 
     /// Creates the processor; a panicking factory is retried with backoff like a failing `initialize`
     /// (the consumer keeps its lease instead of dying with it).
     async fn create_processor(&mut self) -> Result<Box<dyn ShardRecordProcessor>, Stop> {
-        let mut delays = self.ctx.config.processor_retry_backoff().delays();
+        let mut delays = self.ctx.jitter.delays(self.ctx.config.processor_retry_backoff());
         loop {
             let factory = Arc::clone(&self.ctx.factory);
             let shard_id = self.lease.shard_id();
@@ -337,7 +404,7 @@ impl ShardConsumer {
             pending_checkpoint: lease.pending_checkpoint.clone(),
             pending_checkpoint_state: lease.pending_checkpoint_state.clone(),
         };
-        let mut delays = self.ctx.config.processor_retry_backoff().delays();
+        let mut delays = self.ctx.jitter.delays(self.ctx.config.processor_retry_backoff());
         loop {
             match guarded(processor.initialize(&input)).await {
                 Ok(()) => return None,
@@ -367,11 +434,9 @@ impl ShardConsumer {
                 InitialPosition::AtTimestamp(at) => IteratorPosition::AtTimestamp(at),
                 _ => IteratorPosition::TrimHorizon,
             },
-            ExtendedSequenceNumber::Sequence {
-                sequence,
-                sub_sequence: 0,
-            } => IteratorPosition::AfterSequence(sequence.clone()),
-            // Inside an aggregated record: re-read it and drop the user records already checkpointed.
+            // Re-read the checkpointed record and drop what was checkpointed: for a plain record that is
+            // the record itself; for a KPL aggregate, its user records up to and including the
+            // checkpointed sub-record (sub-record 0 included: the rest of the aggregate follows).
             ExtendedSequenceNumber::Sequence { sequence, .. } => {
                 IteratorPosition::AtSequence(sequence.clone())
             }
@@ -399,6 +464,7 @@ impl ShardConsumer {
             start,
             lease.hash_key_range,
             &cfg,
+            &self.ctx.jitter,
             Arc::clone(&self.ctx.worker_id),
         );
         let worker = self.ctx.worker_id.to_string();
@@ -414,14 +480,14 @@ impl ShardConsumer {
                 return stop;
             }
             let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
-            let mut expired = self.ctx.expired.clone();
+            let mut findings = self.ctx.findings.clone();
             let shard_id = self.lease.shard_id();
             let batch = tokio::select! {
                 biased;
                 _ = lost.wait_for(|l| *l) => return Stop::Lost,
                 _ = shutdown.wait_for(|s| *s) => return Stop::Shutdown,
                 batch = prefetcher.next() => batch,
-                Ok(_) = expired.wait_for(|e| e.contains(shard_id)) => {
+                Ok(_) = findings.wait_for(|f| f.expired.contains(shard_id)) => {
                     // Shard sync proved the (closed) shard trimmed away: nothing more can be read.
                     tracing::warn!("shard expired from retention; ending it so its children proceed");
                     metrics::counter!(m::SHARDS_EXPIRED, "worker" => self.ctx.worker_id.to_string())
@@ -446,8 +512,9 @@ impl ShardConsumer {
                     resume_after = None;
                 }
             }
-            if let Some(last) = input.records.last() {
-                checkpointer.delivered(last.extended_sequence_number());
+            // No batch starts on a lease lost (or run out) while the batch was being read.
+            if let Some(stop) = self.stopping() {
+                return stop;
             }
             let at_end = input.at_shard_end;
             if !input.records.is_empty() || at_end || cfg.process_empty_batches() {
@@ -477,16 +544,28 @@ impl ShardConsumer {
     ) -> Delivery {
         let policy = self.ctx.config.processor_error_policy();
         let backoff = self.ctx.config.processor_retry_backoff();
-        let mut delays = backoff.delays();
+        let mut delays = self.ctx.jitter.delays(backoff);
         let mut retries: u32 = 0;
+        let end = input
+            .records
+            .last()
+            .map(crate::record::Record::extended_sequence_number);
         loop {
+            // While the call runs, the processor may checkpoint up to the end of the batch in hand.
+            checkpointer.begin_batch(end.clone());
             let err = match guarded(processor.process_records(input, checkpointer)).await {
-                Ok(()) => return Delivery::Done,
+                Ok(()) => {
+                    checkpointer.batch_succeeded();
+                    return Delivery::Done;
+                }
                 Err(e) => e,
             };
+            // Once the call failed, nothing after the last successful batch may be checkpointed (in
+            // `shutdown_requested`, or by a clone kept by the processor) until a retry succeeds.
+            checkpointer.batch_failed();
             self.count_failure();
             // A lost lease ends the shard here: the new owner processes the batch again.
-            if *self.lost.borrow() {
+            if self.lease.is_lost() {
                 tracing::warn!(error = %err, "process_records failed after the lease was lost");
                 return Delivery::Stop(Stop::Lost);
             }
@@ -507,6 +586,9 @@ impl ShardConsumer {
                     );
                     metrics::counter!(m::RECORDS_SKIPPED, "worker" => self.ctx.worker_id.to_string())
                         .increment(input.records.len() as u64);
+                    // Skipped on purpose (logged and counted): later checkpoints may pass it.
+                    checkpointer.begin_batch(end);
+                    checkpointer.batch_succeeded();
                     return Delivery::Skipped;
                 }
                 Some(_) => {
@@ -533,7 +615,22 @@ impl ShardConsumer {
             return;
         }
         let mut ids = BTreeSet::new();
-        for child in children {
+        'children: for child in children {
+            // As the Java KCL: a merge child's lease waits until its other parent has one (shard sync,
+            // run right after this shard end, creates both in order).
+            for parent in child
+                .parent_shards
+                .iter()
+                .filter(|p| p.as_str() != self.lease.shard_id())
+            {
+                if !matches!(
+                    self.ctx.store.get(&LeaseKey::new(parent.clone())).await,
+                    Ok(Some(_))
+                ) {
+                    tracing::debug!(child = %child.shard_id, %parent, "other parent has no lease yet; leaving the child to shard sync");
+                    continue 'children;
+                }
+            }
             let mut lease = Lease::new(child.shard_id.clone(), ExtendedSequenceNumber::TrimHorizon)
                 .with_parents(child.parent_shards.iter().cloned());
             if let Some(range) = child.hash_key_range {
@@ -567,7 +664,7 @@ impl ShardConsumer {
         checkpointer: &Checkpointer,
     ) -> ConsumerState {
         let backoff = self.ctx.config.processor_retry_backoff();
-        let mut delays = backoff.delays();
+        let mut delays = self.ctx.jitter.delays(backoff);
         loop {
             let result = guarded(processor.shard_ended(checkpointer)).await;
             if checkpointer.last_checkpoint().is_shard_end() {
@@ -576,7 +673,7 @@ impl ShardConsumer {
                 }
                 break;
             }
-            if *self.lost.borrow() {
+            if self.lease.is_lost() {
                 lease_lost(processor).await;
                 self.lease.forget();
                 return ConsumerState::LeaseLost;

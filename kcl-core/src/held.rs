@@ -5,6 +5,18 @@
 //! renewer and the checkpointer never fence each other out, and each write is made against the counter
 //! the previous one returned. A fenced write that loses (`Conflict`) means another worker took the lease:
 //! the lease is marked lost, which the consumer observes through [`HeldLease::lost_signal`].
+//!
+//! **Validity on our own clock.** A held lease is valid until `lease_duration` after the *request* of its
+//! last successful write was sent (not after the response arrived: a slow write must not make this worker
+//! believe it owns the lease longer than its peers do, who time expiry from when they saw the counter
+//! move). The consumer starts no batch on a lease that is no longer valid, and the renewer marks it lost.
+//! A worker that takes a lease from a live owner (a steal) starts processing only once the previous
+//! owner's validity has run out ([`HeldLease::start_not_before`]), so two processors never start batches
+//! of one shard at the same time.
+//!
+//! **Checkpoint retries.** A checkpoint that fails with a retryable store error (throttling, timeout) is
+//! retried here, with jittered backoff, for as long as the lease stays valid; a retry that loses its
+//! fence after an ambiguous failure re-reads the lease to see whether the earlier attempt landed.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,11 +25,33 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use kcl_checkpoint::{ExtendedSequenceNumber, Lease, LeaseStore};
-use tokio::sync::{watch, Mutex};
+use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::config::{Backoff, Jitter};
 use crate::error::{Error, Result};
+use crate::events::{LeaseEvent, LeaseEvents};
 use crate::metrics as m;
+use crate::signal;
+
+/// A lease-store write in flight (as the object-safe `LeaseStore` returns it).
+type StoreWrite<'l> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = kcl_checkpoint::Result<Lease>> + Send + 'l>>;
+
+/// Backoff between retries of a checkpoint write that failed with a retryable store error.
+const CHECKPOINT_RETRY: Backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(1));
+
+/// What every lease a worker holds shares: who holds it, where it is stored, how long it lasts.
+#[derive(Debug)]
+pub(crate) struct LeaseContext {
+    /// This worker's id (the owner written in the table).
+    pub(crate) worker_id: Arc<str>,
+    pub(crate) store: Arc<dyn LeaseStore>,
+    /// How long a lease stays valid after the request of its last successful write.
+    pub(crate) lease_duration: Duration,
+    pub(crate) events: LeaseEvents,
+    pub(crate) jitter: Jitter,
+}
 
 /// What a renewal attempt found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,17 +70,18 @@ pub(crate) enum RenewOutcome {
 pub(crate) struct HeldLease {
     /// The shard id (the lease key's shard part).
     shard_id: String,
-    /// This worker's id, for metrics labels.
-    worker_id: Arc<str>,
-    store: Arc<dyn LeaseStore>,
+    ctx: Arc<LeaseContext>,
     /// The lease as last stored by one of our writes (or as taken).
     lease: Mutex<Lease>,
     /// Flips to true once, when the lease is lost.
-    lost: watch::Sender<bool>,
+    lost: signal::Sender<bool>,
     /// Set when the consumer released (or finished) the lease: the renewer drops it.
     released: AtomicBool,
-    /// When the last successful write (take, renew, checkpoint) landed, on the local monotonic clock.
-    last_write: StdMutex<Instant>,
+    /// When the request of the last successful write (take, renew, checkpoint) was sent, on the local
+    /// monotonic clock: the lease is valid for `lease_duration` from there.
+    valid_from: StdMutex<Instant>,
+    /// For a lease stolen from a live owner: when that owner's own validity has surely run out.
+    start_not_before: Option<Instant>,
 }
 
 impl std::fmt::Debug for HeldLease {
@@ -59,18 +94,29 @@ impl std::fmt::Debug for HeldLease {
 }
 
 impl HeldLease {
-    /// Wraps a lease this worker just took.
-    pub(crate) fn new(lease: Lease, store: Arc<dyn LeaseStore>, worker_id: Arc<str>) -> Arc<Self> {
-        let (lost, _) = watch::channel(false);
+    /// Wraps a lease this worker just took with a request sent at `sent`. A lease stolen from a live owner
+    /// passes `start_not_before`: the instant that owner's validity has run out by.
+    pub(crate) fn new(
+        ctx: Arc<LeaseContext>,
+        lease: Lease,
+        sent: Instant,
+        start_not_before: Option<Instant>,
+    ) -> Arc<Self> {
+        let (lost, _) = signal::channel(false);
         Arc::new(HeldLease {
             shard_id: lease.shard_id().to_owned(),
-            worker_id,
-            store,
+            ctx,
             lease: Mutex::new(lease),
             lost,
             released: AtomicBool::new(false),
-            last_write: StdMutex::new(Instant::now()),
+            valid_from: StdMutex::new(sent),
+            start_not_before,
         })
+    }
+
+    /// For a stolen lease, the instant before which its consumer must not start processing.
+    pub(crate) fn start_not_before(&self) -> Option<Instant> {
+        self.start_not_before
     }
 
     /// The shard id.
@@ -99,53 +145,79 @@ impl HeldLease {
     }
 
     /// A receiver that turns true when the lease is lost.
-    pub(crate) fn lost_signal(&self) -> watch::Receiver<bool> {
+    pub(crate) fn lost_signal(&self) -> signal::Receiver<bool> {
         self.lost.subscribe()
     }
 
-    /// Marks the lease lost (idempotent); counts it once.
+    /// Marks the lease lost (idempotent); counts and reports it once.
     pub(crate) fn mark_lost(&self, why: &'static str) {
         let changed = self.lost.send_if_modified(|lost| !std::mem::replace(lost, true));
         if changed && !self.is_released() {
             tracing::info!(shard_id = %self.shard_id, reason = why, "lease lost");
-            metrics::counter!(m::LEASES_LOST, "worker" => self.worker_id.to_string()).increment(1);
+            metrics::counter!(m::LEASES_LOST, "worker" => self.ctx.worker_id.to_string()).increment(1);
+            self.ctx.events.emit(|| LeaseEvent::Lost {
+                worker_id: self.ctx.worker_id.to_string(),
+                shard_id: self.shard_id.clone(),
+                reason: why,
+            });
         }
     }
 
-    fn touch(&self) {
-        if let Ok(mut at) = self.last_write.lock() {
-            *at = Instant::now();
+    /// Notes a successful write whose request was sent at `sent`.
+    fn touch(&self, sent: Instant) {
+        if let Ok(mut at) = self.valid_from.lock() {
+            *at = (*at).max(sent);
         }
     }
 
-    fn since_last_write(&self) -> Duration {
-        self.last_write
+    /// Until when the lease is valid on this worker's clock.
+    fn valid_until(&self) -> Instant {
+        let from = self
+            .valid_from
             .lock()
-            .map(|at| at.elapsed())
-            .unwrap_or(Duration::MAX)
+            .map(|at| *at)
+            .unwrap_or_else(|p| *p.into_inner());
+        from + self.ctx.lease_duration
+    }
+
+    /// True while the lease is held and valid on this worker's clock; a lease whose validity ran out is
+    /// marked lost here (other workers may take it now).
+    pub(crate) fn check_valid(&self) -> bool {
+        if self.is_lost() {
+            return false;
+        }
+        if Instant::now() >= self.valid_until() {
+            self.mark_lost("not renewed within the lease duration");
+            return false;
+        }
+        true
     }
 
     fn conflict(&self) {
-        metrics::counter!(m::STORE_CONFLICTS, "worker" => self.worker_id.to_string()).increment(1);
+        metrics::counter!(m::STORE_CONFLICTS, "worker" => self.ctx.worker_id.to_string()).increment(1);
     }
 
-    /// Renews the lease. A lease not renewed for `lease_duration` is lost even without a conflict: other
-    /// workers consider it expired and may take it.
-    pub(crate) async fn renew(&self, lease_duration: Duration) -> RenewOutcome {
+    /// Renews the lease. A lease not renewed within the lease duration is lost even without a conflict:
+    /// other workers consider it expired and may take it.
+    pub(crate) async fn renew(&self) -> RenewOutcome {
         if self.is_released() {
             return RenewOutcome::Released;
         }
-        if self.is_lost() {
+        if !self.check_valid() {
             return RenewOutcome::Lost;
         }
         let mut lease = self.lease.lock().await;
         if self.is_released() {
             return RenewOutcome::Released;
         }
-        match self.store.renew(&lease).await {
+        if !self.check_valid() {
+            return RenewOutcome::Lost;
+        }
+        let sent = Instant::now();
+        match self.ctx.store.renew(&lease).await {
             Ok(renewed) => {
                 *lease = renewed;
-                self.touch();
+                self.touch(sent);
                 RenewOutcome::Renewed
             }
             Err(e) if e.is_conflict() || e.is_not_found() => {
@@ -156,13 +228,44 @@ impl HeldLease {
             }
             Err(e) => {
                 tracing::warn!(shard_id = %self.shard_id, error = %e, "lease renewal failed");
-                if self.since_last_write() >= lease_duration {
-                    drop(lease);
-                    self.mark_lost("not renewed within the lease duration");
-                    RenewOutcome::Lost
-                } else {
+                drop(lease);
+                if self.check_valid() {
                     RenewOutcome::Failed
+                } else {
+                    RenewOutcome::Lost
                 }
+            }
+        }
+    }
+
+    /// Re-reads the lease and checks it is still ours, exactly as we last wrote it (right before a
+    /// processor is initialized). Returns the stored lease, or `None` after marking the lease lost when
+    /// another worker took it, it was released or deleted, or our validity ran out.
+    ///
+    /// # Errors
+    ///
+    /// The store's error when the read failed (the outcome is unknown: retry).
+    pub(crate) async fn verify(&self) -> Result<Option<Lease>> {
+        if !self.check_valid() {
+            return Ok(None);
+        }
+        let mut lease = self.lease.lock().await;
+        let stored = self.ctx.store.get(&lease.key).await.map_err(Error::Store)?;
+        match stored {
+            Some(stored) if stored.is_owned_by(&self.ctx.worker_id) && stored.counter == lease.counter => {
+                *lease = stored.clone();
+                drop(lease);
+                Ok(self.check_valid().then_some(stored))
+            }
+            Some(_) => {
+                drop(lease);
+                self.mark_lost("taken by another worker before the processor started");
+                Ok(None)
+            }
+            None => {
+                drop(lease);
+                self.mark_lost("deleted before the processor started");
+                Ok(None)
             }
         }
     }
@@ -172,9 +275,7 @@ impl HeldLease {
         if e.is_conflict() || e.is_not_found() {
             self.conflict();
             self.mark_lost("checkpoint fenced out");
-            Error::LeaseLost {
-                shard_id: self.shard_id.clone(),
-            }
+            self.lease_lost()
         } else {
             Error::Store(e)
         }
@@ -182,9 +283,7 @@ impl HeldLease {
 
     fn ensure_held(&self) -> Result<()> {
         if self.is_lost() || self.is_released() {
-            return Err(Error::LeaseLost {
-                shard_id: self.shard_id.clone(),
-            });
+            return Err(self.lease_lost());
         }
         Ok(())
     }
@@ -203,49 +302,101 @@ impl HeldLease {
 
     /// Writes a checkpoint (fenced), never below the stored one. Returns the stored lease.
     pub(crate) async fn checkpoint(&self, at: ExtendedSequenceNumber) -> Result<Lease> {
-        self.ensure_held()?;
-        let mut lease = self.lease.lock().await;
-        self.ensure_held()?;
-        // Re-checked under the lock: clones of a checkpointer validate concurrently, so a lower target
-        // may arrive after a higher one was written. The stored checkpoint never moves backwards.
-        self.ensure_not_below(&lease, &at)?;
-        match self.store.checkpoint(&lease, at).await {
-            Ok(stored) => {
-                *lease = stored.clone();
-                self.touch();
-                Ok(stored)
-            }
-            Err(e) => {
-                drop(lease);
-                Err(self.fenced_failure(e))
-            }
-        }
+        self.fenced_write(
+            &at,
+            |store, lease| store.checkpoint(lease, at.clone()),
+            |stored| stored.checkpoint == at && stored.pending_checkpoint.is_none(),
+        )
+        .await
     }
 
     /// Writes a pending checkpoint with optional application state (fenced), never below the stored
     /// checkpoint.
     pub(crate) async fn prepare(&self, at: ExtendedSequenceNumber, state: Option<Bytes>) -> Result<Lease> {
+        self.fenced_write(
+            &at,
+            |store, lease| store.prepare_checkpoint(lease, at.clone(), state.clone()),
+            |stored| {
+                stored.pending_checkpoint.as_ref() == Some(&at) && stored.pending_checkpoint_state == state
+            },
+        )
+        .await
+    }
+
+    /// A fenced checkpoint-type write to position `at`, retried on retryable store errors while the lease
+    /// stays valid. After an ambiguous failure (a timeout: the write may have landed) a lost fence
+    /// re-reads the lease, and `landed` says whether the stored lease is exactly what our write leaves.
+    async fn fenced_write<W>(
+        &self,
+        at: &ExtendedSequenceNumber,
+        write: W,
+        landed: impl Fn(&Lease) -> bool,
+    ) -> Result<Lease>
+    where
+        W: for<'l> Fn(&'l dyn LeaseStore, &'l Lease) -> StoreWrite<'l>,
+    {
         self.ensure_held()?;
         let mut lease = self.lease.lock().await;
         self.ensure_held()?;
-        self.ensure_not_below(&lease, &at)?;
-        match self.store.prepare_checkpoint(&lease, at, state).await {
-            Ok(stored) => {
-                *lease = stored.clone();
-                self.touch();
-                Ok(stored)
+        // Re-checked under the lock: clones of a checkpointer validate concurrently, so a lower target
+        // may arrive after a higher one was written. The stored checkpoint never moves backwards.
+        self.ensure_not_below(&lease, at)?;
+        let mut delays = self.ctx.jitter.delays(CHECKPOINT_RETRY);
+        // The send time of the first attempt that may have landed without us hearing of it.
+        let mut ambiguous: Option<Instant> = None;
+        loop {
+            if !self.check_valid() {
+                return Err(self.lease_lost());
             }
-            Err(e) => {
-                drop(lease);
-                Err(self.fenced_failure(e))
+            let sent = Instant::now();
+            let err = match write(self.ctx.store.as_ref(), &lease).await {
+                Ok(stored) => {
+                    *lease = stored.clone();
+                    self.touch(sent);
+                    return Ok(stored);
+                }
+                Err(e) => e,
+            };
+            if err.is_conflict() {
+                if let Some(first) = ambiguous {
+                    if let Ok(Some(stored)) = self.ctx.store.get(&lease.key).await {
+                        let ours = stored.is_owned_by(&self.ctx.worker_id)
+                            && Some(stored.counter) == lease.counter.checked_add(1)
+                            && landed(&stored);
+                        if ours {
+                            *lease = stored.clone();
+                            self.touch(first);
+                            return Ok(stored);
+                        }
+                    }
+                }
             }
+            if err.is_retryable() {
+                let delay = delays.next().unwrap_or(CHECKPOINT_RETRY.max_delay);
+                if Instant::now() + delay < self.valid_until() {
+                    if !matches!(err, kcl_checkpoint::Error::Throttled { .. }) {
+                        ambiguous.get_or_insert(sent);
+                    }
+                    tracing::debug!(shard_id = %self.shard_id, error = %err, ?delay, "checkpoint failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+            }
+            drop(lease);
+            return Err(self.fenced_failure(err));
+        }
+    }
+
+    fn lease_lost(&self) -> Error {
+        Error::LeaseLost {
+            shard_id: self.shard_id.clone(),
         }
     }
 
     /// Records the shard's children on the lease (not fenced).
     pub(crate) async fn set_children(&self, children: &BTreeSet<String>) -> Result<()> {
         let mut lease = self.lease.lock().await;
-        match self.store.set_child_shard_ids(&lease, children).await {
+        match self.ctx.store.set_child_shard_ids(&lease, children).await {
             Ok(stored) => {
                 // The write does not bump the counter; keep our counter, take the children.
                 lease.child_shard_ids = stored.child_shard_ids;
@@ -267,9 +418,13 @@ impl HeldLease {
         if self.is_lost() {
             return Ok(());
         }
-        match self.store.release(&lease).await {
+        match self.ctx.store.release(&lease).await {
             Ok(stored) => {
                 *lease = stored;
+                self.ctx.events.emit(|| LeaseEvent::Released {
+                    worker_id: self.ctx.worker_id.to_string(),
+                    shard_id: self.shard_id.clone(),
+                });
                 Ok(())
             }
             Err(e) if e.is_conflict() || e.is_not_found() => {

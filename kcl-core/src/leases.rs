@@ -16,12 +16,13 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use futures::future::join_all;
-use kcl_checkpoint::{Lease, LeaseStore};
+use kcl_checkpoint::{ExtendedSequenceNumber, Lease, LeaseStore};
 use tokio::time::Instant;
 
 use crate::assignment::{AssignmentSnapshot, AssignmentStrategy, LeaseInfo};
 use crate::error::Result;
-use crate::held::{HeldLease, RenewOutcome};
+use crate::events::LeaseEvent;
+use crate::held::{HeldLease, LeaseContext, RenewOutcome};
 use crate::metrics as m;
 
 /// The latest lease-table listing, shared with consumers (parent checks) and the shard syncer.
@@ -43,12 +44,32 @@ impl LeaseTable {
         self.leases.get(key)
     }
 
-    /// True when every one of `parents` is finished (`SHARD_END`) or gone from the table. A parent whose
-    /// item is malformed is neither: it is waited on.
-    pub(crate) fn parents_done(&self, parents: &BTreeSet<String>) -> bool {
+    /// True when every one of `parents` is finished, for a child whose lease checkpoint is `child`.
+    ///
+    /// A parent is finished when its lease is at `SHARD_END`. A parent *absent* from the table is finished
+    /// only when that is provable:
+    /// - the child has started before (its checkpoint is past `TRIM_HORIZON`): it only ever started with
+    ///   its parents finished, and cleanup deletes a finished parent only after every child started;
+    /// - the child starts at `LATEST`: it never waits for older data;
+    /// - the parent shard is `gone` from the stream (expired from retention: nothing left to read).
+    ///
+    /// Otherwise an absent parent simply has no lease *yet* (shard sync leases every shard between a
+    /// leased ancestor and a waiting descendant), and the child waits. So does a child of a parent whose
+    /// item is malformed, until the item is repaired.
+    pub(crate) fn parents_done(
+        &self,
+        parents: &BTreeSet<String>,
+        child: &ExtendedSequenceNumber,
+        gone: &BTreeSet<String>,
+    ) -> bool {
+        let child_started = matches!(
+            child,
+            ExtendedSequenceNumber::Sequence { .. } | ExtendedSequenceNumber::ShardEnd
+        );
         parents.iter().all(|p| match self.leases.get(p) {
             Some(lease) => lease.is_shard_end(),
-            None => !self.malformed.contains(p),
+            None if self.malformed.contains(p) => false,
+            None => child_started || *child == ExtendedSequenceNumber::Latest || gone.contains(p),
         })
     }
 }
@@ -108,6 +129,7 @@ impl HeldSet {
 /// Renewer and taker state for one worker.
 #[derive(Debug)]
 pub(crate) struct Coordinator {
+    ctx: Arc<LeaseContext>,
     worker_id: Arc<str>,
     store: Arc<dyn LeaseStore>,
     strategy: Arc<dyn AssignmentStrategy>,
@@ -132,18 +154,17 @@ pub(crate) struct TakeOutcome {
 
 impl Coordinator {
     pub(crate) fn new(
-        worker_id: Arc<str>,
-        store: Arc<dyn LeaseStore>,
+        ctx: Arc<LeaseContext>,
         strategy: Arc<dyn AssignmentStrategy>,
-        lease_duration: Duration,
         max_leases: usize,
         held: Arc<HeldSet>,
     ) -> Self {
         Coordinator {
-            worker_id,
-            store,
+            worker_id: Arc::clone(&ctx.worker_id),
+            store: Arc::clone(&ctx.store),
+            lease_duration: ctx.lease_duration,
+            ctx,
             strategy,
-            lease_duration,
             max_leases,
             held,
             observed: HashMap::new(),
@@ -151,9 +172,9 @@ impl Coordinator {
     }
 
     /// Renews every held lease concurrently; drops released and lost ones from the held set.
-    pub(crate) async fn renew_all(held: &HeldSet, lease_duration: Duration) {
+    pub(crate) async fn renew_all(held: &HeldSet) {
         let leases = held.all();
-        let outcomes = join_all(leases.iter().map(|l| l.renew(lease_duration))).await;
+        let outcomes = join_all(leases.iter().map(|l| l.renew())).await;
         for (lease, outcome) in leases.iter().zip(outcomes) {
             if matches!(outcome, RenewOutcome::Released) {
                 held.remove(lease.shard_id(), lease);
@@ -161,9 +182,11 @@ impl Coordinator {
         }
     }
 
-    /// Lists the table and updates the observations; returns the listing.
-    async fn observe(&mut self, now: Instant) -> Result<LeaseView> {
+    /// Lists the table and updates the observations (as of `now`, the time the listing returned);
+    /// returns the listing.
+    async fn observe(&mut self) -> Result<(LeaseView, Instant)> {
         let listing = self.store.list().await?;
+        let now = Instant::now();
         metrics::gauge!(m::LEASES_MALFORMED, "worker" => self.worker_id.to_string())
             .set(listing.malformed.len() as f64);
         let mut malformed = BTreeSet::new();
@@ -200,10 +223,11 @@ impl Coordinator {
             seen.insert(key, lease);
         }
         self.observed.retain(|k, _| seen.contains_key(k));
-        Ok(Arc::new(LeaseTable {
+        let view = Arc::new(LeaseTable {
             leases: seen,
             malformed,
-        }))
+        });
+        Ok((view, now))
     }
 
     fn is_expired(&self, key: &str, now: Instant) -> bool {
@@ -214,8 +238,7 @@ impl Coordinator {
 
     /// One taker cycle: list, detect stolen leases, decide, take.
     pub(crate) async fn take_cycle(&mut self, taking: bool) -> Result<TakeOutcome> {
-        let now = Instant::now();
-        let view = self.observe(now).await?;
+        let (view, now) = self.observe().await?;
         let me = &*self.worker_id;
 
         // Leases stolen from us show up here before the renewer notices.
@@ -279,13 +302,27 @@ impl Coordinator {
                     tracing::debug!(lease = %key, "previous consumer still running; not taking it yet");
                     continue;
                 }
+                // Taken from a live owner: that owner's last successful renewal was sent before our
+                // listing returned, so its own validity runs out by `now + lease_duration`; processing
+                // here starts no earlier (no two processors of one shard at once). A lease the table says
+                // is ours but that we do not hold counts too: an earlier take of ours that timed out
+                // but landed, or a previous process with our id, and its previous owner may still run.
+                let unexpired_owner = listed.owner.is_some() && !self.is_expired(key, now);
+                let from_live_owner = unexpired_owner && !listed.is_owned_by(me);
+                let start_not_before = unexpired_owner.then(|| now + self.lease_duration);
+                let sent = Instant::now();
                 match self.store.take(listed, me).await {
                     Ok(lease) => {
                         tracing::info!(lease = %key, from = ?listed.owner, stolen, "lease taken");
                         let name = if stolen { m::LEASES_STOLEN } else { m::LEASES_TAKEN };
                         metrics::counter!(name, "worker" => worker.clone()).increment(1);
-                        let held =
-                            HeldLease::new(lease, Arc::clone(&self.store), Arc::clone(&self.worker_id));
+                        self.ctx.events.emit(|| LeaseEvent::Taken {
+                            worker_id: worker.clone(),
+                            shard_id: lease.shard_id().to_owned(),
+                            previous_owner: listed.owner.clone(),
+                            stolen: from_live_owner,
+                        });
+                        let held = HeldLease::new(Arc::clone(&self.ctx), lease, sent, start_not_before);
                         self.held.insert(key.clone(), Arc::clone(&held));
                         outcome.taken.push(held);
                     }
@@ -321,11 +358,16 @@ mod tests {
                 .unwrap();
         }
         let held = Arc::new(HeldSet::default());
+        let ctx = Arc::new(LeaseContext {
+            worker_id: Arc::from("me"),
+            store: Arc::clone(&store),
+            lease_duration: Duration::from_secs(10),
+            events: crate::events::LeaseEvents::default(),
+            jitter: crate::config::Jitter::new(Some(1)),
+        });
         let mut coordinator = Coordinator::new(
-            Arc::from("me"),
-            Arc::clone(&store),
+            ctx,
             Arc::new(CountBalanced::default()),
-            Duration::from_secs(10),
             usize::MAX,
             Arc::clone(&held),
         );
@@ -355,7 +397,7 @@ mod tests {
     }
 
     #[test]
-    fn a_malformed_parent_is_not_done_but_a_missing_or_finished_one_is() {
+    fn a_parent_is_done_when_finished_or_provably_gone_never_merely_absent() {
         let mut table = LeaseTable::default();
         table.leases.insert(
             "finished".into(),
@@ -366,10 +408,20 @@ mod tests {
             Lease::new("open", ExtendedSequenceNumber::TrimHorizon),
         );
         table.malformed.insert("broken".into());
-        let parents = |ps: &[&str]| ps.iter().map(|p| (*p).to_owned()).collect::<BTreeSet<_>>();
-        assert!(table.parents_done(&parents(&["finished", "deleted"])));
-        assert!(!table.parents_done(&parents(&["finished", "open"])));
-        assert!(!table.parents_done(&parents(&["finished", "broken"])));
-        assert!(table.parents_done(&parents(&[])));
+        let set = |ps: &[&str]| ps.iter().map(|p| (*p).to_owned()).collect::<BTreeSet<_>>();
+        let waiting = ExtendedSequenceNumber::TrimHorizon;
+        let started = ExtendedSequenceNumber::sequence(kcl_checkpoint::SequenceNumber::from(5u128));
+        let none = BTreeSet::new();
+        assert!(table.parents_done(&set(&["finished"]), &waiting, &none));
+        assert!(!table.parents_done(&set(&["finished", "open"]), &waiting, &none));
+        assert!(!table.parents_done(&set(&["finished", "broken"]), &started, &set(&["broken"])));
+        assert!(table.parents_done(&set(&[]), &waiting, &none));
+        // Absent: not a proof of anything for a child that has not started...
+        assert!(!table.parents_done(&set(&["finished", "absent"]), &waiting, &none));
+        assert!(!table.parents_done(&set(&["absent"]), &ExtendedSequenceNumber::AtTimestamp, &none));
+        // ...unless the child started before, starts at LATEST, or the parent expired from the stream.
+        assert!(table.parents_done(&set(&["finished", "absent"]), &started, &none));
+        assert!(table.parents_done(&set(&["absent"]), &ExtendedSequenceNumber::Latest, &none));
+        assert!(table.parents_done(&set(&["absent"]), &waiting, &set(&["absent"])));
     }
 }

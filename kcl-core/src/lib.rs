@@ -47,6 +47,7 @@
 //!   `emulator`), [`KinesisSource`](source::KinesisSource) (polling) and
 //!   [`FanOutSource`](source::FanOutSource) (enhanced fan-out, falling back to polling; both feature
 //!   `kinesis`).
+//! - [`events`]: [`LeaseEvent`]s reported to a [`LeaseEventListener`] (lease taken, released, lost).
 //! - [`metrics`]: metric names; [`clock`]: wall time following tokio time; [`error`]: [`Error`].
 
 pub mod assignment;
@@ -56,6 +57,7 @@ pub mod config;
 mod consumer;
 mod deaggregation;
 pub mod error;
+pub mod events;
 mod held;
 mod leases;
 pub mod metrics;
@@ -63,6 +65,7 @@ pub mod processor;
 pub mod record;
 mod retrieval;
 mod shard_sync;
+mod signal;
 pub mod source;
 mod status;
 pub mod worker;
@@ -77,6 +80,7 @@ pub use config::{
 };
 pub use consumer::ConsumerState;
 pub use error::{BoxError, Error, Result};
+pub use events::{LeaseEvent, LeaseEventListener};
 pub use processor::{
     InitializationInput, ProcessRecordsInput, ProcessorError, ShardRecordProcessor,
     ShardRecordProcessorFactory,

@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use crate::config::WorkerConfig;
+use crate::config::{Jitter, WorkerConfig};
 use crate::deaggregation::deaggregate;
 use crate::error::Error;
 use crate::metrics as m;
@@ -55,6 +55,7 @@ impl Prefetcher {
         start: IteratorPosition,
         hash_key_range: Option<HashKeyRange>,
         config: &WorkerConfig,
+        jitter: &Jitter,
         worker_id: Arc<str>,
     ) -> Self {
         let (tx, rx) = mpsc::channel(config.prefetch_max_batches());
@@ -66,6 +67,7 @@ impl Prefetcher {
             max_records: config.max_records_per_call(),
             idle: config.idle_time_between_reads(),
             backoff: config.source_retry_backoff(),
+            jitter: jitter.clone(),
             bytes: Arc::new(Semaphore::new(config.prefetch_max_bytes().min(PERMIT_CAP))),
             max_bytes: config.prefetch_max_bytes().min(PERMIT_CAP),
             records: Arc::new(Semaphore::new(config.prefetch_max_records().min(PERMIT_CAP))),
@@ -98,6 +100,7 @@ struct Poller {
     max_records: usize,
     idle: std::time::Duration,
     backoff: crate::config::Backoff,
+    jitter: Jitter,
     bytes: Arc<Semaphore>,
     max_bytes: usize,
     records: Arc<Semaphore>,
@@ -116,7 +119,7 @@ impl Poller {
 
     /// Gets an iterator, retrying with backoff; `None` if the consumer went away.
     async fn iterator(&self, position: &IteratorPosition, tx: &mpsc::Sender<Batch>) -> Option<String> {
-        let mut delays = self.backoff.delays();
+        let mut delays = self.jitter.delays(self.backoff);
         loop {
             match self.source.get_shard_iterator(&self.shard_id, position).await {
                 Ok(it) => return Some(it),
@@ -148,7 +151,7 @@ impl Poller {
         let Some(mut iterator) = self.iterator(&self.start, &tx).await else {
             return;
         };
-        let mut delays = self.backoff.delays();
+        let mut delays = self.jitter.delays(self.backoff);
         loop {
             let out = match self
                 .source
@@ -156,7 +159,7 @@ impl Poller {
                 .await
             {
                 Ok(out) => {
-                    delays = self.backoff.delays();
+                    delays = self.jitter.delays(self.backoff);
                     out
                 }
                 Err(e) if e.is_expired_iterator() => {

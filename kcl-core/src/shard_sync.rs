@@ -37,8 +37,18 @@ pub(crate) struct SyncReport {
     pub(crate) created: Vec<String>,
     /// Finished parent leases deleted.
     pub(crate) deleted: Vec<String>,
-    /// Unfinished leases whose (closed) shard expired from retention.
+    /// What consumers need to know from the listing.
+    pub(crate) findings: SyncFindings,
+}
+
+/// What shard sync learnt from the listing that consumers act on.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct SyncFindings {
+    /// Unfinished leases whose (closed) shard expired from retention: their consumers end them.
     pub(crate) expired: BTreeSet<String>,
+    /// Known shards (lease keys and parents) absent from the full listing: expired from retention, so a
+    /// child waiting on one of them as a parent need not wait.
+    pub(crate) gone: BTreeSet<String>,
 }
 
 /// Creates and cleans up leases from the stream's shard list.
@@ -59,78 +69,172 @@ fn initial_checkpoint(position: InitialPosition, shard: &ShardDescription) -> Op
     }
 }
 
-/// True when some ancestor of `id` (within the listed shards) has a lease.
-fn descends_from_leased(
-    id: &str,
-    shards: &BTreeMap<&str, &ShardDescription>,
-    leased: &BTreeSet<String>,
-    memo: &mut BTreeMap<String, bool>,
-) -> bool {
-    if let Some(known) = memo.get(id) {
-        return *known;
-    }
-    // Guard against cycles in a malformed shard list.
-    memo.insert(id.to_owned(), false);
-    let mut result = false;
-    if let Some(shard) = shards.get(id) {
-        for parent in shard.parents() {
-            if leased.contains(parent) || descends_from_leased(parent, shards, leased, memo) {
-                result = true;
-                break;
-            }
-        }
-    }
-    memo.insert(id.to_owned(), result);
-    result
+/// The shard graph as far as this worker knows it: the listing's parent links plus the parents each lease
+/// records (a lease may name a parent the listing no longer shows, or be the child the listing does not
+/// show yet).
+struct ShardGraph<'a> {
+    parents_of: BTreeMap<&'a str, BTreeSet<&'a str>>,
+    children_of: BTreeMap<&'a str, BTreeSet<&'a str>>,
 }
 
-/// True when some descendant of `id` (within the listed shards) has a lease.
-fn has_leased_descendant(
-    id: &str,
-    children_of: &BTreeMap<&str, Vec<&str>>,
-    leased: &BTreeSet<String>,
-    memo: &mut BTreeMap<String, bool>,
-) -> bool {
-    if let Some(known) = memo.get(id) {
-        return *known;
-    }
-    memo.insert(id.to_owned(), false);
-    let result = children_of.get(id).is_some_and(|children| {
-        children
+impl<'a> ShardGraph<'a> {
+    fn new(shards: &'a [ShardDescription], leases: &'a BTreeMap<String, Lease>) -> Self {
+        let mut graph = ShardGraph {
+            parents_of: BTreeMap::new(),
+            children_of: BTreeMap::new(),
+        };
+        let links = shards
             .iter()
-            .any(|c| leased.contains(*c) || has_leased_descendant(c, children_of, leased, memo))
-    });
-    memo.insert(id.to_owned(), result);
-    result
+            .flat_map(|s| s.parents().map(move |p| (s.shard_id.as_str(), p)))
+            .chain(
+                leases
+                    .values()
+                    .flat_map(|l| l.parent_shard_ids.iter().map(move |p| (l.shard_id(), p.as_str()))),
+            );
+        for (child, parent) in links {
+            graph.parents_of.entry(child).or_default().insert(parent);
+            graph.children_of.entry(parent).or_default().insert(child);
+        }
+        graph
+    }
+
+    /// True when some ancestor of `id` has a lease.
+    fn descends_from_leased(
+        &self,
+        id: &'a str,
+        leases: &BTreeMap<String, Lease>,
+        memo: &mut BTreeMap<&'a str, bool>,
+    ) -> bool {
+        if let Some(known) = memo.get(id) {
+            return *known;
+        }
+        // Guard against cycles in a malformed shard list.
+        memo.insert(id, false);
+        let result = self.parents_of.get(id).is_some_and(|parents| {
+            parents
+                .iter()
+                .any(|p| leases.contains_key(*p) || self.descends_from_leased(p, leases, memo))
+        });
+        memo.insert(id, result);
+        result
+    }
+
+    /// What lies below `id`: (some descendant's lease has started, some descendant's lease waits for its
+    /// ancestors at `TRIM_HORIZON` / `AT_TIMESTAMP`).
+    fn below(
+        &self,
+        id: &'a str,
+        leases: &BTreeMap<String, Lease>,
+        memo: &mut BTreeMap<&'a str, (bool, bool)>,
+    ) -> (bool, bool) {
+        if let Some(known) = memo.get(id) {
+            return *known;
+        }
+        memo.insert(id, (false, false));
+        let mut result = (false, false);
+        for child in self.children_of.get(id).into_iter().flatten() {
+            match leases.get(*child).map(|l| &l.checkpoint) {
+                Some(ExtendedSequenceNumber::Sequence { .. } | ExtendedSequenceNumber::ShardEnd) => {
+                    result.0 = true;
+                }
+                Some(ExtendedSequenceNumber::TrimHorizon | ExtendedSequenceNumber::AtTimestamp) => {
+                    result.1 = true;
+                }
+                _ => {}
+            }
+            let (started, waiting) = self.below(child, leases, memo);
+            result = (result.0 || started, result.1 || waiting);
+        }
+        memo.insert(id, result);
+        result
+    }
+
+    /// How many ancestors deep `id` is (to create parents' leases before their children's).
+    fn depth(&self, id: &'a str, memo: &mut BTreeMap<&'a str, usize>) -> usize {
+        if let Some(known) = memo.get(id) {
+            return *known;
+        }
+        memo.insert(id, 0);
+        let depth = self
+            .parents_of
+            .get(id)
+            .into_iter()
+            .flatten()
+            .map(|p| self.depth(p, memo) + 1)
+            .max()
+            .unwrap_or(0);
+        memo.insert(id, depth);
+        depth
+    }
 }
 
-/// The leases to create for `shards` given the existing lease keys.
+/// The leases to create for `shards` given the existing leases, parents before children.
+///
+/// A listed shard without a lease gets one unless it was already consumed — some descendant's lease has
+/// started, which happens only after this shard finished (its lease was then cleaned up): it is never
+/// leased again. Otherwise it starts at `TRIM_HORIZON` when it descends from a leased shard, or when a
+/// descendant's lease waits for its ancestors (ancestry is made complete: every shard between a leased
+/// ancestor and a waiting descendant gets a lease, empty intermediate shards included, so no child waits
+/// on a parent that will never be processed); any other shard starts at the initial position.
 pub(crate) fn plan_new_leases(
     shards: &[ShardDescription],
-    leased: &BTreeSet<String>,
+    leases: &BTreeMap<String, Lease>,
     position: InitialPosition,
 ) -> Vec<Lease> {
-    let by_id: BTreeMap<&str, &ShardDescription> = shards.iter().map(|s| (s.shard_id.as_str(), s)).collect();
-    let mut children_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for shard in shards {
-        for parent in shard.parents() {
-            children_of.entry(parent).or_default().push(&shard.shard_id);
+    // A planned lease can pull its own missing ancestors in: plan until nothing more is added.
+    let mut known = leases.clone();
+    let mut planned = Vec::new();
+    loop {
+        let more = plan_pass(shards, &known, position);
+        if more.is_empty() {
+            break;
+        }
+        for lease in more {
+            known.insert(lease.key.as_str().to_owned(), lease.clone());
+            planned.push(lease);
         }
     }
-    let mut memo = BTreeMap::new();
-    let mut below = BTreeMap::new();
+    let graph = ShardGraph::new(shards, &known);
+    let mut depths = BTreeMap::new();
+    let mut planned: Vec<(usize, Lease)> = planned
+        .into_iter()
+        .map(|lease| {
+            let id = known
+                .get_key_value(lease.key.as_str())
+                .map_or("", |(key, _)| key.as_str());
+            (graph.depth(id, &mut depths), lease)
+        })
+        .collect();
+    planned.sort_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.key.as_str().cmp(y.key.as_str())));
+    planned.into_iter().map(|(_, lease)| lease).collect()
+}
+
+/// One planning pass over the shards with no lease in `leases`.
+fn plan_pass(
+    shards: &[ShardDescription],
+    leases: &BTreeMap<String, Lease>,
+    position: InitialPosition,
+) -> Vec<Lease> {
+    let graph = ShardGraph::new(shards, leases);
+    let (mut above, mut below) = (BTreeMap::new(), BTreeMap::new());
     let mut new = Vec::new();
-    for shard in by_id.values() {
-        if leased.contains(&shard.shard_id) {
+    for shard in shards {
+        let id = shard.shard_id.as_str();
+        if leases.contains_key(id) {
             continue;
         }
-        // A shard with a leased descendant was already consumed (its lease finished and was cleaned up
-        // after its children started): never lease it again.
-        if has_leased_descendant(&shard.shard_id, &children_of, leased, &mut below) {
+        let (consumed, waited_on) = graph.below(id, leases, &mut below);
+        if consumed {
             continue;
         }
-        let checkpoint = if descends_from_leased(&shard.shard_id, &by_id, leased, &mut memo) {
+        let checkpoint = if graph.descends_from_leased(id, leases, &mut above) {
             Some(ExtendedSequenceNumber::TrimHorizon)
+        } else if waited_on {
+            Some(
+                initial_checkpoint(position, shard)
+                    .filter(|c| *c != ExtendedSequenceNumber::Latest)
+                    .unwrap_or(ExtendedSequenceNumber::TrimHorizon),
+            )
         } else {
             initial_checkpoint(position, shard)
         };
@@ -142,6 +246,27 @@ pub(crate) fn plan_new_leases(
         new.push(lease);
     }
     new
+}
+
+/// The shard ids known (as lease keys or as parents) that a full, non-empty listing no longer shows:
+/// they expired from retention, nothing of them can be read any more.
+pub(crate) fn gone_shards(leases: &BTreeMap<String, Lease>, shards: &[ShardDescription]) -> BTreeSet<String> {
+    if shards.is_empty() {
+        // An empty listing proves nothing (a stream being recreated, a source hiccup).
+        return BTreeSet::new();
+    }
+    let listed: BTreeSet<&str> = shards.iter().map(|s| s.shard_id.as_str()).collect();
+    shards
+        .iter()
+        .flat_map(|s| s.parents())
+        .chain(
+            leases.values().flat_map(|l| {
+                std::iter::once(l.shard_id()).chain(l.parent_shard_ids.iter().map(String::as_str))
+            }),
+        )
+        .filter(|id| !listed.contains(id))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The finished parent leases whose children have all started.
@@ -206,17 +331,19 @@ pub(crate) fn plan_expired(
 impl ShardSyncer {
     /// One sync: create missing leases, delete finished parents.
     pub(crate) async fn sync(&self) -> Result<SyncReport> {
-        let shards = self.source.list_shards(&ShardFilter::FromTrimHorizon).await?;
+        // The lease table first, the shards second: every shard whose lease the listing shows was created
+        // before the shard listing is taken, so the listing shows the children of every lease cleaned up
+        // before (a finished shard is never mistaken for a new one).
         let listing = self.store.list().await?;
+        let shards = self.source.list_shards(&ShardFilter::FromTrimHorizon).await?;
         let mut leases: BTreeMap<String, Lease> = listing
             .leases
             .into_iter()
             .map(|l| (l.key.as_str().to_owned(), l))
             .collect();
-        let leased: BTreeSet<String> = leases.keys().cloned().collect();
         let mut report = SyncReport::default();
         let worker = self.worker_id.to_string();
-        for lease in plan_new_leases(&shards, &leased, self.initial_position) {
+        for lease in plan_new_leases(&shards, &leases, self.initial_position) {
             if self.store.create_if_absent(&lease).await? {
                 tracing::info!(lease = %lease.key, checkpoint = %lease.checkpoint, "lease created");
                 metrics::counter!(m::LEASES_CREATED, "worker" => worker.clone()).increment(1);
@@ -224,8 +351,9 @@ impl ShardSyncer {
             }
             leases.insert(lease.key.as_str().to_owned(), lease);
         }
-        report.expired = plan_expired(&leases, &shards);
-        for key in &report.expired {
+        report.findings.expired = plan_expired(&leases, &shards);
+        report.findings.gone = gone_shards(&leases, &shards);
+        for key in &report.findings.expired {
             tracing::warn!(
                 lease = %key,
                 "shard expired from retention before it was fully processed: its remaining records are \
@@ -313,6 +441,22 @@ mod tests {
         assert!(plan_expired(&leases, &[]).is_empty());
     }
 
+    fn table(entries: &[(&str, &[&str], ExtendedSequenceNumber)]) -> BTreeMap<String, Lease> {
+        entries
+            .iter()
+            .map(|(id, parents, cp)| {
+                (
+                    (*id).to_owned(),
+                    Lease::new(*id, cp.clone()).with_parents(parents.iter().map(|p| (*p).to_owned())),
+                )
+            })
+            .collect()
+    }
+
+    fn started() -> ExtendedSequenceNumber {
+        ExtendedSequenceNumber::sequence(kcl_checkpoint::SequenceNumber::from(5u128))
+    }
+
     #[test]
     fn empty_table_latest_leases_open_shards_only() {
         let shards = vec![
@@ -320,23 +464,23 @@ mod tests {
             shard("a", &["p"], true),
             shard("b", &["p"], true),
         ];
-        let plan = plan_new_leases(&shards, &BTreeSet::new(), InitialPosition::Latest);
+        let plan = plan_new_leases(&shards, &BTreeMap::new(), InitialPosition::Latest);
         assert_eq!(keys(&plan), vec![("a", "LATEST".into()), ("b", "LATEST".into())]);
     }
 
     #[test]
-    fn empty_table_trim_horizon_leases_the_whole_tree_with_parents() {
+    fn empty_table_trim_horizon_leases_the_whole_tree_parents_first() {
         let shards = vec![shard("p", &[], false), shard("a", &["p"], true)];
-        let plan = plan_new_leases(&shards, &BTreeSet::new(), InitialPosition::TrimHorizon);
+        let plan = plan_new_leases(&shards, &BTreeMap::new(), InitialPosition::TrimHorizon);
         assert_eq!(
             keys(&plan),
-            vec![("a", "TRIM_HORIZON".into()), ("p", "TRIM_HORIZON".into())]
+            vec![("p", "TRIM_HORIZON".into()), ("a", "TRIM_HORIZON".into())]
         );
-        assert!(plan[0].parent_shard_ids.contains("p"));
+        assert!(plan[1].parent_shard_ids.contains("p"));
     }
 
     #[test]
-    fn descendants_of_leased_shards_start_at_trim_horizon() {
+    fn descendants_of_leased_shards_start_at_trim_horizon_with_every_parent_leased() {
         let shards = vec![
             shard("p", &[], false),
             shard("q", &[], false),
@@ -344,28 +488,87 @@ mod tests {
             shard("g", &["c"], true),
             shard("other", &[], true),
         ];
-        let leased = ["p".to_owned()].into_iter().collect();
-        let plan = plan_new_leases(&shards, &leased, InitialPosition::Latest);
+        let leases = table(&[("p", &[], ExtendedSequenceNumber::Latest)]);
+        let plan = plan_new_leases(&shards, &leases, InitialPosition::Latest);
+        // `c` waits for both its parents, so `q` (no leased ancestor, closed) is leased too.
         assert_eq!(
             keys(&plan),
             vec![
+                ("other", "LATEST".into()),
+                ("q", "TRIM_HORIZON".into()),
                 ("c", "TRIM_HORIZON".into()),
                 ("g", "TRIM_HORIZON".into()),
-                ("other", "LATEST".into()),
             ]
         );
     }
 
     #[test]
-    fn cleaned_up_parents_are_never_leased_again() {
+    fn a_merge_child_already_leased_pulls_in_its_unleased_parents() {
+        // Defect seen in the fleet simulation: split 9 -> 10, 11; merge 2 + 10 -> 12. The lease of 12
+        // was created at 2's end while 10 had none: 10 must still get one (it descends from 9).
+        let shards = vec![
+            shard("2", &[], false),
+            shard("9", &[], false),
+            shard("10", &["9"], false),
+            shard("11", &["9"], true),
+            shard("12", &["2", "10"], true),
+        ];
+        let leases = table(&[
+            ("2", &[], ExtendedSequenceNumber::ShardEnd),
+            ("9", &[], ExtendedSequenceNumber::ShardEnd),
+            ("11", &["9"], ExtendedSequenceNumber::TrimHorizon),
+            ("12", &["2", "10"], ExtendedSequenceNumber::TrimHorizon),
+        ]);
+        let plan = plan_new_leases(&shards, &leases, InitialPosition::Latest);
+        assert_eq!(keys(&plan), vec![("10", "TRIM_HORIZON".into())]);
+    }
+
+    #[test]
+    fn intermediate_shards_between_a_leased_ancestor_and_a_leased_child_get_leases() {
+        // 2 split into 5 + 6, merged back into 7; 7 got a lease, 5 and 6 must too.
+        let shards = vec![
+            shard("2", &[], false),
+            shard("5", &["2"], false),
+            shard("6", &["2"], false),
+            shard("7", &["5", "6"], true),
+        ];
+        let leases = table(&[
+            ("2", &[], ExtendedSequenceNumber::ShardEnd),
+            ("7", &["5", "6"], ExtendedSequenceNumber::TrimHorizon),
+        ]);
+        for position in [InitialPosition::Latest, InitialPosition::TrimHorizon] {
+            let plan = plan_new_leases(&shards, &leases, position);
+            assert_eq!(
+                keys(&plan),
+                vec![("5", "TRIM_HORIZON".into()), ("6", "TRIM_HORIZON".into())]
+            );
+        }
+    }
+
+    #[test]
+    fn consumed_shards_are_never_leased_again() {
         let shards = vec![
             shard("p", &[], false),
-            shard("a", &["p"], true),
+            shard("a", &["p"], false),
             shard("b", &["p"], true),
+            shard("g", &["a"], true),
         ];
-        let leased = ["a".to_owned(), "b".to_owned()].into_iter().collect();
         for position in [InitialPosition::TrimHorizon, InitialPosition::Latest] {
-            assert!(plan_new_leases(&shards, &leased, position).is_empty());
+            // Children started: the parent was finished and cleaned up (only `a`'s child is new).
+            let leases = table(&[("a", &["p"], started()), ("b", &["p"], started())]);
+            let plan = plan_new_leases(&shards, &leases, position);
+            assert_eq!(keys(&plan), vec![("g", "TRIM_HORIZON".into())]);
+            // A grandchild started (its parent `a` finished and was cleaned up too): neither `p` nor
+            // `a` is leased again, even though `b` has not started.
+            let leases = table(&[
+                ("b", &["p"], ExtendedSequenceNumber::TrimHorizon),
+                ("g", &["a"], started()),
+            ]);
+            assert!(plan_new_leases(&shards, &leases, position).is_empty());
+            // The grandchild's lease alone links `a` to `g` when the listing does not show `g` yet.
+            let leases = table(&[("g", &["a"], started())]);
+            let plan = plan_new_leases(&shards[..3], &leases, position);
+            assert!(plan.iter().all(|l| l.shard_id() == "b"), "{:?}", keys(&plan));
         }
     }
 

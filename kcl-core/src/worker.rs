@@ -14,25 +14,27 @@
 //! `shutdown_requested`, then releases its lease so another worker takes it on its next taker cycle,
 //! without waiting for expiry), and returns once all are done.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
 use kcl_checkpoint::LeaseStore;
-use tokio::sync::{oneshot, watch, Notify};
+use tokio::sync::{oneshot, Notify};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{sleep_until, Instant};
 use tracing::Instrument;
 
 use crate::assignment::{AssignmentStrategy, CountBalanced};
-use crate::config::{ConfigError, WorkerConfig};
-use crate::consumer::{ConsumerContext, ConsumerState, ExpiredShards, ShardConsumer};
+use crate::config::{ConfigError, Jitter, WorkerConfig};
+use crate::consumer::{ConsumerContext, ConsumerState, Findings, ShardConsumer};
 use crate::error::{Error, Result};
-use crate::held::HeldLease;
+use crate::events::{LeaseEventListener, LeaseEvents};
+use crate::held::{HeldLease, LeaseContext};
 use crate::leases::{Coordinator, HeldSet, LeaseView};
 use crate::metrics as m;
 use crate::processor::ShardRecordProcessorFactory;
-use crate::shard_sync::ShardSyncer;
+use crate::shard_sync::{ShardSyncer, SyncFindings};
+use crate::signal;
 use crate::source::RecordSource;
 use crate::status::WorkerStatus;
 
@@ -47,6 +49,7 @@ pub struct Worker {
     source: Arc<dyn RecordSource>,
     factory: Arc<dyn ShardRecordProcessorFactory>,
     strategy: Arc<dyn AssignmentStrategy>,
+    events: LeaseEvents,
     held: Arc<HeldSet>,
     status: Arc<WorkerStatus>,
 }
@@ -69,6 +72,7 @@ pub struct WorkerBuilder {
     factory: Arc<dyn ShardRecordProcessorFactory>,
     config: Option<WorkerConfig>,
     strategy: Option<Arc<dyn AssignmentStrategy>>,
+    listener: Option<Arc<dyn LeaseEventListener>>,
 }
 
 impl std::fmt::Debug for WorkerBuilder {
@@ -92,6 +96,13 @@ impl WorkerBuilder {
         self
     }
 
+    /// Reports every lease taken, released and lost to `listener` (see [`LeaseEvent`](crate::LeaseEvent)),
+    /// without wrapping the lease store.
+    pub fn lease_event_listener(mut self, listener: impl LeaseEventListener) -> Self {
+        self.listener = Some(Arc::new(listener));
+        self
+    }
+
     /// Builds the worker.
     ///
     /// # Errors
@@ -111,6 +122,7 @@ impl WorkerBuilder {
             source: self.source,
             factory: self.factory,
             strategy: self.strategy.unwrap_or_else(|| Arc::new(CountBalanced::new())),
+            events: LeaseEvents::new(self.listener),
             held: Arc::new(HeldSet::default()),
             status: Arc::new(WorkerStatus::default()),
         })
@@ -133,6 +145,7 @@ impl Worker {
             factory: Arc::new(factory),
             config: None,
             strategy: None,
+            listener: None,
         }
     }
 
@@ -183,11 +196,19 @@ impl Worker {
     async fn run_inner(self, signal: impl Future<Output = ()> + Send) -> Result<()> {
         let cfg = Arc::clone(&self.config);
         let worker = self.worker_id.to_string();
-        let (view_tx, view_rx) = watch::channel::<LeaseView>(LeaseView::default());
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let (view_tx, view_rx) = signal::channel::<LeaseView>(LeaseView::default());
+        let (stop_tx, stop_rx) = signal::channel(false);
         let shard_ended = Arc::new(Notify::new());
         let sync_now = Arc::new(Notify::new());
         let mut background = JoinSet::new();
+        let jitter = Jitter::new(cfg.jitter_seed());
+        let lease_ctx = Arc::new(LeaseContext {
+            worker_id: Arc::clone(&self.worker_id),
+            store: Arc::clone(&self.store),
+            lease_duration: cfg.lease_duration(),
+            events: self.events.clone(),
+            jitter: jitter.clone(),
+        });
 
         // Renewer.
         {
@@ -201,7 +222,7 @@ impl Worker {
                     tick.tick().await;
                     loop {
                         tick.tick().await;
-                        Coordinator::renew_all(&held, cfg.lease_duration()).await;
+                        Coordinator::renew_all(&held).await;
                         metrics::gauge!(m::LEASES_HELD, "worker" => worker.clone()).set(held.len() as f64);
                     }
                 }
@@ -221,20 +242,20 @@ impl Worker {
             source: Arc::clone(&self.source),
             initial_position: cfg.initial_position(),
         };
-        // Leases whose shard expired from retention, found by shard sync; their consumers end them.
-        let (expired_tx, expired_rx) = watch::channel::<ExpiredShards>(Arc::default());
-        let publish_expired = move |expired: BTreeSet<String>| {
-            expired_tx.send_if_modified(|current| {
-                let changed = **current != expired;
+        // What shard sync finds for consumers (leases whose shard expired from retention, shards gone).
+        let (findings_tx, findings_rx) = signal::channel::<Findings>(Arc::default());
+        let publish_findings = move |found: SyncFindings| {
+            findings_tx.send_if_modified(|current| {
+                let changed = **current != found;
                 if changed {
-                    *current = Arc::new(expired);
+                    *current = Arc::new(found);
                 }
                 changed
             });
         };
         let first_sync_failed = match syncer.sync().await {
             Ok(report) => {
-                publish_expired(report.expired);
+                publish_findings(report.findings);
                 false
             }
             Err(e) => {
@@ -246,17 +267,19 @@ impl Worker {
             let sync_now = Arc::clone(&sync_now);
             let interval = cfg.shard_sync_interval();
             let backoff = cfg.source_retry_backoff();
+            let jitter = jitter.clone();
             background.spawn(
                 async move {
                     // After a failure, retry on the source backoff rather than a whole sync interval.
-                    let mut retry = first_sync_failed.then(|| backoff.delays());
+                    let mut retry = first_sync_failed.then(|| jitter.delays(backoff));
                     loop {
                         let wait = retry
                             .as_mut()
                             .map_or(interval, |d| d.next().unwrap_or(backoff.max_delay).min(interval));
                         tokio::select! {
-                            _ = tokio::time::sleep(wait) => {}
+                            biased;
                             _ = sync_now.notified() => {}
+                            _ = tokio::time::sleep(wait) => {}
                         }
                         match syncer.sync().await {
                             Ok(report) => {
@@ -264,11 +287,11 @@ impl Worker {
                                 if !report.created.is_empty() || !report.deleted.is_empty() {
                                     tracing::debug!(?report, "shard sync");
                                 }
-                                publish_expired(report.expired);
+                                publish_findings(report.findings);
                             }
                             Err(e) => {
                                 tracing::warn!(error = %e, "shard sync failed; retrying with backoff");
-                                retry.get_or_insert_with(|| backoff.delays());
+                                retry.get_or_insert_with(|| jitter.delays(backoff));
                             }
                         }
                     }
@@ -284,15 +307,14 @@ impl Worker {
             source: Arc::clone(&self.source),
             factory: Arc::clone(&self.factory),
             view: view_rx,
-            expired: expired_rx,
+            findings: findings_rx,
+            jitter: jitter.clone(),
             status: Arc::clone(&self.status),
             shard_ended: Arc::clone(&shard_ended),
         };
         let mut coordinator = Coordinator::new(
-            Arc::clone(&self.worker_id),
-            Arc::clone(&self.store),
+            lease_ctx,
             Arc::clone(&self.strategy),
-            cfg.lease_duration(),
             cfg.max_leases_per_worker(),
             Arc::clone(&self.held),
         );
@@ -328,7 +350,7 @@ impl Worker {
                                 next_take = next_take.min(now + CONFLICT_RETRY);
                             }
                             for lease in outcome.taken {
-                                self.status.set(lease.shard_id(), ConsumerState::WaitingOnParents);
+                                self.status.set(lease.shard_id(), ConsumerState::Initializing);
                                 let consumer = ShardConsumer::new(ctx.clone(), Arc::clone(&lease), stop_rx.clone());
                                 let lease_for_task = Arc::clone(&lease);
                                 let task = consumers.spawn(
@@ -350,12 +372,6 @@ impl Worker {
         while let Some(done) = consumers.join_next_with_id().await {
             self.reap(done, &mut running).await;
         }
-        for lease in self.held.all() {
-            // Leases kept by stopped (Failed) consumers.
-            if let Err(e) = lease.release().await {
-                tracing::warn!(lease = %lease.shard_id(), error = %e, "releasing a lease failed");
-            }
-        }
         background.shutdown().await;
         metrics::gauge!(m::LEASES_HELD, "worker" => worker).set(0.0);
         tracing::info!("worker stopped");
@@ -372,11 +388,9 @@ impl Worker {
             Ok((id, (lease, state))) => {
                 running.remove(&id);
                 tracing::debug!(shard_id = %lease.shard_id(), %state, "consumer finished");
-                if state != ConsumerState::Failed {
-                    lease.forget();
-                    self.held.remove(lease.shard_id(), &lease);
-                    self.status.remove(lease.shard_id());
-                }
+                lease.forget();
+                self.held.remove(lease.shard_id(), &lease);
+                self.status.remove(lease.shard_id());
             }
             Err(e) => {
                 // A consumer task died (a bug: processor panics are caught). Hand its lease back so the
@@ -451,8 +465,10 @@ impl WorkerHandle {
         }
     }
 
-    /// Stops every task of the worker at once *without* releasing leases or telling processors, as a
-    /// crash would: other workers take the leases after they expire. Meant for failover tests.
+    /// Crashes the worker: stops every task of it at once (the worker loop, renewer, shard sync, every
+    /// consumer and poller) *without* releasing leases or calling any processor callback — the in-process
+    /// equivalent of `kill -9`. Processors are dropped mid-call; nothing is checkpointed; other workers
+    /// take the leases once they expire. Meant for failover tests and fleet simulations.
     pub async fn abort(self) {
         self.task.abort();
         let _ = self.task.await;

@@ -1,0 +1,85 @@
+//! The seeded fleet simulation (see `tests/sim/mod.rs` for what it runs and checks).
+//!
+//! - `KCL_SIM_SEEDS=A..B` picks the seeds (default `0..24` for a plain `cargo test`; the README test
+//!   command runs as many of `0..3000` as fit in 5 minutes, at least 1,000); `KCL_SIM_SEEDS=N` replays one seed and prints its violations with the
+//!   events around them.
+//! - `KCL_SIM_THREADS` (default: the machine's cores) and `KCL_SIM_MAX_SECONDS` (no limit by default)
+//!   bound a long run; `KCL_SIM_MIN_SEEDS` fails the test if fewer seeds than that fit in the time
+//!   limit. The seeds per second are printed.
+//!
+//! Long runs: `scripts/fleet-sim.sh 0..100000` (release build, all cores).
+
+mod sim;
+
+use std::time::Duration;
+
+fn env_seeds() -> std::ops::Range<u64> {
+    std::env::var("KCL_SIM_SEEDS")
+        .map(|s| sim::parse_seeds(&s))
+        .unwrap_or(0..24)
+}
+
+#[test]
+fn fleet_simulation_keeps_every_invariant_on_every_seed() {
+    let seeds = env_seeds();
+    let threads = std::env::var("KCL_SIM_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let limit = std::env::var("KCL_SIM_MAX_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs);
+    let requested = seeds.end - seeds.start;
+    if requested == 1 {
+        let outcome = sim::run(seeds.start);
+        println!("{}", outcome.summary());
+        if let Ok(path) = std::env::var("KCL_SIM_DUMP") {
+            let text: String = outcome
+                .events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| format!("#{i} {} ms {:?}\n", e.at_ms, e.kind))
+                .collect();
+            std::fs::write(&path, text).expect("writing the event dump");
+        }
+        assert!(outcome.ok(), "{}", outcome.report());
+        return;
+    }
+    let (failures, ran, wall) = sim::run_many(seeds.clone(), threads, limit);
+    println!(
+        "fleet simulation: seeds {}..{}: {ran} run, {} failed, {:.1} s wall on {threads} thread(s), \
+         {:.1} seeds/s",
+        seeds.start,
+        seeds.end,
+        failures.len(),
+        wall.as_secs_f64(),
+        ran as f64 / wall.as_secs_f64().max(1e-9)
+    );
+    if ran < requested {
+        println!("fleet simulation: time limit reached after {ran} of {requested} seeds");
+    }
+    let at_least: u64 = std::env::var("KCL_SIM_MIN_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        ran >= at_least,
+        "only {ran} seeds ran within KCL_SIM_MAX_SECONDS; at least {at_least} are required"
+    );
+    let failing: Vec<u64> = failures.iter().map(|o| o.seed).collect();
+    assert!(failing.is_empty(), "failing seeds: {failing:?} (reports above)");
+}
+
+#[test]
+fn a_seed_replays_exactly() {
+    for seed in [3, 11] {
+        let (a, b) = (sim::run(seed), sim::run(seed));
+        assert!(a.events.len() > 100, "seed {seed} did something");
+        assert_eq!(
+            (a.digest, a.events.len()),
+            (b.digest, b.events.len()),
+            "seed {seed} ran differently twice"
+        );
+    }
+}

@@ -1,0 +1,1511 @@
+//! A seeded simulation of a kcl-rs fleet, through the public API only.
+//!
+//! One seed is one run on its own single-threaded tokio runtime with paused time: an in-process emulator
+//! (no throughput limits) behind [`EmulatorSource`], an in-memory lease store behind an auditing wrapper
+//! and a [`FaultyLeaseStore`], 2-5 workers with 1-4 s leases, a producer writing `k<key>:<n>` records, and
+//! a random schedule of crashes ([`WorkerHandle::abort`], the `kill -9` equivalent), graceful shutdowns,
+//! joins, restarts under an old worker id, SplitShard / MergeShards / UpdateShardCount, store faults and
+//! source faults switched on and off, and processors that checkpoint every batch, every N batches, in
+//! the middle of a batch, in two phases, or never (only in `shutdown_requested` and `shard_ended`), and
+//! that sometimes return errors or panic. After the chaos the faults stop and the fleet gets time to
+//! converge; then the invariants are checked over the recorded event log:
+//!
+//! - no loss: every produced record was processed (a `process_records` call returned `Ok` on it);
+//! - per key, first deliveries come in producer order;
+//! - each processor starts right after the checkpoint it was initialized with and moves through its
+//!   shard without gaps: a batch follows the previous one, or repeats it after a failure — so every
+//!   redelivery is a contiguous replay starting after a checkpoint;
+//! - every record of a parent shard is processed before any record of its children;
+//! - a redelivery across processors only follows a crash, a lost lease, or a failed batch or checkpoint:
+//!   never a graceful shutdown whose checkpoint succeeded, nor a finished shard;
+//! - the stored checkpoint never moves backwards, a deleted (finished) lease is never created again, and
+//!   no processor checkpoints successfully once a newer processor of its shard was initialized;
+//! - no processor starts a batch once a newer processor of its shard was initialized;
+//! - at the end every unfinished lease is owned by a live worker, and live workers' counts differ by at
+//!   most one.
+//!
+//! Replay is exact: the runtime is single-threaded, kcl-core's `select!`s are `biased`, backoff jitter,
+//! the emulator, the store faults and every random choice here are seeded from the run's seed.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
+
+use bytes::Bytes;
+use kcl::checkpoint::{
+    ExtendedSequenceNumber, FaultyLeaseStore, InMemoryLeaseStore, Lease, LeaseKey, LeaseListing, LeaseStore,
+    RandomFaults,
+};
+use kcl::core::source::EmulatorSource;
+use kcl::core::{
+    async_trait, Backoff, Checkpointer, InitialPosition, InitializationInput, IteratorPosition, LeaseEvent,
+    ProcessRecordsInput, ProcessorError, ProcessorErrorPolicy, RecordSource, ShardFilter,
+    ShardRecordProcessor, Worker, WorkerConfig, WorkerHandle,
+};
+use kcl::emulator::types::{
+    CreateStreamInput, MergeShardsInput, PutRecordsInput, PutRecordsRequestEntry, ScalingType,
+    SplitShardInput, UpdateShardCountInput,
+};
+use kcl::emulator::{Emulator, EmulatorConfig, ErrorCode, FaultId, FaultRule, Operation};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::time::Instant;
+
+const STREAM: &str = "fleet";
+/// Virtual seconds of chaos (producer, schedule, faults).
+const CHAOS: Duration = Duration::from_secs(40);
+/// Virtual time the fleet gets afterwards to process everything and settle.
+const SETTLE: Duration = Duration::from_secs(90);
+const MAX_OPEN_SHARDS: usize = 10;
+const INJECTED_PANIC: &str = "sim: injected processor panic";
+
+/// What one processor instance does with checkpoints in `process_records`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    EveryBatch,
+    EveryN(u32),
+    MidBatch,
+    TwoPhase,
+    Never,
+}
+
+/// One recorded event, at a virtual time (ms since the start).
+#[derive(Clone, Debug)]
+pub struct Ev {
+    pub at_ms: u64,
+    pub kind: Kind,
+}
+
+/// What happened.
+#[derive(Clone, Debug)]
+pub enum Kind {
+    Produced {
+        count: usize,
+    },
+    Init {
+        proc: u32,
+        worker: String,
+        shard: String,
+        checkpoint: String,
+    },
+    BatchStart {
+        proc: u32,
+        shard: String,
+    },
+    /// The processor did its work on a batch (the side effect), before checkpointing and returning:
+    /// the records' keys, producer counters and sequence numbers.
+    Processed {
+        proc: u32,
+        shard: String,
+        recs: Vec<(u32, u64, String)>,
+    },
+    /// A `process_records` call failed (error or panic) before processing its records.
+    Failed {
+        proc: u32,
+        shard: String,
+        recs: Vec<(u32, u64, String)>,
+    },
+    /// A `process_records` call returned `Ok`.
+    BatchEnd {
+        proc: u32,
+        shard: String,
+    },
+    Checkpoint {
+        proc: u32,
+        shard: String,
+        at: String,
+        ok: bool,
+        error: Option<String>,
+    },
+    LeaseLostCall {
+        proc: u32,
+        shard: String,
+    },
+    ShutdownRequested {
+        proc: u32,
+        shard: String,
+        checkpointed: Option<bool>,
+    },
+    ShardEnded {
+        proc: u32,
+        shard: String,
+        ok: bool,
+    },
+    StoreCheckpoint {
+        key: String,
+        owner: Option<String>,
+        at: ExtendedSequenceNumber,
+    },
+    StoreCreate {
+        key: String,
+    },
+    StoreDelete {
+        key: String,
+    },
+    Lease(LeaseEvent),
+    Crash {
+        worker: String,
+    },
+    ShutdownBegin {
+        worker: String,
+    },
+    ShutdownDone {
+        worker: String,
+    },
+    Spawn {
+        worker: String,
+        lease_s: u64,
+    },
+    Reshard {
+        what: String,
+    },
+    Faults {
+        what: String,
+    },
+    Settled,
+}
+
+/// Everything one run shares.
+struct Shared {
+    start: Instant,
+    events: Mutex<Vec<Ev>>,
+    next_proc: Mutex<u32>,
+    seed: u64,
+}
+
+impl Shared {
+    fn push(&self, kind: Kind) {
+        let at_ms = self.start.elapsed().as_millis() as u64;
+        self.events.lock().unwrap().push(Ev { at_ms, kind });
+    }
+}
+
+/// The result of one seed.
+pub struct Outcome {
+    pub seed: u64,
+    pub violations: Vec<(usize, String)>,
+    pub events: Vec<Ev>,
+    /// A digest of the whole event log: equal digests = the same run.
+    pub digest: u64,
+    pub produced: usize,
+    pub duplicates: usize,
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// How many events of each kind the run recorded (what the schedule did).
+    pub fn summary(&self) -> String {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for ev in &self.events {
+            let name = format!("{:?}", ev.kind);
+            let name = name.split([' ', '(', '{']).next().unwrap_or("").to_owned();
+            let name = match &ev.kind {
+                Kind::Lease(e) => format!("Lease{:?}", e)
+                    .split([' ', '{'])
+                    .next()
+                    .unwrap_or("")
+                    .to_owned(),
+                Kind::Reshard { what } => format!("Reshard:{}", what.split(' ').next().unwrap_or("")),
+                _ => name,
+            };
+            *counts.entry(name).or_default() += 1;
+        }
+        format!(
+            "seed {} (digest {:016x}): {} records produced, {} duplicate deliveries, {} events, virtual end {} ms: {counts:?}",
+            self.seed,
+            self.digest,
+            self.produced,
+            self.duplicates,
+            self.events.len(),
+            self.events.last().map_or(0, |e| e.at_ms)
+        )
+    }
+
+    /// The violations, each with the events around it.
+    pub fn report(&self) -> String {
+        let mut out = format!(
+            "seed {}: {} violation(s) ({} records produced, {} duplicate deliveries, {} events); \
+             replay with KCL_SIM_SEEDS={}\n",
+            self.seed,
+            self.violations.len(),
+            self.produced,
+            self.duplicates,
+            self.events.len(),
+            self.seed
+        );
+        for (at, what) in self.violations.iter().take(5) {
+            let _ = writeln!(out, "  VIOLATION at event {at}: {what}");
+            let from = at.saturating_sub(25);
+            let to = (*at + 5).min(self.events.len());
+            for (i, ev) in self.events[from..to].iter().enumerate() {
+                let mark = if from + i == *at { ">>" } else { "  " };
+                let _ = writeln!(
+                    out,
+                    "    {mark} #{:<6} {:>7} ms  {:?}",
+                    from + i,
+                    ev.at_ms,
+                    ev.kind
+                );
+            }
+        }
+        out
+    }
+}
+
+/// Runs one seed to its end on a fresh paused runtime.
+pub fn run(seed: u64) -> Outcome {
+    quiet_injected_panics();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("runtime");
+    rt.block_on(simulate(seed))
+}
+
+/// Keeps the default panic hook for real panics but silences the ones the simulation injects.
+fn quiet_injected_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let injected = info
+                .payload()
+                .downcast_ref::<&str>()
+                .is_some_and(|m| *m == INJECTED_PANIC);
+            if !injected {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// A store wrapper that records what actually landed (checkpoints, creations, deletions).
+#[derive(Debug)]
+struct Audit {
+    inner: Arc<dyn LeaseStore>,
+    shared: Arc<SharedRef>,
+}
+
+/// `Shared` behind a `Debug`-able handle (the store trait wants `Debug`).
+struct SharedRef(Arc<Shared>);
+
+impl std::fmt::Debug for SharedRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedRef")
+    }
+}
+
+#[async_trait]
+impl LeaseStore for Audit {
+    async fn ensure_table(&self) -> kcl::checkpoint::Result<bool> {
+        self.inner.ensure_table().await
+    }
+    async fn list(&self) -> kcl::checkpoint::Result<LeaseListing> {
+        self.inner.list().await
+    }
+    async fn get(&self, key: &LeaseKey) -> kcl::checkpoint::Result<Option<Lease>> {
+        self.inner.get(key).await
+    }
+    async fn create_if_absent(&self, lease: &Lease) -> kcl::checkpoint::Result<bool> {
+        let created = self.inner.create_if_absent(lease).await?;
+        if created {
+            self.shared.0.push(Kind::StoreCreate {
+                key: lease.key.as_str().to_owned(),
+            });
+        }
+        Ok(created)
+    }
+    async fn renew(&self, lease: &Lease) -> kcl::checkpoint::Result<Lease> {
+        self.inner.renew(lease).await
+    }
+    async fn take(&self, lease: &Lease, new_owner: &str) -> kcl::checkpoint::Result<Lease> {
+        self.inner.take(lease, new_owner).await
+    }
+    async fn evict(&self, lease: &Lease) -> kcl::checkpoint::Result<Lease> {
+        self.inner.evict(lease).await
+    }
+    async fn release(&self, lease: &Lease) -> kcl::checkpoint::Result<Lease> {
+        self.inner.release(lease).await
+    }
+    async fn checkpoint(
+        &self,
+        lease: &Lease,
+        checkpoint: ExtendedSequenceNumber,
+    ) -> kcl::checkpoint::Result<Lease> {
+        let stored = self.inner.checkpoint(lease, checkpoint).await?;
+        self.shared.0.push(Kind::StoreCheckpoint {
+            key: stored.key.as_str().to_owned(),
+            owner: stored.owner.clone(),
+            at: stored.checkpoint.clone(),
+        });
+        Ok(stored)
+    }
+    async fn prepare_checkpoint(
+        &self,
+        lease: &Lease,
+        pending: ExtendedSequenceNumber,
+        state: Option<Bytes>,
+    ) -> kcl::checkpoint::Result<Lease> {
+        self.inner.prepare_checkpoint(lease, pending, state).await
+    }
+    async fn commit_pending_checkpoint(&self, lease: &Lease) -> kcl::checkpoint::Result<Lease> {
+        let stored = self.inner.commit_pending_checkpoint(lease).await?;
+        self.shared.0.push(Kind::StoreCheckpoint {
+            key: stored.key.as_str().to_owned(),
+            owner: stored.owner.clone(),
+            at: stored.checkpoint.clone(),
+        });
+        Ok(stored)
+    }
+    async fn set_child_shard_ids(
+        &self,
+        lease: &Lease,
+        children: &BTreeSet<String>,
+    ) -> kcl::checkpoint::Result<Lease> {
+        self.inner.set_child_shard_ids(lease, children).await
+    }
+    async fn delete(&self, lease: &Lease) -> kcl::checkpoint::Result<()> {
+        self.inner.delete(lease).await?;
+        self.shared.0.push(Kind::StoreDelete {
+            key: lease.key.as_str().to_owned(),
+        });
+        Ok(())
+    }
+}
+
+/// Per-worker processor behaviour.
+#[derive(Clone, Copy, Debug)]
+struct Behaviour {
+    /// Probability that a `process_records` call fails (half errors, half panics).
+    fail: f64,
+}
+
+struct SimProcessor {
+    shared: Arc<Shared>,
+    proc: u32,
+    worker: String,
+    shard: String,
+    mode: Mode,
+    behaviour: Behaviour,
+    rng: StdRng,
+    ok_batches: u32,
+}
+
+fn parse(data: &[u8]) -> (u32, u64) {
+    let text = std::str::from_utf8(data).expect("utf-8 payload");
+    let (key, n) = text.rsplit_once(':').expect("k<key>:<n>");
+    (key[1..].parse().expect("key"), n.parse().expect("n"))
+}
+
+impl SimProcessor {
+    fn note_checkpoint(&self, at: String, result: &kcl::core::Result<()>) {
+        self.shared.push(Kind::Checkpoint {
+            proc: self.proc,
+            shard: self.shard.clone(),
+            at,
+            ok: result.is_ok(),
+            error: result.as_ref().err().map(|e| e.to_string()),
+        });
+    }
+}
+
+#[async_trait]
+impl ShardRecordProcessor for SimProcessor {
+    async fn initialize(&mut self, input: &InitializationInput) -> Result<(), ProcessorError> {
+        self.shared.push(Kind::Init {
+            proc: self.proc,
+            worker: self.worker.clone(),
+            shard: self.shard.clone(),
+            checkpoint: input.checkpoint.to_string(),
+        });
+        Ok(())
+    }
+
+    async fn process_records(
+        &mut self,
+        input: &ProcessRecordsInput,
+        checkpointer: &Checkpointer,
+    ) -> Result<(), ProcessorError> {
+        self.shared.push(Kind::BatchStart {
+            proc: self.proc,
+            shard: self.shard.clone(),
+        });
+        let recs: Vec<(u32, u64, String)> = input
+            .records
+            .iter()
+            .map(|r| {
+                let (k, n) = parse(&r.data);
+                (k, n, r.sequence_number.to_string())
+            })
+            .collect();
+        if !recs.is_empty() && self.rng.random_bool(self.behaviour.fail) {
+            self.shared.push(Kind::Failed {
+                proc: self.proc,
+                shard: self.shard.clone(),
+                recs,
+            });
+            if self.rng.random_bool(0.5) {
+                return Err("sim: injected processor error".into());
+            }
+            std::panic::panic_any(INJECTED_PANIC);
+        }
+        // Simulated work: a little virtual time per batch.
+        let work = self.rng.random_range(0..40u64);
+        tokio::time::sleep(Duration::from_millis(work)).await;
+        if !recs.is_empty() {
+            self.shared.push(Kind::Processed {
+                proc: self.proc,
+                shard: self.shard.clone(),
+                recs,
+            });
+            self.ok_batches += 1;
+            match self.mode {
+                Mode::EveryBatch => {
+                    let r = checkpointer.checkpoint().await;
+                    self.note_checkpoint("last".into(), &r);
+                }
+                Mode::EveryN(n) if self.ok_batches.is_multiple_of(n) => {
+                    let r = checkpointer.checkpoint().await;
+                    self.note_checkpoint("last".into(), &r);
+                }
+                Mode::MidBatch => {
+                    let mid = &input.records[input.records.len() / 2];
+                    let r = checkpointer.checkpoint_record(mid).await;
+                    self.note_checkpoint(mid.sequence_number.to_string(), &r);
+                }
+                Mode::TwoPhase => {
+                    let r = match checkpointer.prepare_checkpoint(None).await {
+                        Ok(prepared) => prepared.commit().await,
+                        Err(e) => Err(e),
+                    };
+                    self.note_checkpoint("two-phase".into(), &r);
+                }
+                _ => {}
+            }
+        }
+        self.shared.push(Kind::BatchEnd {
+            proc: self.proc,
+            shard: self.shard.clone(),
+        });
+        Ok(())
+    }
+
+    async fn lease_lost(&mut self) {
+        self.shared.push(Kind::LeaseLostCall {
+            proc: self.proc,
+            shard: self.shard.clone(),
+        });
+    }
+
+    async fn shard_ended(&mut self, checkpointer: &Checkpointer) -> Result<(), ProcessorError> {
+        let r = checkpointer.checkpoint().await;
+        self.shared.push(Kind::ShardEnded {
+            proc: self.proc,
+            shard: self.shard.clone(),
+            ok: r.is_ok(),
+        });
+        r.map_err(Into::into)
+    }
+
+    async fn shutdown_requested(&mut self, checkpointer: &Checkpointer) -> Result<(), ProcessorError> {
+        let checkpointed = if checkpointer.largest_delivered().is_some() {
+            Some(checkpointer.checkpoint().await.is_ok())
+        } else {
+            None
+        };
+        self.shared.push(Kind::ShutdownRequested {
+            proc: self.proc,
+            shard: self.shard.clone(),
+            checkpointed,
+        });
+        Ok(())
+    }
+}
+
+/// A live or stopped worker of the fleet.
+struct Member {
+    id: String,
+    handle: Option<WorkerHandle>,
+}
+
+struct Fleet {
+    shared: Arc<Shared>,
+    rng: StdRng,
+    emulator: Emulator,
+    source: Arc<dyn RecordSource>,
+    store: Arc<FaultyLeaseStore>,
+    lease: Duration,
+    policy: ProcessorErrorPolicy,
+    members: Vec<Member>,
+    /// Graceful shutdowns in progress (their ids are not reused until done).
+    shutting_down: Vec<(String, tokio::task::JoinHandle<()>)>,
+    spawned: u64,
+    source_faults: Vec<FaultId>,
+}
+
+impl Fleet {
+    fn live(&self) -> Vec<usize> {
+        (0..self.members.len())
+            .filter(|i| self.members[*i].handle.is_some())
+            .collect()
+    }
+
+    fn spawn(&mut self, id: String) {
+        let worker_seed = self.rng.random::<u64>();
+        let mut wrng = StdRng::seed_from_u64(worker_seed);
+        let behaviour = Behaviour {
+            fail: [0.0, 0.0, 0.02, 0.08][wrng.random_range(0..4)],
+        };
+        let config = WorkerConfig::builder()
+            .initial_position(InitialPosition::TrimHorizon)
+            .lease_duration(self.lease)
+            .lease_taker_interval(Duration::from_secs(1).min(self.lease))
+            .shard_sync_interval(Duration::from_secs(wrng.random_range(2..30)))
+            .idle_time_between_reads(Duration::from_millis(wrng.random_range(100..400)))
+            .max_records_per_call(wrng.random_range(3..40))
+            .processor_error_policy(self.policy)
+            .processor_retry_backoff(Backoff::new(
+                Duration::from_millis(50),
+                Duration::from_millis(800),
+            ))
+            .source_retry_backoff(Backoff::new(
+                Duration::from_millis(50),
+                Duration::from_millis(800),
+            ))
+            .jitter_seed(wrng.random())
+            .build()
+            .expect("worker config");
+        let shared = Arc::clone(&self.shared);
+        let factory = {
+            let shared = Arc::clone(&shared);
+            let worker = id.clone();
+            move |shard: &str| {
+                let proc = {
+                    let mut next = shared.next_proc.lock().unwrap();
+                    *next += 1;
+                    *next
+                };
+                let mut rng = StdRng::seed_from_u64(shared.seed ^ (u64::from(proc) << 32) ^ 0x5eed);
+                let mode = match rng.random_range(0..5) {
+                    0 => Mode::EveryBatch,
+                    1 => Mode::EveryN(rng.random_range(2..5)),
+                    2 => Mode::MidBatch,
+                    3 => Mode::TwoPhase,
+                    _ => Mode::Never,
+                };
+                Box::new(SimProcessor {
+                    shared: Arc::clone(&shared),
+                    proc,
+                    worker: worker.clone(),
+                    shard: shard.to_owned(),
+                    mode,
+                    behaviour,
+                    rng,
+                    ok_batches: 0,
+                }) as Box<dyn ShardRecordProcessor>
+            }
+        };
+        let listener = {
+            let shared = Arc::clone(&shared);
+            move |event: &LeaseEvent| shared.push(Kind::Lease(event.clone()))
+        };
+        let handle = Worker::builder(
+            Arc::clone(&self.store) as Arc<dyn LeaseStore>,
+            Arc::clone(&self.source),
+            factory,
+            id.clone(),
+        )
+        .config(config)
+        .lease_event_listener(listener)
+        .build()
+        .expect("worker")
+        .spawn();
+        self.shared.push(Kind::Spawn {
+            worker: id.clone(),
+            lease_s: self.lease.as_secs(),
+        });
+        self.spawned += 1;
+        match self.members.iter_mut().find(|m| m.id == id) {
+            Some(member) => member.handle = Some(handle),
+            None => self.members.push(Member {
+                id,
+                handle: Some(handle),
+            }),
+        }
+    }
+
+    async fn open_shards(&self) -> Vec<kcl::core::ShardDescription> {
+        match self.source.list_shards(&ShardFilter::AtLatest).await {
+            Ok(shards) => shards.into_iter().filter(|s| s.is_open()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// One random action of the chaos schedule.
+    async fn act(&mut self) {
+        let live = self.live();
+        match self.rng.random_range(0..100) {
+            0..=11 if live.len() > 1 => {
+                let i = live[self.rng.random_range(0..live.len())];
+                let member = &mut self.members[i];
+                let handle = member.handle.take().expect("live");
+                self.shared.push(Kind::Crash {
+                    worker: member.id.clone(),
+                });
+                handle.abort().await;
+            }
+            12..=21 if live.len() > 1 => {
+                let i = live[self.rng.random_range(0..live.len())];
+                let member = &mut self.members[i];
+                let handle = member.handle.take().expect("live");
+                let id = member.id.clone();
+                self.shared.push(Kind::ShutdownBegin { worker: id.clone() });
+                let shared = Arc::clone(&self.shared);
+                let task = tokio::spawn({
+                    let id = id.clone();
+                    async move {
+                        let _ = handle.shutdown().await;
+                        shared.push(Kind::ShutdownDone { worker: id });
+                    }
+                });
+                self.shutting_down.push((id, task));
+            }
+            22..=33 if live.len() < 5 => {
+                // A restart under a stopped worker's id, or a new worker.
+                let draining: BTreeSet<&str> = self
+                    .shutting_down
+                    .iter()
+                    .filter(|(_, task)| !task.is_finished())
+                    .map(|(id, _)| id.as_str())
+                    .collect();
+                let stopped: Vec<String> = self
+                    .members
+                    .iter()
+                    .filter(|m| m.handle.is_none() && !draining.contains(m.id.as_str()))
+                    .map(|m| m.id.clone())
+                    .collect();
+                let id = if !stopped.is_empty() && self.rng.random_bool(0.5) {
+                    stopped[self.rng.random_range(0..stopped.len())].clone()
+                } else {
+                    format!("w{}", self.members.len())
+                };
+                self.spawn(id);
+            }
+            34..=47 => {
+                let open = self.open_shards().await;
+                if open.is_empty() || open.len() >= MAX_OPEN_SHARDS {
+                    return;
+                }
+                let shard = &open[self.rng.random_range(0..open.len())];
+                let Some(range) = shard.hash_key_range else { return };
+                if range.ending_hash_key - range.starting_hash_key < 2 {
+                    return;
+                }
+                let at = self
+                    .rng
+                    .random_range(range.starting_hash_key + 1..=range.ending_hash_key);
+                let r = self
+                    .emulator
+                    .split_shard(SplitShardInput {
+                        stream_name: Some(STREAM.into()),
+                        shard_to_split: shard.shard_id.clone(),
+                        new_starting_hash_key: at.to_string(),
+                        ..Default::default()
+                    })
+                    .await;
+                self.shared.push(Kind::Reshard {
+                    what: format!("split {} -> {}", shard.shard_id, r.is_ok()),
+                });
+            }
+            48..=59 => {
+                let mut open = self.open_shards().await;
+                open.sort_by_key(|s| s.hash_key_range.map(|r| r.starting_hash_key));
+                let pairs: Vec<(String, String)> = open
+                    .windows(2)
+                    .filter(|w| {
+                        matches!((w[0].hash_key_range, w[1].hash_key_range),
+                            (Some(a), Some(b)) if a.ending_hash_key.checked_add(1) == Some(b.starting_hash_key))
+                    })
+                    .map(|w| (w[0].shard_id.clone(), w[1].shard_id.clone()))
+                    .collect();
+                if pairs.is_empty() {
+                    return;
+                }
+                let (a, b) = pairs[self.rng.random_range(0..pairs.len())].clone();
+                let r = self
+                    .emulator
+                    .merge_shards(MergeShardsInput {
+                        stream_name: Some(STREAM.into()),
+                        shard_to_merge: a.clone(),
+                        adjacent_shard_to_merge: b.clone(),
+                        ..Default::default()
+                    })
+                    .await;
+                self.shared.push(Kind::Reshard {
+                    what: format!("merge {a} + {b} -> {}", r.is_ok()),
+                });
+            }
+            60..=65 => {
+                let n = self.open_shards().await.len().max(1);
+                let lo = n.div_ceil(2).max(1);
+                let hi = (n * 2).min(MAX_OPEN_SHARDS).max(lo);
+                let target = self.rng.random_range(lo..=hi);
+                let r = self
+                    .emulator
+                    .update_shard_count(UpdateShardCountInput {
+                        stream_name: Some(STREAM.into()),
+                        target_shard_count: target as i32,
+                        scaling_type: ScalingType::UniformScaling,
+                        ..Default::default()
+                    })
+                    .await;
+                self.shared.push(Kind::Reshard {
+                    what: format!("update shard count {n} -> {target}: {}", r.is_ok()),
+                });
+            }
+            66..=77 => {
+                let on = self.rng.random_bool(0.5);
+                self.store.set_random_enabled(on);
+                self.shared.push(Kind::Faults {
+                    what: format!("store faults {}", if on { "on" } else { "off" }),
+                });
+            }
+            78..=89 => {
+                if self.source_faults.is_empty() {
+                    let faults = self.emulator.faults();
+                    let p = [0.05, 0.2][self.rng.random_range(0..2)];
+                    for op in [
+                        Operation::GetRecords,
+                        Operation::GetShardIterator,
+                        Operation::ListShards,
+                    ] {
+                        self.source_faults.push(
+                            faults.add(
+                                FaultRule::error(ErrorCode::InternalFailure)
+                                    .on(op)
+                                    .with_probability(p),
+                            ),
+                        );
+                    }
+                    self.source_faults.push(
+                        faults.add(
+                            FaultRule::throttle()
+                                .on(Operation::GetRecords)
+                                .with_probability(p / 2.0),
+                        ),
+                    );
+                    self.shared.push(Kind::Faults {
+                        what: format!("source faults on (p = {p})"),
+                    });
+                } else {
+                    self.source_faults_off();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn source_faults_off(&mut self) {
+        if self.source_faults.is_empty() {
+            return;
+        }
+        for id in self.source_faults.drain(..) {
+            self.emulator.faults().remove(id);
+        }
+        self.shared.push(Kind::Faults {
+            what: "source faults off".into(),
+        });
+    }
+
+    /// Lease counts per live worker and unfinished leases not owned by a live worker.
+    async fn lease_spread(&self) -> Option<(BTreeMap<String, usize>, Vec<String>)> {
+        let listing = self.store.inner().list().await.ok()?;
+        let live: BTreeSet<&str> = self
+            .members
+            .iter()
+            .filter(|m| m.handle.is_some())
+            .map(|m| m.id.as_str())
+            .collect();
+        let mut counts: BTreeMap<String, usize> = live.iter().map(|w| ((*w).to_owned(), 0)).collect();
+        let mut orphans = Vec::new();
+        for lease in listing.leases {
+            if lease.is_shard_end() {
+                continue;
+            }
+            match lease.owner.as_deref() {
+                Some(o) if live.contains(o) => *counts.entry(o.to_owned()).or_default() += 1,
+                _ => orphans.push(format!("{} (owner {:?})", lease.key.as_str(), lease.owner)),
+            }
+        }
+        Some((counts, orphans))
+    }
+}
+
+/// The producer: every 100-300 ms a few records over a few keys, with per-key counters.
+async fn produce(
+    emulator: Emulator,
+    shared: Arc<Shared>,
+    seed: u64,
+    keys: u32,
+    counters: Arc<Mutex<Vec<u64>>>,
+) {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0xfeed);
+    let deadline = Instant::now() + CHAOS - Duration::from_secs(2);
+    while Instant::now() < deadline {
+        let n = rng.random_range(1..12);
+        let mut entries = Vec::new();
+        for _ in 0..n {
+            let key = rng.random_range(0..keys);
+            entries.push(key);
+        }
+        // Keep trying until accepted: a record counts as produced only once stored.
+        let mut pending: Vec<(u32, u64)> = {
+            let mut c = counters.lock().unwrap();
+            entries
+                .into_iter()
+                .map(|k| {
+                    c[k as usize] += 1;
+                    (k, c[k as usize])
+                })
+                .collect()
+        };
+        // Per key, the records must be stored in counter order: put them one batch at a time.
+        while !pending.is_empty() {
+            let records = pending
+                .iter()
+                .map(|(k, n)| PutRecordsRequestEntry {
+                    data: Bytes::from(format!("k{k}:{n}")),
+                    partition_key: format!("k{k}"),
+                    explicit_hash_key: None,
+                })
+                .collect();
+            if let Ok(out) = emulator
+                .put_records(PutRecordsInput {
+                    records,
+                    stream_name: Some(STREAM.into()),
+                    ..Default::default()
+                })
+                .await
+            {
+                if out.failed_record_count == 0 {
+                    shared.push(Kind::Produced { count: pending.len() });
+                    pending.clear();
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rng.random_range(100..300))).await;
+    }
+}
+
+async fn simulate(seed: u64) -> Outcome {
+    let shared = Arc::new(Shared {
+        start: Instant::now(),
+        events: Mutex::new(Vec::new()),
+        next_proc: Mutex::new(0),
+        seed,
+    });
+    let mut rng = StdRng::seed_from_u64(seed);
+    let emulator = Emulator::new(
+        EmulatorConfig::builder()
+            .without_throughput_limits()
+            .seed(seed)
+            // Fixed wall time: sequence numbers and arrival times do not depend on when the run starts.
+            .start_time(std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000))
+            .build()
+            .expect("emulator config"),
+    );
+    let shards = rng.random_range(2..=8);
+    emulator
+        .create_stream(CreateStreamInput {
+            stream_name: STREAM.into(),
+            shard_count: Some(shards),
+            ..Default::default()
+        })
+        .await
+        .expect("stream");
+    let source: Arc<dyn RecordSource> = Arc::new(EmulatorSource::new(emulator.clone(), STREAM));
+    let audit = Arc::new(Audit {
+        inner: Arc::new(InMemoryLeaseStore::new()),
+        shared: Arc::new(SharedRef(Arc::clone(&shared))),
+    });
+    let store = Arc::new(FaultyLeaseStore::new(audit).with_random(
+        rng.random(),
+        RandomFaults {
+            conflict: 0.0,
+            throttle: 0.03,
+            timeout: 0.03,
+            timeout_after_apply: 0.02,
+            latency: Some((Duration::from_millis(1), Duration::from_millis(30))),
+        },
+    ));
+    store.set_random_enabled(false);
+    let lease = Duration::from_secs(rng.random_range(1..=4));
+    let policy = if rng.random_bool(0.3) {
+        ProcessorErrorPolicy::RetryThenStop {
+            max_retries: rng.random_range(1..4),
+        }
+    } else {
+        ProcessorErrorPolicy::RetryForever
+    };
+    let mut fleet = Fleet {
+        shared: Arc::clone(&shared),
+        rng: StdRng::seed_from_u64(rng.random()),
+        emulator: emulator.clone(),
+        source: Arc::clone(&source),
+        store,
+        lease,
+        policy,
+        members: Vec::new(),
+        shutting_down: Vec::new(),
+        spawned: 0,
+        source_faults: Vec::new(),
+    };
+    let workers = rng.random_range(2..=5);
+    for i in 0..workers {
+        fleet.spawn(format!("w{i}"));
+    }
+    let keys = rng.random_range(3..30u32);
+    let counters = Arc::new(Mutex::new(vec![0u64; keys as usize]));
+    let producer = tokio::spawn(produce(
+        emulator.clone(),
+        Arc::clone(&shared),
+        rng.random(),
+        keys,
+        Arc::clone(&counters),
+    ));
+
+    // Chaos.
+    let chaos_end = Instant::now() + CHAOS;
+    loop {
+        let wait = Duration::from_millis(fleet.rng.random_range(300..4_000));
+        tokio::time::sleep(wait).await;
+        if Instant::now() >= chaos_end {
+            break;
+        }
+        fleet.act().await;
+    }
+    let _ = producer.await;
+    fleet.store.set_random_enabled(false);
+    fleet.source_faults_off();
+    if fleet.live().is_empty() {
+        fleet.spawn("w-final".into());
+    }
+    for (_, task) in fleet.shutting_down.drain(..) {
+        let _ = task.await;
+    }
+
+    // Settle: until everything is processed and the leases are balanced (or the time is up).
+    let produced: BTreeSet<(u32, u64)> = {
+        let c = counters.lock().unwrap();
+        c.iter()
+            .enumerate()
+            .flat_map(|(k, n)| (1..=*n).map(move |i| (k as u32, i)))
+            .collect()
+    };
+    let settle_end = Instant::now() + SETTLE;
+    let mut quiet_since: Option<Instant> = None;
+    while Instant::now() < settle_end {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let done = processed(&shared).is_superset(&produced);
+        let balanced = match fleet.lease_spread().await {
+            Some((counts, orphans)) => {
+                orphans.is_empty()
+                    && counts.values().max().unwrap_or(&0) - counts.values().min().unwrap_or(&0) <= 1
+            }
+            None => false,
+        };
+        if done && balanced {
+            // Stay settled for a few lease durations (nothing moves any more).
+            let since = *quiet_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= lease * 3 {
+                break;
+            }
+        } else {
+            quiet_since = None;
+        }
+    }
+    shared.push(Kind::Settled);
+
+    let mut violations = Vec::new();
+    if let Some((counts, orphans)) = fleet.lease_spread().await {
+        let n = shared.events.lock().unwrap().len();
+        if !orphans.is_empty() {
+            violations.push((
+                n - 1,
+                format!("at the end, leases not owned by a live worker: {orphans:?}"),
+            ));
+        }
+        let (min, max) = (
+            counts.values().min().copied().unwrap_or(0),
+            counts.values().max().copied().unwrap_or(0),
+        );
+        if max - min > 1 {
+            violations.push((
+                n - 1,
+                format!("at the end, leases not balanced within 1: {counts:?}"),
+            ));
+        }
+    }
+    let layout = shard_layout(&source).await;
+    let events = shared.events.lock().unwrap().clone();
+    let (mut found, duplicates) = check(&events, &produced, &layout);
+    violations.append(&mut found);
+    violations.sort_by_key(|(at, _)| *at);
+    let digest = digest(&events);
+    // Stop everything before the runtime goes away.
+    for member in fleet.members.iter_mut() {
+        if let Some(handle) = member.handle.take() {
+            handle.abort().await;
+        }
+    }
+    Outcome {
+        seed,
+        violations,
+        events,
+        digest,
+        produced: produced.len(),
+        duplicates,
+    }
+}
+
+/// Every (key, n) processed so far (delivered in a call that returned `Ok`).
+fn processed(shared: &Shared) -> BTreeSet<(u32, u64)> {
+    let events = shared.events.lock().unwrap();
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            Kind::Processed { recs, .. } => Some(recs.iter().map(|(k, n, _)| (*k, *n))),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// Each shard's records in order (sequence numbers) and its parents.
+struct Layout {
+    order: BTreeMap<String, Vec<String>>,
+    parents: BTreeMap<String, Vec<String>>,
+}
+
+async fn shard_layout(source: &Arc<dyn RecordSource>) -> Layout {
+    let mut layout = Layout {
+        order: BTreeMap::new(),
+        parents: BTreeMap::new(),
+    };
+    let shards = source
+        .list_shards(&ShardFilter::FromTrimHorizon)
+        .await
+        .expect("listing shards for the checks");
+    for shard in shards {
+        let mut seqs = Vec::new();
+        let mut it = source
+            .get_shard_iterator(&shard.shard_id, &IteratorPosition::TrimHorizon)
+            .await
+            .expect("iterator for the checks");
+        loop {
+            let out = source
+                .get_records(&shard.shard_id, &it, 10_000)
+                .await
+                .expect("records for the checks");
+            let empty = out.records.is_empty();
+            seqs.extend(out.records.iter().map(|r| r.sequence_number.to_string()));
+            match out.next_iterator {
+                Some(next) if !empty => it = next,
+                _ => break,
+            }
+        }
+        layout.parents.insert(
+            shard.shard_id.clone(),
+            shard.parents().map(str::to_owned).collect(),
+        );
+        layout.order.insert(shard.shard_id, seqs);
+    }
+    layout
+}
+
+/// A processor instance as the log shows it.
+#[derive(Default)]
+struct Proc {
+    shard: String,
+    worker: String,
+    init_at: usize,
+    start: usize,
+    /// (event index, first record index, last record index, ok) per non-empty batch.
+    batches: Vec<(usize, usize, usize, bool)>,
+    batch_starts: Vec<usize>,
+    ok_checkpoints: Vec<usize>,
+    /// How it ended: "lost", "shutdown-ok", "shutdown-failed", "ended", "crashed" or "" (still running).
+    end: &'static str,
+    last_batch_failed: bool,
+}
+
+fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Vec<(usize, String)>, usize) {
+    let mut v: Vec<(usize, String)> = Vec::new();
+    let index: HashMap<&str, (&str, usize)> = layout
+        .order
+        .iter()
+        .flat_map(|(shard, seqs)| {
+            seqs.iter()
+                .enumerate()
+                .map(move |(i, s)| (s.as_str(), (shard.as_str(), i)))
+        })
+        .collect();
+    let position = |shard: &str, checkpoint: &str| -> Option<usize> {
+        match checkpoint {
+            "TRIM_HORIZON" => Some(0),
+            cp => {
+                let seq = cp.split('.').next().unwrap_or(cp);
+                index.get(seq).filter(|(s, _)| *s == shard).map(|(_, i)| i + 1)
+            }
+        }
+    };
+    let mut procs: BTreeMap<u32, Proc> = BTreeMap::new();
+    let mut worker_procs: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    let mut first_seen: BTreeMap<(u32, u64), usize> = BTreeMap::new();
+    let mut max_first: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut deliveries = 0usize;
+    let mut stored: BTreeMap<String, ExtendedSequenceNumber> = BTreeMap::new();
+    let mut deleted: BTreeSet<String> = BTreeSet::new();
+    let mut first_batch_of_shard: BTreeMap<String, usize> = BTreeMap::new();
+    let mut last_first_delivery_of_shard: BTreeMap<String, usize> = BTreeMap::new();
+
+    for (at, ev) in events.iter().enumerate() {
+        match &ev.kind {
+            Kind::Init {
+                proc,
+                worker,
+                shard,
+                checkpoint,
+            } => {
+                let start = match position(shard, checkpoint) {
+                    Some(p) => p,
+                    None => {
+                        v.push((
+                            at,
+                            format!("proc {proc} initialized at an unknown checkpoint {checkpoint}"),
+                        ));
+                        0
+                    }
+                };
+                procs.insert(
+                    *proc,
+                    Proc {
+                        shard: shard.clone(),
+                        worker: worker.clone(),
+                        init_at: at,
+                        start,
+                        ..Proc::default()
+                    },
+                );
+                worker_procs.entry(worker.clone()).or_default().push(*proc);
+            }
+            Kind::BatchStart { proc, shard } => {
+                if let Some(p) = procs.get_mut(proc) {
+                    p.batch_starts.push(at);
+                } else {
+                    v.push((
+                        at,
+                        format!("proc {proc} of {shard} started a batch before initialize"),
+                    ));
+                }
+            }
+            Kind::Processed { proc, shard, recs } | Kind::Failed { proc, shard, recs } => {
+                let ok = matches!(ev.kind, Kind::Processed { .. });
+                let ok = &ok;
+                if recs.is_empty() {
+                    continue;
+                }
+                let Some(p) = procs.get_mut(proc) else { continue };
+                let idx: Vec<Option<usize>> = recs
+                    .iter()
+                    .map(|(_, _, s)| {
+                        index
+                            .get(s.as_str())
+                            .filter(|(sh, _)| sh == shard)
+                            .map(|(_, i)| *i)
+                    })
+                    .collect();
+                if idx.iter().any(Option::is_none) {
+                    v.push((
+                        at,
+                        format!("proc {proc} got a record that is not in shard {shard}"),
+                    ));
+                    continue;
+                }
+                let idx: Vec<usize> = idx.into_iter().flatten().collect();
+                if idx.windows(2).any(|w| w[1] != w[0] + 1) {
+                    v.push((at, format!("proc {proc} got a batch with a gap: {idx:?}")));
+                }
+                let (first, last) = (idx[0], *idx.last().unwrap());
+                let expected = match p.batches.last() {
+                    None => p.start,
+                    Some((_, f, _, false)) => *f,
+                    Some((_, _, l, true)) => l + 1,
+                };
+                if first != expected {
+                    v.push((
+                        at,
+                        format!(
+                            "proc {proc} ({shard}) batch starts at record {first}, expected {expected} \
+                             (start {}, previous {:?})",
+                            p.start,
+                            p.batches.last().map(|(_, f, l, ok)| (f, l, ok))
+                        ),
+                    ));
+                }
+                p.batches.push((at, first, last, *ok));
+                p.last_batch_failed = !ok;
+                if *ok {
+                    first_batch_of_shard.entry(shard.clone()).or_insert(at);
+                    for (k, n, _) in recs {
+                        deliveries += 1;
+                        if first_seen.contains_key(&(*k, *n)) {
+                            continue;
+                        }
+                        first_seen.insert((*k, *n), at);
+                        last_first_delivery_of_shard.insert(shard.clone(), at);
+                        let max = max_first.entry(*k).or_insert(0);
+                        if *n != *max + 1 {
+                            v.push((
+                                at,
+                                format!("key k{k}: first delivery of {n} after {max} (out of order)"),
+                            ));
+                        }
+                        *max = (*max).max(*n);
+                    }
+                }
+            }
+            Kind::Checkpoint { proc, ok: true, .. } => {
+                if let Some(p) = procs.get_mut(proc) {
+                    p.ok_checkpoints.push(at);
+                }
+            }
+            Kind::LeaseLostCall { proc, .. } => {
+                if let Some(p) = procs.get_mut(proc) {
+                    p.end = "lost";
+                }
+            }
+            Kind::ShutdownRequested {
+                proc, checkpointed, ..
+            } => {
+                if let Some(p) = procs.get_mut(proc) {
+                    p.end = match checkpointed {
+                        Some(true) if !p.last_batch_failed => "shutdown-ok",
+                        _ => "shutdown-failed",
+                    };
+                }
+            }
+            Kind::ShardEnded { proc, ok: true, .. } => {
+                if let Some(p) = procs.get_mut(proc) {
+                    p.end = "ended";
+                }
+            }
+            Kind::Crash { worker } => {
+                for proc in worker_procs.get(worker).into_iter().flatten() {
+                    if let Some(p) = procs.get_mut(proc) {
+                        if p.end.is_empty() {
+                            p.end = "crashed";
+                        }
+                    }
+                }
+            }
+            Kind::Lease(LeaseEvent::Lost {
+                worker_id, shard_id, ..
+            }) => {
+                for proc in worker_procs.get(worker_id).into_iter().flatten() {
+                    if let Some(p) = procs.get_mut(proc) {
+                        if &p.shard == shard_id && p.end.is_empty() {
+                            p.end = "lost";
+                        }
+                    }
+                }
+            }
+            Kind::StoreCheckpoint { key, at: cp, .. } => {
+                if let Some(prev) = stored.get(key) {
+                    if cp < prev {
+                        v.push((
+                            at,
+                            format!("stored checkpoint of {key} moved backwards: {prev} -> {cp}"),
+                        ));
+                    }
+                }
+                stored.insert(key.clone(), cp.clone());
+            }
+            Kind::StoreCreate { key } if deleted.contains(key) => {
+                v.push((
+                    at,
+                    format!("the lease of {key} was deleted (finished) and created again"),
+                ));
+            }
+            Kind::StoreDelete { key } => {
+                if !stored.get(key).is_some_and(ExtendedSequenceNumber::is_shard_end) {
+                    v.push((
+                        at,
+                        format!("the lease of {key} was deleted before it reached SHARD_END"),
+                    ));
+                }
+                deleted.insert(key.clone());
+            }
+            _ => {}
+        }
+    }
+
+    // Loss.
+    let missing: Vec<_> = produced.iter().filter(|r| !first_seen.contains_key(r)).collect();
+    if !missing.is_empty() {
+        v.push((
+            events.len() - 1,
+            format!(
+                "{} of {} records never processed, e.g. {:?}",
+                missing.len(),
+                produced.len(),
+                missing.iter().take(8).collect::<Vec<_>>()
+            ),
+        ));
+    }
+
+    // Per shard, in initialization order: overlap, stale checkpoints, and unexplained redeliveries.
+    let mut by_shard: BTreeMap<&str, Vec<(u32, &Proc)>> = BTreeMap::new();
+    for (id, p) in &procs {
+        by_shard.entry(p.shard.as_str()).or_default().push((*id, p));
+    }
+    for (shard, list) in &by_shard {
+        for (i, (id, p)) in list.iter().enumerate() {
+            for (nid, newer) in &list[i + 1..] {
+                if let Some(at) = p.batch_starts.iter().find(|b| **b > newer.init_at) {
+                    v.push((
+                        *at,
+                        format!(
+                            "shard {shard}: proc {id} ({}) started a batch after proc {nid} ({}) was initialized",
+                            p.worker, newer.worker
+                        ),
+                    ));
+                }
+                if let Some(at) = p.ok_checkpoints.iter().find(|c| **c > newer.init_at) {
+                    v.push((
+                        *at,
+                        format!(
+                            "shard {shard}: proc {id} ({}) checkpointed after proc {nid} ({}) was initialized",
+                            p.worker, newer.worker
+                        ),
+                    ));
+                }
+            }
+            if let Some((nid, next)) = list.get(i + 1) {
+                let delivered_to = p.batches.iter().filter(|b| b.3).map(|b| b.2).max();
+                if let Some(last) = delivered_to {
+                    if next.start <= last && matches!(p.end, "shutdown-ok" | "ended") {
+                        v.push((
+                            next.init_at,
+                            format!(
+                                "shard {shard}: proc {nid} redelivers from record {} although proc {id} \
+                                 ended cleanly ({}) after processing up to {last}",
+                                next.start, p.end
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    // Parents before children.
+    for (child, parents) in &layout.parents {
+        let Some(first_child) = first_batch_of_shard.get(child) else {
+            continue;
+        };
+        for parent in parents {
+            if let Some(last_parent) = last_first_delivery_of_shard.get(parent) {
+                if last_parent > first_child {
+                    v.push((
+                        *first_child,
+                        format!("child {child} processed before its parent {parent} was finished"),
+                    ));
+                }
+            }
+        }
+    }
+    let duplicates = deliveries - first_seen.len();
+    (v, duplicates)
+}
+
+/// FNV-1a over the event log's text.
+fn digest(events: &[Ev]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for ev in events {
+        for b in format!("{}{:?}", ev.at_ms, ev.kind).bytes() {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+/// Parses `A..B` (or a single seed).
+pub fn parse_seeds(text: &str) -> std::ops::Range<u64> {
+    match text.split_once("..") {
+        Some((a, b)) => {
+            a.trim().parse().expect("seed range start")..b.trim().parse().expect("seed range end")
+        }
+        None => {
+            let s: u64 = text.trim().parse().expect("seed");
+            s..s + 1
+        }
+    }
+}
+
+/// Runs `seeds` on `threads` OS threads (each seed on its own runtime); returns the failing outcomes in
+/// seed order, how many seeds ran, and the wall time.
+pub fn run_many(
+    seeds: std::ops::Range<u64>,
+    threads: usize,
+    time_limit: Option<Duration>,
+) -> (Vec<Outcome>, u64, Duration) {
+    // Wall time of the whole run (for seeds per second), not simulated time.
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
+    let next = Arc::new(Mutex::new(seeds.start));
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let ran = Arc::new(Mutex::new(0u64));
+    let end = seeds.end;
+    let workers: Vec<_> = (0..threads.max(1))
+        .map(|_| {
+            let (next, failures, ran) = (Arc::clone(&next), Arc::clone(&failures), Arc::clone(&ran));
+            std::thread::spawn(move || loop {
+                if time_limit.is_some_and(|limit| started.elapsed() >= limit) {
+                    return;
+                }
+                let seed = {
+                    let mut n = next.lock().unwrap();
+                    if *n >= end {
+                        return;
+                    }
+                    *n += 1;
+                    *n - 1
+                };
+                let outcome = run(seed);
+                *ran.lock().unwrap() += 1;
+                if !outcome.ok() {
+                    eprintln!("{}", outcome.report());
+                    failures.lock().unwrap().push(outcome);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().expect("simulation thread");
+    }
+    let mut failures = std::mem::take(&mut *failures.lock().unwrap());
+    failures.sort_by_key(|o| o.seed);
+    let ran = *ran.lock().unwrap();
+    (failures, ran, started.elapsed())
+}

@@ -109,6 +109,58 @@ fn spawn(
         .spawn()
 }
 
+/// Regression (fleet simulation, defect 5): a checkpoint on sub-record 0 was resumed as
+/// AFTER_SEQUENCE_NUMBER, so sub-records 1..n-1 of the aggregate never reached the next owner.
+#[tokio::test(start_paused = true)]
+async fn a_checkpoint_on_sub_record_zero_resumes_with_the_rest_of_the_aggregate() {
+    let stream = Stream::new(1).await;
+    let entry = |data: Bytes, key: &str| PutRecordsRequestEntry {
+        data,
+        partition_key: key.into(),
+        explicit_hash_key: None,
+    };
+    stream
+        .put(vec![
+            entry(aggregate(5), "outer"),
+            entry(Bytes::from_static(b"after"), "plain"),
+        ])
+        .await;
+    let seen: Seen = Arc::default();
+    let first = spawn(&stream, "first", &seen, Some("sub-0"));
+    wait_until(Duration::from_secs(10), Duration::from_millis(50), || {
+        seen.lock().unwrap().len() == 6
+    })
+    .await
+    .expect("everything delivered");
+    let key = LeaseKey::new(first.leases().pop().unwrap());
+    let checkpoint = stream.store.get(&key).await.unwrap().unwrap().checkpoint;
+    assert!(
+        matches!(
+            checkpoint,
+            ExtendedSequenceNumber::Sequence { sub_sequence: 0, .. }
+        ),
+        "{checkpoint}"
+    );
+    first.abort().await;
+
+    let resumed: Seen = Arc::default();
+    let second = spawn(&stream, "second", &resumed, None);
+    wait_until(Duration::from_secs(30), Duration::from_millis(100), || {
+        resumed.lock().unwrap().len() >= 5
+    })
+    .await
+    .expect("resumed after the lease expired");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let payloads: Vec<String> = resumed
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, d, _)| d.clone())
+        .collect();
+    assert_eq!(payloads, ["sub-1", "sub-2", "sub-3", "sub-4", "after"]);
+    second.shutdown().await.unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn aggregates_are_split_and_a_checkpoint_inside_one_resumes_mid_aggregate() {
     let stream = Stream::new(1).await;

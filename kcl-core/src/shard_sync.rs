@@ -565,11 +565,30 @@ mod tests {
                 ("g", &["a"], started()),
             ]);
             assert!(plan_new_leases(&shards, &leases, position).is_empty());
+            // A listing older than the lease table (it still shows `p` open, no children): the leases'
+            // own parent links prove `p` consumed.
+            let leases = table(&[("a", &["p"], started()), ("b", &["p"], started())]);
+            assert!(plan_new_leases(&[shard("p", &[], true)], &leases, position).is_empty());
             // The grandchild's lease alone links `a` to `g` when the listing does not show `g` yet.
             let leases = table(&[("g", &["a"], started())]);
             let plan = plan_new_leases(&shards[..3], &leases, position);
             assert!(plan.iter().all(|l| l.shard_id() == "b"), "{:?}", keys(&plan));
         }
+    }
+
+    #[test]
+    fn shards_known_but_missing_from_a_full_listing_are_gone() {
+        let leases = table(&[("c", &["p", "q"], ExtendedSequenceNumber::TrimHorizon)]);
+        let shards = vec![shard("q", &["old"], false), shard("c", &["p", "q"], true)];
+        let gone = gone_shards(&leases, &shards);
+        assert_eq!(
+            gone.iter().map(String::as_str).collect::<Vec<_>>(),
+            vec!["old", "p"]
+        );
+        assert!(
+            gone_shards(&leases, &[]).is_empty(),
+            "an empty listing proves nothing"
+        );
     }
 
     #[test]

@@ -87,11 +87,13 @@ fn a_seed_replays_exactly() {
 /// Seeds that showed a defect while it was present (each found by running the simulation with that fix
 /// taken out), pinned so that the schedules that exposed them keep running on every `cargo test`:
 /// - 3, 5, 6: a stolen lease's new owner started while the old owner still started batches (overlap);
+/// - 5814, 21365: a stolen lease released during its wait (the thief shutting down) was taken by a third
+///   worker that started at once, while the first owner still ran (overlap);
 /// - 7, 8, 44: a failed batch interrupted by a shutdown was checkpointed past (records lost);
 /// - 26, 36, 51: children run before parents without a lease (out of order, loss, leases re-created).
 #[test]
 fn pinned_seeds_of_fixed_defects() {
-    for seed in [3, 5, 6, 7, 8, 44, 26, 36, 51] {
+    for seed in [3, 5, 6, 5814, 21365, 7, 8, 44, 26, 36, 51] {
         let outcome = sim::run(seed);
         assert!(outcome.ok(), "{}", outcome.report());
     }

@@ -407,9 +407,13 @@ impl HeldLease {
     }
 
     /// Releases the lease (owner removed) so any worker can take it at once, and stops renewing it.
-    /// Releasing a lease already lost is a no-op.
+    /// Releasing a lease already lost is a no-op. So is releasing a stolen lease before
+    /// [`start_not_before`](Self::start_not_before): its previous owner may still be working, so the lease
+    /// is left to expire (a lease duration after our last renewal) rather than handed to a third worker
+    /// that would start at once.
     pub(crate) async fn release(&self) -> Result<()> {
-        if self.is_lost() {
+        let previous_owner_may_run = self.start_not_before.is_some_and(|at| Instant::now() < at);
+        if self.is_lost() || previous_owner_may_run {
             self.released.store(true, Ordering::Release);
             return Ok(());
         }
@@ -528,6 +532,23 @@ mod tests {
         );
         let in_table = store.get(&LeaseKey::new("shard-0")).await.unwrap().unwrap();
         assert_eq!(in_table.checkpoint, ExtendedSequenceNumber::TrimHorizon);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stolen_lease_released_before_its_start_is_left_to_expire() {
+        let store = Arc::new(FaultyLeaseStore::new(Arc::new(InMemoryLeaseStore::new())));
+        let taken = held(Arc::clone(&store)).await;
+        let ctx = Arc::clone(&taken.ctx);
+        let stored = store.get(&LeaseKey::new("shard-0")).await.unwrap().unwrap();
+        let stolen = HeldLease::new(ctx, stored, Instant::now(), Some(Instant::now() + LEASE));
+        stolen.release().await.unwrap();
+        let in_table = store.get(&LeaseKey::new("shard-0")).await.unwrap().unwrap();
+        assert_eq!(
+            in_table.owner.as_deref(),
+            Some("me"),
+            "not handed to a third worker"
+        );
+        assert_eq!(stolen.renew().await, RenewOutcome::Released, "no longer renewed");
     }
 
     #[tokio::test(start_paused = true)]

@@ -1403,12 +1403,20 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
             if let Some((nid, next)) = list.get(i + 1) {
                 let delivered_to = p.batches.iter().filter(|b| b.3).map(|b| b.2).max();
                 if let Some(last) = delivered_to {
-                    if next.start <= last && matches!(p.end, "shutdown-ok" | "ended") {
+                    let unexplained = match p.end {
+                        "shutdown-ok" | "ended" => true,
+                        // Stopped without a callback (RetryThenStop): only after a failed batch.
+                        "" => !p.last_batch_failed,
+                        // Crashed, lease lost, or shutdown with a failed batch or checkpoint.
+                        _ => false,
+                    };
+                    if next.start <= last && unexplained {
                         v.push((
                             next.init_at,
                             format!(
                                 "shard {shard}: proc {nid} redelivers from record {} although proc {id} \
-                                 ended cleanly ({}) after processing up to {last}",
+                                 ended without a crash, lost lease or failed batch ({:?}) after \
+                                 processing up to {last}",
                                 next.start, p.end
                             ),
                         ));

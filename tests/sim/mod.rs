@@ -1220,7 +1220,6 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
             }
             Kind::Processed { proc, shard, recs } | Kind::Failed { proc, shard, recs } => {
                 let ok = matches!(ev.kind, Kind::Processed { .. });
-                let ok = &ok;
                 if recs.is_empty() {
                     continue;
                 }
@@ -1262,9 +1261,9 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
                         ),
                     ));
                 }
-                p.batches.push((at, first, last, *ok));
+                p.batches.push((at, first, last, ok));
                 p.last_batch_failed = !ok;
-                if *ok {
+                if ok {
                     first_batch_of_shard.entry(shard.clone()).or_insert(at);
                     for (k, n, _) in recs {
                         deliveries += 1;

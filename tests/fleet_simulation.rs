@@ -85,15 +85,18 @@ fn a_seed_replays_exactly() {
 }
 
 /// Seeds that showed a defect while it was present (each found by running the simulation with that fix
-/// taken out), pinned so that the schedules that exposed them keep running on every `cargo test`:
-/// - 3, 5, 6: a stolen lease's new owner started while the old owner still started batches (overlap);
+/// taken out, 2,000 seeds per fix; the listed seeds failed then), pinned so that the schedules that exposed
+/// them keep running on every `cargo test`:
+/// - 0, 3, 5: a stolen lease's new owner started while the old owner still started batches (overlap);
 /// - 5814, 21365: a stolen lease released during its wait (the thief shutting down) was taken by a third
-///   worker that started at once, while the first owner still ran (overlap);
-/// - 7, 8, 44: a failed batch interrupted by a shutdown was checkpointed past (records lost);
-/// - 26, 36, 51: children run before parents without a lease (out of order, loss, leases re-created).
+///   worker that started at once, while the first owner still ran (overlap; 3 of 30,000 seeds);
+/// - 44, 86, 125: a failed batch interrupted by a shutdown was checkpointed past (records lost, order);
+/// - 14, 26, 36: children run before parents without a lease (order, loss, leases re-created).
+///
+/// A change to the simulation's schedule generator changes what these seeds do: find them again then.
 #[test]
 fn pinned_seeds_of_fixed_defects() {
-    for seed in [3, 5, 6, 5814, 21365, 7, 8, 44, 26, 36, 51] {
+    for seed in [0, 3, 5, 5814, 21365, 44, 86, 125, 14, 26, 36] {
         let outcome = sim::run(seed);
         assert!(outcome.ok(), "{}", outcome.report());
     }

@@ -4,8 +4,9 @@
 //! (no throughput limits) behind [`EmulatorSource`], an in-memory lease store behind an auditing wrapper
 //! and a [`FaultyLeaseStore`], 2-5 workers with 1-4 s leases, a producer writing `k<key>:<n>` records, and
 //! a random schedule of crashes ([`WorkerHandle::abort`], the `kill -9` equivalent), graceful shutdowns,
-//! joins, restarts under an old worker id, SplitShard / MergeShards / UpdateShardCount, store faults and
-//! source faults switched on and off, and processors that checkpoint every batch, every N batches, in
+//! joins, restarts under an old worker id, SplitShard / MergeShards / UpdateShardCount, store faults
+//! (lost fences, throttling, timeouts before and after the write landed, latency) and source faults
+//! (internal failures, throttling) switched on and off, and processors that checkpoint every batch, every N batches, in
 //! the middle of a batch, in two phases, or never (only in `shutdown_requested` and `shard_ended`), and
 //! that sometimes return errors or panic. After the chaos the faults stop and the fleet gets time to
 //! converge; then the invariants are checked over the recorded event log:
@@ -940,7 +941,7 @@ async fn simulate(seed: u64) -> Outcome {
     let store = Arc::new(FaultyLeaseStore::new(audit).with_random(
         rng.random(),
         RandomFaults {
-            conflict: 0.0,
+            conflict: 0.01,
             throttle: 0.03,
             timeout: 0.03,
             timeout_after_apply: 0.02,

@@ -341,13 +341,8 @@ mod tests {
             .unwrap();
         let lease = store.get(&LeaseKey::new("shard-0")).await.unwrap().unwrap();
         let lease = store.take(&lease, "me").await.unwrap();
-        let ctx = Arc::new(crate::held::LeaseContext {
-            worker_id: Arc::from("me"),
-            store: Arc::clone(&store),
-            lease_duration: std::time::Duration::from_secs(10),
-            events: crate::events::LeaseEvents::default(),
-            jitter: crate::config::Jitter::new(Some(1)),
-        });
+        let ctx =
+            crate::held::LeaseContext::for_tests(Arc::clone(&store), std::time::Duration::from_secs(10));
         let held = HeldLease::new(ctx, lease, tokio::time::Instant::now(), None);
         (
             store,

@@ -188,7 +188,7 @@ impl ShardConsumer {
     /// Why the consumer must stop now, if it must: the lease is lost (or its validity on our clock ran
     /// out), or the worker shuts down.
     fn stopping(&self) -> Option<Stop> {
-        if self.lease.is_lost() || !self.lease.check_valid() {
+        if !self.lease.check_valid() {
             Some(Stop::Lost)
         } else if *self.shutdown.borrow() {
             Some(Stop::Shutdown)

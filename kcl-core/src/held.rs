@@ -93,6 +93,20 @@ impl std::fmt::Debug for HeldLease {
     }
 }
 
+#[cfg(test)]
+impl LeaseContext {
+    /// The context of worker `me` over `store`, with seeded jitter and no listener.
+    pub(crate) fn for_tests(store: Arc<dyn LeaseStore>, lease_duration: Duration) -> Arc<Self> {
+        Arc::new(LeaseContext {
+            worker_id: Arc::from("me"),
+            store,
+            lease_duration,
+            events: LeaseEvents::default(),
+            jitter: Jitter::new(Some(7)),
+        })
+    }
+}
+
 impl HeldLease {
     /// Wraps a lease this worker just took with a request sent at `sent`. A lease stolen from a live owner
     /// passes `start_not_before`: the instant that owner's validity has run out by.
@@ -462,13 +476,7 @@ mod tests {
         let lease = store.get(&LeaseKey::new("shard-0")).await.unwrap().unwrap();
         let sent = Instant::now();
         let lease = store.take(&lease, "me").await.unwrap();
-        let ctx = Arc::new(LeaseContext {
-            worker_id: Arc::from("me"),
-            store: store as Arc<dyn LeaseStore>,
-            lease_duration: LEASE,
-            events: LeaseEvents::default(),
-            jitter: Jitter::new(Some(7)),
-        });
+        let ctx = LeaseContext::for_tests(store, LEASE);
         HeldLease::new(ctx, lease, sent, None)
     }
 

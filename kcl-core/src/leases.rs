@@ -13,10 +13,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::Duration;
 
 use futures::future::join_all;
-use kcl_checkpoint::{ExtendedSequenceNumber, Lease, LeaseStore};
+use kcl_checkpoint::{ExtendedSequenceNumber, Lease};
 use tokio::time::Instant;
 
 use crate::assignment::{AssignmentSnapshot, AssignmentStrategy, LeaseInfo};
@@ -130,10 +129,7 @@ impl HeldSet {
 #[derive(Debug)]
 pub(crate) struct Coordinator {
     ctx: Arc<LeaseContext>,
-    worker_id: Arc<str>,
-    store: Arc<dyn LeaseStore>,
     strategy: Arc<dyn AssignmentStrategy>,
-    lease_duration: Duration,
     max_leases: usize,
     held: Arc<HeldSet>,
     observed: HashMap<String, Observation>,
@@ -160,9 +156,6 @@ impl Coordinator {
         held: Arc<HeldSet>,
     ) -> Self {
         Coordinator {
-            worker_id: Arc::clone(&ctx.worker_id),
-            store: Arc::clone(&ctx.store),
-            lease_duration: ctx.lease_duration,
             ctx,
             strategy,
             max_leases,
@@ -185,9 +178,9 @@ impl Coordinator {
     /// Lists the table and updates the observations (as of `now`, the time the listing returned);
     /// returns the listing.
     async fn observe(&mut self) -> Result<(LeaseView, Instant)> {
-        let listing = self.store.list().await?;
+        let listing = self.ctx.store.list().await?;
         let now = Instant::now();
-        metrics::gauge!(m::LEASES_MALFORMED, "worker" => self.worker_id.to_string())
+        metrics::gauge!(m::LEASES_MALFORMED, "worker" => self.ctx.worker_id.to_string())
             .set(listing.malformed.len() as f64);
         let mut malformed = BTreeSet::new();
         for item in &listing.malformed {
@@ -233,13 +226,13 @@ impl Coordinator {
     fn is_expired(&self, key: &str, now: Instant) -> bool {
         self.observed
             .get(key)
-            .is_some_and(|o| now.saturating_duration_since(o.since) >= self.lease_duration)
+            .is_some_and(|o| now.saturating_duration_since(o.since) >= self.ctx.lease_duration)
     }
 
     /// One taker cycle: list, detect stolen leases, decide, take.
     pub(crate) async fn take_cycle(&mut self, taking: bool) -> Result<TakeOutcome> {
         let (view, now) = self.observe().await?;
-        let me = &*self.worker_id;
+        let me = &*self.ctx.worker_id;
 
         // Leases stolen from us show up here before the renewer notices.
         for held in self.held.all() {
@@ -269,7 +262,7 @@ impl Coordinator {
                 live.insert(o.clone());
                 if o != me {
                     if let Some(obs) = self.observed.get(key) {
-                        let at = obs.since + self.lease_duration;
+                        let at = obs.since + self.ctx.lease_duration;
                         next_expiry = Some(next_expiry.map_or(at, |n| n.min(at)));
                     }
                 }
@@ -292,7 +285,7 @@ impl Coordinator {
         if decision.is_empty() {
             return Ok(outcome);
         }
-        let worker = self.worker_id.to_string();
+        let worker = self.ctx.worker_id.to_string();
         for (keys, stolen) in [(&decision.take, false), (&decision.steal, true)] {
             for key in keys {
                 let Some(listed) = view.get(key) else { continue };
@@ -309,9 +302,9 @@ impl Coordinator {
                 // but landed, or a previous process with our id, and its previous owner may still run.
                 let unexpired_owner = listed.owner.is_some() && !self.is_expired(key, now);
                 let from_live_owner = unexpired_owner && !listed.is_owned_by(me);
-                let start_not_before = unexpired_owner.then(|| now + self.lease_duration);
+                let start_not_before = unexpired_owner.then(|| now + self.ctx.lease_duration);
                 let sent = Instant::now();
-                match self.store.take(listed, me).await {
+                match self.ctx.store.take(listed, me).await {
                     Ok(lease) => {
                         tracing::info!(lease = %key, from = ?listed.owner, stolen, "lease taken");
                         let name = if stolen { m::LEASES_STOLEN } else { m::LEASES_TAKEN };
@@ -343,6 +336,8 @@ impl Coordinator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kcl_checkpoint::LeaseStore;
+    use std::time::Duration;
     use kcl_checkpoint::ExtendedSequenceNumber;
 
     #[tokio::test(start_paused = true)]
@@ -358,15 +353,8 @@ mod tests {
                 .unwrap();
         }
         let held = Arc::new(HeldSet::default());
-        let ctx = Arc::new(LeaseContext {
-            worker_id: Arc::from("me"),
-            store: Arc::clone(&store),
-            lease_duration: Duration::from_secs(10),
-            events: crate::events::LeaseEvents::default(),
-            jitter: crate::config::Jitter::new(Some(1)),
-        });
         let mut coordinator = Coordinator::new(
-            ctx,
+            LeaseContext::for_tests(Arc::clone(&store), Duration::from_secs(10)),
             Arc::new(CountBalanced::default()),
             usize::MAX,
             Arc::clone(&held),

@@ -336,9 +336,9 @@ impl Coordinator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kcl_checkpoint::ExtendedSequenceNumber;
     use kcl_checkpoint::LeaseStore;
     use std::time::Duration;
-    use kcl_checkpoint::ExtendedSequenceNumber;
 
     #[tokio::test(start_paused = true)]
     async fn a_lost_lease_is_not_taken_back_while_its_consumer_still_runs() {

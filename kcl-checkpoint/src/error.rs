@@ -108,12 +108,35 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
-    /// The request timed out or the connection failed; it may or may not have been applied. Retryable.
-    #[error("{operation} timed out or failed in transport")]
+    /// The request timed out (the connect, an attempt or the whole operation); it may or may not have been
+    /// applied. Retryable.
+    #[error("{operation} timed out (the write may or may not have been applied)")]
     Timeout {
         /// The operation that timed out.
         operation: Operation,
         /// The underlying error, when there is one.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The store could not be reached: the connection was refused or reset, or the host name did not
+    /// resolve. Not a timeout: nothing answered at `endpoint`. Retryable (the store may come back).
+    #[error("{operation}: cannot connect to the lease store at {endpoint}")]
+    Unreachable {
+        /// The operation that was attempted.
+        operation: Operation,
+        /// The endpoint (URL, or host and port) that did not answer.
+        endpoint: String,
+        /// The transport error (for example `Connection refused (os error 111)`).
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// No usable credentials: none found by the provider chain, or the provider failed. Retrying cannot fix
+    /// it (fatal for a worker).
+    #[error("{operation}: no usable AWS credentials for the lease store")]
+    Credentials {
+        /// The operation that was attempted.
+        operation: Operation,
+        /// Why the credentials provider failed.
         #[source]
         source: Option<BoxError>,
     },
@@ -143,10 +166,30 @@ impl Error {
     /// True when the same call may succeed if retried later (throttling, timeouts, server faults).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Throttled { .. } | Error::Timeout { .. } => true,
+            Error::Throttled { .. } | Error::Timeout { .. } | Error::Unreachable { .. } => true,
             Error::Service { retryable, .. } => *retryable,
             _ => false,
         }
+    }
+
+    /// True when retrying cannot fix it: access denied, invalid or missing credentials, an invalid
+    /// configuration, a missing lease table. A worker stops (with this error) after a bounded number of
+    /// such failures in a row instead of retrying forever.
+    pub fn is_fatal(&self) -> bool {
+        match self {
+            Error::Credentials { .. } | Error::Config { .. } | Error::TableNotFound { .. } => true,
+            Error::Service { code, .. } => is_auth_failure_code(code),
+            _ => false,
+        }
+    }
+
+    /// True when the store answered (any service response, a conflict included); false for timeouts,
+    /// connection failures and missing credentials, where no answer came back.
+    pub fn is_answer(&self) -> bool {
+        !matches!(
+            self,
+            Error::Timeout { .. } | Error::Unreachable { .. } | Error::Credentials { .. }
+        )
     }
 
     /// True when the addressed lease does not exist.
@@ -173,6 +216,8 @@ impl Error {
             | Error::InvalidArgument { operation, .. }
             | Error::Throttled { operation, .. }
             | Error::Timeout { operation, .. }
+            | Error::Unreachable { operation, .. }
+            | Error::Credentials { operation, .. }
             | Error::Service { operation, .. } => Some(*operation),
             Error::TableNotActive { .. } | Error::Malformed(_) | Error::Config { .. } => None,
         }
@@ -197,6 +242,53 @@ impl Error {
             operation,
             reason: reason.into(),
         }
+    }
+}
+
+/// Service error codes that mean the caller is not allowed, or not who it claims to be: retrying cannot fix
+/// them (AWS's common errors, shared by Kinesis and DynamoDB).
+pub const AUTH_FAILURE_CODES: &[&str] = &[
+    "AccessDeniedException",
+    "AccessDenied",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "MissingAuthenticationTokenException",
+    "MissingAuthenticationToken",
+    "IncompleteSignature",
+    "InvalidClientTokenId",
+    "ExpiredTokenException",
+    "NotAuthorized",
+];
+
+/// True when `code` is one of [`AUTH_FAILURE_CODES`].
+pub fn is_auth_failure_code(code: &str) -> bool {
+    AUTH_FAILURE_CODES.contains(&code)
+}
+
+/// Displays an error with its whole cause chain, `outer: cause: root cause`, skipping a cause whose text
+/// the previous one already shows. Use it wherever an error is logged: `error = %DisplayChain(&e)`.
+pub struct DisplayChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for DisplayChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut last = self.0.to_string();
+        f.write_str(&last)?;
+        let mut next = self.0.source();
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            if !text.is_empty() && !last.contains(&text) {
+                write!(f, ": {text}")?;
+            }
+            last = text;
+            next = cause.source();
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for DisplayChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -235,5 +327,33 @@ mod tests {
         assert!(malformed.is_malformed());
         assert!(malformed.to_string().contains("leaseCounter"));
         assert!(malformed.to_string().contains('k'));
+    }
+
+    #[test]
+    fn fatal_and_answer_classify_and_the_chain_shows_every_cause() {
+        let refused = Error::Unreachable {
+            operation: Operation::List,
+            endpoint: "http://127.0.0.1:1".into(),
+            source: Some(Box::new(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "Connection refused (os error 111)",
+            ))),
+        };
+        assert!(refused.is_retryable() && !refused.is_fatal() && !refused.is_answer());
+        let text = DisplayChain(&refused).to_string();
+        assert!(!text.contains("timed out"), "{text}");
+        assert!(
+            text.contains("127.0.0.1:1") && text.ends_with("Connection refused (os error 111)"),
+            "{text}"
+        );
+        let denied = Error::Service {
+            operation: Operation::List,
+            code: "AccessDeniedException".into(),
+            message: "no".into(),
+            retryable: false,
+            source: None,
+        };
+        assert!(denied.is_fatal() && denied.is_answer() && !denied.is_retryable());
+        assert!(Error::conflict(Operation::Take, "k").is_answer());
     }
 }

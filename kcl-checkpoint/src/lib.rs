@@ -43,7 +43,9 @@ pub mod sequence;
 pub mod store;
 
 pub use dynamodb::{Billing, DynamoDbLeaseStore, DynamoDbLeaseStoreBuilder};
-pub use error::{BoxError, Error, MalformedLease, Result};
+pub use error::{
+    is_auth_failure_code, BoxError, DisplayChain, Error, MalformedLease, Result, AUTH_FAILURE_CODES,
+};
 #[cfg(feature = "test-util")]
 pub use fault::{Fault, FaultyLeaseStore, RandomFaults};
 pub use lease::{HashKeyRange, Lease, LeaseKey, StreamIdentifier};

@@ -191,6 +191,7 @@ pub struct WorkerConfig {
     max_leases_per_worker: usize,
     process_empty_batches: bool,
     jitter_seed: Option<u64>,
+    fatal_error_attempts: u32,
 }
 
 impl Default for WorkerConfig {
@@ -212,6 +213,7 @@ impl Default for WorkerConfig {
             max_leases_per_worker: usize::MAX,
             process_empty_batches: false,
             jitter_seed: None,
+            fatal_error_attempts: 10,
         }
     }
 }
@@ -284,6 +286,11 @@ impl WorkerConfig {
     /// Whether `process_records` is called for empty reads too.
     pub fn process_empty_batches(&self) -> bool {
         self.process_empty_batches
+    }
+    /// How many failures in a row retrying cannot fix stop the worker (see
+    /// [`WorkerConfigBuilder::fatal_error_attempts`]).
+    pub fn fatal_error_attempts(&self) -> u32 {
+        self.fatal_error_attempts
     }
     /// The seed of the backoff jitter, if set (otherwise jitter comes from entropy).
     pub fn jitter_seed(&self) -> Option<u64> {
@@ -387,6 +394,16 @@ impl WorkerConfigBuilder {
         self
     }
 
+    /// How many failures in a row that retrying cannot fix ([`Error::is_fatal`](crate::Error::is_fatal):
+    /// a missing stream, access denied, invalid or missing credentials, a missing lease table) end the
+    /// worker with [`Error::Fatal`](crate::Error::Fatal) instead of retrying forever (default 10, a bit
+    /// under half a minute at the default source backoff; at least 1). Retryable failures (throttling,
+    /// timeouts, a store that does not answer) never stop the worker.
+    pub fn fatal_error_attempts(mut self, n: u32) -> Self {
+        self.config.fatal_error_attempts = n;
+        self
+    }
+
     /// Validates and builds.
     ///
     /// # Errors
@@ -437,6 +454,12 @@ impl WorkerConfigBuilder {
                     "{:?} must be above zero and at most lease_duration {:?}",
                     c.lease_taker_interval, c.lease_duration
                 ),
+            ));
+        }
+        if c.fatal_error_attempts == 0 {
+            return Err(ConfigError::new(
+                "fatal_error_attempts",
+                "must be at least 1 (default 10)",
             ));
         }
         if c.shard_sync_interval.is_zero() {

@@ -472,9 +472,10 @@ impl ShardConsumer {
         let bytes_counter = metrics::counter!(m::BYTES_PROCESSED, "worker" => worker.clone());
         let behind_gauge = metrics::gauge!(
             m::MILLIS_BEHIND_LATEST,
-            "worker" => worker,
+            "worker" => worker.clone(),
             "shard" => self.lease.shard_id().to_owned()
         );
+        let behind_histogram = metrics::histogram!(m::BATCH_MILLIS_BEHIND_LATEST, "worker" => worker);
         loop {
             if let Some(stop) = self.stopping() {
                 return stop;
@@ -505,6 +506,7 @@ impl ShardConsumer {
             let input = &mut batch.input;
             if let Some(ms) = input.millis_behind_latest {
                 behind_gauge.set(ms as f64);
+                behind_histogram.record(ms as f64);
             }
             if let Some(after) = &resume_after {
                 input.records.retain(|r| r.extended_sequence_number() > *after);
@@ -522,6 +524,11 @@ impl ShardConsumer {
                     Delivery::Done => {
                         records_counter.increment(batch.input.records.len() as u64);
                         bytes_counter.increment(batch.input.size_bytes() as u64);
+                        self.ctx.status.batch(
+                            self.lease.shard_id(),
+                            batch.input.millis_behind_latest,
+                            batch.input.records.len() as u64,
+                        );
                     }
                     Delivery::Skipped => {}
                     Delivery::Stop(stop) => return stop,
@@ -553,7 +560,11 @@ impl ShardConsumer {
         loop {
             // While the call runs, the processor may checkpoint up to the end of the batch in hand.
             checkpointer.begin_batch(end.clone());
-            let err = match guarded(processor.process_records(input, checkpointer)).await {
+            let started = tokio::time::Instant::now();
+            let result = guarded(processor.process_records(input, checkpointer)).await;
+            metrics::histogram!(m::BATCH_PROCESSING_SECONDS, "worker" => self.ctx.worker_id.to_string())
+                .record(started.elapsed().as_secs_f64());
+            let err = match result {
                 Ok(()) => {
                     checkpointer.batch_succeeded();
                     return Delivery::Done;

@@ -95,6 +95,38 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// The record source could not be reached: the connection was refused or reset, or the host name did
+    /// not resolve. Not a timeout: nothing answered at `endpoint`. Retryable.
+    #[error("{operation}: cannot connect to the record source at {endpoint}")]
+    Unreachable {
+        /// The source operation.
+        operation: &'static str,
+        /// The endpoint (URL, or host and port) that did not answer.
+        endpoint: String,
+        /// The transport error (for example `Connection refused (os error 111)`).
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// No usable AWS credentials for the record source. Fatal: retrying cannot fix it.
+    #[error("{operation}: no usable AWS credentials for the record source")]
+    Credentials {
+        /// The source operation.
+        operation: &'static str,
+        /// Why the credentials provider failed.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// A condition retrying cannot fix persisted: the worker stopped. `cause` is the last failure.
+    #[error("{what} failed {attempts} times in a row with an error retrying cannot fix; the worker stopped")]
+    Fatal {
+        /// What kept failing (`shard sync`, `lease taker`, `lease table`).
+        what: &'static str,
+        /// Consecutive failures seen.
+        attempts: u32,
+        /// The last failure (for example [`Error::ResourceNotFound`] for a missing stream).
+        #[source]
+        cause: Box<Error>,
+    },
     /// The worker's task stopped abnormally (panicked or was aborted).
     #[error("the worker stopped: {reason}")]
     WorkerStopped {
@@ -134,10 +166,36 @@ impl Error {
     /// retryable store or source failures.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Throttled { .. } | Error::ExpiredIterator { .. } => true,
+            Error::Throttled { .. } | Error::ExpiredIterator { .. } | Error::Unreachable { .. } => true,
             Error::Store(e) => e.is_retryable(),
             Error::Source { retryable, .. } => *retryable,
             _ => false,
+        }
+    }
+}
+
+impl Error {
+    /// True when retrying cannot fix it: a missing stream (or other resource), access denied, invalid or
+    /// missing credentials, a missing lease table, an invalid configuration, or a [`Error::Fatal`]
+    /// already. The worker stops with [`Error::Fatal`] after
+    /// [`fatal_error_attempts`](crate::WorkerConfigBuilder::fatal_error_attempts) of them in a row.
+    pub fn is_fatal(&self) -> bool {
+        match self {
+            Error::ResourceNotFound { .. }
+            | Error::Credentials { .. }
+            | Error::Config(_)
+            | Error::Fatal { .. } => true,
+            Error::Store(e) => e.is_fatal(),
+            Error::Source { code, .. } => kcl_checkpoint::is_auth_failure_code(code),
+            _ => false,
+        }
+    }
+
+    /// The root cause for matching: `cause` of an [`Error::Fatal`], else the error itself.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::Fatal { cause, .. } => cause.root(),
+            other => other,
         }
     }
 }

@@ -148,6 +148,11 @@ impl HeldLease {
         self.lease.try_lock().ok().map(|l| l.counter)
     }
 
+    /// The checkpoint stored in the lease as last written by us (`None` while a write is in flight).
+    pub(crate) fn try_checkpoint(&self) -> Option<ExtendedSequenceNumber> {
+        self.lease.try_lock().ok().map(|l| l.checkpoint.clone())
+    }
+
     /// True once the lease is lost.
     pub(crate) fn is_lost(&self) -> bool {
         *self.lost.borrow()

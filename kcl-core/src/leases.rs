@@ -146,6 +146,8 @@ pub(crate) struct TakeOutcome {
     pub(crate) next_expiry: Option<Instant>,
     /// Takes that lost a race with another worker (worth a quick second look).
     pub(crate) conflicts: usize,
+    /// The balance after the cycle (when taking).
+    pub(crate) balance: Option<crate::status::Balance>,
 }
 
 impl Coordinator {
@@ -282,7 +284,17 @@ impl Coordinator {
         }
         let snapshot = AssignmentSnapshot::new(me, infos, live, self.max_leases);
         let decision = self.strategy.assign(&snapshot);
+        let assignable = snapshot.leases.len();
+        let live_workers = snapshot.live_workers.len().max(1);
+        let balance = |held: usize| crate::status::Balance {
+            assignable_leases: assignable,
+            live_workers,
+            held,
+            fair_share: (assignable / live_workers).min(self.max_leases),
+            settled: decision.is_empty(),
+        };
         if decision.is_empty() {
+            outcome.balance = Some(balance(self.held.len()));
             return Ok(outcome);
         }
         let worker = self.ctx.worker_id.to_string();
@@ -329,6 +341,7 @@ impl Coordinator {
             }
         }
         metrics::gauge!(m::LEASES_HELD, "worker" => worker).set(self.held.len() as f64);
+        outcome.balance = Some(balance(self.held.len()));
         Ok(outcome)
     }
 }

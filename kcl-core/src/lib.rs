@@ -48,6 +48,7 @@
 //!   [`FanOutSource`](source::FanOutSource) (enhanced fan-out, falling back to polling; both feature
 //!   `kinesis`).
 //! - [`events`]: [`LeaseEvent`]s reported to a [`LeaseEventListener`] (lease taken, released, lost).
+//! - [`status`]: [`WorkerStatusSnapshot`] (phase, health, readiness, per-shard progress).
 //! - [`metrics`]: metric names; [`clock`]: wall time following tokio time; [`error`]: [`Error`].
 
 pub mod assignment;
@@ -67,7 +68,7 @@ mod retrieval;
 mod shard_sync;
 mod signal;
 pub mod source;
-mod status;
+pub mod status;
 pub mod worker;
 
 /// Re-exported so processors can be written without depending on `async-trait` directly.
@@ -87,4 +88,5 @@ pub use processor::{
 };
 pub use record::{ChildShard, Record};
 pub use source::{GetRecordsOutput, IteratorPosition, RecordSource, ShardDescription, ShardFilter};
-pub use worker::{Worker, WorkerBuilder, WorkerHandle};
+pub use status::{Balance, Check, ShardStatus, StatusReader, WorkerPhase, WorkerStatusSnapshot};
+pub use worker::{ShutdownReport, Worker, WorkerBuilder, WorkerHandle};

@@ -8,6 +8,10 @@ pub const RECORDS_PROCESSED: &str = "kcl_records_processed_total";
 pub const BYTES_PROCESSED: &str = "kcl_bytes_processed_total";
 /// Gauge: how far behind the newest record of the shard the last batch was (`shard` label).
 pub const MILLIS_BEHIND_LATEST: &str = "kcl_millis_behind_latest";
+/// Histogram (seconds): how long each `process_records` call took (label `worker`).
+pub const BATCH_PROCESSING_SECONDS: &str = "kcl_batch_processing_seconds";
+/// Histogram (milliseconds): how far behind the newest record each batch read was (label `worker`).
+pub const BATCH_MILLIS_BEHIND_LATEST: &str = "kcl_batch_millis_behind_latest";
 /// Gauge: leases this worker holds.
 pub const LEASES_HELD: &str = "kcl_leases_held";
 /// Counter: unowned or expired leases taken.

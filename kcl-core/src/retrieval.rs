@@ -74,7 +74,7 @@ impl Prefetcher {
             max_records_buffered: config.prefetch_max_records().min(PERMIT_CAP),
             worker_id,
         };
-        let span = tracing::debug_span!("poller", shard_id = %poller.shard_id);
+        let span = tracing::info_span!("poller", shard_id = %poller.shard_id);
         let task = tokio::spawn(poller.run(tx).instrument(span));
         Prefetcher { rx, task }
     }

@@ -36,10 +36,59 @@ use crate::processor::ShardRecordProcessorFactory;
 use crate::shard_sync::{ShardSyncer, SyncFindings};
 use crate::signal;
 use crate::source::RecordSource;
-use crate::status::WorkerStatus;
+use crate::status::{AnswerTracking, StatusReader, WorkerPhase, WorkerStatus, WorkerStatusSnapshot};
+use kcl_checkpoint::DisplayChain;
 
 /// How soon the taker looks again after losing take races.
 const CONFLICT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Counts failures in a row that retrying cannot fix; the `limit`-th becomes [`Error::Fatal`].
+struct FatalRun {
+    what: &'static str,
+    limit: u32,
+    run: u32,
+}
+
+impl FatalRun {
+    fn new(what: &'static str, limit: u32) -> Self {
+        FatalRun { what, limit, run: 0 }
+    }
+
+    fn succeeded(&mut self) {
+        self.run = 0;
+    }
+
+    /// Records a failure; returns the fatal error once the run of unfixable failures reaches the limit.
+    fn failed(&mut self, error: Error) -> Option<Error> {
+        if !error.is_fatal() {
+            self.run = 0;
+            return None;
+        }
+        self.run += 1;
+        (self.run >= self.limit).then(|| Error::Fatal {
+            what: self.what,
+            attempts: self.run,
+            cause: Box::new(error),
+        })
+    }
+}
+
+/// How a [`WorkerHandle::shutdown_within`] went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// True when every consumer finished its handoff within the deadline.
+    pub graceful: bool,
+    /// How long the shutdown took.
+    pub elapsed: std::time::Duration,
+    /// Shards whose consumers were still running at the deadline and were cut off (their processors
+    /// dropped mid-call, nothing more checkpointed).
+    pub abandoned: Vec<String>,
+    /// Leases of abandoned shards released after the deadline (others take them at once).
+    pub released: Vec<String>,
+    /// Leases of abandoned shards whose release failed: they expire after the lease duration.
+    pub release_failed: Vec<String>,
+}
 
 /// A configured worker, ready to run. See the [module docs](self).
 pub struct Worker {
@@ -115,16 +164,18 @@ impl WorkerBuilder {
                 "must not be empty; use a name unique in the fleet (e.g. host name + process id)",
             )));
         }
+        let status = Arc::new(WorkerStatus::default());
         Ok(Worker {
             worker_id: Arc::from(self.worker_id),
             config: Arc::new(self.config.unwrap_or_default()),
-            store: self.store,
+            // Every store call is seen by the health check (when the store last answered).
+            store: Arc::new(AnswerTracking::new(self.store, Arc::clone(&status))),
             source: self.source,
             factory: self.factory,
             strategy: self.strategy.unwrap_or_else(|| Arc::new(CountBalanced::new())),
             events: LeaseEvents::new(self.listener),
             held: Arc::new(HeldSet::default()),
-            status: Arc::new(WorkerStatus::default()),
+            status,
         })
     }
 }
@@ -160,6 +211,7 @@ impl Worker {
         let held = Arc::clone(&self.held);
         let status = Arc::clone(&self.status);
         let worker_id = Arc::clone(&self.worker_id);
+        let lease_duration = self.config.lease_duration();
         let task = tokio::spawn(self.run_until(async move {
             let _ = rx.await;
         }));
@@ -169,6 +221,7 @@ impl Worker {
             task,
             held,
             status,
+            lease_duration,
         }
     }
 
@@ -186,11 +239,21 @@ impl Worker {
     ///
     /// # Errors
     ///
-    /// None today: store and source failures are logged and retried. The `Result` leaves room for fatal
-    /// conditions.
+    /// [`Error::Fatal`] when a condition retrying cannot fix persists
+    /// ([`fatal_error_attempts`](crate::WorkerConfigBuilder::fatal_error_attempts) failures in a row of the
+    /// shard sync or the lease taker, for example a stream that does not exist, access denied, invalid
+    /// credentials), or at once when the lease table cannot be ensured for such a reason (a missing table
+    /// with creation turned off). The worker first hands off what it holds, as in a graceful shutdown.
+    /// Retryable failures (throttling, timeouts, an unreachable store) are logged and retried forever.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send) -> Result<()> {
         let span = tracing::info_span!("worker", worker_id = %self.worker_id);
-        self.run_inner(signal).instrument(span).await
+        let status = Arc::clone(&self.status);
+        let result = self.run_inner(signal).instrument(span).await;
+        match &result {
+            Ok(()) => status.set_phase(WorkerPhase::Stopped),
+            Err(e) => status.set_fatal(kcl_checkpoint::DisplayChain(e).to_string()),
+        }
+        result
     }
 
     async fn run_inner(self, signal: impl Future<Output = ()> + Send) -> Result<()> {
@@ -212,6 +275,7 @@ impl Worker {
 
         // Renewer.
         {
+            let status = Arc::clone(&self.status);
             let held = Arc::clone(&self.held);
             let cfg = Arc::clone(&cfg);
             let worker = worker.clone();
@@ -221,19 +285,49 @@ impl Worker {
                     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                     tick.tick().await;
                     loop {
+                        status.beat("renewer", cfg.lease_renewal_interval());
                         tick.tick().await;
                         Coordinator::renew_all(&held).await;
                         metrics::gauge!(m::LEASES_HELD, "worker" => worker.clone()).set(held.len() as f64);
                     }
                 }
-                .instrument(tracing::debug_span!("renewer")),
+                .instrument(tracing::info_span!("renewer")),
             );
         }
 
-        // The lease table must exist (DynamoDB stores create it; the in-memory store always has one).
-        if let Err(e) = self.store.ensure_table().await {
-            tracing::warn!(error = %e, "ensuring the lease table failed; continuing (store calls will retry)");
+        tokio::pin!(signal);
+        // The lease table must exist (DynamoDB stores create it unless told not to; the in-memory store
+        // always has one). Retryable failures (the store not answering) are retried; others are fatal.
+        {
+            let mut delays = jitter.delays(cfg.source_retry_backoff());
+            loop {
+                match self.store.ensure_table().await {
+                    Ok(_) => break,
+                    Err(e) if e.is_retryable() => {
+                        let delay = delays.next().unwrap_or(cfg.source_retry_backoff().max_delay);
+                        tracing::warn!(error = %DisplayChain(&e), ?delay, "ensuring the lease table failed; retrying");
+                        tokio::select! {
+                            biased;
+                            _ = &mut signal => {
+                                background.shutdown().await;
+                                return Ok(());
+                            }
+                            _ = tokio::time::sleep(delay) => {}
+                        }
+                    }
+                    Err(e) => {
+                        background.shutdown().await;
+                        return Err(Error::Fatal {
+                            what: "ensuring the lease table",
+                            attempts: 1,
+                            cause: Box::new(Error::Store(e)),
+                        });
+                    }
+                }
+            }
         }
+        // Failures retrying cannot fix, reported by the shard syncer to the main loop.
+        let (fatal_tx, mut fatal_rx) = tokio::sync::mpsc::channel::<Error>(1);
 
         // Shard sync: once now (so the first taker cycle finds leases), then periodically.
         let syncer = ShardSyncer {
@@ -253,21 +347,30 @@ impl Worker {
                 changed
             });
         };
+        let mut sync_fatal = FatalRun::new("shard sync", cfg.fatal_error_attempts());
         let first_sync_failed = match syncer.sync().await {
             Ok(report) => {
                 publish_findings(report.findings);
+                self.status.synced();
                 false
             }
             Err(e) => {
-                tracing::warn!(error = %e, "initial shard sync failed; retrying with backoff");
+                tracing::warn!(error = %DisplayChain(&e), "initial shard sync failed; retrying with backoff");
+                if let Some(fatal) = sync_fatal.failed(e) {
+                    // A single attempt allowed: stop before taking anything.
+                    background.shutdown().await;
+                    return Err(fatal);
+                }
                 true
             }
         };
+        self.status.beat("shard_sync", cfg.shard_sync_interval());
         {
             let sync_now = Arc::clone(&sync_now);
             let interval = cfg.shard_sync_interval();
             let backoff = cfg.source_retry_backoff();
             let jitter = jitter.clone();
+            let status = Arc::clone(&self.status);
             background.spawn(
                 async move {
                     // After a failure, retry on the source backoff rather than a whole sync interval.
@@ -281,22 +384,29 @@ impl Worker {
                             _ = sync_now.notified() => {}
                             _ = tokio::time::sleep(wait) => {}
                         }
+                        status.beat("shard_sync", interval);
                         match syncer.sync().await {
                             Ok(report) => {
                                 retry = None;
+                                sync_fatal.succeeded();
+                                status.synced();
                                 if !report.created.is_empty() || !report.deleted.is_empty() {
                                     tracing::debug!(?report, "shard sync");
                                 }
                                 publish_findings(report.findings);
                             }
                             Err(e) => {
-                                tracing::warn!(error = %e, "shard sync failed; retrying with backoff");
+                                tracing::warn!(error = %DisplayChain(&e), "shard sync failed; retrying with backoff");
+                                if let Some(fatal) = sync_fatal.failed(e) {
+                                    let _ = fatal_tx.send(fatal).await;
+                                    return;
+                                }
                                 retry.get_or_insert_with(|| jitter.delays(backoff));
                             }
                         }
                     }
                 }
-                .instrument(tracing::debug_span!("shard_sync")),
+                .instrument(tracing::info_span!("shard_sync")),
             );
         }
 
@@ -322,12 +432,19 @@ impl Worker {
         // Which lease each consumer task runs, to recover the lease if a consumer task dies.
         let mut running: HashMap<tokio::task::Id, Arc<HeldLease>> = HashMap::new();
         let mut next_take = Instant::now();
-        tokio::pin!(signal);
+        let mut taker_fatal = FatalRun::new("lease taker", cfg.fatal_error_attempts());
+        let mut fatal: Option<Error> = None;
+        self.status.set_phase(WorkerPhase::Running);
         tracing::info!("worker started");
         loop {
+            self.status.beat("worker", cfg.lease_taker_interval());
             tokio::select! {
                 biased;
                 _ = &mut signal => break,
+                Some(error) = fatal_rx.recv() => {
+                    fatal = Some(error);
+                    break;
+                }
                 Some(done) = consumers.join_next_with_id() => self.reap(done, &mut running).await,
                 _ = shard_ended.notified() => {
                     sync_now.notify_one();
@@ -338,6 +455,10 @@ impl Worker {
                     next_take = now + cfg.lease_taker_interval();
                     match coordinator.take_cycle(true).await {
                         Ok(outcome) => {
+                            taker_fatal.succeeded();
+                            if let Some(balance) = outcome.balance {
+                                self.status.set_balance(balance);
+                            }
                             if let Some(view) = outcome.view {
                                 view_tx.send_replace(view);
                             }
@@ -360,14 +481,26 @@ impl Worker {
                                 running.insert(task.id(), lease);
                             }
                         }
-                        Err(e) => tracing::warn!(error = %e, "lease taker cycle failed"),
+                        Err(e) => {
+                            tracing::warn!(error = %DisplayChain(&e), "lease taker cycle failed");
+                            if let Some(error) = taker_fatal.failed(e) {
+                                fatal = Some(error);
+                                break;
+                            }
+                        }
                     }
                 }
             }
         }
 
         // Graceful shutdown: stop taking and syncing, let every consumer hand its lease off.
-        tracing::info!(leases = self.held.len(), "worker shutting down");
+        match &fatal {
+            Some(e) => {
+                tracing::error!(error = %DisplayChain(e), leases = self.held.len(), "worker stopping: fatal error")
+            }
+            None => tracing::info!(leases = self.held.len(), "worker shutting down"),
+        }
+        self.status.set_phase(WorkerPhase::ShuttingDown);
         stop_tx.send_replace(true);
         while let Some(done) = consumers.join_next_with_id().await {
             self.reap(done, &mut running).await;
@@ -375,7 +508,10 @@ impl Worker {
         background.shutdown().await;
         metrics::gauge!(m::LEASES_HELD, "worker" => worker).set(0.0);
         tracing::info!("worker stopped");
-        Ok(())
+        match fatal {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Handles a finished consumer task.
@@ -398,7 +534,7 @@ impl Worker {
                 tracing::error!(error = %e, "a consumer task died; releasing its lease");
                 if let Some(lease) = running.remove(&e.id()) {
                     if let Err(e) = lease.release().await {
-                        tracing::warn!(error = %e, "releasing the lease of a dead consumer failed");
+                        tracing::warn!(error = %DisplayChain(&e), "releasing the lease of a dead consumer failed");
                     }
                     self.held.remove(lease.shard_id(), &lease);
                     self.status.remove(lease.shard_id());
@@ -416,9 +552,33 @@ pub struct WorkerHandle {
     task: JoinHandle<Result<()>>,
     held: Arc<HeldSet>,
     status: Arc<WorkerStatus>,
+    lease_duration: std::time::Duration,
 }
 
 impl WorkerHandle {
+    /// What the worker is doing now: phase, health inputs, balance, and every shard consumer with its
+    /// checkpoint and lag. Its [`liveness`](WorkerStatusSnapshot::liveness) and
+    /// [`readiness`](WorkerStatusSnapshot::readiness) back `/healthz` and `/readyz`.
+    pub fn status(&self) -> WorkerStatusSnapshot {
+        let mut snapshot = self.status_reader().snapshot();
+        if self.task.is_finished() && snapshot.phase == WorkerPhase::Running {
+            // The task ended without recording why (a panic): not alive.
+            snapshot.phase = WorkerPhase::Stopped;
+        }
+        snapshot
+    }
+
+    /// A reader of [`status`](Self::status) that outlives borrowing the handle (for HTTP endpoints), and
+    /// waits for the worker to stop ([`StatusReader::stopped`]).
+    pub fn status_reader(&self) -> StatusReader {
+        StatusReader {
+            worker_id: Arc::clone(&self.worker_id),
+            held: Arc::clone(&self.held),
+            status: Arc::clone(&self.status),
+            lease_duration: self.lease_duration,
+        }
+    }
+
     /// The worker's id.
     pub fn worker_id(&self) -> &str {
         &self.worker_id
@@ -463,6 +623,80 @@ impl WorkerHandle {
                 reason: e.to_string(),
             }),
         }
+    }
+
+    /// Graceful shutdown as [`shutdown`](Self::shutdown), cut off at `deadline`: consumers still running then
+    /// are stopped where they are (processors dropped mid-call, as in [`abort`](Self::abort)) and the
+    /// leases they held are released at once (each release bounded by a second), so other workers take
+    /// them without waiting for expiry; the report names what was abandoned. Use a deadline below the
+    /// platform's kill timeout (ECS `stopTimeout` defaults to 30 s).
+    ///
+    /// # Errors
+    ///
+    /// As [`shutdown`](Self::shutdown), and the worker's own [`Error::Fatal`] if it had stopped with one.
+    pub async fn shutdown_within(mut self, deadline: std::time::Duration) -> Result<ShutdownReport> {
+        let started = Instant::now();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Ok(joined) = tokio::time::timeout(deadline, &mut self.task).await {
+            return match joined {
+                Ok(result) => result.map(|()| ShutdownReport {
+                    graceful: true,
+                    elapsed: started.elapsed(),
+                    abandoned: Vec::new(),
+                    released: Vec::new(),
+                    release_failed: Vec::new(),
+                }),
+                Err(e) => Err(Error::WorkerStopped {
+                    reason: e.to_string(),
+                }),
+            };
+        }
+        // Past the deadline: stop everything, then hand off what is still held.
+        self.task.abort();
+        let _ = (&mut self.task).await;
+        let leases = self.held.all();
+        let mut report = ShutdownReport {
+            graceful: false,
+            elapsed: std::time::Duration::ZERO,
+            abandoned: leases.iter().map(|l| l.shard_id().to_owned()).collect(),
+            released: Vec::new(),
+            release_failed: Vec::new(),
+        };
+        let releases = leases.iter().map(|lease| async move {
+            let outcome = tokio::time::timeout(std::time::Duration::from_secs(1), lease.release()).await;
+            (lease.shard_id().to_owned(), outcome)
+        });
+        for (shard, outcome) in futures::future::join_all(releases).await {
+            match outcome {
+                Ok(Ok(())) => report.released.push(shard),
+                Ok(Err(e)) => {
+                    tracing::warn!(worker_id = %self.worker_id, shard_id = %shard, error = %DisplayChain(&e), "releasing an abandoned lease failed; it expires instead");
+                    report.release_failed.push(shard);
+                }
+                Err(_) => {
+                    tracing::warn!(worker_id = %self.worker_id, shard_id = %shard, "releasing an abandoned lease timed out; it expires instead");
+                    report.release_failed.push(shard);
+                }
+            }
+        }
+        for lease in &leases {
+            lease.forget();
+            self.held.remove(lease.shard_id(), lease);
+            self.status.remove(lease.shard_id());
+        }
+        self.status.set_phase(WorkerPhase::Stopped);
+        report.elapsed = started.elapsed();
+        tracing::warn!(
+            worker_id = %self.worker_id,
+            abandoned = ?report.abandoned,
+            released = ?report.released,
+            release_failed = ?report.release_failed,
+            "shutdown deadline of {} ms passed: consumers cut off",
+            deadline.as_millis()
+        );
+        Ok(report)
     }
 
     /// Crashes the worker: stops every task of it at once (the worker loop, renewer, shard sync, every

@@ -340,6 +340,7 @@ fn unhex(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+#[cfg(feature = "server")] // the server's persistence journal
 /// One accepted record as the server's persistence journal keeps it: where it went and when it arrived,
 /// so that applying it after a restart reproduces the record exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -352,6 +353,7 @@ pub(crate) struct JournalRecord {
     data: String,
 }
 
+#[cfg(feature = "server")] // the server's persistence journal
 /// What [`apply_journal_record`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Applied {
@@ -365,6 +367,7 @@ pub(crate) enum Applied {
     Unusable,
 }
 
+#[cfg(feature = "server")] // the server's persistence journal
 /// The journal entries of the records with sequence numbers `seqs` (which this emulator just issued).
 pub(crate) fn journal_records<'a>(
     inner: &Inner,
@@ -399,6 +402,7 @@ pub(crate) fn journal_records<'a>(
     out
 }
 
+#[cfg(feature = "server")] // the server's persistence journal
 /// Appends a journalled record at its counter, if that is the shard's next one.
 pub(crate) fn apply_journal_record(inner: &Inner, record: &JournalRecord) -> Applied {
     use base64::Engine as _;
@@ -423,6 +427,7 @@ pub(crate) fn apply_journal_record(inner: &Inner, record: &JournalRecord) -> App
     Applied::Appended
 }
 
+#[cfg(feature = "server")] // the server's persistence journal
 fn shard_of(inner: &Inner, epoch: u64, index: u32) -> Option<Arc<ShardState>> {
     let stream = inner.stream_by_epoch(epoch)?;
     let meta = stream.meta.read();

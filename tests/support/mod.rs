@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod servers;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -257,6 +259,8 @@ pub struct Behaviour {
     pub poison_key: Option<String>,
     /// Before processing a batch, wait for this gate (a test opens it) - to hold a batch in flight.
     pub gate: Option<Arc<Gate>>,
+    /// `shutdown_requested` never returns (a processor a shutdown deadline must cut off).
+    pub hang_on_shutdown: bool,
 }
 
 /// A gate a processor waits on mid-batch.
@@ -374,6 +378,9 @@ impl ShardRecordProcessor for Recorder {
 
     async fn shutdown_requested(&mut self, checkpointer: &Checkpointer) -> Result<(), ProcessorError> {
         self.event(|worker, shard| Event::ShutdownRequested { worker, shard });
+        if self.behaviour.hang_on_shutdown {
+            std::future::pending::<()>().await;
+        }
         if self.behaviour.checkpoint_on_shutdown && checkpointer.largest_delivered().is_some() {
             checkpointer.checkpoint().await?;
         }

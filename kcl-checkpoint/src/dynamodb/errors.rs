@@ -14,6 +14,7 @@ use crate::store::Operation;
 pub(crate) struct Target<'a> {
     pub(crate) operation: Operation,
     pub(crate) table: &'a str,
+    pub(crate) endpoint: &'a str,
     pub(crate) key: Option<&'a str>,
 }
 
@@ -44,10 +45,21 @@ where
             operation,
             source: Some(Box::new(err)),
         },
-        SdkError::DispatchFailure(failure) if !failure.is_user() => Error::Timeout {
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => Error::Timeout {
             operation,
             source: Some(Box::new(err)),
         },
+        SdkError::DispatchFailure(failure) if failure.is_io() || failure.is_other() => Error::Unreachable {
+            operation,
+            endpoint: target.endpoint.to_owned(),
+            source: Some(Box::new(err)),
+        },
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) if is_identity_failure(&err) => {
+            Error::Credentials {
+                operation,
+                source: Some(Box::new(err)),
+            }
+        }
         SdkError::ServiceError(service) => {
             let status = service.raw().status();
             match code.as_deref() {
@@ -89,6 +101,12 @@ where
     }
 }
 
+/// True when the failure came from resolving credentials (no provider had any, or one failed).
+fn is_identity_failure(err: &(dyn std::error::Error + 'static)) -> bool {
+    let text = crate::error::DisplayChain(err).to_string().to_ascii_lowercase();
+    text.contains("credentials") || text.contains("identity")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +125,7 @@ mod tests {
         Target {
             operation: Operation::Renew,
             table: "leases",
+            endpoint: "http://127.0.0.1:1",
             key: Some("shardId-0"),
         }
     }

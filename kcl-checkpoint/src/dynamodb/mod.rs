@@ -98,6 +98,10 @@ pub struct DynamoDbLeaseStore {
     table_ready_timeout: Duration,
     /// How often `ensure_table` polls the table status.
     poll_interval: Duration,
+    /// Whether `ensure_table` creates a missing table.
+    create_table: bool,
+    /// Where the client sends requests, for naming it in connection errors.
+    endpoint: String,
 }
 
 impl fmt::Debug for DynamoDbLeaseStore {
@@ -105,6 +109,7 @@ impl fmt::Debug for DynamoDbLeaseStore {
         f.debug_struct("DynamoDbLeaseStore")
             .field("table", &self.table)
             .field("billing", &self.billing)
+            .field("endpoint", &self.endpoint)
             .finish_non_exhaustive()
     }
 }
@@ -117,9 +122,26 @@ pub struct DynamoDbLeaseStoreBuilder {
     billing: Billing,
     table_ready_timeout: Duration,
     poll_interval: Duration,
+    create_table: bool,
+    endpoint: Option<String>,
 }
 
 impl DynamoDbLeaseStoreBuilder {
+    /// Whether [`LeaseStore::ensure_table`] creates the table when it is missing (default `true`, handy
+    /// for local use). Turn it off for production roles without `dynamodb:CreateTable`: a missing table is
+    /// then [`Error::TableNotFound`] at start.
+    pub fn create_table_if_missing(mut self, create: bool) -> Self {
+        self.create_table = create;
+        self
+    }
+
+    /// The endpoint the client was configured with (for example `http://127.0.0.1:4567`), named in
+    /// [`Error::Unreachable`]. Default: the regional endpoint `https://dynamodb.<region>.amazonaws.com`.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
     /// The billing mode used if the table is created (default [`Billing::PayPerRequest`]).
     pub fn billing(mut self, billing: Billing) -> Self {
         self.billing = billing;
@@ -174,12 +196,20 @@ impl DynamoDbLeaseStoreBuilder {
                 reason: "the poll interval must not be zero".into(),
             });
         }
+        let endpoint = self
+            .endpoint
+            .unwrap_or_else(|| match self.client.config().region() {
+                Some(region) => format!("https://dynamodb.{region}.amazonaws.com"),
+                None => "the DynamoDB endpoint (no region configured)".to_owned(),
+            });
         Ok(DynamoDbLeaseStore {
             client: self.client,
             table: self.table,
             billing: self.billing,
             table_ready_timeout: self.table_ready_timeout,
             poll_interval: self.poll_interval,
+            create_table: self.create_table,
+            endpoint,
         })
     }
 
@@ -310,6 +340,8 @@ impl DynamoDbLeaseStore {
             billing: Billing::default(),
             table_ready_timeout: Duration::from_secs(300),
             poll_interval: Duration::from_secs(1),
+            create_table: true,
+            endpoint: None,
         }
     }
 
@@ -331,6 +363,7 @@ impl DynamoDbLeaseStore {
         Target {
             operation,
             table: &self.table,
+            endpoint: &self.endpoint,
             key,
         }
     }
@@ -538,7 +571,13 @@ impl LeaseStore for DynamoDbLeaseStore {
     async fn ensure_table(&self) -> Result<bool> {
         let created = match self.table_status().await? {
             Some(_) => false,
-            None => self.create_table().await?,
+            None if self.create_table => self.create_table().await?,
+            None => {
+                return Err(Error::TableNotFound {
+                    operation: Operation::EnsureTable,
+                    table: self.table.clone(),
+                })
+            }
         };
         let started = Instant::now();
         loop {

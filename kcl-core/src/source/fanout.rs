@@ -170,6 +170,13 @@ impl FanOutSource {
         }
     }
 
+    /// Names the endpoint the client was configured with in connection errors (see
+    /// [`KinesisSource::with_endpoint`]).
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.polling = self.polling.with_endpoint(endpoint);
+        self
+    }
+
     /// The retrieval mode settled on so far.
     pub async fn mode(&self) -> RetrievalMode {
         self.mode.lock().await.clone()
@@ -214,7 +221,14 @@ impl FanOutSource {
             .consumer_name(&self.consumer_name)
             .send()
             .await
-            .map_err(|e| map_error("DeregisterStreamConsumer", &self.consumer_name, e))?;
+            .map_err(|e| {
+                map_error(
+                    "DeregisterStreamConsumer",
+                    &self.consumer_name,
+                    self.polling.endpoint(),
+                    e,
+                )
+            })?;
         if let Ok(mut subscriptions) = self.subscriptions.lock() {
             subscriptions.clear();
         }
@@ -229,7 +243,14 @@ impl FanOutSource {
             .stream_name(&self.stream_name)
             .send()
             .await
-            .map_err(|e| classify("DescribeStreamSummary", &self.stream_name, e))?;
+            .map_err(|e| {
+                classify(
+                    "DescribeStreamSummary",
+                    &self.stream_name,
+                    self.polling.endpoint(),
+                    e,
+                )
+            })?;
         Ok(out
             .stream_description_summary()
             .map(|s| s.stream_arn().to_owned())
@@ -249,7 +270,14 @@ impl FanOutSource {
             Ok(out) => out.consumer().map(|c| c.consumer_arn().to_owned()),
             // Already registered (by another worker of the application): look it up.
             Err(e) if e.code() == Some("ResourceInUseException") => None,
-            Err(e) => return Err(classify("RegisterStreamConsumer", &self.consumer_name, e)),
+            Err(e) => {
+                return Err(classify(
+                    "RegisterStreamConsumer",
+                    &self.consumer_name,
+                    self.polling.endpoint(),
+                    e,
+                ))
+            }
         };
         let deadline = tokio::time::Instant::now() + self.config.consumer_ready_timeout;
         loop {
@@ -261,10 +289,14 @@ impl FanOutSource {
                     .stream_arn(&stream_arn)
                     .consumer_name(&self.consumer_name),
             };
-            let out = request
-                .send()
-                .await
-                .map_err(|e| classify("DescribeStreamConsumer", &self.consumer_name, e))?;
+            let out = request.send().await.map_err(|e| {
+                classify(
+                    "DescribeStreamConsumer",
+                    &self.consumer_name,
+                    self.polling.endpoint(),
+                    e,
+                )
+            })?;
             if let Some(description) = out.consumer_description() {
                 consumer_arn = Some(description.consumer_arn().to_owned());
                 if description.consumer_status() == &ConsumerStatus::Active {
@@ -311,7 +343,7 @@ impl FanOutSource {
             .starting_position(starting_position(position).map_err(Unavailable::No)?)
             .send()
             .await
-            .map_err(|e| classify("SubscribeToShard", shard_id, e))?;
+            .map_err(|e| classify("SubscribeToShard", shard_id, self.polling.endpoint(), e))?;
         let (tx, events) = mpsc::channel(self.config.buffered_events.max(1));
         let shard = shard_id.to_owned();
         let pump = tokio::spawn(async move {
@@ -442,7 +474,7 @@ impl Unavailable {
     }
 }
 
-fn classify<E>(operation: &'static str, resource: &str, err: SdkError<E>) -> Unavailable
+fn classify<E>(operation: &'static str, resource: &str, endpoint: &str, err: SdkError<E>) -> Unavailable
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -451,17 +483,17 @@ where
             "{operation}: {code}: {}",
             err.message().unwrap_or_default()
         )),
-        _ => Unavailable::No(map_error(operation, resource, err)),
+        _ => Unavailable::No(map_error(operation, resource, endpoint, err)),
     }
 }
 
 /// Maps an SDK error at the edge, by error code, as the polling source does; a takeover by a newer
 /// subscription (`ResourceInUseException`) is retryable here.
-fn map_error<E>(operation: &'static str, resource: &str, err: SdkError<E>) -> Error
+fn map_error<E>(operation: &'static str, resource: &str, endpoint: &str, err: SdkError<E>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    super::kinesis::map_error_with(operation, resource, err, &["ResourceInUseException"])
+    super::kinesis::map_error_with(operation, resource, endpoint, err, &["ResourceInUseException"])
 }
 
 /// Maps an error of an open event stream: modelled errors by code, transport failures as retryable.

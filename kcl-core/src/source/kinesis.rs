@@ -46,12 +46,23 @@ enum StreamRef {
 pub struct KinesisSource {
     client: aws_sdk_kinesis::Client,
     stream: StreamRef,
+    /// Where the client sends requests, named in [`Error::Unreachable`].
+    endpoint: String,
+}
+
+/// The regional endpoint of `client`, for naming it in connection errors.
+fn default_endpoint(client: &aws_sdk_kinesis::Client) -> String {
+    match client.config().region() {
+        Some(region) => format!("https://kinesis.{region}.amazonaws.com"),
+        None => "the Kinesis endpoint (no region configured)".to_owned(),
+    }
 }
 
 impl KinesisSource {
     /// A source for the stream named `stream_name`.
     pub fn new(client: aws_sdk_kinesis::Client, stream_name: impl Into<String>) -> Self {
         KinesisSource {
+            endpoint: default_endpoint(&client),
             client,
             stream: StreamRef::Name(stream_name.into()),
         }
@@ -60,9 +71,22 @@ impl KinesisSource {
     /// A source for the stream with ARN `stream_arn` (needed for cross-account access).
     pub fn with_stream_arn(client: aws_sdk_kinesis::Client, stream_arn: impl Into<String>) -> Self {
         KinesisSource {
+            endpoint: default_endpoint(&client),
             client,
             stream: StreamRef::Arn(stream_arn.into()),
         }
+    }
+
+    /// Names the endpoint the client was configured with (for example `http://127.0.0.1:4567`) in
+    /// [`Error::Unreachable`]. Default: the regional endpoint `https://kinesis.<region>.amazonaws.com`.
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = endpoint.into();
+        self
+    }
+
+    /// The endpoint named in connection errors.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// The client in use.
@@ -72,11 +96,11 @@ impl KinesisSource {
 }
 
 /// Maps an SDK error at the edge, by error code.
-fn map_error<E>(operation: &'static str, resource: &str, err: SdkError<E>) -> Error
+fn map_error<E>(operation: &'static str, resource: &str, endpoint: &str, err: SdkError<E>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    map_error_with(operation, resource, err, &[])
+    map_error_with(operation, resource, endpoint, err, &[])
 }
 
 /// [`map_error`], with `also_retryable` service error codes counted as retryable (the fan-out source adds
@@ -84,6 +108,7 @@ where
 pub(super) fn map_error_with<E>(
     operation: &'static str,
     resource: &str,
+    endpoint: &str,
     err: SdkError<E>,
     also_retryable: &[&str],
 ) -> Error
@@ -120,6 +145,22 @@ where
         }
         _ => {}
     }
+    match &err {
+        SdkError::DispatchFailure(f) if f.is_io() || f.is_other() => {
+            return Error::Unreachable {
+                operation,
+                endpoint: endpoint.to_owned(),
+                source: Some(Box::new(err)),
+            }
+        }
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) if is_identity_failure(&err) => {
+            return Error::Credentials {
+                operation,
+                source: Some(Box::new(err)),
+            }
+        }
+        _ => {}
+    }
     let retryable = match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
         SdkError::ServiceError(ctx) => ctx.raw().status().is_server_error(),
@@ -135,6 +176,12 @@ where
         retryable,
         source: Some(Box::new(err)),
     }
+}
+
+/// True when the failure came from resolving credentials (no provider had any, or one failed).
+fn is_identity_failure(err: &(dyn std::error::Error + 'static)) -> bool {
+    let text = kcl_checkpoint::DisplayChain(err).to_string().to_ascii_lowercase();
+    text.contains("credentials") || text.contains("identity")
 }
 
 fn parse_u128(s: &str) -> Option<u128> {
@@ -227,7 +274,7 @@ impl RecordSource for KinesisSource {
             let out = req
                 .send()
                 .await
-                .map_err(|e| map_error("ListShards", "stream", e))?;
+                .map_err(|e| map_error("ListShards", "stream", &self.endpoint, e))?;
             shards.extend(out.shards.unwrap_or_default().into_iter().map(shard_description));
             match out.next_token {
                 Some(token) if !token.is_empty() => next_token = Some(token),
@@ -258,7 +305,7 @@ impl RecordSource for KinesisSource {
         let out = req
             .send()
             .await
-            .map_err(|e| map_error("GetShardIterator", shard_id, e))?;
+            .map_err(|e| map_error("GetShardIterator", shard_id, &self.endpoint, e))?;
         out.shard_iterator.ok_or_else(|| Error::Source {
             operation: "GetShardIterator",
             code: "MissingShardIterator".into(),
@@ -278,7 +325,7 @@ impl RecordSource for KinesisSource {
         let out = req
             .send()
             .await
-            .map_err(|e| map_error("GetRecords", shard_id, e))?;
+            .map_err(|e| map_error("GetRecords", shard_id, &self.endpoint, e))?;
         let records = out.records.into_iter().map(record).collect::<Result<Vec<_>>>()?;
         let child_shards = child_shards(out.child_shards);
         Ok(GetRecordsOutput {

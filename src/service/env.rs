@@ -1,0 +1,657 @@
+//! [`ServiceConfig`]: the service's settings from `KCL_*` environment variables.
+//!
+//! Every variable is parsed and checked at once; all bad ones are reported together, each naming the
+//! variable, its value and what to change ([`EnvError`]). The table of variables and defaults is in the
+//! [module docs](super#environment-variables).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use kcl_core::{InitialPosition, WorkerConfig};
+
+/// One bad environment variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvError {
+    /// The variable (for example `KCL_LEASE_DURATION`).
+    pub variable: &'static str,
+    /// Its value, when set.
+    pub value: Option<String>,
+    /// What is wrong and what to change.
+    pub message: String,
+}
+
+impl fmt::Display for EnvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.value {
+            Some(v) => write!(f, "{}={v:?}: {}", self.variable, self.message),
+            None => write!(f, "{}: {}", self.variable, self.message),
+        }
+    }
+}
+
+impl std::error::Error for EnvError {}
+
+/// Every bad variable found, in the order of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvErrors(pub Vec<EnvError>);
+
+impl fmt::Display for EnvErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration in the environment: ")?;
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for EnvErrors {}
+
+/// How records are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetrievalMode {
+    /// GetRecords polling (`polling`, the default).
+    Polling,
+    /// Enhanced fan-out with SubscribeToShard (`fanout`), falling back to polling where unavailable.
+    FanOut,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (`text`, the default); colours only on a terminal.
+    Text,
+    /// One JSON object per line (`json`).
+    Json,
+}
+
+/// How the stream is named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamName {
+    /// A stream name.
+    Name(String),
+    /// A stream ARN (`arn:...`; needed for cross-account access).
+    Arn(String),
+}
+
+impl StreamName {
+    /// The name or ARN as given.
+    pub fn as_str(&self) -> &str {
+        match self {
+            StreamName::Name(s) | StreamName::Arn(s) => s,
+        }
+    }
+}
+
+/// The service's settings. Build with [`ServiceConfig::from_env`] (or [`ServiceConfig::from_lookup`] in
+/// tests); every field is public for adjustments in code.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServiceConfig {
+    /// `KCL_APPLICATION_NAME`: the application (required); the lease table and fan-out consumer name.
+    pub application_name: String,
+    /// `KCL_LEASE_TABLE`: the lease table (default: the application name).
+    pub lease_table: String,
+    /// `KCL_STREAM_NAME`: the stream name or ARN (required).
+    pub stream: StreamName,
+    /// `KCL_WORKER_ID`: the worker id (default: the ECS task id, else host name plus a random suffix).
+    pub worker_id: Option<String>,
+    /// `KCL_RETRIEVAL_MODE`: `polling` or `fanout`.
+    pub retrieval_mode: RetrievalMode,
+    /// `KCL_CONSUMER_NAME`: the enhanced fan-out consumer name (default: the application name).
+    pub consumer_name: String,
+    /// `KCL_HTTP_ADDR`: where `/healthz`, `/readyz`, `/metrics` and `/status` listen (`off` disables).
+    pub http_addr: Option<SocketAddr>,
+    /// `KCL_SHUTDOWN_DEADLINE`: how long a graceful shutdown may take before consumers are cut off.
+    pub shutdown_deadline: Duration,
+    /// `KCL_LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+    /// `KCL_LOG`: the log filter (`RUST_LOG` syntax).
+    pub log_filter: String,
+    /// `KCL_CREATE_LEASE_TABLE`: create the lease table when missing.
+    pub create_lease_table: bool,
+    /// The worker settings: `KCL_INITIAL_POSITION`, `KCL_LEASE_DURATION`, `KCL_LEASE_TAKER_INTERVAL`,
+    /// `KCL_SHARD_SYNC_INTERVAL`, `KCL_IDLE_TIME_BETWEEN_READS`, `KCL_MAX_RECORDS`,
+    /// `KCL_MAX_LEASES_PER_WORKER`, `KCL_FATAL_ERROR_ATTEMPTS`.
+    pub worker: WorkerConfig,
+}
+
+/// The variables, their defaults and meanings, in the order of the README table.
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    (
+        "KCL_APPLICATION_NAME",
+        "(required)",
+        "application name: lease table and fan-out consumer name",
+    ),
+    (
+        "KCL_STREAM_NAME",
+        "(required)",
+        "stream name, or stream ARN (`arn:aws:kinesis:...`)",
+    ),
+    (
+        "KCL_WORKER_ID",
+        "ECS task id, else `<host>-<random>`",
+        "worker id, unique in the fleet",
+    ),
+    ("KCL_LEASE_TABLE", "the application name", "lease table name"),
+    (
+        "KCL_INITIAL_POSITION",
+        "`LATEST`",
+        "`LATEST`, `TRIM_HORIZON` or `AT_TIMESTAMP=<RFC 3339 time>`",
+    ),
+    (
+        "KCL_LEASE_DURATION",
+        "`10s`",
+        "lease duration (renewed every third of it)",
+    ),
+    (
+        "KCL_LEASE_TAKER_INTERVAL",
+        "`1s`",
+        "how often the taker looks for free leases",
+    ),
+    ("KCL_SHARD_SYNC_INTERVAL", "`60s`", "how often shards are listed"),
+    (
+        "KCL_IDLE_TIME_BETWEEN_READS",
+        "`1500ms`",
+        "pause after an empty GetRecords",
+    ),
+    (
+        "KCL_MAX_RECORDS",
+        "`10000`",
+        "records per GetRecords call (1..=10000)",
+    ),
+    (
+        "KCL_MAX_LEASES_PER_WORKER",
+        "unlimited",
+        "most leases one worker holds",
+    ),
+    (
+        "KCL_RETRIEVAL_MODE",
+        "`polling`",
+        "`polling` or `fanout` (enhanced fan-out)",
+    ),
+    (
+        "KCL_CONSUMER_NAME",
+        "the application name",
+        "enhanced fan-out consumer name",
+    ),
+    (
+        "KCL_FATAL_ERROR_ATTEMPTS",
+        "`10`",
+        "failures in a row that retrying cannot fix before `run` ends",
+    ),
+    (
+        "KCL_CREATE_LEASE_TABLE",
+        "`true`",
+        "create the lease table when missing (`false`: missing is an error)",
+    ),
+    (
+        "KCL_HTTP_ADDR",
+        "`127.0.0.1:8080`",
+        "address of the HTTP endpoints, or `off`",
+    ),
+    (
+        "KCL_SHUTDOWN_DEADLINE",
+        "`20s`",
+        "graceful shutdown deadline (keep under ECS `stopTimeout`)",
+    ),
+    (
+        "KCL_LOG_FORMAT",
+        "`text`",
+        "`text` or `json` (one object per line)",
+    ),
+    (
+        "KCL_LOG",
+        "`info`",
+        "log filter, `RUST_LOG` syntax (`RUST_LOG` is read when unset)",
+    ),
+];
+
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    errors: Vec<EnvError>,
+}
+
+impl Reader<'_> {
+    fn raw(&self, var: &'static str) -> Option<String> {
+        (self.lookup)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn bad(&mut self, variable: &'static str, value: &str, message: impl Into<String>) {
+        self.errors.push(EnvError {
+            variable,
+            value: Some(value.to_owned()),
+            message: message.into(),
+        });
+    }
+
+    fn required(&mut self, var: &'static str, what: &str) -> String {
+        match self.raw(var) {
+            Some(v) => v,
+            None => {
+                self.errors.push(EnvError {
+                    variable: var,
+                    value: None,
+                    message: format!("is required: set it to {what}"),
+                });
+                String::new()
+            }
+        }
+    }
+
+    fn parsed<T>(&mut self, var: &'static str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+        let raw = self.raw(var)?;
+        match parse(&raw) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.bad(var, &raw, message);
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, var: &'static str) -> Option<Duration> {
+        self.parsed(var, |v| {
+            humantime::parse_duration(v)
+                .map_err(|e| format!("not a duration ({e}); write it like `10s`, `500ms` or `2m`"))
+        })
+    }
+
+    fn number(&mut self, var: &'static str) -> Option<u64> {
+        self.parsed(var, |v| {
+            v.parse::<u64>().map_err(|_| "not a whole number".to_owned())
+        })
+    }
+}
+
+fn initial_position(v: &str) -> Result<InitialPosition, String> {
+    match v.to_ascii_uppercase().as_str() {
+        "LATEST" => return Ok(InitialPosition::Latest),
+        "TRIM_HORIZON" => return Ok(InitialPosition::TrimHorizon),
+        _ => {}
+    }
+    let upper = v.to_ascii_uppercase();
+    if let Some(at) = upper
+        .strip_prefix("AT_TIMESTAMP=")
+        .map(|_| &v["AT_TIMESTAMP=".len()..])
+    {
+        return humantime::parse_rfc3339_weak(at)
+            .map(InitialPosition::AtTimestamp)
+            .or_else(|_| {
+                at.parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .map(|s| {
+                        InitialPosition::AtTimestamp(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(s))
+                    })
+                    .ok_or(())
+            })
+            .map_err(|()| {
+                "the time after AT_TIMESTAMP= is neither RFC 3339 (2026-12-01T10:00:00Z) nor epoch seconds"
+                    .to_owned()
+            });
+    }
+    Err("use LATEST, TRIM_HORIZON or AT_TIMESTAMP=<RFC 3339 time>".to_owned())
+}
+
+fn boolean(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err("use true or false".to_owned()),
+    }
+}
+
+/// The variable a [`kcl_core::ConfigError`] field comes from.
+fn variable_of(field: &str) -> &'static str {
+    match field {
+        "lease_duration" | "lease_renewal_interval" => "KCL_LEASE_DURATION",
+        "lease_taker_interval" => "KCL_LEASE_TAKER_INTERVAL",
+        "shard_sync_interval" => "KCL_SHARD_SYNC_INTERVAL",
+        "idle_time_between_reads" => "KCL_IDLE_TIME_BETWEEN_READS",
+        "max_records_per_call" => "KCL_MAX_RECORDS",
+        "max_leases_per_worker" => "KCL_MAX_LEASES_PER_WORKER",
+        "fatal_error_attempts" => "KCL_FATAL_ERROR_ATTEMPTS",
+        _ => "KCL_* (worker settings)",
+    }
+}
+
+impl ServiceConfig {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    ///
+    /// [`EnvErrors`] naming every bad or missing variable.
+    pub fn from_env() -> Result<Self, EnvErrors> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads variables through `lookup` (a map in tests).
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Self::from_env).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, EnvErrors> {
+        let mut r = Reader {
+            lookup: &lookup,
+            errors: Vec::new(),
+        };
+        let application_name = r.required(
+            "KCL_APPLICATION_NAME",
+            "your application's name, e.g. orders-consumer",
+        );
+        let stream_raw = r.required("KCL_STREAM_NAME", "the stream name or ARN");
+        let stream = if stream_raw.starts_with("arn:") {
+            if stream_raw.split(':').count() < 6 || !stream_raw.contains(":stream/") {
+                r.bad(
+                    "KCL_STREAM_NAME",
+                    &stream_raw,
+                    "looks like an ARN but is not a stream ARN (arn:aws:kinesis:<region>:<account>:stream/<name>)",
+                );
+            }
+            StreamName::Arn(stream_raw)
+        } else {
+            let valid = (1..=128).contains(&stream_raw.len())
+                && stream_raw
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+            if !stream_raw.is_empty() && !valid {
+                r.bad(
+                    "KCL_STREAM_NAME",
+                    &stream_raw,
+                    "not a stream name: 1 to 128 characters of a-z, A-Z, 0-9, '_', '-', '.'",
+                );
+            }
+            StreamName::Name(stream_raw)
+        };
+        let worker_id = r.raw("KCL_WORKER_ID");
+        let lease_table = r
+            .raw("KCL_LEASE_TABLE")
+            .unwrap_or_else(|| application_name.clone());
+        let table_valid = (3..=255).contains(&lease_table.len())
+            && lease_table
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !application_name.is_empty() && !table_valid {
+            let var = if r.raw("KCL_LEASE_TABLE").is_some() {
+                "KCL_LEASE_TABLE"
+            } else {
+                "KCL_APPLICATION_NAME"
+            };
+            r.bad(
+                var,
+                &lease_table,
+                "not a valid DynamoDB table name (3 to 255 of a-z A-Z 0-9 _ - .); set KCL_LEASE_TABLE to one",
+            );
+        }
+
+        let mut worker = WorkerConfig::builder();
+        if let Some(p) = r.parsed("KCL_INITIAL_POSITION", initial_position) {
+            worker = worker.initial_position(p);
+        }
+        if let Some(d) = r.duration("KCL_LEASE_DURATION") {
+            worker = worker.lease_duration(d);
+        }
+        if let Some(d) = r.duration("KCL_LEASE_TAKER_INTERVAL") {
+            worker = worker.lease_taker_interval(d);
+        }
+        if let Some(d) = r.duration("KCL_SHARD_SYNC_INTERVAL") {
+            worker = worker.shard_sync_interval(d);
+        }
+        if let Some(d) = r.duration("KCL_IDLE_TIME_BETWEEN_READS") {
+            worker = worker.idle_time_between_reads(d);
+        }
+        if let Some(n) = r.number("KCL_MAX_RECORDS") {
+            worker = worker.max_records_per_call(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        if let Some(n) = r.number("KCL_MAX_LEASES_PER_WORKER") {
+            if n == 0 {
+                r.bad(
+                    "KCL_MAX_LEASES_PER_WORKER",
+                    "0",
+                    "must be at least 1 (unset: unlimited)",
+                );
+            }
+            worker = worker.max_leases_per_worker(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        if let Some(n) = r.number("KCL_FATAL_ERROR_ATTEMPTS") {
+            worker = worker.fatal_error_attempts(u32::try_from(n).unwrap_or(u32::MAX));
+        }
+        let worker = match worker.build() {
+            Ok(w) => Some(w),
+            Err(e) => {
+                let var = variable_of(e.field);
+                r.errors.push(EnvError {
+                    variable: var,
+                    value: r.raw(var),
+                    message: e.to_string(),
+                });
+                None
+            }
+        };
+
+        let retrieval_mode = r
+            .parsed("KCL_RETRIEVAL_MODE", |v| match v.to_ascii_lowercase().as_str() {
+                "polling" => Ok(RetrievalMode::Polling),
+                "fanout" | "fan-out" | "efo" => Ok(RetrievalMode::FanOut),
+                _ => Err("use polling or fanout".to_owned()),
+            })
+            .unwrap_or(RetrievalMode::Polling);
+        let consumer_name = r
+            .raw("KCL_CONSUMER_NAME")
+            .unwrap_or_else(|| application_name.clone());
+        let http_addr = match r.raw("KCL_HTTP_ADDR") {
+            Some(v) if v.eq_ignore_ascii_case("off") => None,
+            Some(v) => match v.parse::<SocketAddr>() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    r.bad(
+                        "KCL_HTTP_ADDR",
+                        &v,
+                        "not an address: write ip:port, e.g. 0.0.0.0:8080 or 127.0.0.1:8080, or off",
+                    );
+                    None
+                }
+            },
+            None => Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+        };
+        let shutdown_deadline = r
+            .duration("KCL_SHUTDOWN_DEADLINE")
+            .unwrap_or(Duration::from_secs(20));
+        if shutdown_deadline.is_zero() {
+            r.bad("KCL_SHUTDOWN_DEADLINE", "0", "must be above zero (default 20s)");
+        }
+        let log_format = r
+            .parsed("KCL_LOG_FORMAT", |v| match v.to_ascii_lowercase().as_str() {
+                "text" => Ok(LogFormat::Text),
+                "json" => Ok(LogFormat::Json),
+                _ => Err("use text or json".to_owned()),
+            })
+            .unwrap_or(LogFormat::Text);
+        let log_filter = r
+            .raw("KCL_LOG")
+            .or_else(|| r.raw("RUST_LOG"))
+            .unwrap_or_else(|| "info".to_owned());
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&log_filter) {
+            let var = if r.raw("KCL_LOG").is_some() {
+                "KCL_LOG"
+            } else {
+                "RUST_LOG"
+            };
+            r.bad(
+                var,
+                &log_filter,
+                format!("not a log filter ({e}); e.g. info or kcl_core=debug,info"),
+            );
+        }
+        let create_lease_table = r.parsed("KCL_CREATE_LEASE_TABLE", boolean).unwrap_or(true);
+
+        if !r.errors.is_empty() {
+            return Err(EnvErrors(r.errors));
+        }
+        Ok(ServiceConfig {
+            application_name,
+            lease_table,
+            stream,
+            worker_id,
+            retrieval_mode,
+            consumer_name,
+            http_addr,
+            shutdown_deadline,
+            log_format,
+            log_filter,
+            create_lease_table,
+            worker: worker.unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<ServiceConfig, EnvErrors> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        ServiceConfig::from_lookup(move |k| map.get(k).cloned())
+    }
+
+    const BASE: [(&str, &str); 2] = [
+        ("KCL_APPLICATION_NAME", "orders"),
+        ("KCL_STREAM_NAME", "orders-stream"),
+    ];
+
+    #[test]
+    fn defaults_apply_with_only_the_required_variables() {
+        let c = config(&BASE).unwrap();
+        assert_eq!(c.lease_table, "orders");
+        assert_eq!(c.consumer_name, "orders");
+        assert_eq!(c.stream, StreamName::Name("orders-stream".into()));
+        assert_eq!(c.http_addr, Some("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(c.shutdown_deadline, Duration::from_secs(20));
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert!(c.create_lease_table);
+        assert_eq!(c.worker, WorkerConfig::default());
+        assert_eq!(c.worker_id, None);
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let mut vars = BASE.to_vec();
+        vars.extend([
+            ("KCL_WORKER_ID", "w-1"),
+            ("KCL_LEASE_TABLE", "orders-leases"),
+            ("KCL_INITIAL_POSITION", "AT_TIMESTAMP=2026-12-01T10:00:00Z"),
+            ("KCL_LEASE_DURATION", "3s"),
+            ("KCL_LEASE_TAKER_INTERVAL", "500ms"),
+            ("KCL_SHARD_SYNC_INTERVAL", "2m"),
+            ("KCL_IDLE_TIME_BETWEEN_READS", "200ms"),
+            ("KCL_MAX_RECORDS", "500"),
+            ("KCL_MAX_LEASES_PER_WORKER", "8"),
+            ("KCL_RETRIEVAL_MODE", "fanout"),
+            ("KCL_CONSUMER_NAME", "orders-efo"),
+            ("KCL_FATAL_ERROR_ATTEMPTS", "3"),
+            ("KCL_CREATE_LEASE_TABLE", "false"),
+            ("KCL_HTTP_ADDR", "0.0.0.0:9000"),
+            ("KCL_SHUTDOWN_DEADLINE", "25s"),
+            ("KCL_LOG_FORMAT", "json"),
+            ("KCL_LOG", "kcl_core=debug,info"),
+        ]);
+        let c = config(&vars).unwrap();
+        assert_eq!(c.worker_id.as_deref(), Some("w-1"));
+        assert_eq!(c.lease_table, "orders-leases");
+        assert_eq!(c.worker.lease_duration(), Duration::from_secs(3));
+        assert_eq!(c.worker.lease_taker_interval(), Duration::from_millis(500));
+        assert_eq!(c.worker.shard_sync_interval(), Duration::from_secs(120));
+        assert_eq!(c.worker.idle_time_between_reads(), Duration::from_millis(200));
+        assert_eq!(c.worker.max_records_per_call(), 500);
+        assert_eq!(c.worker.max_leases_per_worker(), 8);
+        assert_eq!(c.worker.fatal_error_attempts(), 3);
+        assert_eq!(
+            c.worker.initial_position(),
+            InitialPosition::AtTimestamp(humantime::parse_rfc3339("2026-12-01T10:00:00Z").unwrap())
+        );
+        assert_eq!(c.retrieval_mode, RetrievalMode::FanOut);
+        assert_eq!(c.consumer_name, "orders-efo");
+        assert!(!c.create_lease_table);
+        assert_eq!(c.http_addr, Some("0.0.0.0:9000".parse().unwrap()));
+        assert_eq!(c.shutdown_deadline, Duration::from_secs(25));
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.log_filter, "kcl_core=debug,info");
+        let arn = config(&[
+            ("KCL_APPLICATION_NAME", "orders"),
+            (
+                "KCL_STREAM_NAME",
+                "arn:aws:kinesis:us-east-1:123456789012:stream/orders",
+            ),
+        ])
+        .unwrap();
+        assert!(matches!(arn.stream, StreamName::Arn(_)));
+        assert_eq!(
+            config(&[BASE[0], BASE[1], ("KCL_HTTP_ADDR", "off")])
+                .unwrap()
+                .http_addr,
+            None
+        );
+    }
+
+    #[test]
+    fn every_bad_value_names_its_variable() {
+        let cases: &[(&str, &str)] = &[
+            ("KCL_STREAM_NAME", "no spaces allowed"),
+            ("KCL_STREAM_NAME", "arn:aws:s3:::bucket"),
+            ("KCL_LEASE_TABLE", "x"),
+            ("KCL_INITIAL_POSITION", "YESTERDAY"),
+            ("KCL_INITIAL_POSITION", "AT_TIMESTAMP=soon"),
+            ("KCL_LEASE_DURATION", "ten seconds"),
+            ("KCL_LEASE_DURATION", "10ms"),
+            ("KCL_LEASE_TAKER_INTERVAL", "1h"),
+            ("KCL_SHARD_SYNC_INTERVAL", "0s"),
+            ("KCL_IDLE_TIME_BETWEEN_READS", "-1s"),
+            ("KCL_MAX_RECORDS", "20000"),
+            ("KCL_MAX_RECORDS", "many"),
+            ("KCL_MAX_LEASES_PER_WORKER", "0"),
+            ("KCL_RETRIEVAL_MODE", "push"),
+            ("KCL_FATAL_ERROR_ATTEMPTS", "0"),
+            ("KCL_CREATE_LEASE_TABLE", "maybe"),
+            ("KCL_HTTP_ADDR", "localhost"),
+            ("KCL_SHUTDOWN_DEADLINE", "forever"),
+            ("KCL_LOG_FORMAT", "xml"),
+            ("KCL_LOG", "[[["),
+        ];
+        for (var, value) in cases {
+            let mut vars = BASE.to_vec();
+            vars.retain(|(k, _)| k != var);
+            vars.push((var, value));
+            let err = config(&vars).expect_err(&format!("{var}={value} accepted"));
+            assert!(
+                err.0.iter().any(|e| e.variable == *var),
+                "{var}={value}: the error does not name it: {err}"
+            );
+            assert!(err.to_string().contains(var), "{err}");
+        }
+        let missing = config(&[]).unwrap_err();
+        let names: Vec<_> = missing.0.iter().map(|e| e.variable).collect();
+        assert_eq!(names, ["KCL_APPLICATION_NAME", "KCL_STREAM_NAME"], "{missing}");
+    }
+
+    #[test]
+    fn the_table_lists_every_variable_read() {
+        let source = include_str!("env.rs");
+        for (var, _, _) in VARIABLES {
+            assert!(
+                source.matches(var).count() >= 2,
+                "{var} is in the table but never read"
+            );
+        }
+    }
+}

@@ -175,18 +175,24 @@ impl Service {
     /// # Errors
     ///
     /// [`ServiceError::MissingRegion`], [`ServiceError::Credentials`], [`ServiceError::Store`].
-    pub async fn from_config(config: ServiceConfig) -> Result<Self, ServiceError> {
-        let aws = AwsSetup::from_env().await?;
-        let store = aws.lease_store(&config)?;
-        let source = aws.record_source(&config);
-        tracing::info!(
-            stream = AwsSetup::describe(&config),
-            kinesis = %aws.kinesis_endpoint,
-            dynamodb = %aws.dynamodb_endpoint,
-            lease_table = %config.lease_table,
-            "AWS clients ready"
-        );
-        Ok(Self::with_components(config, store, source).await)
+    pub async fn from_config(mut config: ServiceConfig) -> Result<Self, ServiceError> {
+        let worker_id = resolve_worker_id(&config).await;
+        config.worker_id = Some(worker_id.clone());
+        async move {
+            let aws = AwsSetup::from_env().await?;
+            let store = aws.lease_store(&config)?;
+            let source = aws.record_source(&config);
+            tracing::info!(
+                stream = AwsSetup::describe(&config),
+                kinesis = %aws.kinesis_endpoint,
+                dynamodb = %aws.dynamodb_endpoint,
+                lease_table = %config.lease_table,
+                "AWS clients ready"
+            );
+            Ok(Self::with_components(config, store, source).await)
+        }
+        .instrument(tracing::info_span!("kcl", worker_id = %worker_id))
+        .await
     }
 
     /// A service over a lease store and record source built by the caller (another store, the in-process
@@ -196,14 +202,7 @@ impl Service {
         store: Arc<dyn LeaseStore>,
         source: Arc<dyn RecordSource>,
     ) -> Self {
-        let worker_id = match &config.worker_id {
-            Some(id) => id.clone(),
-            None => {
-                let (id, from) = worker_id::default_worker_id().await;
-                tracing::info!(worker_id = %id, "worker id from {from}");
-                id
-            }
-        };
+        let worker_id = resolve_worker_id(&config).await;
         Service {
             config,
             worker_id,
@@ -337,6 +336,18 @@ impl Service {
                 tracing::error!(error = %DisplayChain(&e), "the worker failed");
                 Err(ServiceError::Worker(e))
             }
+        }
+    }
+}
+
+/// The configured worker id, else the default (logged with where it came from).
+async fn resolve_worker_id(config: &ServiceConfig) -> String {
+    match &config.worker_id {
+        Some(id) => id.clone(),
+        None => {
+            let (id, from) = worker_id::default_worker_id().await;
+            tracing::info!(worker_id = %id, "worker id from {from}");
+            id
         }
     }
 }

@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # The one command that runs every kcl-rs test on a fresh machine (the README's test command; .ci/run calls it).
-# It installs and starts dynalite, kinesalite and moto on 127.0.0.1, sets KCL_TEST_REQUIRE_SERVERS=1 so that no
-# real-server test may skip, runs the gates (fmt, clippy, tests, doc tests, docs) and stops the servers.
+# It installs and starts dynalite, kinesalite and moto on 127.0.0.1 and a docker engine with host networking
+# only (scripts/docker-engine.sh: no bridge, no iptables rules), sets KCL_TEST_REQUIRE_SERVERS=1 and
+# KCL_TEST_REQUIRE_DOCKER=1 so that no real-server or container test may skip, runs the gates (fmt, clippy,
+# tests, doc tests, docs) and stops what it started.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
+# shellcheck source=scripts/docker-engine.sh
+source scripts/docker-engine.sh
 
 services_install
-trap services_stop EXIT
+docker_install
+trap 'services_stop; docker_stop' EXIT
 services_start
-export KCL_TEST_REQUIRE_SERVERS=1
+docker_start
+export KCL_TEST_REQUIRE_SERVERS=1 KCL_TEST_REQUIRE_DOCKER=1
 # The many-seed run of the fleet simulation gets its own step below (with its figures printed).
 SIM_TEST=fleet_simulation_keeps_every_invariant_on_every_seed
 

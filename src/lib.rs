@@ -7,7 +7,7 @@
 //!
 //! # Layout
 //!
-//! This facade only re-exports the member crates; it hosts the workspace's `examples/` (the `quickstart`
+//! This facade re-exports the member crates and adds the operational layer [`service`]; it hosts the workspace's `examples/` (the `quickstart`
 //! demo, the worker benchmark) and the cross-crate `tests/` (`worker_*` on the in-process emulator and
 //! in-memory store under paused time, `aws_*` over aws-sdk-kinesis against our server and kinesalite).
 //!

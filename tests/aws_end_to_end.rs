@@ -6,11 +6,13 @@
 //! and `KCL_TEST_DYNALITE_URL` (skips loudly without them unless `KCL_TEST_REQUIRE_SERVERS=1`). Real
 //! sockets, so real time: the lease timings are shortened to keep it to a few seconds.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::servers::{dynamodb_client, kinesis_client};
 
-use aws_credential_types::Credentials;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use kcl::checkpoint::{DynamoDbLeaseStore, LeaseStore};
@@ -37,32 +39,6 @@ fn endpoints() -> Option<(String, String)> {
             None
         }
     }
-}
-
-fn credentials() -> Credentials {
-    Credentials::new("test", "test", None, None, "static")
-}
-
-fn kinesis_client(endpoint: &str) -> aws_sdk_kinesis::Client {
-    aws_sdk_kinesis::Client::from_conf(
-        aws_sdk_kinesis::Config::builder()
-            .behavior_version(aws_sdk_kinesis::config::BehaviorVersion::latest())
-            .region(aws_sdk_kinesis::config::Region::new("us-east-1"))
-            .credentials_provider(credentials())
-            .endpoint_url(endpoint)
-            .build(),
-    )
-}
-
-fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-            .credentials_provider(credentials())
-            .endpoint_url(endpoint)
-            .build(),
-    )
 }
 
 /// What the processors saw: (worker, partition key, producer counter), in delivery order.

@@ -3,12 +3,13 @@
 //! from the continuation sequence number, shard end, the fall back to polling, and a worker reading through
 //! it. kinesalite has no enhanced fan-out, so against it (`KCL_TEST_KINESALITE_URL`) only the fall back runs.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use support::servers::{create_stream, kinesis_client};
 
-use aws_credential_types::Credentials;
-use aws_sdk_kinesis::config::{BehaviorVersion, Region};
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{ShardIteratorType, StartingPosition};
 use kcl::checkpoint::{InMemoryLeaseStore, LeaseStore};
@@ -19,18 +20,6 @@ use kcl::core::{
 };
 use kcl::emulator::server::Server;
 use kcl::emulator::{Emulator, EmulatorConfig, ErrorCode, FaultRule, Operation};
-
-fn kinesis_client(endpoint: &str) -> aws_sdk_kinesis::Client {
-    aws_sdk_kinesis::Client::from_conf(
-        aws_sdk_kinesis::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "static"))
-            .endpoint_url(endpoint)
-            .retry_config(aws_sdk_kinesis::config::retry::RetryConfig::disabled())
-            .build(),
-    )
-}
 
 struct Running {
     endpoint: String,
@@ -72,31 +61,6 @@ fn fast() -> FanOutConfig {
         event_wait: Duration::from_millis(300),
         ..FanOutConfig::default()
     }
-}
-
-async fn create_stream(client: &aws_sdk_kinesis::Client, name: &str, shards: i32) {
-    client
-        .create_stream()
-        .stream_name(name)
-        .shard_count(shards)
-        .send()
-        .await
-        .unwrap();
-    for _ in 0..200 {
-        let out = client
-            .describe_stream_summary()
-            .stream_name(name)
-            .send()
-            .await
-            .unwrap();
-        if out.stream_description_summary().unwrap().stream_status()
-            == &aws_sdk_kinesis::types::StreamStatus::Active
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("stream {name} never became ACTIVE");
 }
 
 async fn put(client: &aws_sdk_kinesis::Client, stream: &str, data: &str) {

@@ -4,10 +4,11 @@
 //! kinesalite lacks ListShards `ShardFilter`, `ChildShards` in GetRecords and fault injection, so the checks
 //! for those run against our server only (see kcl-emulator/README.md).
 
-use std::time::Duration;
+mod support;
 
-use aws_credential_types::Credentials;
-use aws_sdk_kinesis::config::{BehaviorVersion, Region};
+use std::time::Duration;
+use support::servers::{kinesis_client, unique};
+
 use aws_sdk_kinesis::primitives::Blob;
 use kcl::checkpoint::SequenceNumber;
 use kcl::core::source::KinesisSource;
@@ -20,27 +21,6 @@ use kcl::emulator::{Emulator, EmulatorConfig, ErrorCode, Operation};
 struct Features {
     shard_filter: bool,
     child_shards: bool,
-}
-
-fn kinesis_client(endpoint: &str) -> aws_sdk_kinesis::Client {
-    let config = aws_sdk_kinesis::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
-        .endpoint_url(endpoint)
-        .retry_config(aws_sdk_kinesis::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_kinesis::Client::from_conf(config)
-}
-
-fn unique(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 async fn wait_active(client: &aws_sdk_kinesis::Client, stream: &str) {

@@ -20,27 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use support::servers::{self, EmulatorServer};
-
-/// The `ecs_consumer` example binary next to this test's binary (built if missing).
-pub(crate) fn ecs_consumer_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-    let binary = profile_dir.join("examples").join("ecs_consumer");
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    // Built by the same `cargo test`/`nextest` run as this test; rebuilt when older than this test binary
-    // (a run filtered to one test target does not build examples).
-    if modified(&binary) < modified(&exe) {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--example", "ecs_consumer", "--all-features"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the ecs_consumer example failed");
-    }
-    assert!(binary.exists(), "{} is missing", binary.display());
-    binary
-}
+use support::servers::{self, ecs_consumer_binary, EmulatorServer};
 
 /// The environment of one consumer process: only `KCL_*`, `AWS_*` and the example's own variables.
 fn consumer_env(

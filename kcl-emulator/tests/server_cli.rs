@@ -233,6 +233,32 @@ async fn binary_refuses_a_corrupt_snapshot_naming_the_file() {
 }
 
 #[tokio::test]
+async fn logs_on_a_pipe_carry_no_colour_codes() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kcl-emulator"))
+        .args(["--host", "127.0.0.1", "--port", "0", "--log-level", "info"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(first.is_some_and(|l| l.starts_with("kcl-emulator listening on ")));
+    let stderr = child.stderr.take().unwrap();
+    terminate(&mut child).await;
+    let mut text = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut BufReader::new(stderr), &mut text)
+        .await
+        .unwrap();
+    // The tracing lines (at least the shutdown's) are plain text on a pipe.
+    assert!(text.contains("INFO"), "{text}");
+    assert!(!text.contains('\u{1b}'), "colour codes on a pipe: {text:?}");
+}
+
+#[tokio::test]
 async fn binary_rejects_bad_flags() {
     let output = Command::new(env!("CARGO_BIN_EXE_kcl-emulator"))
         .args(["--port", "0", "--stream", "no-shard-count"])

@@ -5,6 +5,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -90,6 +92,8 @@ fn credentials() -> Credentials {
     Credentials::new("test", "test", None, None, "static")
 }
 
+/// A Kinesis client for `endpoint` with the SDK's own retries off: the library's retries (and the errors
+/// it maps) are what the tests see.
 pub fn kinesis_client(endpoint: &str) -> aws_sdk_kinesis::Client {
     aws_sdk_kinesis::Client::from_conf(
         aws_sdk_kinesis::Config::builder()
@@ -97,6 +101,7 @@ pub fn kinesis_client(endpoint: &str) -> aws_sdk_kinesis::Client {
             .region(aws_sdk_kinesis::config::Region::new("us-east-1"))
             .credentials_provider(credentials())
             .endpoint_url(endpoint)
+            .retry_config(aws_sdk_kinesis::config::retry::RetryConfig::disabled())
             .build(),
     )
 }
@@ -276,4 +281,40 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     None
+}
+
+/// The `ecs_consumer` example binary next to this test's binary (built if missing).
+pub fn ecs_consumer_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+    let binary = profile_dir.join("examples").join("ecs_consumer");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    // Built by the same `cargo test`/`nextest` run as this test; rebuilt when older than this test binary
+    // (a run filtered to one test target does not build examples).
+    if modified(&binary) < modified(&exe) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--example", "ecs_consumer", "--all-features"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the ecs_consumer example failed");
+    }
+    assert!(binary.exists(), "{} is missing", binary.display());
+    binary
+}
+
+/// True when a docker engine answers (`$DOCKER_HOST` or the default socket); otherwise `false` after a loud
+/// `SKIPPED` line, or a panic with `KCL_TEST_REQUIRE_DOCKER=1` (the README test command sets it).
+pub fn docker(test: &str) -> bool {
+    let answers = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !answers {
+        if std::env::var("KCL_TEST_REQUIRE_DOCKER").as_deref() == Ok("1") {
+            panic!("{test}: no docker engine answers (KCL_TEST_REQUIRE_DOCKER=1)");
+        }
+        eprintln!("SKIPPED: {test}: no docker engine answers (scripts/test-all.sh starts one)");
+    }
+    answers
 }

@@ -452,3 +452,79 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Serves the ECS task metadata endpoint's `/task` document on 127.0.0.1; returns its base URI.
+async fn task_metadata_endpoint(task_arn: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v4/0123abcd-container", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let (status, body) = if head.starts_with("GET /v4/0123abcd-container/task ") {
+                    (
+                        "200 OK",
+                        format!(r#"{{"Cluster":"prod","TaskARN":"{task_arn}","Family":"kcl"}}"#),
+                    )
+                } else {
+                    ("404 Not Found", String::new())
+                };
+                let reply = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_id_defaults_to_the_ecs_task_id() {
+    let Some(dynalite) = servers::dynalite("ecs_consumer worker id") else {
+        return;
+    };
+    let emulator = EmulatorServer::start().await;
+    let kinesis = servers::kinesis_client(&emulator.url);
+    let stream = servers::unique("taskid");
+    servers::create_stream(&kinesis, &stream, 1).await;
+    let metadata =
+        task_metadata_endpoint("arn:aws:ecs:us-east-1:123456789012:task/prod/5f0c7e1d9a2b4c3d").await;
+    let dir = tempdir();
+    let http = SocketAddr::from(([127, 0, 0, 1], servers::free_port()));
+    let out = dir.join("taskid.tsv");
+    let mut env = consumer_env(
+        &emulator.url,
+        &dynalite,
+        &servers::unique("taskid-app"),
+        &stream,
+        "x",
+        http,
+        &out,
+    );
+    env.retain(|(k, _)| k != "KCL_WORKER_ID");
+    env.push(("ECS_CONTAINER_METADATA_URI_V4".into(), metadata));
+    let consumer = Consumer::spawn(env, "taskid", http, out, &dir);
+    let id = servers::eventually(Duration::from_secs(30), || async {
+        consumer
+            .status()
+            .await
+            .is_some_and(|s| s["worker_id"] == "5f0c7e1d9a2b4c3d")
+    })
+    .await;
+    assert!(
+        id.is_some(),
+        "worker id: {:?}\n{}",
+        consumer.status().await.map(|s| s["worker_id"].clone()),
+        consumer.logs()
+    );
+    assert!(
+        consumer.logs().contains("worker id from the ECS task id"),
+        "{}",
+        consumer.logs()
+    );
+}

@@ -20,6 +20,7 @@ use backon::{ExponentialBuilder, Retryable};
 use bytes::Bytes;
 use tokio::time::Duration;
 
+use crate::error::DisplayChain;
 use crate::error::{Error, Result};
 use crate::lease::{Lease, LeaseKey};
 use crate::sequence::ExtendedSequenceNumber;
@@ -108,7 +109,7 @@ impl RetryingLeaseStore {
                 if operation.is_write() && !matches!(err, Error::Throttled { .. }) {
                     ambiguous = true;
                 }
-                tracing::debug!(%operation, error = %err, ?delay, "retrying lease store call");
+                tracing::debug!(%operation, error = %DisplayChain(err), ?delay, "retrying lease store call");
             })
             .await;
         (result, ambiguous)

@@ -25,6 +25,7 @@
 //! - **LeaseLost**: calls `lease_lost`. **ShuttingDown**: calls `shutdown_requested`, then releases the
 //!   lease so another worker takes it at once.
 
+use kcl_checkpoint::DisplayChain;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
@@ -165,7 +166,7 @@ async fn lease_lost(processor: &mut dyn ShardRecordProcessor) {
     })
     .await;
     if let Err(e) = result {
-        tracing::warn!(error = %e, "lease_lost failed");
+        tracing::warn!(error = %DisplayChain(&*e), "lease_lost failed");
     }
 }
 
@@ -229,7 +230,7 @@ impl ShardConsumer {
     /// Releases the lease (graceful hand-off), logging failures.
     async fn release(&self) {
         if let Err(e) = self.lease.release().await {
-            tracing::warn!(error = %e, "releasing the lease failed; it will expire instead");
+            tracing::warn!(error = %DisplayChain(&e), "releasing the lease failed; it will expire instead");
         }
     }
 
@@ -290,7 +291,7 @@ impl ShardConsumer {
             }
             Stop::Shutdown => {
                 if let Err(e) = guarded(processor.shutdown_requested(&checkpointer)).await {
-                    tracing::warn!(error = %e, "shutdown_requested failed; handing off the lease anyway");
+                    tracing::warn!(error = %DisplayChain(&*e), "shutdown_requested failed; handing off the lease anyway");
                 }
                 self.release().await;
                 ConsumerState::ShuttingDown
@@ -313,7 +314,7 @@ impl ShardConsumer {
                 Ok(Some(lease)) => return Ok(lease),
                 Ok(None) => return Err(Stop::Lost),
                 Err(e) => {
-                    tracing::warn!(error = %e, "re-reading the lease before starting failed; retrying");
+                    tracing::warn!(error = %DisplayChain(&e), "re-reading the lease before starting failed; retrying");
                     let delay = delays.next().unwrap_or(backoff.max_delay);
                     if let Some(stop) = self.pause(delay).await {
                         return Err(stop);
@@ -409,7 +410,7 @@ impl ShardConsumer {
             match guarded(processor.initialize(&input)).await {
                 Ok(()) => return None,
                 Err(e) => {
-                    tracing::warn!(error = %e, "initialize failed; retrying");
+                    tracing::warn!(error = %DisplayChain(&*e), "initialize failed; retrying");
                     self.count_failure();
                     let delay = delays
                         .next()
@@ -577,7 +578,7 @@ impl ShardConsumer {
             self.count_failure();
             // A lost lease ends the shard here: the new owner processes the batch again.
             if self.lease.is_lost() {
-                tracing::warn!(error = %err, "process_records failed after the lease was lost");
+                tracing::warn!(error = %DisplayChain(&*err), "process_records failed after the lease was lost");
                 return Delivery::Stop(Stop::Lost);
             }
             let exhausted = match policy {
@@ -590,7 +591,7 @@ impl ShardConsumer {
             match exhausted {
                 Some(ProcessorErrorPolicy::RetryThenSkip { .. }) => {
                     tracing::error!(
-                        error = %err,
+                        error = %DisplayChain(&*err),
                         records = input.records.len(),
                         first = ?input.records.first().map(|r| r.sequence_number.to_string()),
                         "process_records kept failing; skipping the batch as configured (RetryThenSkip)"
@@ -604,7 +605,7 @@ impl ShardConsumer {
                 }
                 Some(_) => {
                     tracing::error!(
-                        error = %err,
+                        error = %DisplayChain(&*err),
                         "process_records kept failing; stopping the shard as configured (RetryThenStop)"
                     );
                     return Delivery::Stop(Stop::Failed);
@@ -613,7 +614,7 @@ impl ShardConsumer {
             }
             retries = retries.saturating_add(1);
             let delay = delays.next().unwrap_or(backoff.max_delay);
-            tracing::warn!(error = %err, retry = retries, ?delay, "process_records failed; retrying the batch");
+            tracing::warn!(error = %DisplayChain(&*err), retry = retries, ?delay, "process_records failed; retrying the batch");
             if let Some(stop) = self.pause(delay).await {
                 return Delivery::Stop(stop);
             }
@@ -657,13 +658,13 @@ impl ShardConsumer {
                     ids.insert(child.shard_id.clone());
                 }
                 Err(e) => {
-                    tracing::warn!(child = %child.shard_id, error = %e, "creating a child lease failed; shard sync will")
+                    tracing::warn!(child = %child.shard_id, error = %DisplayChain(&e), "creating a child lease failed; shard sync will")
                 }
             }
         }
         if ids.len() == children.len() {
             if let Err(e) = self.lease.set_children(&ids).await {
-                tracing::warn!(error = %e, "recording child shard ids failed");
+                tracing::warn!(error = %DisplayChain(&e), "recording child shard ids failed");
             }
         }
     }
@@ -680,7 +681,7 @@ impl ShardConsumer {
             let result = guarded(processor.shard_ended(checkpointer)).await;
             if checkpointer.last_checkpoint().is_shard_end() {
                 if let Err(e) = result {
-                    tracing::warn!(error = %e, "shard_ended failed after checkpointing SHARD_END");
+                    tracing::warn!(error = %DisplayChain(&*e), "shard_ended failed after checkpointing SHARD_END");
                 }
                 break;
             }
@@ -695,7 +696,7 @@ impl ShardConsumer {
                 }
                 Err(e) => {
                     self.count_failure();
-                    tracing::warn!(error = %e, "shard_ended failed; calling it again");
+                    tracing::warn!(error = %DisplayChain(&*e), "shard_ended failed; calling it again");
                 }
             }
             let delay = delays.next().unwrap_or(backoff.max_delay);
@@ -709,7 +710,7 @@ impl ShardConsumer {
                 }
                 Some(_) => {
                     if let Err(e) = guarded(processor.shutdown_requested(checkpointer)).await {
-                        tracing::warn!(error = %e, "shutdown_requested failed");
+                        tracing::warn!(error = %DisplayChain(&*e), "shutdown_requested failed");
                     }
                     self.release().await;
                     return ConsumerState::ShuttingDown;

@@ -18,6 +18,7 @@
 //! retried here, with jittered backoff, for as long as the lease stays valid; a retry that loses its
 //! fence after an ambiguous failure re-reads the lease to see whether the earlier attempt landed.
 
+use kcl_checkpoint::DisplayChain;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
@@ -246,7 +247,7 @@ impl HeldLease {
                 RenewOutcome::Lost
             }
             Err(e) => {
-                tracing::warn!(shard_id = %self.shard_id, error = %e, "lease renewal failed");
+                tracing::warn!(shard_id = %self.shard_id, error = %DisplayChain(&e), "lease renewal failed");
                 drop(lease);
                 if self.check_valid() {
                     RenewOutcome::Failed
@@ -396,7 +397,7 @@ impl HeldLease {
                     if !matches!(err, kcl_checkpoint::Error::Throttled { .. }) {
                         ambiguous.get_or_insert(sent);
                     }
-                    tracing::debug!(shard_id = %self.shard_id, error = %err, ?delay, "checkpoint failed; retrying");
+                    tracing::debug!(shard_id = %self.shard_id, error = %DisplayChain(&err), ?delay, "checkpoint failed; retrying");
                     tokio::time::sleep(delay).await;
                     continue;
                 }

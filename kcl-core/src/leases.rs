@@ -11,6 +11,7 @@
 //! The taker's listing doubles as the worker's view of the table (published to consumers waiting on
 //! parent shards) and detects leases stolen from us before the renewer does.
 
+use kcl_checkpoint::DisplayChain;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex as StdMutex};
 
@@ -336,7 +337,7 @@ impl Coordinator {
                         metrics::counter!(m::STORE_CONFLICTS, "worker" => worker.clone()).increment(1);
                         tracing::debug!(lease = %key, "take lost a race; reconsidering next cycle");
                     }
-                    Err(e) => tracing::warn!(lease = %key, error = %e, "take failed"),
+                    Err(e) => tracing::warn!(lease = %key, error = %DisplayChain(&e), "take failed"),
                 }
             }
         }

@@ -14,6 +14,7 @@
 //! queued* (so nothing is lost or repeated); throttling and retryable errors back off (backon, with a
 //! `kcl_source_throttles_total` metric for throttling); other errors are logged and retried with backoff.
 
+use kcl_checkpoint::DisplayChain;
 use std::sync::Arc;
 
 use kcl_checkpoint::{HashKeyRange, SequenceNumber};
@@ -140,9 +141,9 @@ impl Poller {
                 .increment(1);
             tracing::debug!(operation = op, "throttled; backing off");
         } else if e.is_retryable() {
-            tracing::debug!(operation = op, error = %e, "retryable source failure; backing off");
+            tracing::debug!(operation = op, error = %DisplayChain(e), "retryable source failure; backing off");
         } else {
-            tracing::warn!(operation = op, error = %e, "source failure; retrying with backoff");
+            tracing::warn!(operation = op, error = %DisplayChain(e), "source failure; retrying with backoff");
         }
     }
 

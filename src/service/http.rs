@@ -22,6 +22,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use kcl_checkpoint::DisplayChain;
 use kcl_core::{metrics as m, WorkerStatusSnapshot};
 
 /// What the endpoints read: a fresh status snapshot of the worker.
@@ -113,7 +114,7 @@ impl HttpServer {
                 let (socket, _) = match listener.accept().await {
                     Ok(c) => c,
                     Err(e) => {
-                        tracing::warn!(error = %e, "accepting an HTTP connection failed");
+                        tracing::warn!(error = %DisplayChain(&e), "accepting an HTTP connection failed");
                         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                         continue;
                     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds a local Docker image from one (release) binary without any registry or base image:
 #   bash scripts/build-image.sh <binary> <image:tag> [--port N[/tcp|/udp]]... [--env K=V]...
+#                               [--add HOST_PATH=IMAGE_PATH]... [--arg ARG]... [--tag image:tag]...
 # e.g. bash scripts/build-image.sh target/release/examples/ecs_consumer kcl-ecs-consumer:latest --port 8080
 #
 # The root filesystem holds only: the binary at /usr/local/bin/<name>, the shared libraries `ldd` lists (at the
@@ -9,6 +10,8 @@
 # so that localhost resolves, and /tmp (mode 1777). It is packed with tar and loaded with `docker import`;
 # ENTRYPOINT is the binary in exec form with no CMD, so `docker run <image> ARGS...` passes ARGS to it
 # (e.g. `docker run --rm --network host <image> --healthcheck`). USER is 10001.
+# --add copies a file or directory tree into the image (e.g. the node_modules of an interpreter's program);
+# --arg appends a fixed argument to the ENTRYPOINT (e.g. the script an interpreter runs); --tag adds tags.
 #
 # The engine is the one on $DOCKER_HOST (see scripts/docker-engine.sh: bash scripts/docker-engine.sh start).
 set -euo pipefail
@@ -24,13 +27,16 @@ usage() {
 [ $# -ge 2 ] || usage
 BINARY=$1 IMAGE=$2
 shift 2
-PORTS=() ENVS=()
+PORTS=() ENVS=() ADDS=() ARGS=() TAGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) [ $# -ge 2 ] || usage; PORTS+=("$2"); shift 2 ;;
     --port=*) PORTS+=("${1#--port=}"); shift ;;
     --env) [ $# -ge 2 ] || usage; ENVS+=("$2"); shift 2 ;;
     --env=*) ENVS+=("${1#--env=}"); shift ;;
+    --add) [ $# -ge 2 ] || usage; ADDS+=("$2"); shift 2 ;;
+    --arg) [ $# -ge 2 ] || usage; ARGS+=("$2"); shift 2 ;;
+    --tag) [ $# -ge 2 ] || usage; TAGS+=("$2"); shift 2 ;;
     -h | --help) usage ;;
     *) echo "error: unknown argument: $1" >&2; usage ;;
   esac
@@ -132,6 +138,14 @@ cat >"$ROOTFS/etc/hosts" <<'EOF'
 EOF
 chmod 0644 "$ROOTFS/etc/passwd" "$ROOTFS/etc/group" "$ROOTFS/etc/nsswitch.conf" "$ROOTFS/etc/hosts"
 
+for a in "${ADDS[@]}"; do
+  src=${a%%=*} dest=${a#*=}
+  [ -e "$src" ] || { echo "error: --add $a: $src does not exist" >&2; exit 1; }
+  mkdir -p "$ROOTFS$(dirname "$dest")"
+  cp -a -L "$src" "$ROOTFS$dest"
+  chmod -R a+rX "$ROOTFS$dest"
+done
+
 tar --numeric-owner --owner=0 --group=0 -C "$ROOTFS" -cf "$WORK/rootfs.tar" .
 
 # Dockerfile-syntax value in double quotes (for ENV values with spaces, quotes or backslashes).
@@ -140,7 +154,11 @@ dquote() {
   v=${v//\"/\\\"}
   printf '"%s"' "$v"
 }
-CHANGES=(--change "ENTRYPOINT [\"/usr/local/bin/$NAME\"]" --change "USER 10001" --change "WORKDIR /")
+ENTRYPOINT="\"/usr/local/bin/$NAME\""
+for a in "${ARGS[@]}"; do
+  ENTRYPOINT+=", $(dquote "$a")"
+done
+CHANGES=(--change "ENTRYPOINT [$ENTRYPOINT]" --change "USER 10001" --change "WORKDIR /")
 for p in "${PORTS[@]}"; do
   CHANGES+=(--change "EXPOSE $p")
 done
@@ -150,5 +168,8 @@ done
 
 echo "== docker import -> $IMAGE ($(du -h "$WORK/rootfs.tar" | cut -f1) tar)"
 docker import "${CHANGES[@]}" --message "kcl-rs scripts/build-image.sh: $NAME" - "$IMAGE" <"$WORK/rootfs.tar" >/dev/null
+for t in "${TAGS[@]}"; do
+  docker tag "$IMAGE" "$t"
+done
 read -r ID SIZE < <(docker image inspect --format '{{.Id}} {{.Size}}' "$IMAGE")
 echo "== built $IMAGE: id $ID, size $(numfmt --to=iec --suffix=B "$SIZE") ($SIZE bytes)"

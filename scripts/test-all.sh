@@ -20,6 +20,8 @@ export KCL_TEST_REQUIRE_SERVERS=1 KCL_TEST_REQUIRE_DOCKER=1
 # The many-seed run of the fleet simulation gets its own step below (with its figures printed).
 SIM_TEST=fleet_simulation_keeps_every_invariant_on_every_seed
 
+echo "== container images (scripts/build-images.sh: kcl-emulator, kcl-dynalite; no registry)"
+bash scripts/build-images.sh
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"

@@ -309,3 +309,25 @@ async fn kinesis_source_against_kinesalite() {
     )
     .await;
 }
+
+/// The container image passes the same black-box checks as the in-process server: the `kcl-emulator`
+/// image (built by `scripts/build-images.sh`) started through its testcontainers module.
+#[tokio::test]
+async fn kinesis_source_against_the_kcl_emulator_container() {
+    if !support::servers::docker("kinesis source against the kcl-emulator container") {
+        return;
+    }
+    let container = kcl::emulator::testcontainers::KclEmulator::default()
+        .with_throughput_limits(false)
+        .start()
+        .await
+        .expect("the kcl-emulator:local image (bash scripts/build-images.sh)");
+    conformance(
+        &container.image().endpoint(),
+        Features {
+            shard_filter: true,
+            child_shards: true,
+        },
+    )
+    .await;
+}

@@ -41,6 +41,8 @@ pub mod memory;
 pub mod retry;
 pub mod sequence;
 pub mod store;
+#[cfg(feature = "testcontainers")]
+pub mod testcontainers;
 
 pub use dynamodb::{Billing, DynamoDbLeaseStore, DynamoDbLeaseStoreBuilder};
 pub use error::{

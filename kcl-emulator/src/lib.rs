@@ -51,6 +51,8 @@ pub mod server;
 pub mod snapshot;
 mod state;
 pub mod subscription;
+#[cfg(feature = "testcontainers")]
+pub mod testcontainers;
 mod token;
 pub mod types;
 mod validate;

@@ -131,6 +131,11 @@ pub async fn create_stream(client: &aws_sdk_kinesis::Client, name: &str, shards:
         .send()
         .await
         .unwrap();
+    wait_active(client, name).await;
+}
+
+/// Waits until the stream is ACTIVE (after creation or resharding).
+pub async fn wait_active(client: &aws_sdk_kinesis::Client, name: &str) {
     for _ in 0..200 {
         let out = client
             .describe_stream_summary()

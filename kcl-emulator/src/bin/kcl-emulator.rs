@@ -29,34 +29,45 @@ struct Args {
     #[arg(long, default_value_t = 4567, env = "KCL_EMULATOR_PORT")]
     port: u16,
     /// Open-shard limit of the emulated account.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, env = "KCL_EMULATOR_SHARD_LIMIT")]
     shard_limit: u32,
     /// Milliseconds a new stream stays CREATING.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, env = "KCL_EMULATOR_CREATE_STREAM_MS")]
     create_stream_ms: u64,
     /// Milliseconds a stream stays UPDATING after resharding or retention changes.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, env = "KCL_EMULATOR_UPDATE_STREAM_MS")]
     update_stream_ms: u64,
     /// Milliseconds a deleted stream stays DELETING.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, env = "KCL_EMULATOR_DELETE_STREAM_MS")]
     delete_stream_ms: u64,
     /// Milliseconds a registered consumer stays CREATING (and a deregistered one DELETING).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, env = "KCL_EMULATOR_CONSUMER_MS")]
     consumer_ms: u64,
     /// Enforce per-shard throughput limits (ProvisionedThroughputExceededException): true or false.
-    #[arg(long, default_value_t = true, action = ArgAction::Set, value_name = "BOOL")]
+    #[arg(long, default_value_t = true, action = ArgAction::Set, value_name = "BOOL", env = "KCL_EMULATOR_THROUGHPUT_LIMITS")]
     throughput_limits: bool,
     /// Retention in hours given to new streams (24..=8760).
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = 24, env = "KCL_EMULATOR_RETENTION_HOURS")]
     retention_hours: u32,
-    /// A stream to create at start, as name:shards (repeatable).
-    #[arg(long = "stream", value_name = "NAME:SHARDS")]
+    /// A stream to create at start, as name:shards (repeatable; in the environment, comma-separated).
+    #[arg(
+        long = "stream",
+        value_name = "NAME:SHARDS",
+        env = "KCL_EMULATOR_STREAMS",
+        value_delimiter = ','
+    )]
     streams: Vec<String>,
+    /// The region named in ARNs.
+    #[arg(long, default_value = "us-east-1", env = "KCL_EMULATOR_REGION")]
+    region: String,
+    /// The 12-digit account id named in ARNs.
+    #[arg(long, default_value = "000000000000", env = "KCL_EMULATOR_ACCOUNT_ID")]
+    account_id: String,
     /// Keep the exact state (records with their sequence numbers included) across restarts in this directory.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "KCL_EMULATOR_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Largest accepted request body in bytes.
-    #[arg(long, default_value_t = DEFAULT_MAX_REQUEST_BYTES)]
+    #[arg(long, default_value_t = DEFAULT_MAX_REQUEST_BYTES, env = "KCL_EMULATOR_MAX_REQUEST_BYTES")]
     max_request_bytes: usize,
     /// Serve HTTPS (HTTP/2 by ALPN) with a fresh self-signed certificate for localhost / 127.0.0.1 / ::1.
     #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
@@ -71,7 +82,7 @@ struct Args {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
     /// Log filter (error, warn, info, debug, trace, or a tracing directive); RUST_LOG overrides it.
-    #[arg(long, default_value = "info")]
+    #[arg(long, default_value = "info", env = "KCL_EMULATOR_LOG_LEVEL")]
     log_level: String,
 }
 
@@ -110,7 +121,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .updating_delay(Duration::from_millis(args.update_stream_ms))
         .deleting_delay(Duration::from_millis(args.delete_stream_ms))
         .consumer_delay(Duration::from_millis(args.consumer_ms))
-        .default_retention_hours(args.retention_hours);
+        .default_retention_hours(args.retention_hours)
+        .region(&args.region)
+        .account_id(&args.account_id);
     if !args.throughput_limits {
         config = config.without_throughput_limits();
     }

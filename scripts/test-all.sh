@@ -32,6 +32,13 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --all-features --no-fail-fast -- --skip "$SIM_TEST"
 fi
+echo "== the kcl-emulator image passes the binary's black-box checks (kcl-emulator/tests/server_cli.rs)"
+if cargo nextest --version >/dev/null 2>&1; then
+  KCL_TEST_EMULATOR_IMAGE=kcl-emulator:local cargo nextest run -p kcl-emulator --all-features --test server_cli
+else
+  KCL_TEST_EMULATOR_IMAGE=kcl-emulator:local cargo test -p kcl-emulator --all-features --test server_cli
+fi
+docker ps -aq --filter label=kcl-test=server_cli | xargs -r docker rm -f >/dev/null
 echo "== fleet simulation: as many seeds as fit in 5 minutes, at least 1,000 (tests/fleet_simulation.rs)"
 KCL_SIM_SEEDS=0..3000 KCL_SIM_MAX_SECONDS=300 KCL_SIM_MIN_SEEDS=1000 \
   cargo test --all-features --test fleet_simulation -- "$SIM_TEST" --exact --nocapture

@@ -1,4 +1,9 @@
 //! The `kcl-emulator` binary: flags, the printed endpoint, and persistence across a restart.
+//!
+//! With `KCL_TEST_EMULATOR_IMAGE=<image>` (for example `kcl-emulator:local`, built by
+//! `scripts/build-images.sh`) the same checks run against the container image instead of the binary:
+//! `docker run -i --network host`, the temp directory mounted at the same path (the README test command
+//! runs them both ways).
 #![cfg(feature = "server")]
 
 mod server_support;
@@ -13,9 +18,36 @@ use server_support::{client, TestServer};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// The binary, or `docker run ... <image>` when `KCL_TEST_EMULATOR_IMAGE` is set (signals reach the container
+/// through docker's signal proxy; its exit code is the command's).
+fn emulator_command() -> Command {
+    match std::env::var("KCL_TEST_EMULATOR_IMAGE") {
+        Ok(image) if !image.is_empty() => {
+            let tmp = std::env::temp_dir();
+            let tmp = tmp.to_string_lossy();
+            let mut cmd = Command::new("docker");
+            cmd.args([
+                "run",
+                "--rm",
+                "-i",
+                "--network",
+                "host",
+                "--user",
+                "0:0",
+                "--label",
+                "kcl-test=server_cli",
+            ])
+            .args(["-v", &format!("{tmp}:{tmp}")])
+            .arg(image);
+            cmd
+        }
+        _ => Command::new(env!("CARGO_BIN_EXE_kcl-emulator")),
+    }
+}
+
 /// Starts the binary with `args` (plus `--port 0`) and returns it with the endpoint it printed.
 async fn start_binary(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kcl-emulator"))
+    let mut child = emulator_command()
         .args(["--host", "127.0.0.1", "--port", "0", "--log-level", "warn"])
         .args(args)
         .stdout(Stdio::piped())
@@ -220,7 +252,7 @@ async fn terminate(child: &mut Child) {
 async fn binary_refuses_a_corrupt_snapshot_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("snapshot.json"), b"{\"version\": 1, \"trunc").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_kcl-emulator"))
+    let output = emulator_command()
         .args(["--host", "127.0.0.1", "--port", "0", "--data-dir"])
         .arg(dir.path())
         .output()
@@ -234,7 +266,7 @@ async fn binary_refuses_a_corrupt_snapshot_naming_the_file() {
 
 #[tokio::test]
 async fn logs_on_a_pipe_carry_no_colour_codes() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kcl-emulator"))
+    let mut child = emulator_command()
         .args(["--host", "127.0.0.1", "--port", "0", "--log-level", "info"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -260,7 +292,7 @@ async fn logs_on_a_pipe_carry_no_colour_codes() {
 
 #[tokio::test]
 async fn binary_rejects_bad_flags() {
-    let output = Command::new(env!("CARGO_BIN_EXE_kcl-emulator"))
+    let output = emulator_command()
         .args(["--port", "0", "--stream", "no-shard-count"])
         .output()
         .await

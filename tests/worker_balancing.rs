@@ -104,3 +104,110 @@ async fn five_workers_starting_together_balance() {
     assert_all_processed(&stream, &log);
     assert_in_order_per_key(&log);
 }
+
+/// A custom strategy: every lease belongs to the worker named in a fixed table (a test of the extension
+/// point: the worker takes and steals exactly what the strategy says).
+#[derive(Debug)]
+struct Pinned(BTreeMap<String, String>);
+
+impl kcl::core::AssignmentStrategy for Pinned {
+    fn assign(&self, snapshot: &kcl::core::AssignmentSnapshot) -> kcl::core::Assignment {
+        let mut decision = kcl::core::Assignment::default();
+        for lease in &snapshot.leases {
+            let home = self.0.get(&lease.key).map(String::as_str);
+            if home != Some(snapshot.worker_id.as_str()) || lease.owner.as_ref() == Some(&snapshot.worker_id)
+            {
+                continue;
+            }
+            if lease.is_free() {
+                decision.take.push(lease.key.clone());
+            } else {
+                decision.steal.push(lease.key.clone());
+            }
+        }
+        decision
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fleet_runs_a_custom_strategy() {
+    let stream = Arc::new(Stream::new(6).await);
+    let log = Arc::new(Log::default());
+    let producer = producer(&stream, 64, 16, Duration::from_millis(250));
+    let cfg = config().lease_taker_interval(TAKER).build().unwrap();
+    // shardId-0..2 -> a, shardId-3..5 -> b.
+    let table: BTreeMap<String, String> = (0..6)
+        .map(|i| {
+            (
+                format!("shardId-{i:012}"),
+                if i < 3 { "a" } else { "b" }.to_owned(),
+            )
+        })
+        .collect();
+    let strategy: Arc<dyn kcl::core::AssignmentStrategy> = Arc::new(Pinned(table.clone()));
+    let a = stream.spawn_worker_with_strategy(
+        "a",
+        cfg.clone(),
+        &log,
+        Behaviour::default(),
+        Some(Arc::clone(&strategy)),
+    );
+    tokio::time::sleep(3 * TAKER).await;
+    assert_eq!(
+        owners(&stream).await.get("a"),
+        Some(&3),
+        "a takes only its own shards"
+    );
+    let b = stream.spawn_worker_with_strategy("b", cfg, &log, Behaviour::default(), Some(strategy));
+    tokio::time::sleep(3 * TAKER).await;
+    let leases = stream.store.list().await.unwrap().leases;
+    for lease in &leases {
+        assert_eq!(
+            lease.owner.as_deref(),
+            table.get(lease.key.as_str()).map(String::as_str),
+            "{lease:?}"
+        );
+    }
+    producer.abort();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+    assert_all_processed(&stream, &log);
+    assert_in_order_per_key(&log);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_kcl2_compatible_strategy_moves_one_lease_per_twenty_seconds() {
+    let stream = Arc::new(Stream::new(10).await);
+    let log = Arc::new(Log::default());
+    let producer = producer(&stream, 64, 16, Duration::from_millis(250));
+    let cfg = config().lease_taker_interval(TAKER).build().unwrap();
+    let kcl2 = || -> Option<Arc<dyn kcl::core::AssignmentStrategy>> {
+        Some(Arc::new(kcl::core::Kcl2Compatible::new()))
+    };
+    let w0 = stream.spawn_worker_with_strategy("w0", cfg.clone(), &log, Behaviour::default(), kcl2());
+    tokio::time::sleep(2 * TAKER).await;
+    assert_eq!(owners(&stream).await.get("w0"), Some(&10));
+    let w1 = stream.spawn_worker_with_strategy("w1", cfg, &log, Behaviour::default(), kcl2());
+    // One steal at once, then one per 20 s: 1, 2, 3, 4, 5 leases at about 0, 20, 40, 60, 80 s.
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        seen.push(owners(&stream).await.get("w1").copied().unwrap_or(0));
+        tokio::time::sleep(Duration::from_secs(18)).await;
+    }
+    assert_eq!(seen, [1, 2, 3, 4, 5], "w1's leases after each 20 s cycle");
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let settled = owners(&stream).await;
+    assert_eq!(
+        (settled.get("w0"), settled.get("w1")),
+        (Some(&5), Some(&5)),
+        "{settled:?}"
+    );
+    producer.abort();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    w0.shutdown().await.unwrap();
+    w1.shutdown().await.unwrap();
+    assert_all_processed(&stream, &log);
+    assert_in_order_per_key(&log);
+}

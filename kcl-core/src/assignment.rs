@@ -11,6 +11,56 @@
 //! from the most loaded worker while that worker has at least two more leases than it. Every steal lowers
 //! the sum of squared lease counts, so the fleet converges and never oscillates, and no lease moves unless
 //! it reduces the imbalance.
+//!
+//! [`Kcl2Compatible`] applies the Java KCL 2.x taker's rules instead (target `ceil(leases / workers)`,
+//! expired and unowned leases first, and only when there are none, one lease stolen per 20 s from the most
+//! loaded worker), so experiments can compare against the Java KCL's behaviour.
+//!
+//! # Writing a strategy
+//!
+//! A strategy is a pure decision: given the snapshot, which free leases this worker takes and which leases
+//! of live workers it steals. The worker performs the fenced writes (a lost race is reconsidered next
+//! cycle), never takes a lease whose previous consumer still runs, and applies `max_leases`. Every worker of
+//! a fleet should run the same strategy. For example, a strategy that keeps each lease on the worker whose
+//! name its key hashes to, when that worker is alive:
+//!
+//! ```
+//! use std::hash::{DefaultHasher, Hash, Hasher};
+//! use kcl_core::{Assignment, AssignmentSnapshot, AssignmentStrategy};
+//!
+//! #[derive(Debug)]
+//! struct Sticky;
+//!
+//! impl AssignmentStrategy for Sticky {
+//!     fn assign(&self, snapshot: &AssignmentSnapshot) -> Assignment {
+//!         let workers: Vec<&String> = snapshot.live_workers.iter().collect();
+//!         let home = |key: &str| {
+//!             let mut h = DefaultHasher::new();
+//!             key.hash(&mut h);
+//!             workers[(h.finish() % workers.len() as u64) as usize]
+//!         };
+//!         let mut decision = Assignment::default();
+//!         for lease in &snapshot.leases {
+//!             if *home(&lease.key) != snapshot.worker_id || lease.owner.as_ref() == Some(&snapshot.worker_id) {
+//!                 continue;
+//!             }
+//!             if lease.is_free() {
+//!                 decision.take.push(lease.key.clone());
+//!             } else {
+//!                 decision.steal.push(lease.key.clone());
+//!             }
+//!         }
+//!         decision
+//!     }
+//! }
+//! # let live = ["a".to_owned(), "b".to_owned()].into_iter().collect();
+//! # let leases = vec![kcl_core::LeaseInfo::new("shard-0", None, false)];
+//! # let d = Sticky.assign(&AssignmentSnapshot::new("a", leases, live, usize::MAX));
+//! # assert!(d.steal.is_empty());
+//! ```
+//!
+//! Hand it to the worker with [`WorkerBuilder::strategy`](crate::WorkerBuilder::strategy). The workspace's
+//! `tests/worker_balancing.rs` runs a fleet with a custom strategy.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -213,6 +263,89 @@ impl AssignmentStrategy for CountBalanced {
     }
 }
 
+/// The Java KCL 2.x lease taker's rules, for comparisons (see the [module docs](self)).
+///
+/// Each cycle: target = `ceil(assignable leases / live workers)`, capped at the per-worker maximum. Below the
+/// target, take expired and unowned leases up to it; only when there are none, steal one lease from the most
+/// loaded worker if it holds more than the target (or exactly the target while this worker needs two or
+/// more), at most one steal per `steal_interval` (default 20 s: the Java KCL 2 taker runs every twice the
+/// failover time of 10 s, and steals one lease per run).
+#[derive(Debug)]
+pub struct Kcl2Compatible {
+    steal_interval: std::time::Duration,
+    last_steal: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Default for Kcl2Compatible {
+    fn default() -> Self {
+        Kcl2Compatible {
+            steal_interval: std::time::Duration::from_secs(20),
+            last_steal: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl Kcl2Compatible {
+    /// The Java KCL 2 defaults (one steal per 20 s).
+    pub fn new() -> Self {
+        Kcl2Compatible::default()
+    }
+
+    /// One steal per `interval` instead of per 20 s.
+    pub fn with_steal_interval(mut self, interval: std::time::Duration) -> Self {
+        self.steal_interval = interval;
+        self
+    }
+}
+
+impl AssignmentStrategy for Kcl2Compatible {
+    fn assign(&self, snapshot: &AssignmentSnapshot) -> Assignment {
+        let me = snapshot.worker_id.as_str();
+        let workers = snapshot.live_workers.len().max(1);
+        let target = snapshot.leases.len().div_ceil(workers).min(snapshot.max_leases);
+        let mut counts = snapshot.counts();
+        let mine = counts.remove(me).unwrap_or(0);
+        let needed = target.saturating_sub(mine);
+        let mut decision = Assignment::default();
+        if needed == 0 {
+            return decision;
+        }
+        let mut free: Vec<&LeaseInfo> = snapshot
+            .leases
+            .iter()
+            .filter(|l| l.is_free() && l.owner.as_deref() != Some(me))
+            .collect();
+        if !free.is_empty() {
+            free.sort_by_key(|l| spread(me, &l.key));
+            decision.take = free.into_iter().take(needed).map(|l| l.key.clone()).collect();
+            return decision;
+        }
+        let now = tokio::time::Instant::now();
+        let mut last = self.last_steal.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|at| now.saturating_duration_since(at) < self.steal_interval) {
+            return decision;
+        }
+        let Some((&victim, &count)) = counts
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+        else {
+            return decision;
+        };
+        if count > target || (count == target && needed > 1) {
+            let key = snapshot
+                .leases
+                .iter()
+                .filter(|l| l.owner.as_deref() == Some(victim) && !l.expired)
+                .min_by_key(|l| spread(me, &l.key));
+            if let Some(lease) = key {
+                decision.steal.push(lease.key.clone());
+                *last = Some(now);
+            }
+        }
+        decision
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +442,37 @@ mod tests {
         take.sort();
         assert_eq!(take, vec!["a", "b"]);
         assert!(decision.steal.is_empty(), "{decision:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn kcl2_takes_free_leases_first_and_steals_one_per_interval() {
+        let strategy = Kcl2Compatible::new();
+        let big = |n: usize| -> Vec<LeaseInfo> {
+            (0..n)
+                .map(|i| LeaseInfo::new(format!("k{i}"), Some("big".into()), false))
+                .collect()
+        };
+        let live = || ["big".to_owned()].into_iter().collect::<BTreeSet<_>>();
+        // Free leases exist: take them up to the target, steal nothing.
+        let mut leases = big(6);
+        leases.push(LeaseInfo::new("free", None, false));
+        let d = strategy.assign(&AssignmentSnapshot::new("me", leases, live(), usize::MAX));
+        assert_eq!((d.take, d.steal.len()), (vec!["free".to_owned()], 0));
+        // None free: one steal, then none until 20 s passed.
+        let snap = AssignmentSnapshot::new("me", big(10), live(), usize::MAX);
+        assert_eq!(strategy.assign(&snap).steal.len(), 1);
+        assert!(strategy.assign(&snap).is_empty());
+        tokio::time::advance(std::time::Duration::from_secs(19)).await;
+        assert!(strategy.assign(&snap).is_empty());
+        tokio::time::advance(std::time::Duration::from_secs(1)).await;
+        assert_eq!(strategy.assign(&snap).steal.len(), 1);
+        // Balanced within the target: nothing moves (5 / 5; and 6 / 5 with 11 leases).
+        let mut leases = big(5);
+        leases.extend((0..5).map(|i| LeaseInfo::new(format!("m{i}"), Some("me".into()), false)));
+        tokio::time::advance(std::time::Duration::from_secs(30)).await;
+        assert!(strategy
+            .assign(&AssignmentSnapshot::new("me", leases, live(), usize::MAX))
+            .is_empty());
     }
 
     #[test]

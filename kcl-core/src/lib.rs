@@ -74,7 +74,9 @@ pub mod worker;
 /// Re-exported so processors can be written without depending on `async-trait` directly.
 pub use async_trait::async_trait;
 
-pub use assignment::{Assignment, AssignmentSnapshot, AssignmentStrategy, CountBalanced, LeaseInfo};
+pub use assignment::{
+    Assignment, AssignmentSnapshot, AssignmentStrategy, CountBalanced, Kcl2Compatible, LeaseInfo,
+};
 pub use checkpointer::{Checkpointer, PreparedCheckpoint};
 pub use config::{
     Backoff, ConfigError, InitialPosition, ProcessorErrorPolicy, WorkerConfig, WorkerConfigBuilder,

@@ -206,6 +206,18 @@ impl Stream {
         log: &Arc<Log>,
         behaviour: Behaviour,
     ) -> WorkerHandle {
+        self.spawn_worker_with_strategy(id, config, log, behaviour, None)
+    }
+
+    /// As [`spawn_worker`](Self::spawn_worker), with an assignment strategy (`None`: the default).
+    pub fn spawn_worker_with_strategy(
+        &self,
+        id: &str,
+        config: WorkerConfig,
+        log: &Arc<Log>,
+        behaviour: Behaviour,
+        strategy: Option<Arc<dyn kcl::core::AssignmentStrategy>>,
+    ) -> WorkerHandle {
         let log = Arc::clone(log);
         let worker = id.to_owned();
         let factory = move |shard: &str| {
@@ -217,11 +229,12 @@ impl Stream {
                 attempts: 0,
             }) as Box<dyn ShardRecordProcessor>
         };
-        Worker::builder(Arc::clone(&self.store), Arc::clone(&self.source), factory, id)
-            .config(config)
-            .build()
-            .unwrap()
-            .spawn()
+        let mut builder =
+            Worker::builder(Arc::clone(&self.store), Arc::clone(&self.source), factory, id).config(config);
+        if let Some(strategy) = strategy {
+            builder = builder.strategy(strategy);
+        }
+        builder.build().unwrap().spawn()
     }
 }
 

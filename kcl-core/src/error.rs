@@ -172,9 +172,7 @@ impl Error {
             _ => false,
         }
     }
-}
 
-impl Error {
     /// True when retrying cannot fix it: a missing stream (or other resource), access denied, invalid or
     /// missing credentials, a missing lease table, an invalid configuration, or a [`Error::Fatal`]
     /// already. The worker stops with [`Error::Fatal`] after

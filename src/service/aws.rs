@@ -116,11 +116,6 @@ impl AwsSetup {
             }
         }
     }
-
-    /// The stream name or ARN, for messages.
-    pub fn describe(config: &ServiceConfig) -> &str {
-        config.stream.as_str()
-    }
 }
 
 #[cfg(test)]

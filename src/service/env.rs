@@ -374,11 +374,7 @@ impl ServiceConfig {
         let lease_table = r
             .raw("KCL_LEASE_TABLE")
             .unwrap_or_else(|| application_name.clone());
-        let table_valid = (3..=255).contains(&lease_table.len())
-            && lease_table
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-        if !application_name.is_empty() && !table_valid {
+        if !application_name.is_empty() && !kcl_checkpoint::dynamodb::is_valid_table_name(&lease_table) {
             let var = if r.raw("KCL_LEASE_TABLE").is_some() {
                 "KCL_LEASE_TABLE"
             } else {

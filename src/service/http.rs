@@ -254,34 +254,23 @@ fn route(
 }
 
 /// GETs `http://<addr>/healthz` (an unspecified address means 127.0.0.1): the container health check of
-/// the `--healthcheck` flag. True on 200.
+/// the `--healthcheck` flag. `Ok` on 200.
+///
+/// # Errors
+///
+/// What was wrong: no answer (with the cause), or the status and the reasons the endpoint gave.
 pub async fn probe(addr: SocketAddr) -> Result<(), String> {
-    use http_body_util::{BodyExt, Empty};
     let host = match addr.ip() {
         ip if ip.is_unspecified() => SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port()),
         _ => addr,
     };
-    let uri: hyper::Uri = format!("http://{host}/healthz")
-        .parse()
-        .map_err(|e| format!("{e}"))?;
-    let client =
-        hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let response = tokio::time::timeout(std::time::Duration::from_secs(5), client.get(uri))
-        .await
-        .map_err(|_| format!("http://{host}/healthz: no answer within 5 s"))?
-        .map_err(|e| format!("http://{host}/healthz: {}", kcl_checkpoint::DisplayChain(&e)))?;
-    let code = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    if code == StatusCode::OK {
+    let url = format!("http://{host}/healthz");
+    let (status, body) = super::worker_id::http_get(&url, std::time::Duration::from_secs(5)).await?;
+    if status == 200 {
         Ok(())
     } else {
         Err(format!(
-            "http://{host}/healthz: HTTP {code}: {}",
+            "{url}: HTTP {status}: {}",
             String::from_utf8_lossy(&body).trim()
         ))
     }

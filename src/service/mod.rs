@@ -183,7 +183,7 @@ impl Service {
             let store = aws.lease_store(&config)?;
             let source = aws.record_source(&config);
             tracing::info!(
-                stream = AwsSetup::describe(&config),
+                stream = config.stream.as_str(),
                 kinesis = %aws.kinesis_endpoint,
                 dynamodb = %aws.dynamodb_endpoint,
                 lease_table = %config.lease_table,

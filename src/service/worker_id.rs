@@ -15,24 +15,38 @@ pub(crate) fn task_id_from_arn(arn: &str) -> Option<&str> {
     resource.rsplit('/').next().filter(|id| !id.is_empty())
 }
 
-/// Reads `<metadata uri>/task` and returns the task id.
-pub(crate) async fn ecs_task_id(metadata_uri: &str) -> Result<String, String> {
-    let url = format!("{}/task", metadata_uri.trim_end_matches('/'));
+/// GETs `url` (plain HTTP) within `timeout`: the status code and the body, or a message naming the URL and
+/// the cause. Shared by the task metadata lookup and the `--healthcheck` probe.
+pub(crate) async fn http_get(url: &str, timeout: Duration) -> Result<(u16, Bytes), String> {
     let uri: hyper::Uri = url.parse().map_err(|e| format!("{url}: not a URL: {e}"))?;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Empty<Bytes>>();
-    let response = tokio::time::timeout(METADATA_TIMEOUT, client.get(uri))
+    let fetch = async {
+        let response = client
+            .get(uri)
+            .await
+            .map_err(|e| format!("{url}: {}", kcl_checkpoint::DisplayChain(&e)))?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?
+            .to_bytes();
+        Ok((status, body))
+    };
+    tokio::time::timeout(timeout, fetch)
         .await
-        .map_err(|_| format!("{url}: no answer within {} s", METADATA_TIMEOUT.as_secs()))?
-        .map_err(|e| format!("{url}: {}", kcl_checkpoint::DisplayChain(&e)))?;
-    if !response.status().is_success() {
-        return Err(format!("{url}: HTTP {}", response.status()));
+        .map_err(|_| format!("{url}: no answer within {} s", timeout.as_secs()))?
+}
+
+/// Reads `<metadata uri>/task` and returns the task id.
+pub(crate) async fn ecs_task_id(metadata_uri: &str) -> Result<String, String> {
+    let url = format!("{}/task", metadata_uri.trim_end_matches('/'));
+    let (status, body) = http_get(&url, METADATA_TIMEOUT).await?;
+    if !(200..300).contains(&status) {
+        return Err(format!("{url}: HTTP {status}"));
     }
-    let body = tokio::time::timeout(METADATA_TIMEOUT, response.into_body().collect())
-        .await
-        .map_err(|_| format!("{url}: body not received within {} s", METADATA_TIMEOUT.as_secs()))?
-        .map_err(|e| format!("{url}: {e}"))?
-        .to_bytes();
     let json: serde_json::Value =
         serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))?;
     let arn = json

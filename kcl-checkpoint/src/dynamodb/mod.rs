@@ -114,6 +114,14 @@ impl fmt::Debug for DynamoDbLeaseStore {
     }
 }
 
+/// True for a valid DynamoDB table name: 3 to 255 characters of `a-z A-Z 0-9 _ - .`.
+pub fn is_valid_table_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
 /// Settings for a [`DynamoDbLeaseStore`].
 #[derive(Clone, Debug)]
 pub struct DynamoDbLeaseStoreBuilder {
@@ -167,12 +175,7 @@ impl DynamoDbLeaseStoreBuilder {
     /// [`Error::Config`] for an invalid table name (3 to 255 of `a-z A-Z 0-9 _ - .`), non-positive
     /// provisioned capacity or a zero poll interval.
     pub fn build(self) -> Result<DynamoDbLeaseStore> {
-        let valid_name = (3..=255).contains(&self.table.len())
-            && self
-                .table
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-        if !valid_name {
+        if !is_valid_table_name(&self.table) {
             return Err(Error::Config {
                 reason: format!(
                     "invalid table name {:?}: 3 to 255 characters of a-z, A-Z, 0-9, '_', '-', '.'",

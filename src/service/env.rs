@@ -641,6 +641,38 @@ mod tests {
     }
 
     #[test]
+    fn the_ecs_task_definition_is_a_valid_configuration_within_its_stop_timeout() {
+        let task: serde_json::Value =
+            serde_json::from_str(include_str!("../../deploy/ecs/task-definition.json")).unwrap();
+        let container = &task["containerDefinitions"][0];
+        let env: HashMap<String, String> = container["environment"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().to_owned(),
+                    e["value"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let config =
+            ServiceConfig::from_lookup(|k| env.get(k).cloned()).expect("the task definition's environment");
+        let stop_timeout = Duration::from_secs(container["stopTimeout"].as_u64().unwrap());
+        // The deadline leaves time for the releases after it (1 s) before ECS kills the container.
+        assert!(
+            config.shutdown_deadline + Duration::from_secs(2) <= stop_timeout,
+            "{config:?}"
+        );
+        let port = config.http_addr.expect("endpoints on").port();
+        assert_eq!(
+            container["portMappings"][0]["containerPort"].as_u64(),
+            Some(u64::from(port))
+        );
+        assert_eq!(container["healthCheck"]["command"][2], "--healthcheck");
+    }
+
+    #[test]
     fn the_table_lists_every_variable_read() {
         let source = include_str!("env.rs");
         for (var, _, _) in VARIABLES {

@@ -314,7 +314,10 @@ async fn kinesis_source_against_kinesalite() {
 /// image (built by `scripts/build-images.sh`) started through its testcontainers module.
 #[tokio::test]
 async fn kinesis_source_against_the_kcl_emulator_container() {
-    if !support::servers::docker("kinesis source against the kcl-emulator container") {
+    if !support::servers::docker_image(
+        "kinesis source against the kcl-emulator container",
+        "kcl-emulator:local",
+    ) {
         return;
     }
     let container = kcl::emulator::testcontainers::KclEmulator::default()

@@ -159,7 +159,10 @@ async fn until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 async fn two_workers_split_and_graceful_stop(retrieval: Retrieval) {
-    if !servers::docker(&format!("container suite ({retrieval:?})")) {
+    let test = format!("container suite ({retrieval:?})");
+    if !servers::docker_image(&test, "kcl-emulator:local")
+        || !servers::docker_image(&test, "kcl-dynalite:local")
+    {
         return;
     }
     let emulator = KclEmulator::default()
@@ -287,7 +290,7 @@ async fn fan_out_workers_in_containers_process_every_record_once_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_emulator_container_keeps_its_streams_across_a_restart_on_a_volume() {
-    if !servers::docker("container persistence") {
+    if !servers::docker_image("container persistence", "kcl-emulator:local") {
         return;
     }
     let dir = std::env::temp_dir().join(servers::unique("kcl-emulator-volume"));

@@ -323,3 +323,24 @@ pub fn docker(test: &str) -> bool {
     }
     answers
 }
+
+/// True when a docker engine answers and `image` is present (built by `scripts/build-images.sh`); otherwise
+/// `false` after a loud `SKIPPED` line, or a panic with `KCL_TEST_REQUIRE_DOCKER=1`.
+pub fn docker_image(test: &str, image: &str) -> bool {
+    if !docker(test) {
+        return false;
+    }
+    let present = Command::new("docker")
+        .args(["image", "inspect", image])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        if std::env::var("KCL_TEST_REQUIRE_DOCKER").as_deref() == Ok("1") {
+            panic!(
+                "{test}: image {image} is missing: bash scripts/build-images.sh (KCL_TEST_REQUIRE_DOCKER=1)"
+            );
+        }
+        eprintln!("SKIPPED: {test}: image {image} is missing (bash scripts/build-images.sh builds it)");
+    }
+    present
+}

@@ -8,26 +8,31 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kcl::core::WorkerHandle;
 use kcl::core::{Error, WorkerPhase};
 use support::{config, wait_until, Behaviour, Log, Stream};
 
-#[tokio::test(start_paused = true)]
-async fn a_graceful_shutdown_within_the_deadline_reports_nothing_abandoned() {
+/// A 2-shard stream with 100 records and one worker `w1` with `behaviour` that has processed them all.
+async fn processing(behaviour: Behaviour) -> (Stream, Arc<Log>, WorkerHandle) {
     let stream = Stream::new(2).await;
     stream.produce(100, 4).await;
     let log = Arc::new(Log::default());
-    let behaviour = Behaviour {
+    let w1 = stream.spawn_worker("w1", config().build().unwrap(), &log, behaviour);
+    let all = wait_until(Duration::from_secs(30), Duration::from_millis(100), || {
+        log.count() >= 100
+    })
+    .await;
+    assert!(all.is_some(), "w1 did not process the 100 records");
+    (stream, log, w1)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_graceful_shutdown_within_the_deadline_reports_nothing_abandoned() {
+    let (_stream, _log, w1) = processing(Behaviour {
         checkpoint_on_shutdown: true,
         ..Behaviour::default()
-    };
-    let w1 = stream.spawn_worker("w1", config().build().unwrap(), &log, behaviour);
-    assert!(
-        wait_until(Duration::from_secs(30), Duration::from_millis(100), || log
-            .count()
-            >= 100)
-        .await
-        .is_some()
-    );
+    })
+    .await;
     let report = w1.shutdown_within(Duration::from_secs(5)).await.unwrap();
     assert!(report.graceful, "{report:?}");
     assert!(report.abandoned.is_empty() && report.released.is_empty());
@@ -35,21 +40,11 @@ async fn a_graceful_shutdown_within_the_deadline_reports_nothing_abandoned() {
 
 #[tokio::test(start_paused = true)]
 async fn a_processor_hanging_in_shutdown_is_cut_off_and_its_leases_released() {
-    let stream = Stream::new(2).await;
-    stream.produce(100, 4).await;
-    let log = Arc::new(Log::default());
-    let hang = Behaviour {
+    let (stream, log, w1) = processing(Behaviour {
         hang_on_shutdown: true,
         ..Behaviour::default()
-    };
-    let w1 = stream.spawn_worker("w1", config().build().unwrap(), &log, hang);
-    assert!(
-        wait_until(Duration::from_secs(30), Duration::from_millis(100), || log
-            .count()
-            >= 100)
-        .await
-        .is_some()
-    );
+    })
+    .await;
     assert_eq!(w1.leases().len(), 2);
 
     let started = tokio::time::Instant::now();

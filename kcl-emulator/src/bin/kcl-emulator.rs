@@ -153,9 +153,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .ok_or_else(|| format!("cannot resolve host '{}'", args.host))?;
     let listener = tokio::net::TcpListener::bind(address).await?;
     let local = listener.local_addr()?;
+    let shutdown = shutdown_signal();
     // Tests and scripts wait for this line to learn the endpoint.
     println!("kcl-emulator listening on {scheme}://{local}");
-    server.serve(listener, shutdown_signal()).await?;
+    server.serve(listener, shutdown).await?;
     Ok(())
 }
 
@@ -178,24 +179,42 @@ async fn tls_config(args: &Args) -> Result<Option<TlsConfig>, Box<dyn std::error
     }
 }
 
-async fn shutdown_signal() {
+/// Completes on SIGTERM or SIGINT. The handlers are installed here, before the endpoint line is printed, so
+/// a signal sent as soon as the line appears already stops the server gracefully.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
+    let handlers = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::terminate()).ok(),
+            signal(SignalKind::interrupt()).ok(),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            let (mut term, mut int) = handlers;
+            if term.is_none() && int.is_none() {
+                let _ = tokio::signal::ctrl_c().await;
+            } else {
+                tokio::select! {
+                    _ = next(&mut term) => {}
+                    _ = next(&mut int) => {}
+                }
+            }
         }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down");
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-    tracing::info!("shutting down");
 }

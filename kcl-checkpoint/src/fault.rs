@@ -275,6 +275,27 @@ impl LeaseStore for FaultyLeaseStore {
         .await
     }
 
+    async fn request_handoff(&self, lease: &Lease, new_owner: &str) -> Result<Lease> {
+        self.run(Operation::RequestHandoff, Some(&lease.key), || {
+            self.inner.request_handoff(lease, new_owner)
+        })
+        .await
+    }
+
+    async fn handoff_checkpoint(&self, lease: &Lease, checkpoint: ExtendedSequenceNumber) -> Result<Lease> {
+        self.run(Operation::HandoffCheckpoint, Some(&lease.key), || {
+            self.inner.handoff_checkpoint(lease, checkpoint)
+        })
+        .await
+    }
+
+    async fn finish_handoff(&self, lease: &Lease) -> Result<Lease> {
+        self.run(Operation::FinishHandoff, Some(&lease.key), || {
+            self.inner.finish_handoff(lease)
+        })
+        .await
+    }
+
     async fn set_child_shard_ids(&self, lease: &Lease, children: &BTreeSet<String>) -> Result<Lease> {
         self.run(Operation::SetChildShardIds, Some(&lease.key), || {
             self.inner.set_child_shard_ids(lease, children)

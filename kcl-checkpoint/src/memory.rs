@@ -13,7 +13,10 @@ use bytes::Bytes;
 use crate::error::{Error, Result};
 use crate::lease::{Lease, LeaseKey};
 use crate::sequence::ExtendedSequenceNumber;
-use crate::store::{required_owner, validate_lease, LeaseListing, LeaseStore, Operation};
+use crate::store::{
+    handoff_request, required_checkpoint_owner, required_owner, validate_lease, LeaseListing, LeaseStore,
+    Operation,
+};
 
 /// An in-process lease table. Cheap to create; share it as `Arc<dyn LeaseStore>`.
 #[derive(Debug, Default)]
@@ -28,6 +31,8 @@ enum Fence {
     Counter,
     /// The stored counter and owner must equal the caller's.
     CounterAndOwner,
+    /// As `CounterAndOwner`, and no handoff may be in progress (no checkpoint owner).
+    CounterAndOwnerWithoutHandoff,
 }
 
 impl InMemoryLeaseStore {
@@ -49,6 +54,25 @@ impl InMemoryLeaseStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Applies `change` to the stored lease if its checkpoint owner is `expected`'s (a previous owner's
+    /// write during a handoff); the counter is unchanged.
+    fn as_checkpoint_owner(
+        &self,
+        operation: Operation,
+        expected: &Lease,
+        change: impl FnOnce(&mut Lease),
+    ) -> Result<Lease> {
+        let checkpoint_owner = required_checkpoint_owner(operation, expected)?;
+        let mut leases = self.lock();
+        match leases.get_mut(&expected.key) {
+            Some(stored) if stored.checkpoint_owner.as_deref() == Some(checkpoint_owner) => {
+                change(stored);
+                Ok(stored.clone())
+            }
+            _ => Err(Error::conflict(operation, expected.key.as_str())),
+        }
+    }
+
     /// Applies `change` to the stored lease if the fence holds, bumping the counter; returns the new lease.
     fn fenced(
         &self,
@@ -62,8 +86,14 @@ impl InMemoryLeaseStore {
         let Some(stored) = leases.get_mut(&expected.key) else {
             return Err(Error::conflict(operation, expected.key.as_str()));
         };
-        let holds =
-            stored.counter == expected.counter && (fence == Fence::Counter || stored.owner == expected.owner);
+        let holds = stored.counter == expected.counter
+            && match fence {
+                Fence::Counter => true,
+                Fence::CounterAndOwner => stored.owner == expected.owner,
+                Fence::CounterAndOwnerWithoutHandoff => {
+                    stored.owner == expected.owner && stored.checkpoint_owner.is_none()
+                }
+            };
         if !holds {
             // Definite: nothing here can have half-applied, so a renew that finds the caller's name one
             // counter on was not ours (a restarted worker reusing the id took the lease); no landed check.
@@ -159,6 +189,36 @@ impl LeaseStore for InMemoryLeaseStore {
                 stored.pending_checkpoint_state = state;
             },
         )
+    }
+
+    async fn request_handoff(&self, lease: &Lease, new_owner: &str) -> Result<Lease> {
+        let previous = handoff_request(lease, new_owner)?.to_owned();
+        self.fenced(
+            Operation::RequestHandoff,
+            lease,
+            Fence::CounterAndOwnerWithoutHandoff,
+            |stored| {
+                stored.owner = Some(new_owner.to_owned());
+                stored.checkpoint_owner = Some(previous);
+                stored.owner_switches_since_checkpoint =
+                    stored.owner_switches_since_checkpoint.saturating_add(1);
+            },
+        )
+    }
+
+    async fn handoff_checkpoint(&self, lease: &Lease, checkpoint: ExtendedSequenceNumber) -> Result<Lease> {
+        self.as_checkpoint_owner(Operation::HandoffCheckpoint, lease, |stored| {
+            stored.checkpoint = checkpoint;
+            stored.pending_checkpoint = None;
+            stored.pending_checkpoint_state = None;
+            stored.owner_switches_since_checkpoint = 0;
+        })
+    }
+
+    async fn finish_handoff(&self, lease: &Lease) -> Result<Lease> {
+        self.as_checkpoint_owner(Operation::FinishHandoff, lease, |stored| {
+            stored.checkpoint_owner = None;
+        })
     }
 
     async fn set_child_shard_ids(&self, lease: &Lease, children: &BTreeSet<String>) -> Result<Lease> {

@@ -24,7 +24,7 @@ use crate::error::DisplayChain;
 use crate::error::{Error, Result};
 use crate::lease::{Lease, LeaseKey};
 use crate::sequence::ExtendedSequenceNumber;
-use crate::store::{renew_landed, LeaseListing, LeaseStore, Operation};
+use crate::store::{handoff_requested, renew_landed, LeaseListing, LeaseStore, Operation};
 
 /// How a [`RetryingLeaseStore`] retries.
 #[derive(Clone, Debug, PartialEq)]
@@ -218,6 +218,38 @@ impl LeaseStore for RetryingLeaseStore {
                 .ok_or(err),
             (result, _) => result,
         }
+    }
+
+    async fn request_handoff(&self, lease: &Lease, new_owner: &str) -> Result<Lease> {
+        match self
+            .retry(Operation::RequestHandoff, || {
+                self.inner.request_handoff(lease, new_owner)
+            })
+            .await
+        {
+            (Err(err), true) if err.is_conflict() => self
+                .landed(lease, |stored| handoff_requested(lease, new_owner, stored))
+                .await?
+                .ok_or(err),
+            (result, _) => result,
+        }
+    }
+
+    async fn handoff_checkpoint(&self, lease: &Lease, checkpoint: ExtendedSequenceNumber) -> Result<Lease> {
+        // Idempotent: fenced on the checkpoint owner, which a landed attempt leaves in place.
+        self.retry(Operation::HandoffCheckpoint, || {
+            self.inner.handoff_checkpoint(lease, checkpoint.clone())
+        })
+        .await
+        .0
+    }
+
+    async fn finish_handoff(&self, lease: &Lease) -> Result<Lease> {
+        // A conflict after a landed attempt is indistinguishable from the new owner's take; the handoff is
+        // over either way, which is what the caller needs to know.
+        self.retry(Operation::FinishHandoff, || self.inner.finish_handoff(lease))
+            .await
+            .0
     }
 
     async fn set_child_shard_ids(&self, lease: &Lease, children: &BTreeSet<String>) -> Result<Lease> {

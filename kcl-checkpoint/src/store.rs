@@ -13,8 +13,25 @@
 //! | [`evict`](LeaseStore::evict) | counter, owner | owner removed, counter + 1 |
 //! | [`checkpoint`](LeaseStore::checkpoint) | counter, owner | checkpoint set, pending checkpoint and state cleared, owner switches = 0, counter + 1 |
 //! | [`prepare_checkpoint`](LeaseStore::prepare_checkpoint) | counter, owner | pending checkpoint and state set, counter + 1 |
+//! | [`request_handoff`](LeaseStore::request_handoff) | counter, owner, no handoff in progress | owner = new owner, checkpoint owner = previous owner, counter + 1, owner switches + 1 |
+//! | [`handoff_checkpoint`](LeaseStore::handoff_checkpoint) | checkpoint owner | checkpoint set, pending checkpoint and state cleared, owner switches = 0 (counter unchanged) |
+//! | [`finish_handoff`](LeaseStore::finish_handoff) | checkpoint owner | checkpoint owner removed (counter unchanged) |
 //! | [`set_child_shard_ids`](LeaseStore::set_child_shard_ids) | key exists | child shard ids set (not fenced, counter unchanged) |
 //! | [`delete`](LeaseStore::delete) | counter | item removed (already absent = success) |
+//!
+//! `take` and `evict` also remove the checkpoint owner: a hard takeover ends any handoff in progress.
+//!
+//! # Cooperative handoffs
+//!
+//! A worker that wants a lease from a live owner (to balance) can *ask* instead of taking it, as the Java
+//! KCL 3 does with `checkpointOwner`: [`request_handoff`](LeaseStore::request_handoff) makes the asker
+//! the owner and records the previous owner as the *checkpoint owner*. From then on the previous owner is
+//! the only one that may checkpoint ([`handoff_checkpoint`](LeaseStore::handoff_checkpoint), fenced on the
+//! checkpoint owner rather than the counter, so the new owner's renewals do not fence it out); it finishes
+//! its batch, checkpoints and calls [`finish_handoff`](LeaseStore::finish_handoff). The new owner starts
+//! processing once the checkpoint owner is gone, from the checkpoint then stored; if the previous owner
+//! never answers, the new owner ends the handoff itself with a [`take`](LeaseStore::take), which removes
+//! the checkpoint owner and so fences out any late write of the previous owner.
 //!
 //! # Renews that landed after all
 //!
@@ -69,6 +86,12 @@ pub enum Operation {
     Checkpoint,
     /// [`LeaseStore::prepare_checkpoint`].
     PrepareCheckpoint,
+    /// [`LeaseStore::request_handoff`].
+    RequestHandoff,
+    /// [`LeaseStore::handoff_checkpoint`].
+    HandoffCheckpoint,
+    /// [`LeaseStore::finish_handoff`].
+    FinishHandoff,
     /// [`LeaseStore::set_child_shard_ids`].
     SetChildShardIds,
     /// [`LeaseStore::delete`].
@@ -77,7 +100,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, for iterating in fault plans and tests.
-    pub const ALL: [Operation; 11] = [
+    pub const ALL: [Operation; 14] = [
         Operation::EnsureTable,
         Operation::List,
         Operation::Get,
@@ -87,6 +110,9 @@ impl Operation {
         Operation::Evict,
         Operation::Checkpoint,
         Operation::PrepareCheckpoint,
+        Operation::RequestHandoff,
+        Operation::HandoffCheckpoint,
+        Operation::FinishHandoff,
         Operation::SetChildShardIds,
         Operation::Delete,
     ];
@@ -103,6 +129,9 @@ impl Operation {
             Operation::Evict => "evict",
             Operation::Checkpoint => "checkpoint",
             Operation::PrepareCheckpoint => "prepare_checkpoint",
+            Operation::RequestHandoff => "request_handoff",
+            Operation::HandoffCheckpoint => "handoff_checkpoint",
+            Operation::FinishHandoff => "finish_handoff",
             Operation::SetChildShardIds => "set_child_shard_ids",
             Operation::Delete => "delete",
         }
@@ -241,6 +270,38 @@ pub trait LeaseStore: Send + Sync + fmt::Debug {
         }
     }
 
+    /// Asks the owner of `lease` to hand it to `new_owner` (a cooperative move; see the
+    /// [module docs](self#cooperative-handoffs)). Fenced on the counter and owner the caller saw, and on no
+    /// handoff being in progress (no checkpoint owner); sets the owner to `new_owner`, records the previous
+    /// owner as checkpoint owner, counts an owner switch and bumps the counter.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`](crate::Error::Conflict) if the lease moved on or a handoff is already in
+    /// progress; [`Error::InvalidArgument`](crate::Error::InvalidArgument) if `lease` has no owner or
+    /// `new_owner` is empty or the owner itself.
+    async fn request_handoff(&self, lease: &Lease, new_owner: &str) -> Result<Lease>;
+
+    /// The previous owner's checkpoint during a handoff: fenced on the stored checkpoint owner being
+    /// `lease.checkpoint_owner`; sets the checkpoint, clears any pending checkpoint and its state and
+    /// resets the owner-switch count, leaving the counter (the new owner's fencing token) alone.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`](crate::Error::Conflict) if the handoff is over (finished, or ended by a take);
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) if `lease` has no checkpoint owner.
+    async fn handoff_checkpoint(&self, lease: &Lease, checkpoint: ExtendedSequenceNumber) -> Result<Lease>;
+
+    /// The previous owner's last write of a handoff: fenced on the stored checkpoint owner being
+    /// `lease.checkpoint_owner`; removes it (the counter is unchanged). The new owner starts from the
+    /// checkpoint stored then.
+    ///
+    /// # Errors
+    ///
+    /// As [`handoff_checkpoint`](LeaseStore::handoff_checkpoint). A conflict after an ambiguous attempt
+    /// cannot tell a landed finish from a take by the new owner: either way the handoff is over.
+    async fn finish_handoff(&self, lease: &Lease) -> Result<Lease>;
+
     /// Records the shard's children (when the shard ends). Conditioned only on the lease existing; the
     /// counter is unchanged.
     ///
@@ -286,6 +347,47 @@ pub(crate) fn required_owner(operation: Operation, lease: &Lease) -> Result<&str
             format!("lease {} has no owner; only its owner may {operation}", lease.key),
         )
     })
+}
+
+/// Checks a handoff request's arguments; returns the current owner (the future checkpoint owner).
+pub(crate) fn handoff_request<'l>(lease: &'l Lease, new_owner: &str) -> Result<&'l str> {
+    let op = Operation::RequestHandoff;
+    validate_lease(op, lease)?;
+    let owner = required_owner(op, lease)?;
+    if new_owner.is_empty() {
+        return Err(crate::Error::invalid(op, "the new owner is empty"));
+    }
+    if new_owner == owner {
+        return Err(crate::Error::invalid(
+            op,
+            format!(
+                "{new_owner} already owns lease {}; a handoff needs another worker",
+                lease.key
+            ),
+        ));
+    }
+    Ok(owner)
+}
+
+/// The checkpoint owner a previous owner's handoff write expects; such writes need one.
+pub(crate) fn required_checkpoint_owner(operation: Operation, lease: &Lease) -> Result<&str> {
+    validate_lease(operation, lease)?;
+    lease.checkpoint_owner.as_deref().ok_or_else(|| {
+        crate::Error::invalid(
+            operation,
+            format!(
+                "lease {} has no checkpoint owner; only a previous owner handing it off may {operation}",
+                lease.key
+            ),
+        )
+    })
+}
+
+/// What a handoff request leaves: the new owner, with the previous owner as checkpoint owner, one counter on.
+pub(crate) fn handoff_requested(expected: &Lease, new_owner: &str, stored: &Lease) -> bool {
+    stored.is_owned_by(new_owner)
+        && stored.checkpoint_owner == expected.owner
+        && Some(stored.counter) == expected.counter.checked_add(1)
 }
 
 /// The "renew landed after all" check: the stored lease shows the caller as owner one counter on.

@@ -315,6 +315,89 @@ async fn evict_and_release(store: Store) {
     );
 }
 
+async fn handoff_is_fenced_on_the_checkpoint_owner(store: Store) {
+    let a = seed_owned(&store, "shardId-handoff", "worker-a").await;
+    // The asker must have seen the current counter and owner; asking oneself is refused.
+    let mut stale = a.clone();
+    stale.counter -= 1;
+    assert_conflict(
+        store.request_handoff(&stale, "worker-b").await,
+        "handoff request with a stale copy",
+    );
+    assert!(matches!(
+        store.request_handoff(&a, "worker-a").await,
+        Err(Error::InvalidArgument { .. })
+    ));
+    let asked = store.request_handoff(&a, "worker-b").await.unwrap();
+    assert_eq!(asked.owner.as_deref(), Some("worker-b"));
+    assert_eq!(asked.checkpoint_owner.as_deref(), Some("worker-a"));
+    assert_eq!(asked.counter, a.counter + 1);
+    assert_eq!(asked.owner_switches_since_checkpoint, 1);
+    // One handoff at a time: a third worker cannot ask while it is in progress.
+    assert_conflict(
+        store.request_handoff(&asked, "worker-c").await,
+        "second handoff request",
+    );
+    // The previous owner's own fenced writes are refused (it is no longer the owner)...
+    assert_conflict(
+        store.checkpoint(&a, seq("5", 0)).await,
+        "owner checkpoint after the request",
+    );
+    assert_conflict(store.renew(&a).await, "renew after the request");
+    // ...its checkpoint owner writes are not, and do not touch the new owner's counter, so the new owner
+    // keeps renewing undisturbed in between.
+    let mut previous = a.clone();
+    previous.checkpoint_owner = Some("worker-a".into());
+    let renewed = store.renew(&asked).await.unwrap();
+    let cp = store.handoff_checkpoint(&previous, seq("7", 0)).await.unwrap();
+    assert_eq!(cp.checkpoint, seq("7", 0));
+    assert_eq!(cp.counter, renewed.counter, "counter unchanged");
+    assert_eq!(cp.owner_switches_since_checkpoint, 0);
+    assert_eq!(cp.owner.as_deref(), Some("worker-b"));
+    let renewed = store.renew(&renewed).await.unwrap();
+    // A write claiming another checkpoint owner is refused.
+    let mut impostor = previous.clone();
+    impostor.checkpoint_owner = Some("worker-z".into());
+    assert_conflict(
+        store.handoff_checkpoint(&impostor, seq("8", 0)).await,
+        "impostor checkpoint",
+    );
+    assert!(matches!(
+        store.handoff_checkpoint(&a, seq("8", 0)).await,
+        Err(Error::InvalidArgument { .. })
+    ));
+    let finished = store.finish_handoff(&previous).await.unwrap();
+    assert_eq!(finished.checkpoint_owner, None);
+    assert_eq!(finished.counter, renewed.counter);
+    assert_eq!(finished.checkpoint, seq("7", 0));
+    // Once finished, the previous owner can write nothing more.
+    assert_conflict(
+        store.handoff_checkpoint(&previous, seq("9", 0)).await,
+        "checkpoint after finish",
+    );
+    assert_conflict(store.finish_handoff(&previous).await, "second finish");
+    let stored = store.get(&a.key).await.unwrap().unwrap();
+    assert_eq!(stored, finished);
+
+    // A handoff the previous owner never finishes is ended by the new owner's take, which fences out the
+    // previous owner's late writes.
+    let asked = store.request_handoff(&stored, "worker-c").await.unwrap();
+    assert_eq!(asked.checkpoint_owner.as_deref(), Some("worker-b"));
+    let taken = store.take(&asked, "worker-c").await.unwrap();
+    assert_eq!(taken.checkpoint_owner, None);
+    let mut late = asked.clone();
+    late.checkpoint_owner = Some("worker-b".into());
+    assert_conflict(
+        store.handoff_checkpoint(&late, seq("99", 0)).await,
+        "late checkpoint",
+    );
+    assert_eq!(store.get(&a.key).await.unwrap().unwrap().checkpoint, seq("7", 0));
+    // Eviction ends a handoff too.
+    let asked = store.request_handoff(&taken, "worker-d").await.unwrap();
+    let evicted = store.evict(&asked).await.unwrap();
+    assert_eq!((evicted.owner, evicted.checkpoint_owner), (None, None));
+}
+
 async fn two_phase_checkpoint(store: Store) {
     let lease = seed_owned(&store, "shardId-2pc", "worker-a").await;
     let state = Bytes::from_static(b"\x00\x01application state\xff");
@@ -461,6 +544,11 @@ const CASES: &[(&str, Kind, Case)] = &[
     ("evict_and_release", Kind::Sequential, |s| {
         Box::pin(evict_and_release(s))
     }),
+    (
+        "handoff_is_fenced_on_the_checkpoint_owner",
+        Kind::Sequential,
+        |s| Box::pin(handoff_is_fenced_on_the_checkpoint_owner(s)),
+    ),
     ("two_phase_checkpoint", Kind::Sequential, |s| {
         Box::pin(two_phase_checkpoint(s))
     }),

@@ -447,6 +447,19 @@ impl LeaseStore for AnswerTracking {
     async fn commit_pending_checkpoint(&self, lease: &Lease) -> kcl_checkpoint::Result<Lease> {
         self.seen(self.inner.commit_pending_checkpoint(lease).await)
     }
+    async fn request_handoff(&self, lease: &Lease, new_owner: &str) -> kcl_checkpoint::Result<Lease> {
+        self.seen(self.inner.request_handoff(lease, new_owner).await)
+    }
+    async fn handoff_checkpoint(
+        &self,
+        lease: &Lease,
+        checkpoint: ExtendedSequenceNumber,
+    ) -> kcl_checkpoint::Result<Lease> {
+        self.seen(self.inner.handoff_checkpoint(lease, checkpoint).await)
+    }
+    async fn finish_handoff(&self, lease: &Lease) -> kcl_checkpoint::Result<Lease> {
+        self.seen(self.inner.finish_handoff(lease).await)
+    }
     async fn set_child_shard_ids(
         &self,
         lease: &Lease,

@@ -18,7 +18,8 @@
 //!   redelivery is a contiguous replay starting after a checkpoint;
 //! - every record of a parent shard is processed before any record of its children;
 //! - a redelivery across processors only follows a crash, a lost lease, or a failed batch or checkpoint:
-//!   never a graceful shutdown whose checkpoint succeeded, nor a finished shard;
+//!   never a graceful shutdown or a balancing handoff whose checkpoint succeeded, nor a finished shard
+//!   (balancing moves are cooperative handoffs: the previous owner checkpoints in `shutdown_requested`);
 //! - the stored checkpoint never moves backwards, a deleted (finished) lease is never created again, and
 //!   no processor checkpoints successfully once a newer processor of its shard was initialized;
 //! - no processor starts a batch once a newer processor of its shard was initialized;
@@ -364,6 +365,25 @@ impl LeaseStore for Audit {
             at: stored.checkpoint.clone(),
         });
         Ok(stored)
+    }
+    async fn request_handoff(&self, lease: &Lease, new_owner: &str) -> kcl::checkpoint::Result<Lease> {
+        self.inner.request_handoff(lease, new_owner).await
+    }
+    async fn handoff_checkpoint(
+        &self,
+        lease: &Lease,
+        checkpoint: ExtendedSequenceNumber,
+    ) -> kcl::checkpoint::Result<Lease> {
+        let stored = self.inner.handoff_checkpoint(lease, checkpoint).await?;
+        self.shared.0.push(Kind::StoreCheckpoint {
+            key: stored.key.as_str().to_owned(),
+            owner: stored.checkpoint_owner.clone(),
+            at: stored.checkpoint.clone(),
+        });
+        Ok(stored)
+    }
+    async fn finish_handoff(&self, lease: &Lease) -> kcl::checkpoint::Result<Lease> {
+        self.inner.finish_handoff(lease).await
     }
     async fn set_child_shard_ids(
         &self,

@@ -83,6 +83,9 @@ impl Log {
     }
 }
 
+/// A lease-event listener for [`Stream::spawn_worker_with`].
+pub type Listener = Arc<dyn Fn(&kcl::core::LeaseEvent) + Send + Sync>;
+
 /// A test stream in an in-process emulator, with a producer keeping per-key counters.
 pub struct Stream {
     pub emulator: Emulator,
@@ -218,6 +221,19 @@ impl Stream {
         behaviour: Behaviour,
         strategy: Option<Arc<dyn kcl::core::AssignmentStrategy>>,
     ) -> WorkerHandle {
+        self.spawn_worker_with(id, config, log, behaviour, strategy, None)
+    }
+
+    /// As [`spawn_worker_with_strategy`](Self::spawn_worker_with_strategy), with a lease-event listener.
+    pub fn spawn_worker_with(
+        &self,
+        id: &str,
+        config: WorkerConfig,
+        log: &Arc<Log>,
+        behaviour: Behaviour,
+        strategy: Option<Arc<dyn kcl::core::AssignmentStrategy>>,
+        listener: Option<Listener>,
+    ) -> WorkerHandle {
         let log = Arc::clone(log);
         let worker = id.to_owned();
         let factory = move |shard: &str| {
@@ -233,6 +249,9 @@ impl Stream {
             Worker::builder(Arc::clone(&self.store), Arc::clone(&self.source), factory, id).config(config);
         if let Some(strategy) = strategy {
             builder = builder.strategy(strategy);
+        }
+        if let Some(listener) = listener {
+            builder = builder.lease_event_listener(move |e: &kcl::core::LeaseEvent| listener(e));
         }
         builder.build().unwrap().spawn()
     }
@@ -557,6 +576,19 @@ impl LeaseStore for MalformedItems {
         state: Option<Bytes>,
     ) -> kcl::checkpoint::Result<Lease> {
         self.inner.prepare_checkpoint(lease, pending, state).await
+    }
+    async fn request_handoff(&self, lease: &Lease, new_owner: &str) -> kcl::checkpoint::Result<Lease> {
+        self.inner.request_handoff(lease, new_owner).await
+    }
+    async fn handoff_checkpoint(
+        &self,
+        lease: &Lease,
+        checkpoint: ExtendedSequenceNumber,
+    ) -> kcl::checkpoint::Result<Lease> {
+        self.inner.handoff_checkpoint(lease, checkpoint).await
+    }
+    async fn finish_handoff(&self, lease: &Lease) -> kcl::checkpoint::Result<Lease> {
+        self.inner.finish_handoff(lease).await
     }
     async fn commit_pending_checkpoint(&self, lease: &Lease) -> kcl::checkpoint::Result<Lease> {
         self.inner.commit_pending_checkpoint(lease).await

@@ -9,6 +9,8 @@
 //! Fenced writes are `UpdateItem` calls with a `ConditionExpression` (`leaseCounter = :expectedCounter`, plus
 //! `leaseOwner = :expectedOwner` where the owner matters) and `ReturnValues = ALL_NEW`, so the returned lease
 //! is exactly what is stored. Creation is a `PutItem` conditioned on `attribute_not_exists(leaseKey)`.
+//! A previous owner's writes during a handoff are conditioned on `checkpointOwner = :expectedCheckpointOwner`
+//! instead and leave the counter alone (see [`store`](crate::store#cooperative-handoffs)).
 //!
 //! When DynamoDB answers without the ALL_NEW attributes (some emulators do), the item is read back and
 //! kept only if it is what the write left (the bumped counter and the owner / checkpoint written);
@@ -40,7 +42,10 @@ use crate::error::{Error, Result};
 use crate::lease::{Lease, LeaseKey};
 use crate::retry::{RetryPolicy, RetryingLeaseStore};
 use crate::sequence::ExtendedSequenceNumber;
-use crate::store::{renew_landed, required_owner, validate_lease, LeaseListing, LeaseStore, Operation};
+use crate::store::{
+    handoff_request, handoff_requested, renew_landed, required_checkpoint_owner, required_owner,
+    validate_lease, LeaseListing, LeaseStore, Operation,
+};
 use attempts::AmbiguousAttempts;
 use codec::{Item, CHECKPOINT_OWNER, LEASE_COUNTER, LEASE_KEY, LEASE_OWNER};
 use errors::{is_condition_failed, map_sdk_error, Target};
@@ -288,6 +293,21 @@ impl Update {
             None => format!("attribute_not_exists({name})"),
         };
         self.conditions.push(condition);
+        self
+    }
+
+    /// Fences on no handoff being in progress.
+    fn fence_no_handoff(&mut self) -> &mut Self {
+        let name = self.name(CHECKPOINT_OWNER);
+        self.conditions.push(format!("attribute_not_exists({name})"));
+        self
+    }
+
+    /// Fences on the checkpoint owner the caller saw (a previous owner's write during a handoff).
+    fn fence_checkpoint_owner(&mut self, checkpoint_owner: &str) -> &mut Self {
+        let name = self.name(CHECKPOINT_OWNER);
+        let expected = self.value("expectedCheckpointOwner", codec::s(checkpoint_owner));
+        self.conditions.push(format!("{name} = {expected}"));
         self
     }
 
@@ -759,6 +779,65 @@ impl LeaseStore for DynamoDbLeaseStore {
                 && stored.pending_checkpoint_state == state
         };
         self.fenced(op, lease, update, Landed::Check, &verify).await
+    }
+
+    async fn request_handoff(&self, lease: &Lease, new_owner: &str) -> Result<Lease> {
+        let op = Operation::RequestHandoff;
+        let owner = handoff_request(lease, new_owner)?;
+        let mut update = Update::default();
+        update
+            .fence_counter(op, lease)?
+            .fence_owner(Some(owner))
+            .fence_no_handoff()
+            .set(LEASE_OWNER, codec::s(new_owner))
+            .set(CHECKPOINT_OWNER, codec::s(owner))
+            .set(
+                codec::OWNER_SWITCHES,
+                codec::n(lease.owner_switches_since_checkpoint.saturating_add(1)),
+            );
+        self.fenced(op, lease, update, Landed::Check, &|stored| {
+            handoff_requested(lease, new_owner, stored)
+        })
+        .await
+    }
+
+    async fn handoff_checkpoint(&self, lease: &Lease, checkpoint: ExtendedSequenceNumber) -> Result<Lease> {
+        let op = Operation::HandoffCheckpoint;
+        let checkpoint_owner = required_checkpoint_owner(op, lease)?;
+        let mut update = Update::default();
+        update
+            .fence_checkpoint_owner(checkpoint_owner)
+            .set(codec::CHECKPOINT, codec::s(checkpoint.checkpoint_str()))
+            .set(
+                codec::CHECKPOINT_SUB_SEQUENCE,
+                codec::n(checkpoint.sub_sequence()),
+            )
+            .set(codec::OWNER_SWITCHES, codec::n(0))
+            .remove(codec::PENDING_CHECKPOINT)
+            .remove(codec::PENDING_CHECKPOINT_SUB_SEQUENCE)
+            .remove(codec::PENDING_CHECKPOINT_STATE);
+        // Idempotent (the condition still holds after it landed), so a retried attempt simply applies again.
+        let verify = |stored: &Lease| {
+            stored.checkpoint_owner.as_deref() == Some(checkpoint_owner) && stored.checkpoint == checkpoint
+        };
+        match self.update(op, &lease.key, update, &verify).await? {
+            Written::Applied(stored) => Ok(*stored),
+            Written::ConditionFailed { .. } => Err(Error::conflict(op, lease.key.as_str())),
+        }
+    }
+
+    async fn finish_handoff(&self, lease: &Lease) -> Result<Lease> {
+        let op = Operation::FinishHandoff;
+        let checkpoint_owner = required_checkpoint_owner(op, lease)?;
+        let mut update = Update::default();
+        update
+            .fence_checkpoint_owner(checkpoint_owner)
+            .remove(CHECKPOINT_OWNER);
+        let verify = |stored: &Lease| stored.checkpoint_owner.is_none();
+        match self.update(op, &lease.key, update, &verify).await? {
+            Written::Applied(stored) => Ok(*stored),
+            Written::ConditionFailed { .. } => Err(Error::conflict(op, lease.key.as_str())),
+        }
     }
 
     async fn set_child_shard_ids(&self, lease: &Lease, children: &BTreeSet<String>) -> Result<Lease> {

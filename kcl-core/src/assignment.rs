@@ -4,7 +4,9 @@
 //! and expiry as seen on this worker's clock, the live workers, optional per-lease throughput) and asks its
 //! [`AssignmentStrategy`] for an [`Assignment`]: leases to *take* (unowned or expired) and leases to
 //! *steal* (owned by a live worker). The coordinator then performs the fenced writes; a lost fence just
-//! means the lease is reconsidered next cycle.
+//! means the lease is reconsidered next cycle. A steal is a cooperative handoff (the owner finishes its
+//! batch and checkpoints first) unless `graceful_handoff` is off; a lease whose handoff is still in
+//! progress ([`LeaseInfo::handing_off`]) counts for its new owner and is not asked for again until it lands.
 //!
 //! The built-in [`CountBalanced`] strategy balances lease counts (max - min <= 1). It is a "water-filling"
 //! rule each worker applies to itself: take free leases up to its fair share, then steal one lease at a time
@@ -20,7 +22,8 @@
 //!
 //! A strategy is a pure decision: given the snapshot, which free leases this worker takes and which leases
 //! of live workers it steals. The worker performs the fenced writes (a lost race is reconsidered next
-//! cycle), never takes a lease whose previous consumer still runs, and applies `max_leases`. Every worker of
+//! cycle), never takes a lease whose previous consumer still runs, skips steals of leases being handed off,
+//! and applies `max_leases`. Every worker of
 //! a fleet should run the same strategy. For example, a strategy that keeps each lease on the worker whose
 //! name its key hashes to, when that worker is alive:
 //!
@@ -78,6 +81,9 @@ pub struct LeaseInfo {
     pub expired: bool,
     /// Recent throughput in KB/s, when known.
     pub throughput_kbps: Option<f64>,
+    /// True while a handoff of the lease is in progress (its previous owner is finishing): it counts for
+    /// its new owner, and cannot be asked for again until the handoff lands (the worker skips such steals).
+    pub handing_off: bool,
 }
 
 impl LeaseInfo {
@@ -88,6 +94,7 @@ impl LeaseInfo {
             owner,
             expired,
             throughput_kbps: None,
+            handing_off: false,
         }
     }
 
@@ -231,7 +238,7 @@ impl AssignmentStrategy for CountBalanced {
         let mut candidates: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for lease in &snapshot.leases {
             if let (Some(owner), false) = (lease.owner.as_deref(), lease.expired) {
-                if owner != me {
+                if owner != me && !lease.handing_off {
                     candidates.entry(owner).or_default().push(&lease.key);
                 }
             }
@@ -240,9 +247,11 @@ impl AssignmentStrategy for CountBalanced {
             keys.sort_by_key(|k| spread(me, k));
         }
         while decision.steal.len() < self.max_steals_per_cycle && mine < target {
-            // Most loaded first; ties broken by worker id for determinism.
+            // Most loaded first (among workers with a lease that can be asked for now: not one being
+            // handed off); ties broken by worker id for determinism.
             let Some((&victim, &count)) = counts
                 .iter()
+                .filter(|(w, _)| candidates.get(*w).is_some_and(|keys| !keys.is_empty()))
                 .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
             else {
                 break;
@@ -335,7 +344,7 @@ impl AssignmentStrategy for Kcl2Compatible {
             let key = snapshot
                 .leases
                 .iter()
-                .filter(|l| l.owner.as_deref() == Some(victim) && !l.expired)
+                .filter(|l| l.owner.as_deref() == Some(victim) && !l.expired && !l.handing_off)
                 .min_by_key(|l| spread(me, &l.key));
             if let Some(lease) = key {
                 decision.steal.push(lease.key.clone());

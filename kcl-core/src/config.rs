@@ -18,6 +18,8 @@
 //! | [`prefetch_max_records`](WorkerConfigBuilder::prefetch_max_records) | 30,000 | `maxRecordsCount` 30,000 |
 //! | [`processor_error_policy`](WorkerConfigBuilder::processor_error_policy) | retry forever | skips the batch |
 //! | [`max_leases_per_worker`](WorkerConfigBuilder::max_leases_per_worker) | unlimited | `maxLeasesForWorker` unlimited |
+//! | [`start_up_settle_time`](WorkerConfigBuilder::start_up_settle_time) | 3 x taker interval | none |
+//! | [`graceful_handoff`](WorkerConfigBuilder::graceful_handoff) | on | KCL 2: off (steals are takeovers); KCL 3: graceful handoff on |
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -192,6 +194,8 @@ pub struct WorkerConfig {
     process_empty_batches: bool,
     jitter_seed: Option<u64>,
     fatal_error_attempts: u32,
+    graceful_handoff: bool,
+    start_up_settle_time: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -214,6 +218,8 @@ impl Default for WorkerConfig {
             process_empty_batches: false,
             jitter_seed: None,
             fatal_error_attempts: 10,
+            graceful_handoff: true,
+            start_up_settle_time: Duration::from_secs(3),
         }
     }
 }
@@ -224,6 +230,7 @@ impl WorkerConfig {
         WorkerConfigBuilder {
             config: WorkerConfig::default(),
             renewal_set: false,
+            settle_set: false,
         }
     }
 
@@ -292,6 +299,14 @@ impl WorkerConfig {
     pub fn fatal_error_attempts(&self) -> u32 {
         self.fatal_error_attempts
     }
+    /// How long after start-up processors wait (see [`WorkerConfigBuilder::start_up_settle_time`]).
+    pub fn start_up_settle_time(&self) -> Duration {
+        self.start_up_settle_time
+    }
+    /// Whether balancing moves are cooperative handoffs (see [`WorkerConfigBuilder::graceful_handoff`]).
+    pub fn graceful_handoff(&self) -> bool {
+        self.graceful_handoff
+    }
     /// The seed of the backoff jitter, if set (otherwise jitter comes from entropy).
     pub fn jitter_seed(&self) -> Option<u64> {
         self.jitter_seed
@@ -303,6 +318,7 @@ impl WorkerConfig {
 pub struct WorkerConfigBuilder {
     config: WorkerConfig,
     renewal_set: bool,
+    settle_set: bool,
 }
 
 impl WorkerConfigBuilder {
@@ -386,6 +402,35 @@ impl WorkerConfigBuilder {
         self
     }
 
+    /// Whether a lease moved for balance is *handed off* rather than taken (default on).
+    ///
+    /// On, a worker that wants a lease from a live owner asks for it (the lease's `checkpointOwner`, as in
+    /// the Java KCL 3): the owner finishes its current batch, calls the processor's `shutdown_requested`
+    /// so it can checkpoint, and hands over; the new owner starts from that checkpoint, with no record
+    /// processed twice. An owner that does not answer within one lease duration (crashed, stuck in a
+    /// batch) loses the lease as if it had been taken. Off, a balancing move is a takeover, as in the Java
+    /// KCL 2: the old owner stops at its next renewal, and what it processed since its last checkpoint is
+    /// processed again by the new owner. Leases of crashed workers are taken after expiry either way.
+    pub fn graceful_handoff(mut self, yes: bool) -> Self {
+        self.config.graceful_handoff = yes;
+        self
+    }
+
+    /// How long after the worker starts its first processors start (default: three taker intervals, 3 s).
+    ///
+    /// The worker takes leases at once, but leases taken during this time start their processors only when
+    /// it is over. A fleet started together (a deployment) balances in its first taker cycles: the first
+    /// worker to list the table takes every free lease, and the others ask for their share as they
+    /// discover each other (a round of requests lands within a taker interval; two rounds are usual). A
+    /// lease asked for before its processor started is handed over without one, so each shard's processor
+    /// starts about once instead of once per worker it passes through. The cost: a worker that starts
+    /// alone processes nothing for this long. `Duration::ZERO` starts processors at once.
+    pub fn start_up_settle_time(mut self, d: Duration) -> Self {
+        self.config.start_up_settle_time = d;
+        self.settle_set = true;
+        self
+    }
+
     /// Seeds every backoff jitter of the worker (processor retries, source retries, shard sync and
     /// checkpoint retries), so that a run under paused time replays exactly (default: entropy). For
     /// simulations and tests; give each worker of a fleet its own seed.
@@ -414,11 +459,15 @@ impl WorkerConfigBuilder {
         if !self.renewal_set {
             c.lease_renewal_interval = c.lease_duration / 3;
         }
+        if !self.settle_set {
+            c.start_up_settle_time = 3 * c.lease_taker_interval;
+        }
         const DAY: Duration = Duration::from_secs(24 * 60 * 60);
         for (field, value) in [
             ("lease_duration", c.lease_duration),
             ("shard_sync_interval", c.shard_sync_interval),
             ("idle_time_between_reads", c.idle_time_between_reads),
+            ("start_up_settle_time", c.start_up_settle_time),
             ("processor_retry_backoff", c.processor_retry_backoff.max_delay),
             ("source_retry_backoff", c.source_retry_backoff.max_delay),
         ] {

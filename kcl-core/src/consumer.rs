@@ -3,13 +3,16 @@
 //! ```text
 //! WaitingOnParents ──► Initializing ──► Processing ──► ShardEnded
 //!        │                  │               ├────────► LeaseLost
+//!        │                  │               ├────────► HandedOff
 //!        │                  │               ├────────► ShuttingDown
 //!        └──────────────────┴───────────────┴────────► (lease lost / shutdown before processing)
 //!                                           └────────► Failed (RetryThenStop policy exhausted)
 //! ```
 //!
-//! - **WaitingForPreviousOwner** (stolen leases only): waits until the previous owner's lease has run out
-//!   on its own clock, so that it has stopped starting batches before this consumer starts any.
+//! - **WaitingForPreviousOwner** (stolen leases only): waits until the previous owner has stopped. For a
+//!   handoff, until it finished (it checkpointed; polled every lease duration / 40, between 50 and
+//!   500 ms) or, failing that, until its lease has run out on its own clock, when this consumer ends the
+//!   handoff with a fenced take. For a takeover, until the previous owner's lease has run out.
 //! - **WaitingOnParents**: a child shard waits until every parent is finished (`SHARD_END`) or provably
 //!   gone, whichever worker owns them, watching the taker's lease-table view and shard sync's findings
 //!   (no extra store reads). A parent merely absent from the table is waited for (shard sync creates its
@@ -23,7 +26,9 @@
 //! - **ShardEnded**: creates the children's leases, calls `shard_ended` until it checkpoints `SHARD_END`,
 //!   then releases the lease.
 //! - **LeaseLost**: calls `lease_lost`. **ShuttingDown**: calls `shutdown_requested`, then releases the
-//!   lease so another worker takes it at once.
+//!   lease so another worker takes it at once. **HandedOff**: another worker asked for the lease; after
+//!   the batch in hand, calls `shutdown_requested` (its checkpoints are written as the previous owner's)
+//!   and finishes the handoff, so the new owner starts from that checkpoint.
 
 use kcl_checkpoint::DisplayChain;
 use std::collections::BTreeSet;
@@ -38,7 +43,7 @@ use tracing::Instrument;
 
 use crate::checkpointer::Checkpointer;
 use crate::config::{InitialPosition, Jitter, ProcessorErrorPolicy, WorkerConfig};
-use crate::held::HeldLease;
+use crate::held::{HandoffProgress, HeldLease};
 use crate::leases::LeaseView;
 use crate::metrics as m;
 use crate::processor::{
@@ -66,6 +71,9 @@ pub enum ConsumerState {
     ShardEnded,
     /// The lease was lost to another worker.
     LeaseLost,
+    /// Another worker asked for the lease (balancing): the processor was told to shut down and the lease
+    /// handed over from its checkpoint.
+    HandedOff,
     /// The worker is shutting down; the processor was told and the lease handed off.
     ShuttingDown,
     /// The processor kept failing and the `RetryThenStop` policy stopped the shard here (lease released).
@@ -79,6 +87,7 @@ impl ConsumerState {
             self,
             ConsumerState::ShardEnded
                 | ConsumerState::LeaseLost
+                | ConsumerState::HandedOff
                 | ConsumerState::ShuttingDown
                 | ConsumerState::Failed
         )
@@ -94,6 +103,7 @@ impl fmt::Display for ConsumerState {
             ConsumerState::Processing => "processing",
             ConsumerState::ShardEnded => "shard ended",
             ConsumerState::LeaseLost => "lease lost",
+            ConsumerState::HandedOff => "handed off",
             ConsumerState::ShuttingDown => "shutting down",
             ConsumerState::Failed => "failed",
         };
@@ -117,6 +127,8 @@ pub(crate) struct ConsumerContext {
     pub(crate) status: Arc<WorkerStatus>,
     /// Woken when a shard ends here (children may now start; run shard sync and the taker soon).
     pub(crate) shard_ended: Arc<Notify>,
+    /// No processor starts before this instant (the worker's start-up settle time).
+    pub(crate) settled_at: tokio::time::Instant,
 }
 
 /// Shard sync's latest findings, shared with consumers.
@@ -126,6 +138,8 @@ pub(crate) type Findings = Arc<SyncFindings>;
 enum Stop {
     ShardEnd,
     Lost,
+    /// Another worker asked for the lease.
+    HandOff,
     Shutdown,
     Failed,
 }
@@ -136,6 +150,7 @@ pub(crate) struct ShardConsumer {
     lease: Arc<HeldLease>,
     shutdown: signal::Receiver<bool>,
     lost: signal::Receiver<bool>,
+    handoff: signal::Receiver<bool>,
     /// `process_records` call durations (registered once, not per batch).
     batch_seconds: metrics::Histogram,
 }
@@ -175,6 +190,7 @@ async fn lease_lost(processor: &mut dyn ShardRecordProcessor) {
 impl ShardConsumer {
     pub(crate) fn new(ctx: ConsumerContext, lease: Arc<HeldLease>, shutdown: signal::Receiver<bool>) -> Self {
         let lost = lease.lost_signal();
+        let handoff = lease.handoff_signal();
         let batch_seconds =
             metrics::histogram!(m::BATCH_PROCESSING_SECONDS, "worker" => ctx.worker_id.to_string());
         ShardConsumer {
@@ -182,6 +198,7 @@ impl ShardConsumer {
             lease,
             shutdown,
             lost,
+            handoff,
             batch_seconds,
         }
     }
@@ -192,10 +209,12 @@ impl ShardConsumer {
     }
 
     /// Why the consumer must stop now, if it must: the lease is lost (or its validity on our clock ran
-    /// out), or the worker shuts down.
+    /// out), another worker asked for it, or the worker shuts down.
     fn stopping(&self) -> Option<Stop> {
         if !self.lease.check_valid() {
             Some(Stop::Lost)
+        } else if self.lease.is_handing_off() {
+            Some(Stop::HandOff)
         } else if *self.shutdown.borrow() {
             Some(Stop::Shutdown)
         } else {
@@ -212,9 +231,11 @@ impl ShardConsumer {
     /// requested.
     async fn pause_until(&mut self, deadline: tokio::time::Instant) -> Option<Stop> {
         let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
+        let mut handoff = self.handoff.clone();
         tokio::select! {
             biased;
             _ = lost.wait_for(|l| *l) => Some(Stop::Lost),
+            _ = handoff.wait_for(|h| *h) => Some(Stop::HandOff),
             _ = shutdown.wait_for(|s| *s) => Some(Stop::Shutdown),
             _ = tokio::time::sleep_until(deadline) => self.stopping(),
         }
@@ -243,7 +264,12 @@ impl ShardConsumer {
         // WaitingForPreviousOwner.
         if let Some(at) = self.lease.start_not_before() {
             self.set_state(ConsumerState::WaitingForPreviousOwner);
-            if let Some(stop) = self.pause_until(at).await {
+            let waited = if self.lease.awaits_handoff().is_some() {
+                self.wait_for_handoff(at).await
+            } else {
+                self.pause_until(at).await
+            };
+            if let Some(stop) = waited {
                 return self.stop_before_processing(stop).await;
             }
         }
@@ -258,8 +284,15 @@ impl ShardConsumer {
         }
 
         // Initializing: the lease must still be ours, exactly as we last wrote it, and the checkpoint the
-        // processor starts from is the one stored now.
+        // processor starts from is the one stored now. Right after the worker started, not before the
+        // fleet had its first taker cycles to balance in (a lease asked for meanwhile is handed over
+        // without a processor ever starting here).
         self.set_state(ConsumerState::Initializing);
+        if tokio::time::Instant::now() < self.ctx.settled_at {
+            if let Some(stop) = self.pause_until(self.ctx.settled_at).await {
+                return self.stop_before_processing(stop).await;
+            }
+        }
         let lease = match self.verify().await {
             Ok(lease) => lease,
             Err(stop) => return self.stop_before_processing(stop).await,
@@ -294,12 +327,19 @@ impl ShardConsumer {
                 self.lease.forget();
                 ConsumerState::LeaseLost
             }
-            Stop::Shutdown => {
+            Stop::Shutdown | Stop::HandOff => {
                 if let Err(e) = guarded(processor.shutdown_requested(&checkpointer)).await {
                     tracing::warn!(error = %DisplayChain(&*e), "shutdown_requested failed; handing off the lease anyway");
                 }
+                // Releases the lease, or finishes the handoff when another worker asked for it (also
+                // when the worker was shutting down at the same time).
+                let handing_off = self.lease.is_handing_off();
                 self.release().await;
-                ConsumerState::ShuttingDown
+                if handing_off {
+                    ConsumerState::HandedOff
+                } else {
+                    ConsumerState::ShuttingDown
+                }
             }
             Stop::Failed => {
                 // Not held hostage: another worker (or this one, later) starts the shard again from
@@ -317,6 +357,7 @@ impl ShardConsumer {
         loop {
             match self.lease.verify().await {
                 Ok(Some(lease)) => return Ok(lease),
+                Ok(None) if self.lease.is_handing_off() => return Err(Stop::HandOff),
                 Ok(None) => return Err(Stop::Lost),
                 Err(e) => {
                     tracing::warn!(error = %DisplayChain(&e), "re-reading the lease before starting failed; retrying");
@@ -336,8 +377,53 @@ impl ShardConsumer {
                 ConsumerState::LeaseLost
             }
             _ => {
+                let handing_off = self.lease.is_handing_off();
                 self.release().await;
-                ConsumerState::ShuttingDown
+                if handing_off {
+                    ConsumerState::HandedOff
+                } else {
+                    ConsumerState::ShuttingDown
+                }
+            }
+        }
+    }
+
+    /// For a lease handed to this worker: waits until the previous owner finished the handoff, or until
+    /// `deadline` (its lease has surely run out), then ends the handoff with a fenced take.
+    async fn wait_for_handoff(&mut self, deadline: tokio::time::Instant) -> Option<Stop> {
+        let poll = (self.ctx.config.lease_duration() / 40).clamp(
+            std::time::Duration::from_millis(50),
+            std::time::Duration::from_millis(500),
+        );
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            if let Some(stop) = self.pause_until((now + poll).min(deadline)).await {
+                return Some(stop);
+            }
+            match self.lease.handoff_progress().await {
+                Ok(HandoffProgress::Finished) => return None,
+                Ok(HandoffProgress::Pending) => {}
+                Ok(HandoffProgress::Lost) => return Some(Stop::Lost),
+                Err(e) => tracing::debug!(error = %DisplayChain(&e), "reading the handoff's progress failed"),
+            }
+        }
+        loop {
+            match self.lease.end_handoff().await {
+                Ok(true) => {
+                    metrics::counter!(m::HANDOFFS_TIMED_OUT, "worker" => self.ctx.worker_id.to_string())
+                        .increment(1);
+                    return None;
+                }
+                Ok(false) => return Some(Stop::Lost),
+                Err(e) => {
+                    tracing::warn!(error = %DisplayChain(&e), "ending an unanswered handoff failed; retrying");
+                    if let Some(stop) = self.pause(poll).await {
+                        return Some(stop);
+                    }
+                }
             }
         }
     }
@@ -348,6 +434,7 @@ impl ShardConsumer {
         let mut view = self.ctx.view.clone();
         let mut findings = self.ctx.findings.clone();
         let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
+        let mut handoff = self.handoff.clone();
         loop {
             {
                 let table = view.borrow_and_update();
@@ -369,6 +456,7 @@ impl ShardConsumer {
             tokio::select! {
                 biased;
                 _ = lost.wait_for(|l| *l) => return Some(Stop::Lost),
+                _ = handoff.wait_for(|h| *h) => return Some(Stop::HandOff),
                 _ = shutdown.wait_for(|s| *s) => return Some(Stop::Shutdown),
                 // An error means the worker is gone.
                 r = view.changed() => if r.is_err() { return Some(Stop::Shutdown) },
@@ -487,11 +575,13 @@ impl ShardConsumer {
                 return stop;
             }
             let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
+            let mut handoff = self.handoff.clone();
             let mut findings = self.ctx.findings.clone();
             let shard_id = self.lease.shard_id();
             let batch = tokio::select! {
                 biased;
                 _ = lost.wait_for(|l| *l) => return Stop::Lost,
+                _ = handoff.wait_for(|h| *h) => return Stop::HandOff,
                 _ = shutdown.wait_for(|s| *s) => return Stop::Shutdown,
                 batch = prefetcher.next() => batch,
                 Ok(_) = findings.wait_for(|f| f.expired.contains(shard_id)) => {

@@ -24,6 +24,9 @@ pub enum LeaseEvent {
         previous_owner: Option<String>,
         /// True when taken from a live owner for balance (a steal), false for unowned or expired leases.
         stolen: bool,
+        /// True when the steal is a cooperative handoff: the previous owner was asked to finish and hand
+        /// over, and this worker starts once it has (or once its lease has surely run out).
+        handoff: bool,
     },
     /// The worker gave the lease up with a write (graceful handoff, shard finished, or stopped shard).
     Released {
@@ -31,6 +34,17 @@ pub enum LeaseEvent {
         worker_id: String,
         /// The lease's shard.
         shard_id: String,
+    },
+    /// The worker handed the lease to the worker that asked for it (a cooperative balancing move): its
+    /// processor finished its batch and `shutdown_requested`, and the new owner starts from the
+    /// checkpoint it left.
+    HandedOff {
+        /// The worker that handed it off (the previous owner).
+        worker_id: String,
+        /// The lease's shard.
+        shard_id: String,
+        /// The new owner.
+        to: Option<String>,
     },
     /// The worker found the lease lost: fenced out by another worker, gone from the table, or not
     /// renewed within the lease duration.
@@ -50,6 +64,7 @@ impl LeaseEvent {
         match self {
             LeaseEvent::Taken { shard_id, .. }
             | LeaseEvent::Released { shard_id, .. }
+            | LeaseEvent::HandedOff { shard_id, .. }
             | LeaseEvent::Lost { shard_id, .. } => shard_id,
         }
     }
@@ -59,6 +74,7 @@ impl LeaseEvent {
         match self {
             LeaseEvent::Taken { worker_id, .. }
             | LeaseEvent::Released { worker_id, .. }
+            | LeaseEvent::HandedOff { worker_id, .. }
             | LeaseEvent::Lost { worker_id, .. } => worker_id,
         }
     }

@@ -14,6 +14,16 @@
 //! owner's validity has run out ([`HeldLease::start_not_before`]), so two processors never start batches
 //! of one shard at the same time.
 //!
+//! **Handoffs.** A lease moved for balance is handed off cooperatively (see
+//! [`kcl_checkpoint::store`](kcl_checkpoint::store#cooperative-handoffs)). On the *previous owner*, a renewal
+//! or checkpoint fenced out by a handoff request (the re-read shows this worker as checkpoint owner), or a
+//! listing that shows one, switches the lease to *handing off* ([`HeldLease::handoff_signal`]): it is no
+//! longer renewed, its checkpoints are written as the checkpoint owner and do not extend its validity, and
+//! [`HeldLease::release`] finishes the handoff. On the *new owner*, the lease comes with the previous
+//! owner recorded ([`HeldLease::awaits_handoff`]): its consumer waits until
+//! [`HeldLease::handoff_progress`] sees the handoff finished, or ends it with a fenced take
+//! ([`HeldLease::end_handoff`]) once the previous owner's validity has surely run out.
+//!
 //! **Checkpoint retries.** A checkpoint that fails with a retryable store error (throttling, timeout) is
 //! retried here, with jittered backoff, for as long as the lease stays valid; a retry that loses its
 //! fence after an ambiguous failure re-reads the lease to see whether the earlier attempt landed.
@@ -50,6 +60,8 @@ pub(crate) struct LeaseContext {
     pub(crate) store: Arc<dyn LeaseStore>,
     /// How long a lease stays valid after the request of its last successful write.
     pub(crate) lease_duration: Duration,
+    /// Whether balancing moves are cooperative handoffs (see [`HeldLease`] and `Coordinator`).
+    pub(crate) graceful_handoff: bool,
     pub(crate) events: LeaseEvents,
     pub(crate) jitter: Jitter,
 }
@@ -65,6 +77,19 @@ pub(crate) enum RenewOutcome {
     Failed,
     /// The lease was released by its consumer; stop renewing it.
     Released,
+    /// Another worker asked for the lease: not renewed any more, its consumer hands it off.
+    HandingOff,
+}
+
+/// Where a handoff to this worker stands (see [`HeldLease::handoff_progress`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HandoffProgress {
+    /// The previous owner finished: start from the checkpoint now stored.
+    Finished,
+    /// The previous owner is still at work.
+    Pending,
+    /// The lease moved on (taken by a third worker, deleted, or run out): stop.
+    Lost,
 }
 
 /// A lease held by this worker.
@@ -76,6 +101,10 @@ pub(crate) struct HeldLease {
     lease: Mutex<Lease>,
     /// Flips to true once, when the lease is lost.
     lost: signal::Sender<bool>,
+    /// Flips to true once, when another worker asked for the lease (we are handing it off).
+    handoff: signal::Sender<bool>,
+    /// For a lease handed to us: the previous owner we wait for.
+    awaited_from: Option<String>,
     /// Set when the consumer released (or finished) the lease: the renewer drops it.
     released: AtomicBool,
     /// When the request of the last successful write (take, renew, checkpoint) was sent, on the local
@@ -102,6 +131,7 @@ impl LeaseContext {
             worker_id: Arc::from("me"),
             store,
             lease_duration,
+            graceful_handoff: true,
             events: LeaseEvents::default(),
             jitter: Jitter::new(Some(7)),
         })
@@ -118,11 +148,18 @@ impl HeldLease {
         start_not_before: Option<Instant>,
     ) -> Arc<Self> {
         let (lost, _) = signal::channel(false);
+        let (handoff, _) = signal::channel(false);
+        let awaited_from = lease
+            .checkpoint_owner
+            .clone()
+            .filter(|previous| *previous != *ctx.worker_id);
         Arc::new(HeldLease {
             shard_id: lease.shard_id().to_owned(),
             ctx,
             lease: Mutex::new(lease),
             lost,
+            handoff,
+            awaited_from,
             released: AtomicBool::new(false),
             valid_from: StdMutex::new(sent),
             start_not_before,
@@ -157,6 +194,68 @@ impl HeldLease {
     /// True once the lease is lost.
     pub(crate) fn is_lost(&self) -> bool {
         *self.lost.borrow()
+    }
+
+    /// True once another worker asked for the lease and this worker is handing it off.
+    pub(crate) fn is_handing_off(&self) -> bool {
+        *self.handoff.borrow()
+    }
+
+    /// A receiver that turns true when another worker asks for the lease.
+    pub(crate) fn handoff_signal(&self) -> signal::Receiver<bool> {
+        self.handoff.subscribe()
+    }
+
+    /// For a lease handed to this worker: the previous owner, until whose handoff (or
+    /// [`start_not_before`](Self::start_not_before)) the consumer waits.
+    pub(crate) fn awaits_handoff(&self) -> Option<&str> {
+        self.awaited_from.as_deref()
+    }
+
+    /// True when `stored` shows another worker asking this one for the lease.
+    fn asked_for(&self, stored: &Lease) -> bool {
+        stored.checkpoint_owner.as_deref() == Some(&*self.ctx.worker_id)
+            && !stored.is_owned_by(&self.ctx.worker_id)
+    }
+
+    /// Switches to handing off when `stored` (a listing or re-read newer than our copy) shows a handoff
+    /// request for us; returns whether it did. Call with the lease lock held (`ours` is the locked copy).
+    fn note_handoff(&self, ours: &mut Lease, stored: &Lease) -> bool {
+        if self.is_lost() || !self.asked_for(stored) {
+            return false;
+        }
+        *ours = stored.clone();
+        let changed = self.handoff.send_if_modified(|h| !std::mem::replace(h, true));
+        if changed {
+            tracing::info!(shard_id = %self.shard_id, to = ?stored.owner, "handoff requested; finishing the current batch");
+            metrics::counter!(m::HANDOFFS_REQUESTED, "worker" => self.ctx.worker_id.to_string()).increment(1);
+        }
+        true
+    }
+
+    /// Acts on a listing newer than our copy that no longer shows us as owner: a handoff request switches
+    /// the lease to handing off, anything else means it was taken.
+    pub(crate) async fn moved_on(&self, listed: &Lease) {
+        if self.is_handing_off() {
+            if listed.checkpoint_owner.as_deref() != Some(&*self.ctx.worker_id) {
+                self.mark_lost("handoff ended by the new owner");
+            }
+            return;
+        }
+        let mut lease = self.lease.lock().await;
+        if !self.note_handoff(&mut lease, listed) {
+            drop(lease);
+            self.mark_lost("taken by another worker");
+        }
+    }
+
+    /// Re-reads the lease after a fenced write of ours lost: a handoff request switches to handing off
+    /// (returns true); anything else is for the caller to report as lost.
+    async fn reread_for_handoff(&self, ours: &mut Lease) -> bool {
+        match self.ctx.store.get(&ours.key).await {
+            Ok(Some(stored)) => self.note_handoff(ours, &stored),
+            _ => false,
+        }
     }
 
     /// True once the consumer released the lease.
@@ -223,6 +322,9 @@ impl HeldLease {
         if self.is_released() {
             return RenewOutcome::Released;
         }
+        if self.is_handing_off() {
+            return RenewOutcome::HandingOff;
+        }
         if !self.check_valid() {
             return RenewOutcome::Lost;
         }
@@ -242,6 +344,9 @@ impl HeldLease {
             }
             Err(e) if e.is_conflict() || e.is_not_found() => {
                 self.conflict();
+                if self.reread_for_handoff(&mut lease).await {
+                    return RenewOutcome::HandingOff;
+                }
                 drop(lease);
                 self.mark_lost("renewal fenced out");
                 RenewOutcome::Lost
@@ -260,7 +365,8 @@ impl HeldLease {
 
     /// Re-reads the lease and checks it is still ours, exactly as we last wrote it (right before a
     /// processor is initialized). Returns the stored lease, or `None` after marking the lease lost when
-    /// another worker took it, it was released or deleted, or our validity ran out.
+    /// another worker took it, it was released or deleted, or our validity ran out, or after switching to
+    /// handing off when another worker asked for it.
     ///
     /// # Errors
     ///
@@ -277,9 +383,11 @@ impl HeldLease {
                 drop(lease);
                 Ok(self.check_valid().then_some(stored))
             }
-            Some(_) => {
-                drop(lease);
-                self.mark_lost("taken by another worker before the processor started");
+            Some(stored) => {
+                if !self.note_handoff(&mut lease, &stored) {
+                    drop(lease);
+                    self.mark_lost("taken by another worker before the processor started");
+                }
                 Ok(None)
             }
             None => {
@@ -321,10 +429,18 @@ impl HeldLease {
     }
 
     /// Writes a checkpoint (fenced), never below the stored one. Returns the stored lease.
+    ///
+    /// While handing off, the write is the previous owner's [`LeaseStore::handoff_checkpoint`].
     pub(crate) async fn checkpoint(&self, at: ExtendedSequenceNumber) -> Result<Lease> {
         self.fenced_write(
             &at,
-            |store, lease| store.checkpoint(lease, at.clone()),
+            |store, lease, handing_off| {
+                if handing_off {
+                    store.handoff_checkpoint(lease, at.clone())
+                } else {
+                    store.checkpoint(lease, at.clone())
+                }
+            },
             |stored| stored.checkpoint == at && stored.pending_checkpoint.is_none(),
         )
         .await
@@ -332,10 +448,29 @@ impl HeldLease {
 
     /// Writes a pending checkpoint with optional application state (fenced), never below the stored
     /// checkpoint.
+    ///
+    /// Not while handing off: the previous owner of a lease may only write plain checkpoints (the new
+    /// owner would otherwise start from a pending checkpoint that nobody will commit); the processor gets
+    /// a store error saying so, and a plain checkpoint still works.
     pub(crate) async fn prepare(&self, at: ExtendedSequenceNumber, state: Option<Bytes>) -> Result<Lease> {
         self.fenced_write(
             &at,
-            |store, lease| store.prepare_checkpoint(lease, at.clone(), state.clone()),
+            |store, lease, handing_off| {
+                if handing_off {
+                    let key = lease.key.clone();
+                    Box::pin(async move {
+                        Err(kcl_checkpoint::Error::InvalidArgument {
+                            operation: kcl_checkpoint::Operation::HandoffCheckpoint,
+                            reason: format!(
+                                "lease {key} is being handed off: only a plain checkpoint can be written now, \
+                                 not a prepared (two-phase) one"
+                            ),
+                        })
+                    })
+                } else {
+                    store.prepare_checkpoint(lease, at.clone(), state.clone())
+                }
+            },
             |stored| {
                 stored.pending_checkpoint.as_ref() == Some(&at) && stored.pending_checkpoint_state == state
             },
@@ -346,6 +481,9 @@ impl HeldLease {
     /// A fenced checkpoint-type write to position `at`, retried on retryable store errors while the lease
     /// stays valid. After an ambiguous failure (a timeout: the write may have landed) a lost fence
     /// re-reads the lease, and `landed` says whether the stored lease is exactly what our write leaves.
+    /// `write` gets whether the lease is being handed off (then the write is the previous owner's, fenced
+    /// on the checkpoint owner): a write that loses to a handoff request switches to handing off and is
+    /// made again that way.
     async fn fenced_write<W>(
         &self,
         at: &ExtendedSequenceNumber,
@@ -353,7 +491,7 @@ impl HeldLease {
         landed: impl Fn(&Lease) -> bool,
     ) -> Result<Lease>
     where
-        W: for<'l> Fn(&'l dyn LeaseStore, &'l Lease) -> StoreWrite<'l>,
+        W: for<'l> Fn(&'l dyn LeaseStore, &'l Lease, bool) -> StoreWrite<'l>,
     {
         self.ensure_held()?;
         let mut lease = self.lease.lock().await;
@@ -369,14 +507,24 @@ impl HeldLease {
                 return Err(self.lease_lost());
             }
             let sent = Instant::now();
-            let err = match write(self.ctx.store.as_ref(), &lease).await {
+            let handing_off = self.is_handing_off();
+            let err = match write(self.ctx.store.as_ref(), &lease, handing_off).await {
                 Ok(stored) => {
                     *lease = stored.clone();
-                    self.touch(sent);
+                    // A previous owner's write does not make the lease any more ours.
+                    if !handing_off {
+                        self.touch(sent);
+                    }
                     return Ok(stored);
                 }
                 Err(e) => e,
             };
+            if handing_off && err.is_conflict() {
+                self.conflict();
+                drop(lease);
+                self.mark_lost("handoff ended by the new owner");
+                return Err(self.lease_lost());
+            }
             if err.is_conflict() {
                 if let Some(first) = ambiguous {
                     if let Ok(Some(stored)) = self.ctx.store.get(&lease.key).await {
@@ -389,6 +537,9 @@ impl HeldLease {
                             return Ok(stored);
                         }
                     }
+                }
+                if self.reread_for_handoff(&mut lease).await {
+                    continue;
                 }
             }
             if err.is_retryable() {
@@ -431,7 +582,13 @@ impl HeldLease {
     /// [`start_not_before`](Self::start_not_before): its previous owner may still be working, so the lease
     /// is left to expire (a lease duration after our last renewal) rather than handed to a third worker
     /// that would start at once.
+    ///
+    /// A lease being handed off is not ours to release: this finishes the handoff instead, so the new
+    /// owner starts at once from the checkpoint we left.
     pub(crate) async fn release(&self) -> Result<()> {
+        if self.is_handing_off() {
+            return self.finish_handoff().await;
+        }
         let previous_owner_may_run = self.start_not_before.is_some_and(|at| Instant::now() < at);
         if self.is_lost() || previous_owner_may_run {
             self.released.store(true, Ordering::Release);
@@ -454,6 +611,93 @@ impl HeldLease {
             Err(e) if e.is_conflict() || e.is_not_found() => {
                 self.conflict();
                 Ok(())
+            }
+            Err(e) => Err(Error::Store(e)),
+        }
+    }
+
+    /// The previous owner's end of a handoff: clears the checkpoint owner. A conflict means the new owner
+    /// already ended the handoff (it waited a lease duration); nothing is left to do either way.
+    async fn finish_handoff(&self) -> Result<()> {
+        let mut lease = self.lease.lock().await;
+        self.released.store(true, Ordering::Release);
+        match self.ctx.store.finish_handoff(&lease).await {
+            Ok(stored) => {
+                *lease = stored;
+                tracing::info!(shard_id = %self.shard_id, to = ?lease.owner, "lease handed off");
+                metrics::counter!(m::HANDOFFS_COMPLETED, "worker" => self.ctx.worker_id.to_string())
+                    .increment(1);
+                self.ctx.events.emit(|| LeaseEvent::HandedOff {
+                    worker_id: self.ctx.worker_id.to_string(),
+                    shard_id: self.shard_id.clone(),
+                    to: lease.owner.clone(),
+                });
+                Ok(())
+            }
+            Err(e) if e.is_conflict() || e.is_not_found() => {
+                self.conflict();
+                Ok(())
+            }
+            Err(e) => Err(Error::Store(e)),
+        }
+    }
+
+    /// For a lease handed to us: re-reads it to see whether the previous owner finished. On
+    /// [`HandoffProgress::Finished`] our copy holds the checkpoint the previous owner left.
+    ///
+    /// # Errors
+    ///
+    /// The store's error when the read failed (the outcome is unknown: ask again).
+    pub(crate) async fn handoff_progress(&self) -> Result<HandoffProgress> {
+        if !self.check_valid() {
+            return Ok(HandoffProgress::Lost);
+        }
+        let mut lease = self.lease.lock().await;
+        let stored = self.ctx.store.get(&lease.key).await.map_err(Error::Store)?;
+        match stored {
+            Some(stored) if stored.is_owned_by(&self.ctx.worker_id) && stored.counter == lease.counter => {
+                if stored.checkpoint_owner.is_some() {
+                    return Ok(HandoffProgress::Pending);
+                }
+                *lease = stored;
+                Ok(HandoffProgress::Finished)
+            }
+            _ => {
+                drop(lease);
+                self.mark_lost("taken by another worker during the handoff");
+                Ok(HandoffProgress::Lost)
+            }
+        }
+    }
+
+    /// For a lease handed to us whose previous owner did not finish in time: ends the handoff with a
+    /// fenced take (which removes the checkpoint owner, fencing out any late write of the previous owner).
+    /// Returns false (after marking the lease lost) when the lease moved on.
+    ///
+    /// # Errors
+    ///
+    /// The store's error when the write failed with an unknown outcome (ask again).
+    pub(crate) async fn end_handoff(&self) -> Result<bool> {
+        if !self.check_valid() {
+            return Ok(false);
+        }
+        let mut lease = self.lease.lock().await;
+        if lease.checkpoint_owner.is_none() {
+            return Ok(true);
+        }
+        let sent = Instant::now();
+        match self.ctx.store.take(&lease, &self.ctx.worker_id).await {
+            Ok(stored) => {
+                tracing::info!(shard_id = %self.shard_id, from = ?lease.checkpoint_owner, "previous owner did not hand off in time; taking over");
+                *lease = stored;
+                self.touch(sent);
+                Ok(true)
+            }
+            Err(e) if e.is_conflict() || e.is_not_found() => {
+                self.conflict();
+                drop(lease);
+                self.mark_lost("taken by another worker during the handoff");
+                Ok(false)
             }
             Err(e) => Err(Error::Store(e)),
         }

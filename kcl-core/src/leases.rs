@@ -1,10 +1,12 @@
 //! Lease coordination: the renewer and the taker, both on this worker's monotonic (tokio) clock.
 //!
 //! - The **renewer** renews every held lease each renewal interval (a third of the lease duration by
-//!   default). A renewal fenced out means another worker took the lease: it is marked lost at once.
+//!   default). A renewal fenced out means another worker took the lease (it is marked lost at once) or
+//!   asked for it (a handoff: the lease is no longer renewed and its consumer hands it over).
 //! - The **taker** lists the lease table each taker interval and remembers, per lease, when it last saw the
 //!   counter move. A lease whose counter has not moved for the lease duration is *expired*. The taker then
-//!   asks the [`AssignmentStrategy`] what to take and steal, and takes those leases with fenced writes.
+//!   asks the [`AssignmentStrategy`] what to take and steal, and takes those leases with fenced writes; a
+//!   steal from a live owner is a handoff request (`graceful_handoff`, on by default), not a takeover.
 //!   It also wakes exactly when the next lease it watches would expire, so a crashed worker's shards
 //!   are taken within the lease duration plus one taker interval of its last renewal.
 //!
@@ -237,11 +239,11 @@ impl Coordinator {
         let (view, now) = self.observe().await?;
         let me = &*self.ctx.worker_id;
 
-        // Leases stolen from us show up here before the renewer notices.
+        // Leases stolen from us (or asked of us) show up here before the renewer notices.
         for held in self.held.all() {
             if let (Some(listed), Some(ours)) = (view.get(held.shard_id()), held.try_counter()) {
                 if !listed.is_owned_by(me) && listed.counter > ours {
-                    held.mark_lost("taken by another worker");
+                    held.moved_on(listed).await;
                 }
             }
         }
@@ -272,6 +274,7 @@ impl Coordinator {
             }
             let mut info = LeaseInfo::new(key.clone(), owner, expired);
             info.throughput_kbps = lease.throughput_kbps;
+            info.handing_off = lease.checkpoint_owner.is_some();
             infos.push(info);
         }
 
@@ -316,17 +319,34 @@ impl Coordinator {
                 let unexpired_owner = listed.owner.is_some() && !self.is_expired(key, now);
                 let from_live_owner = unexpired_owner && !listed.is_owned_by(me);
                 let start_not_before = unexpired_owner.then(|| now + self.ctx.lease_duration);
+                // From a live owner, a move is a cooperative handoff (unless configured off): the owner
+                // finishes its batch and checkpoints, and the consumer here waits for that, or at most
+                // until `start_not_before`. A lease already being handed off is left alone until it lands.
+                let handoff = from_live_owner && self.ctx.graceful_handoff;
+                if handoff && listed.checkpoint_owner.is_some() {
+                    tracing::debug!(lease = %key, "a handoff of this lease is in progress; not asking now");
+                    continue;
+                }
                 let sent = Instant::now();
-                match self.ctx.store.take(listed, me).await {
+                let write = if handoff {
+                    self.ctx.store.request_handoff(listed, me).await
+                } else {
+                    self.ctx.store.take(listed, me).await
+                };
+                match write {
                     Ok(lease) => {
-                        tracing::info!(lease = %key, from = ?listed.owner, stolen, "lease taken");
+                        tracing::info!(lease = %key, from = ?listed.owner, stolen, handoff, "lease taken");
                         let name = if stolen { m::LEASES_STOLEN } else { m::LEASES_TAKEN };
                         metrics::counter!(name, "worker" => worker.clone()).increment(1);
+                        if handoff {
+                            metrics::counter!(m::HANDOFFS_ASKED, "worker" => worker.clone()).increment(1);
+                        }
                         self.ctx.events.emit(|| LeaseEvent::Taken {
                             worker_id: worker.clone(),
                             shard_id: lease.shard_id().to_owned(),
                             previous_owner: listed.owner.clone(),
                             stolen: from_live_owner,
+                            handoff,
                         });
                         let held = HeldLease::new(Arc::clone(&self.ctx), lease, sent, start_not_before);
                         self.held.insert(key.clone(), Arc::clone(&held));

@@ -40,14 +40,16 @@
 //! - [`processor`]: the [`ShardRecordProcessor`] trait and its inputs; [`record`]: [`Record`].
 //! - [`checkpointer`]: [`Checkpointer`] (range-checked, fenced, two-phase).
 //! - [`config`]: [`WorkerConfig`] and its builder, defaults vs the Java KCL.
-//! - [`assignment`]: the [`AssignmentStrategy`] trait and [`CountBalanced`].
+//! - [`assignment`]: the [`AssignmentStrategy`] trait, [`CountBalanced`] and [`Kcl2Compatible`]. Balancing
+//!   moves are cooperative handoffs (see [`WorkerConfigBuilder::graceful_handoff`]).
 //! - [`worker`]: [`Worker`], [`WorkerHandle`]; internally `leases` (renewer, taker), `shard_sync`,
 //!   `consumer` (the per-shard state machine, [`ConsumerState`]) and `retrieval` (polling prefetch).
 //! - [`source`]: the [`RecordSource`] trait, `source::EmulatorSource` (feature
 //!   `emulator`), [`KinesisSource`](source::KinesisSource) (polling) and
 //!   [`FanOutSource`](source::FanOutSource) (enhanced fan-out, falling back to polling; both feature
 //!   `kinesis`).
-//! - [`events`]: [`LeaseEvent`]s reported to a [`LeaseEventListener`] (lease taken, released, lost).
+//! - [`events`]: [`LeaseEvent`]s reported to a [`LeaseEventListener`] (lease taken, released, handed off,
+//!   lost).
 //! - [`status`]: [`WorkerStatusSnapshot`] (phase, health, readiness, per-shard progress).
 //! - [`metrics`]: metric names; [`clock`]: wall time following tokio time; [`error`]: [`Error`].
 

@@ -18,6 +18,14 @@ pub const LEASES_HELD: &str = "kcl_leases_held";
 pub const LEASES_TAKEN: &str = "kcl_leases_taken_total";
 /// Counter: leases stolen from live workers for balance.
 pub const LEASES_STOLEN: &str = "kcl_leases_stolen_total";
+/// Counter: balancing moves this worker asked for as cooperative handoffs (part of the stolen count).
+pub const HANDOFFS_ASKED: &str = "kcl_lease_handoffs_asked_total";
+/// Counter: handoffs other workers asked of this worker.
+pub const HANDOFFS_REQUESTED: &str = "kcl_lease_handoffs_requested_total";
+/// Counter: handoffs this worker finished (the new owner starts from its checkpoint).
+pub const HANDOFFS_COMPLETED: &str = "kcl_lease_handoffs_completed_total";
+/// Counter: handoffs to this worker that the previous owner did not finish in time (taken over instead).
+pub const HANDOFFS_TIMED_OUT: &str = "kcl_lease_handoffs_timed_out_total";
 /// Counter: leases lost (taken by another worker, or not renewed in time).
 pub const LEASES_LOST: &str = "kcl_leases_lost_total";
 /// Counter: fenced store writes that lost (conflicts).

@@ -269,6 +269,7 @@ impl Worker {
             worker_id: Arc::clone(&self.worker_id),
             store: Arc::clone(&self.store),
             lease_duration: cfg.lease_duration(),
+            graceful_handoff: cfg.graceful_handoff(),
             events: self.events.clone(),
             jitter: jitter.clone(),
         });
@@ -421,6 +422,7 @@ impl Worker {
             jitter: jitter.clone(),
             status: Arc::clone(&self.status),
             shard_ended: Arc::clone(&shard_ended),
+            settled_at: tokio::time::Instant::now() + cfg.start_up_settle_time(),
         };
         let mut coordinator = Coordinator::new(
             lease_ctx,

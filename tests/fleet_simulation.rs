@@ -11,6 +11,7 @@
 
 mod sim;
 
+use kcl::core::LeaseRenewal;
 use std::time::Duration;
 
 fn env_seeds() -> std::ops::Range<u64> {
@@ -97,7 +98,9 @@ fn a_seed_replays_exactly() {
 #[test]
 fn pinned_seeds_of_fixed_defects() {
     for seed in [0, 3, 5, 5814, 21365, 44, 86, 125, 14, 26, 36] {
-        let outcome = sim::run(seed);
-        assert!(outcome.ok(), "{}", outcome.report());
+        for renewal in [LeaseRenewal::PerLease, LeaseRenewal::Heartbeat] {
+            let outcome = sim::run_in(seed, renewal);
+            assert!(outcome.ok(), "{renewal:?}: {}", outcome.report());
+        }
     }
 }

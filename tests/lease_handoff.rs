@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kcl::core::LeaseEvent;
+use kcl::core::{LeaseEvent, LeaseRenewal};
 use support::*;
 use tokio::time::Instant;
 
@@ -52,6 +52,11 @@ fn assert_one_run_per_worker(log: &Log) {
     }
 }
 
+/// True when a worker reported a lease lost.
+fn any_lost(events: &[(Instant, LeaseEvent)]) -> bool {
+    events.iter().any(|(_, e)| matches!(e, LeaseEvent::Lost { .. }))
+}
+
 fn starts(log: &Log) -> usize {
     log.events()
         .iter()
@@ -61,12 +66,21 @@ fn starts(log: &Log) -> usize {
 
 #[tokio::test(start_paused = true)]
 async fn a_joining_worker_gets_its_leases_by_handoff_with_no_duplicates_on_a_busy_stream() {
+    join_by_handoff(LeaseRenewal::PerLease).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_heartbeats_a_joining_worker_gets_its_leases_by_handoff_with_no_duplicates() {
+    join_by_handoff(LeaseRenewal::Heartbeat).await;
+}
+
+async fn join_by_handoff(renewal: LeaseRenewal) {
     // 100 shards with about 20 records/s each; 4 workers hold 25 each, a fifth joins.
     let stream = Arc::new(Stream::new(100).await);
     let log = Arc::new(Log::default());
     let events = Arc::new(Events::default());
     let producer = producer(&stream, 500, 1_000, Duration::from_millis(250));
-    let cfg = config().build().unwrap();
+    let cfg = config().lease_renewal(renewal).build().unwrap();
     let behaviour = Behaviour {
         checkpoint_on_shutdown: true,
         ..Behaviour::default()
@@ -85,7 +99,11 @@ async fn a_joining_worker_gets_its_leases_by_handoff_with_no_duplicates_on_a_bus
     let before = events.all().len();
     // The joiner starts processors as soon as they are handed over, so the figure below is the handoff's
     // own latency (a worker's start-up settle time is the other test's subject).
-    let joiner_cfg = config().start_up_settle_time(Duration::ZERO).build().unwrap();
+    let joiner_cfg = config()
+        .lease_renewal(renewal)
+        .start_up_settle_time(Duration::ZERO)
+        .build()
+        .unwrap();
     handles.push(stream.spawn_worker_with(
         "w4",
         joiner_cfg,
@@ -130,13 +148,7 @@ async fn a_joining_worker_gets_its_leases_by_handoff_with_no_duplicates_on_a_bus
         handed_off, 20,
         "every previous owner handed over (none timed out)"
     );
-    assert!(
-        !events
-            .all()
-            .iter()
-            .any(|(_, e)| matches!(e, LeaseEvent::Lost { .. })),
-        "no lease was lost"
-    );
+    assert!(!any_lost(&events.all()), "no lease was lost");
     assert_all_processed(&stream, &log);
     assert_no_duplicates(&log);
     assert_in_order_per_key(&log);
@@ -155,7 +167,7 @@ async fn a_joining_worker_gets_its_leases_by_handoff_with_no_duplicates_on_a_bus
     gaps.sort();
     assert_eq!(gaps.len(), 20, "the joiner processed every shard it was handed");
     println!(
-        "handoff: 20 moves, 0 duplicates; balanced {:?} after the join; decision to first record: \
+        "{renewal:?} handoff: 20 moves, 0 duplicates; balanced {:?} after the join; decision to first record: \
          min {:?}, median {:?}, max {:?} (lease 10 s, taker 1 s, records every 250 ms); {} records",
         settled.unwrap(),
         gaps[0],
@@ -205,13 +217,7 @@ async fn five_workers_started_together_on_100_shards_start_each_shard_about_once
         .iter()
         .filter(|(_, e)| matches!(e, LeaseEvent::Taken { stolen: true, .. }))
         .count();
-    assert!(
-        !events
-            .all()
-            .iter()
-            .any(|(_, e)| matches!(e, LeaseEvent::Lost { .. })),
-        "no lease was lost"
-    );
+    assert!(!any_lost(&events.all()), "no lease was lost");
     println!(
         "5 workers started together on 100 shards: balanced after {:?}, {moves} handoffs, {started} processor \
          starts, {} records",

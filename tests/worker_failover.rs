@@ -7,16 +7,30 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use kcl::core::LeaseRenewal;
 use support::*;
 
 const LEASE: Duration = Duration::from_secs(10);
 
 #[tokio::test(start_paused = true)]
 async fn crashed_workers_shards_resume_within_lease_duration_plus_one_second() {
+    crash_failover(LeaseRenewal::PerLease).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_heartbeats_crashed_workers_shards_resume_within_lease_duration_plus_one_second() {
+    crash_failover(LeaseRenewal::Heartbeat).await;
+}
+
+async fn crash_failover(renewal: LeaseRenewal) {
     let stream = Arc::new(Stream::new(8).await);
     let log = Arc::new(Log::default());
     let producer = producer(&stream, 40, 16, Duration::from_millis(100));
-    let cfg = config().lease_duration(LEASE).build().unwrap();
+    let cfg = config()
+        .lease_duration(LEASE)
+        .lease_renewal(renewal)
+        .build()
+        .unwrap();
     let survivor = stream.spawn_worker("survivor", cfg.clone(), &log, Behaviour::default());
     let victim = stream.spawn_worker("victim", cfg, &log, Behaviour::default());
 
@@ -43,7 +57,7 @@ async fn crashed_workers_shards_resume_within_lease_duration_plus_one_second() {
     .await;
     assert!(took.is_some(), "victim's shards not resumed: {:?}", resumed(&log));
     let worst = resumed(&log).values().copied().max().unwrap();
-    eprintln!("victim shards resumed after at most {worst:?}");
+    eprintln!("{renewal:?}: victim shards resumed after at most {worst:?}");
     assert!(
         worst <= LEASE + Duration::from_secs(1),
         "a shard resumed {worst:?} after the crash (limit {:?})",
@@ -60,9 +74,22 @@ async fn crashed_workers_shards_resume_within_lease_duration_plus_one_second() {
 
 #[tokio::test(start_paused = true)]
 async fn graceful_shutdown_hands_leases_off_at_once_with_no_duplicates() {
+    graceful_shutdown(LeaseRenewal::PerLease).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_heartbeats_graceful_shutdown_hands_leases_off_at_once_with_no_duplicates() {
+    graceful_shutdown(LeaseRenewal::Heartbeat).await;
+}
+
+async fn graceful_shutdown(renewal: LeaseRenewal) {
     let stream = Arc::new(Stream::new(8).await);
     let log = Arc::new(Log::default());
-    let cfg = config().lease_duration(LEASE).build().unwrap();
+    let cfg = config()
+        .lease_duration(LEASE)
+        .lease_renewal(renewal)
+        .build()
+        .unwrap();
     let behaviour = Behaviour {
         checkpoint_on_shutdown: true,
         ..Behaviour::default()

@@ -18,6 +18,7 @@ use rand::{Rng, SeedableRng};
 use tokio::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::fleet::FleetRecord;
 use crate::lease::{Lease, LeaseKey};
 use crate::sequence::ExtendedSequenceNumber;
 use crate::store::{LeaseListing, LeaseStore, Operation};
@@ -294,6 +295,35 @@ impl LeaseStore for FaultyLeaseStore {
             self.inner.finish_handoff(lease)
         })
         .await
+    }
+
+    async fn heartbeat(&self, worker_id: &str, expected: Option<u64>) -> Result<FleetRecord> {
+        self.run(Operation::Heartbeat, None, || {
+            self.inner.heartbeat(worker_id, expected)
+        })
+        .await
+    }
+
+    async fn evict_worker(&self, worker_id: &str, expected: u64) -> Result<FleetRecord> {
+        self.run(Operation::EvictWorker, None, || {
+            self.inner.evict_worker(worker_id, expected)
+        })
+        .await
+    }
+
+    async fn read_fleet(&self) -> Result<FleetRecord> {
+        self.run(Operation::ReadFleet, None, || self.inner.read_fleet())
+            .await
+    }
+
+    async fn bump_version(&self) -> Result<FleetRecord> {
+        self.run(Operation::BumpVersion, None, || self.inner.bump_version())
+            .await
+    }
+
+    async fn leave_fleet(&self, worker_id: &str) -> Result<()> {
+        self.run(Operation::LeaveFleet, None, || self.inner.leave_fleet(worker_id))
+            .await
     }
 
     async fn set_child_shard_ids(&self, lease: &Lease, children: &BTreeSet<String>) -> Result<Lease> {

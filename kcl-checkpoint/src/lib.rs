@@ -26,6 +26,7 @@
 //! - [`lease`]: the [`Lease`] model, [`LeaseKey`] (plain and multi-stream), [`HashKeyRange`].
 //! - [`sequence`]: [`ExtendedSequenceNumber`] (sequence + sub-sequence, or a sentinel) and its ordering.
 //! - [`store`]: the object-safe [`LeaseStore`] trait and its fencing rules.
+//! - [`fleet`]: the [`FleetRecord`] (worker heartbeats and the table version) for heartbeat renewals.
 //! - [`memory`]: [`InMemoryLeaseStore`], the embedded default.
 //! - [`dynamodb`]: [`DynamoDbLeaseStore`] and its item [`codec`](dynamodb::codec) (Java KCL table format).
 //! - [`retry`]: [`RetryingLeaseStore`], jittered bounded retries around any store.
@@ -36,6 +37,7 @@ pub mod dynamodb;
 pub mod error;
 #[cfg(feature = "test-util")]
 pub mod fault;
+pub mod fleet;
 pub mod lease;
 pub mod memory;
 pub mod retry;
@@ -50,6 +52,7 @@ pub use error::{
 };
 #[cfg(feature = "test-util")]
 pub use fault::{Fault, FaultyLeaseStore, RandomFaults};
+pub use fleet::{FleetRecord, FLEET_ITEM_KEY};
 pub use lease::{HashKeyRange, Lease, LeaseKey, StreamIdentifier};
 pub use memory::InMemoryLeaseStore;
 pub use retry::{RetryPolicy, RetryingLeaseStore};

@@ -11,17 +11,19 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
+use crate::fleet::FleetRecord;
 use crate::lease::{Lease, LeaseKey};
 use crate::sequence::ExtendedSequenceNumber;
 use crate::store::{
-    handoff_request, required_checkpoint_owner, required_owner, validate_lease, LeaseListing, LeaseStore,
-    Operation,
+    handoff_request, required_checkpoint_owner, required_owner, valid_worker_id, validate_lease,
+    LeaseListing, LeaseStore, Operation,
 };
 
 /// An in-process lease table. Cheap to create; share it as `Arc<dyn LeaseStore>`.
 #[derive(Debug, Default)]
 pub struct InMemoryLeaseStore {
     leases: Mutex<BTreeMap<LeaseKey, Lease>>,
+    fleet: Mutex<FleetRecord>,
 }
 
 /// Which fence a write checks.
@@ -219,6 +221,45 @@ impl LeaseStore for InMemoryLeaseStore {
         self.as_checkpoint_owner(Operation::FinishHandoff, lease, |stored| {
             stored.checkpoint_owner = None;
         })
+    }
+
+    async fn heartbeat(&self, worker_id: &str, expected: Option<u64>) -> Result<FleetRecord> {
+        valid_worker_id(Operation::Heartbeat, worker_id)?;
+        let mut fleet = self.fleet.lock().unwrap_or_else(|p| p.into_inner());
+        if fleet.heartbeats.get(worker_id).copied() != expected {
+            return Err(Error::conflict(Operation::Heartbeat, worker_id));
+        }
+        fleet
+            .heartbeats
+            .insert(worker_id.to_owned(), expected.map_or(1, |c| c.saturating_add(1)));
+        Ok(fleet.clone())
+    }
+
+    async fn evict_worker(&self, worker_id: &str, expected: u64) -> Result<FleetRecord> {
+        valid_worker_id(Operation::EvictWorker, worker_id)?;
+        let mut fleet = self.fleet.lock().unwrap_or_else(|p| p.into_inner());
+        if fleet.heartbeats.get(worker_id) != Some(&expected) {
+            return Err(Error::conflict(Operation::EvictWorker, worker_id));
+        }
+        fleet.heartbeats.remove(worker_id);
+        Ok(fleet.clone())
+    }
+
+    async fn read_fleet(&self) -> Result<FleetRecord> {
+        Ok(self.fleet.lock().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    async fn bump_version(&self) -> Result<FleetRecord> {
+        let mut fleet = self.fleet.lock().unwrap_or_else(|p| p.into_inner());
+        fleet.version = fleet.version.saturating_add(1);
+        Ok(fleet.clone())
+    }
+
+    async fn leave_fleet(&self, worker_id: &str) -> Result<()> {
+        valid_worker_id(Operation::LeaveFleet, worker_id)?;
+        let mut fleet = self.fleet.lock().unwrap_or_else(|p| p.into_inner());
+        fleet.heartbeats.remove(worker_id);
+        Ok(())
     }
 
     async fn set_child_shard_ids(&self, lease: &Lease, children: &BTreeSet<String>) -> Result<Lease> {

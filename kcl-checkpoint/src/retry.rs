@@ -22,6 +22,7 @@ use tokio::time::Duration;
 
 use crate::error::DisplayChain;
 use crate::error::{Error, Result};
+use crate::fleet::FleetRecord;
 use crate::lease::{Lease, LeaseKey};
 use crate::sequence::ExtendedSequenceNumber;
 use crate::store::{handoff_requested, renew_landed, LeaseListing, LeaseStore, Operation};
@@ -248,6 +249,53 @@ impl LeaseStore for RetryingLeaseStore {
         // A conflict after a landed attempt is indistinguishable from the new owner's take; the handoff is
         // over either way, which is what the caller needs to know.
         self.retry(Operation::FinishHandoff, || self.inner.finish_handoff(lease))
+            .await
+            .0
+    }
+
+    async fn heartbeat(&self, worker_id: &str, expected: Option<u64>) -> Result<FleetRecord> {
+        match self
+            .retry(Operation::Heartbeat, || self.inner.heartbeat(worker_id, expected))
+            .await
+        {
+            // An earlier attempt may have landed: the stored heartbeat is then exactly one on.
+            (Err(err), true) if err.is_conflict() => {
+                let stored = self.read_fleet().await?;
+                let landed = expected.map_or(1, |c| c.saturating_add(1));
+                if stored.heartbeats.get(worker_id) == Some(&landed) {
+                    Ok(stored)
+                } else {
+                    Err(err)
+                }
+            }
+            (result, _) => result,
+        }
+    }
+
+    async fn evict_worker(&self, worker_id: &str, expected: u64) -> Result<FleetRecord> {
+        // A conflict after a landed attempt leaves the worker evicted either way (by us or a peer), which
+        // is what the caller asked for; it re-reads on conflict.
+        self.retry(Operation::EvictWorker, || {
+            self.inner.evict_worker(worker_id, expected)
+        })
+        .await
+        .0
+    }
+
+    async fn read_fleet(&self) -> Result<FleetRecord> {
+        self.retry(Operation::ReadFleet, || self.inner.read_fleet())
+            .await
+            .0
+    }
+
+    async fn bump_version(&self) -> Result<FleetRecord> {
+        self.retry(Operation::BumpVersion, || self.inner.bump_version())
+            .await
+            .0
+    }
+
+    async fn leave_fleet(&self, worker_id: &str) -> Result<()> {
+        self.retry(Operation::LeaveFleet, || self.inner.leave_fleet(worker_id))
             .await
             .0
     }

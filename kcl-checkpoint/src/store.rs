@@ -61,6 +61,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use crate::error::{MalformedLease, Result};
+use crate::fleet::FleetRecord;
 use crate::lease::{Lease, LeaseKey};
 use crate::sequence::ExtendedSequenceNumber;
 
@@ -92,6 +93,16 @@ pub enum Operation {
     HandoffCheckpoint,
     /// [`LeaseStore::finish_handoff`].
     FinishHandoff,
+    /// [`LeaseStore::heartbeat`].
+    Heartbeat,
+    /// [`LeaseStore::bump_version`].
+    BumpVersion,
+    /// [`LeaseStore::leave_fleet`].
+    LeaveFleet,
+    /// [`LeaseStore::evict_worker`].
+    EvictWorker,
+    /// [`LeaseStore::read_fleet`].
+    ReadFleet,
     /// [`LeaseStore::set_child_shard_ids`].
     SetChildShardIds,
     /// [`LeaseStore::delete`].
@@ -100,7 +111,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, for iterating in fault plans and tests.
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 19] = [
         Operation::EnsureTable,
         Operation::List,
         Operation::Get,
@@ -113,6 +124,11 @@ impl Operation {
         Operation::RequestHandoff,
         Operation::HandoffCheckpoint,
         Operation::FinishHandoff,
+        Operation::Heartbeat,
+        Operation::BumpVersion,
+        Operation::LeaveFleet,
+        Operation::EvictWorker,
+        Operation::ReadFleet,
         Operation::SetChildShardIds,
         Operation::Delete,
     ];
@@ -132,6 +148,11 @@ impl Operation {
             Operation::RequestHandoff => "request_handoff",
             Operation::HandoffCheckpoint => "handoff_checkpoint",
             Operation::FinishHandoff => "finish_handoff",
+            Operation::Heartbeat => "heartbeat",
+            Operation::BumpVersion => "bump_version",
+            Operation::LeaveFleet => "leave_fleet",
+            Operation::EvictWorker => "evict_worker",
+            Operation::ReadFleet => "read_fleet",
             Operation::SetChildShardIds => "set_child_shard_ids",
             Operation::Delete => "delete",
         }
@@ -139,7 +160,10 @@ impl Operation {
 
     /// True for operations that write.
     pub fn is_write(self) -> bool {
-        !matches!(self, Operation::EnsureTable | Operation::List | Operation::Get)
+        !matches!(
+            self,
+            Operation::EnsureTable | Operation::List | Operation::Get | Operation::ReadFleet
+        )
     }
 }
 
@@ -302,6 +326,51 @@ pub trait LeaseStore: Send + Sync + fmt::Debug {
     /// cannot tell a landed finish from a take by the new owner: either way the handoff is over.
     async fn finish_handoff(&self, lease: &Lease) -> Result<Lease>;
 
+    /// Bumps `worker_id`'s heartbeat in the [fleet record](crate::fleet) from `expected` (the value the
+    /// worker last wrote; `None` to join, creating its entry at 1) and returns the whole record as now
+    /// stored. Fenced on the stored heartbeat being `expected` (absent for `None`), so a worker that peers
+    /// declared dead ([`evict_worker`](LeaseStore::evict_worker)) cannot keep beating.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`](crate::Error::Conflict) if the stored heartbeat is not `expected` (the worker
+    /// was evicted, or an earlier attempt of this call landed: re-read with
+    /// [`read_fleet`](LeaseStore::read_fleet)); [`Error::InvalidArgument`](crate::Error::InvalidArgument)
+    /// for an empty worker id; service errors.
+    async fn heartbeat(&self, worker_id: &str, expected: Option<u64>) -> Result<FleetRecord>;
+
+    /// Declares `worker_id` dead: removes its heartbeat, fenced on it still being `expected` (the value the
+    /// caller saw stay unchanged for the lease duration). Once this succeeds the worker's next heartbeat
+    /// fails, so its leases may be taken at once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`](crate::Error::Conflict) if the heartbeat moved (or is gone); service errors.
+    async fn evict_worker(&self, worker_id: &str, expected: u64) -> Result<FleetRecord>;
+
+    /// Reads the fleet record (strongly consistent); an empty record when there is none.
+    ///
+    /// # Errors
+    ///
+    /// Service errors.
+    async fn read_fleet(&self) -> Result<FleetRecord>;
+
+    /// Bumps the fleet record's version (after a write that changes what a listing shows) and returns the
+    /// record as now stored. Not fenced.
+    ///
+    /// # Errors
+    ///
+    /// Service errors.
+    async fn bump_version(&self) -> Result<FleetRecord>;
+
+    /// Removes `worker_id`'s heartbeat from the fleet record (a worker shutting down). Not fenced; a worker
+    /// without an entry counts as removed.
+    ///
+    /// # Errors
+    ///
+    /// As [`heartbeat`](LeaseStore::heartbeat).
+    async fn leave_fleet(&self, worker_id: &str) -> Result<()>;
+
     /// Records the shard's children (when the shard ends). Conditioned only on the lease existing; the
     /// counter is unchanged.
     ///
@@ -347,6 +416,14 @@ pub(crate) fn required_owner(operation: Operation, lease: &Lease) -> Result<&str
             format!("lease {} has no owner; only its owner may {operation}", lease.key),
         )
     })
+}
+
+/// Checks a worker id given to a fleet-record write.
+pub(crate) fn valid_worker_id(operation: Operation, worker_id: &str) -> Result<()> {
+    if worker_id.is_empty() {
+        return Err(crate::Error::invalid(operation, "the worker id is empty"));
+    }
+    Ok(())
 }
 
 /// Checks a handoff request's arguments; returns the current owner (the future checkpoint owner).

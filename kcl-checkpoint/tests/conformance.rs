@@ -398,6 +398,67 @@ async fn handoff_is_fenced_on_the_checkpoint_owner(store: Store) {
     assert_eq!((evicted.owner, evicted.checkpoint_owner), (None, None));
 }
 
+async fn fleet_record_counts_heartbeats_and_versions(store: Store) {
+    let lease = seed_owned(&store, "shardId-fleet", "worker-a").await;
+    assert_eq!(store.read_fleet().await.unwrap().heartbeats.len(), 0);
+    // Joining creates the entry at 1; each beat is fenced on the value the worker last wrote.
+    let first = store.heartbeat("worker-a", None).await.unwrap();
+    assert_eq!(first.heartbeats.get("worker-a"), Some(&1));
+    assert_conflict(store.heartbeat("worker-a", None).await, "joining twice");
+    assert_conflict(
+        store.heartbeat("worker-a", Some(7)).await,
+        "a beat from a wrong value",
+    );
+    let second = store.heartbeat("worker-b", None).await.unwrap();
+    assert_eq!(second.heartbeats.get("worker-a"), Some(&1));
+    assert_eq!(second.heartbeats.get("worker-b"), Some(&1));
+    let third = store.heartbeat("worker-a", Some(1)).await.unwrap();
+    assert_eq!(third.heartbeats.get("worker-a"), Some(&2));
+    let version = third.version;
+    let bumped = store.bump_version().await.unwrap();
+    assert_eq!(bumped.version, version + 1);
+    assert_eq!(
+        bumped.heartbeats, third.heartbeats,
+        "a version bump leaves heartbeats alone"
+    );
+    // Evicting is fenced on the heartbeat the evicter saw stand still; the evicted worker cannot beat on.
+    assert_conflict(
+        store.evict_worker("worker-b", 5).await,
+        "evicting with a stale value",
+    );
+    let evicted = store.evict_worker("worker-b", 1).await.unwrap();
+    assert!(!evicted.heartbeats.contains_key("worker-b"));
+    assert_conflict(
+        store.heartbeat("worker-b", Some(1)).await,
+        "an evicted worker's beat",
+    );
+    assert_conflict(store.evict_worker("worker-b", 1).await, "evicting twice");
+    // It may join again (with a fresh entry).
+    assert_eq!(
+        store
+            .heartbeat("worker-b", None)
+            .await
+            .unwrap()
+            .heartbeats
+            .get("worker-b"),
+        Some(&1)
+    );
+    store.leave_fleet("worker-b").await.unwrap();
+    store.leave_fleet("worker-never-joined").await.unwrap();
+    let after = store.read_fleet().await.unwrap();
+    assert_eq!(after.heartbeats.keys().collect::<Vec<_>>(), ["worker-a"]);
+    assert_eq!(after.version, version + 1);
+    assert!(matches!(
+        store.heartbeat("", None).await,
+        Err(Error::InvalidArgument { .. })
+    ));
+    // The record is not a lease: listings show only the lease, whose counter heartbeats do not touch.
+    let listing = store.list().await.unwrap();
+    assert!(listing.malformed.is_empty(), "{:?}", listing.malformed);
+    assert_eq!(listing.leases.len(), 1);
+    assert_eq!(listing.leases[0].counter, lease.counter);
+}
+
 async fn two_phase_checkpoint(store: Store) {
     let lease = seed_owned(&store, "shardId-2pc", "worker-a").await;
     let state = Bytes::from_static(b"\x00\x01application state\xff");
@@ -548,6 +609,11 @@ const CASES: &[(&str, Kind, Case)] = &[
         "handoff_is_fenced_on_the_checkpoint_owner",
         Kind::Sequential,
         |s| Box::pin(handoff_is_fenced_on_the_checkpoint_owner(s)),
+    ),
+    (
+        "fleet_record_counts_heartbeats_and_versions",
+        Kind::Sequential,
+        |s| Box::pin(fleet_record_counts_heartbeats_and_versions(s)),
     ),
     ("two_phase_checkpoint", Kind::Sequential, |s| {
         Box::pin(two_phase_checkpoint(s))

@@ -7,7 +7,8 @@
 //! | setting | default | Java KCL |
 //! |---|---|---|
 //! | [`lease_duration`](WorkerConfigBuilder::lease_duration) | 10 s | `failoverTimeMillis` 10,000 |
-//! | [`lease_renewal_interval`](WorkerConfigBuilder::lease_renewal_interval) | lease duration / 3 | failover / 3 |
+//! | [`lease_renewal`](WorkerConfigBuilder::lease_renewal) | per lease | per lease |
+//! | [`lease_renewal_interval`](WorkerConfigBuilder::lease_renewal_interval) | lease duration / 3 (heartbeat: the taker interval) | failover / 3 |
 //! | [`lease_taker_interval`](WorkerConfigBuilder::lease_taker_interval) | 1 s | 2 x failover (20 s) |
 //! | [`shard_sync_interval`](WorkerConfigBuilder::shard_sync_interval) | 60 s | `shardSyncIntervalMillis` 60,000 |
 //! | [`initial_position`](WorkerConfigBuilder::initial_position) | `LATEST` | `LATEST` |
@@ -36,6 +37,21 @@ pub enum InitialPosition {
     TrimHorizon,
     /// The first record that arrived at or after the given time.
     AtTimestamp(SystemTime),
+}
+
+/// How a worker keeps its leases alive (see [`WorkerConfigBuilder::lease_renewal`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LeaseRenewal {
+    /// Renew every held lease each renewal interval, and scan the lease table every taker interval, as the
+    /// Java KCL does: the mode for a table shared with Java KCL workers.
+    #[default]
+    PerLease,
+    /// Bump one heartbeat per worker each renewal interval (in the table's
+    /// [fleet record](kcl_checkpoint::fleet)), and scan the lease table only when its version says
+    /// something changed (and once a minute regardless). A lease is expired when its owner's heartbeat has
+    /// not moved for the lease duration. kcl-rs workers only.
+    Heartbeat,
 }
 
 /// Exponential backoff bounds (with jitter), used for retries driven through `backon`.
@@ -178,6 +194,7 @@ impl ConfigError {
 #[derive(Clone, Debug, PartialEq)]
 pub struct WorkerConfig {
     lease_duration: Duration,
+    lease_renewal: LeaseRenewal,
     lease_renewal_interval: Duration,
     lease_taker_interval: Duration,
     shard_sync_interval: Duration,
@@ -202,6 +219,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
             lease_duration: Duration::from_secs(10),
+            lease_renewal: LeaseRenewal::PerLease,
             lease_renewal_interval: Duration::from_secs(10) / 3,
             lease_taker_interval: Duration::from_secs(1),
             shard_sync_interval: Duration::from_secs(60),
@@ -238,7 +256,11 @@ impl WorkerConfig {
     pub fn lease_duration(&self) -> Duration {
         self.lease_duration
     }
-    /// How often held leases are renewed.
+    /// How held leases are kept alive.
+    pub fn lease_renewal(&self) -> LeaseRenewal {
+        self.lease_renewal
+    }
+    /// How often held leases are renewed (or, in heartbeat mode, the worker's heartbeat bumped).
     pub fn lease_renewal_interval(&self) -> Duration {
         self.lease_renewal_interval
     }
@@ -329,7 +351,21 @@ impl WorkerConfigBuilder {
         self.config.lease_duration = d;
         self
     }
-    /// How often held leases are renewed (default: a third of the lease duration, as the Java KCL).
+    /// How leases are kept alive (default [`LeaseRenewal::PerLease`], compatible with the Java KCL).
+    ///
+    /// [`LeaseRenewal::Heartbeat`] costs a fraction of the lease-table requests (one heartbeat per worker
+    /// instead of one renewal per lease, and scans only when the table changed; `BENCHMARKS.md` has the
+    /// figures) with the same failover: a dead worker's leases are taken within the lease duration plus
+    /// one renewal interval (1 s by default in this mode) of its last heartbeat. Every worker of the
+    /// application must use the same mode, and no Java KCL worker may share the table: they would see
+    /// leases that are never renewed as expired.
+    pub fn lease_renewal(mut self, mode: LeaseRenewal) -> Self {
+        self.config.lease_renewal = mode;
+        self
+    }
+    /// How often held leases are renewed, or in heartbeat mode the heartbeat bumped (default: a third of
+    /// the lease duration, as the Java KCL; in heartbeat mode the taker interval, 1 s, at most a third of
+    /// the lease duration).
     pub fn lease_renewal_interval(mut self, d: Duration) -> Self {
         self.config.lease_renewal_interval = d;
         self.renewal_set = true;
@@ -457,7 +493,10 @@ impl WorkerConfigBuilder {
     pub fn build(self) -> Result<WorkerConfig, ConfigError> {
         let mut c = self.config;
         if !self.renewal_set {
-            c.lease_renewal_interval = c.lease_duration / 3;
+            c.lease_renewal_interval = match c.lease_renewal {
+                LeaseRenewal::PerLease => c.lease_duration / 3,
+                LeaseRenewal::Heartbeat => c.lease_taker_interval.min(c.lease_duration / 3),
+            };
         }
         if !self.settle_set {
             c.start_up_settle_time = 3 * c.lease_taker_interval;

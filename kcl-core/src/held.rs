@@ -7,7 +7,9 @@
 //! the lease is marked lost, which the consumer observes through [`HeldLease::lost_signal`].
 //!
 //! **Validity on our own clock.** A held lease is valid until `lease_duration` after the *request* of its
-//! last successful write was sent (not after the response arrived: a slow write must not make this worker
+//! last successful write was sent (in heartbeat mode: of the take, or of the last heartbeat that may
+//! extend it, see [`crate::fleet`]; checkpoints do not extend it there, since peers judge expiry by the
+//! owner's heartbeat alone) (not after the response arrived: a slow write must not make this worker
 //! believe it owns the lease longer than its peers do, who time expiry from when they saw the counter
 //! move). The consumer starts no batch on a lease that is no longer valid, and the renewer marks it lost.
 //! A worker that takes a lease from a live owner (a steal) starts processing only once the previous
@@ -42,6 +44,7 @@ use tokio::time::Instant;
 use crate::config::{Backoff, Jitter};
 use crate::error::{Error, Result};
 use crate::events::{LeaseEvent, LeaseEvents};
+use crate::fleet::FleetView;
 use crate::metrics as m;
 use crate::signal;
 
@@ -62,6 +65,8 @@ pub(crate) struct LeaseContext {
     pub(crate) lease_duration: Duration,
     /// Whether balancing moves are cooperative handoffs (see [`HeldLease`] and `Coordinator`).
     pub(crate) graceful_handoff: bool,
+    /// In heartbeat renewal mode: this worker's view of the fleet record (`None`: per-lease renewals).
+    pub(crate) fleet: Option<Arc<FleetView>>,
     pub(crate) events: LeaseEvents,
     pub(crate) jitter: Jitter,
 }
@@ -90,6 +95,25 @@ pub(crate) enum HandoffProgress {
     Pending,
     /// The lease moved on (taken by a third worker, deleted, or run out): stop.
     Lost,
+}
+
+impl LeaseContext {
+    /// In heartbeat mode, bumps the table version so other workers rescan (after a write that changes what
+    /// a listing shows). Returns when the bump's answer arrived; `None` in per-lease mode or when the bump
+    /// failed (logged: other workers then notice at their next full scan).
+    pub(crate) async fn announce(&self) -> Option<Instant> {
+        let fleet = self.fleet.as_ref()?;
+        match self.store.bump_version().await {
+            Ok(record) => {
+                fleet.observed(record);
+                Some(Instant::now())
+            }
+            Err(e) => {
+                tracing::warn!(error = %DisplayChain(&e), "bumping the lease table version failed");
+                None
+            }
+        }
+    }
 }
 
 /// A lease held by this worker.
@@ -132,6 +156,7 @@ impl LeaseContext {
             store,
             lease_duration,
             graceful_handoff: true,
+            fleet: None,
             events: LeaseEvents::default(),
             jitter: Jitter::new(Some(7)),
         })
@@ -149,6 +174,15 @@ impl HeldLease {
     ) -> Arc<Self> {
         let (lost, _) = signal::channel(false);
         let (handoff, _) = signal::channel(false);
+        // Heartbeat mode: valid as far as this worker's heartbeat vouches, never from the take (the taker
+        // takes nothing without a recent successful heartbeat).
+        let sent = match &ctx.fleet {
+            Some(fleet) => match fleet.good_beat() {
+                Some(beat) => beat.min(sent),
+                None => sent.checked_sub(ctx.lease_duration).unwrap_or(sent),
+            },
+            None => sent,
+        };
         let awaited_from = lease
             .checkpoint_owner
             .clone()
@@ -280,6 +314,18 @@ impl HeldLease {
                 reason: why,
             });
         }
+    }
+
+    /// Heartbeat mode: a heartbeat sent at `sent` answered with the version this worker last scanned at, so
+    /// the lease is still ours as of then (see [`crate::fleet`]). Leases being handed off, lost or
+    /// released are not extended; the others are checked for having run out.
+    pub(crate) fn heartbeat(&self, sent: Option<Instant>) {
+        if let Some(sent) = sent {
+            if !self.is_lost() && !self.is_released() && !self.is_handing_off() {
+                self.touch(sent);
+            }
+        }
+        self.check_valid();
     }
 
     /// Notes a successful write whose request was sent at `sent`.
@@ -432,6 +478,16 @@ impl HeldLease {
     ///
     /// While handing off, the write is the previous owner's [`LeaseStore::handoff_checkpoint`].
     pub(crate) async fn checkpoint(&self, at: ExtendedSequenceNumber) -> Result<Lease> {
+        let stored = self.write_checkpoint(&at).await?;
+        if at.is_shard_end() {
+            // Children of this shard (on any worker) may start now.
+            self.ctx.announce().await;
+        }
+        Ok(stored)
+    }
+
+    async fn write_checkpoint(&self, at: &ExtendedSequenceNumber) -> Result<Lease> {
+        let at = at.clone();
         self.fenced_write(
             &at,
             |store, lease, handing_off| {
@@ -511,8 +567,9 @@ impl HeldLease {
             let err = match write(self.ctx.store.as_ref(), &lease, handing_off).await {
                 Ok(stored) => {
                     *lease = stored.clone();
-                    // A previous owner's write does not make the lease any more ours.
-                    if !handing_off {
+                    // A previous owner's write does not make the lease any more ours. In heartbeat mode
+                    // only heartbeats do: peers judge expiry by the owner's heartbeat alone.
+                    if !handing_off && self.ctx.fleet.is_none() {
                         self.touch(sent);
                     }
                     return Ok(stored);
@@ -533,7 +590,9 @@ impl HeldLease {
                             && landed(&stored);
                         if ours {
                             *lease = stored.clone();
-                            self.touch(first);
+                            if self.ctx.fleet.is_none() {
+                                self.touch(first);
+                            }
                             return Ok(stored);
                         }
                     }
@@ -602,10 +661,12 @@ impl HeldLease {
         match self.ctx.store.release(&lease).await {
             Ok(stored) => {
                 *lease = stored;
+                drop(lease);
                 self.ctx.events.emit(|| LeaseEvent::Released {
                     worker_id: self.ctx.worker_id.to_string(),
                     shard_id: self.shard_id.clone(),
                 });
+                self.ctx.announce().await;
                 Ok(())
             }
             Err(e) if e.is_conflict() || e.is_not_found() => {
@@ -690,7 +751,9 @@ impl HeldLease {
             Ok(stored) => {
                 tracing::info!(shard_id = %self.shard_id, from = ?lease.checkpoint_owner, "previous owner did not hand off in time; taking over");
                 *lease = stored;
-                self.touch(sent);
+                if self.ctx.fleet.is_none() {
+                    self.touch(sent);
+                }
                 Ok(true)
             }
             Err(e) if e.is_conflict() || e.is_not_found() => {

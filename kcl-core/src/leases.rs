@@ -19,11 +19,13 @@ use std::sync::{Arc, Mutex as StdMutex};
 
 use futures::future::join_all;
 use kcl_checkpoint::{ExtendedSequenceNumber, Lease};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::assignment::{AssignmentSnapshot, AssignmentStrategy, LeaseInfo};
 use crate::error::Result;
 use crate::events::LeaseEvent;
+use crate::fleet::FleetView;
 use crate::held::{HeldLease, LeaseContext, RenewOutcome};
 use crate::metrics as m;
 
@@ -136,6 +138,10 @@ pub(crate) struct Coordinator {
     max_leases: usize,
     held: Arc<HeldSet>,
     observed: HashMap<String, Observation>,
+    /// Heartbeat mode: the last listing and when it returned (cycles without a scan decide nothing).
+    last_view: Option<(LeaseView, Instant)>,
+    /// Heartbeat mode: scan on the next cycle whatever the version says.
+    force_scan: bool,
 }
 
 /// What a taker cycle produced.
@@ -166,6 +172,76 @@ impl Coordinator {
             max_leases,
             held,
             observed: HashMap::new(),
+            last_view: None,
+            force_scan: true,
+        }
+    }
+
+    /// Heartbeat mode: scans the table on the next cycle (a shard ended here; a take lost a race).
+    pub(crate) fn force_scan(&mut self) {
+        self.force_scan = true;
+    }
+
+    /// Heartbeat mode: one heartbeat. Held leases are extended when the answer shows the version the last
+    /// scan was at (see [`crate::fleet`]); otherwise the taker is woken to scan. Released leases leave the
+    /// held set, and leases whose validity ran out are marked lost, as the per-lease renewer does.
+    pub(crate) async fn heartbeat(ctx: &LeaseContext, fleet: &FleetView, held: &HeldSet, scan_now: &Notify) {
+        let me = &*ctx.worker_id;
+        let (expected, ambiguous) = fleet.own();
+        let sent = Instant::now();
+        let extend_from = match ctx.store.heartbeat(me, expected).await {
+            Ok(record) => {
+                fleet.beat_landed(sent);
+                if fleet.answered(me, record) && expected.is_some() {
+                    Some(sent)
+                } else if expected.is_none() {
+                    // Joining (or re-joining after an eviction): leases taken before this worker had a
+                    // heartbeat were judged by their counters, so this first beat extends none of them.
+                    None
+                } else {
+                    fleet.defer(sent);
+                    scan_now.notify_one();
+                    None
+                }
+            }
+            Err(e) if e.is_conflict() => {
+                // Our heartbeat is not what we last wrote: an earlier attempt landed unseen, or a peer
+                // evicted this worker (it saw our heartbeat stand still), or another process beats under
+                // our id. Re-read to tell.
+                match ctx.store.read_fleet().await {
+                    Ok(record) => {
+                        let stored = record.heartbeats.get(me).copied();
+                        let landed = ambiguous && stored == Some(expected.map_or(1, |c| c.saturating_add(1)));
+                        if expected.is_some() && !landed {
+                            fleet.evicted();
+                            tracing::warn!(
+                                "this worker's heartbeat was evicted by a peer: every lease is lost"
+                            );
+                            for lease in held.all() {
+                                lease.mark_lost("this worker was declared dead by a peer");
+                            }
+                        }
+                        fleet.set_own(stored);
+                        fleet.observed(record);
+                    }
+                    Err(e) => tracing::warn!(error = %DisplayChain(&e), "re-reading the fleet record failed"),
+                }
+                None
+            }
+            Err(e) => {
+                if e.is_retryable() && !matches!(e, kcl_checkpoint::Error::Throttled { .. }) {
+                    fleet.ambiguous();
+                }
+                tracing::warn!(error = %DisplayChain(&e), "heartbeat failed");
+                None
+            }
+        };
+        for lease in held.all() {
+            if lease.is_released() {
+                held.remove(lease.shard_id(), &lease);
+            } else {
+                lease.heartbeat(extend_from);
+            }
         }
     }
 
@@ -228,21 +304,156 @@ impl Coordinator {
         Ok((view, now))
     }
 
-    fn is_expired(&self, key: &str, now: Instant) -> bool {
-        self.observed
-            .get(key)
-            .is_some_and(|o| now.saturating_duration_since(o.since) >= self.ctx.lease_duration)
+    /// When `lease` expires (or expired) as far as this worker knows: a lease duration after it was last
+    /// seen to change. In heartbeat mode that is its owner's heartbeat (owners' leases are valid only as
+    /// far as their heartbeats say, see [`crate::fleet`]), as of the latest heartbeat answer (a watcher
+    /// whose own heartbeats fail has no news, which is no proof of silence); otherwise, and for an owner
+    /// without a heartbeat, its counter.
+    fn expires_at(&self, key: &str, lease: &Lease) -> Option<Instant> {
+        self.expiry(key, lease).map(|(at, _)| at)
+    }
+
+    /// [`expires_at`](Self::expires_at), and whether that is known yet (in heartbeat mode, only once a
+    /// heartbeat answer past it still showed the owner's heartbeat unchanged).
+    fn expiry(&self, key: &str, lease: &Lease) -> Option<(Instant, bool)> {
+        let counter = self.observed.get(key).map(|o| o.since + self.ctx.lease_duration);
+        let beat = match (&self.ctx.fleet, &lease.owner) {
+            (Some(fleet), Some(owner)) => fleet.beat(owner),
+            _ => None,
+        };
+        match beat {
+            Some((since, as_of)) => {
+                let at = since + self.ctx.lease_duration;
+                Some((at, as_of >= at))
+            }
+            None => counter.map(|at| (at, true)),
+        }
+    }
+
+    fn is_expired(&self, key: &str, lease: &Lease, now: Instant) -> bool {
+        self.expiry(key, lease)
+            .is_some_and(|(at, known)| known && now >= at)
+    }
+
+    /// Heartbeat mode: declares `owner` dead (its heartbeat stood still for the lease duration), fenced on
+    /// the value seen; true when it is out of the fleet record now (by us, by a peer, or because it left),
+    /// so its expired leases may be taken.
+    async fn evict(&self, fleet: &FleetView, owner: &str) -> bool {
+        let Some(value) = fleet.beat_value(owner) else {
+            return true;
+        };
+        match self.ctx.store.evict_worker(owner, value).await {
+            Ok(record) => {
+                tracing::info!(
+                    worker = owner,
+                    "worker's heartbeat stood still for the lease duration: evicted"
+                );
+                fleet.observed(record);
+                true
+            }
+            Err(e) if e.is_conflict() => match self.ctx.store.read_fleet().await {
+                Ok(record) => {
+                    let gone = !record.heartbeats.contains_key(owner);
+                    fleet.observed(record);
+                    gone
+                }
+                Err(_) => false,
+            },
+            Err(e) => {
+                tracing::warn!(worker = owner, error = %DisplayChain(&e), "evicting a silent worker failed");
+                false
+            }
+        }
+    }
+
+    /// Heartbeat mode: extends every held lease that `view` (a scan sent after `beat` was) shows exactly as
+    /// we last wrote it, to the heartbeat sent at `beat`.
+    fn apply_deferred_heartbeat(&self, view: &LeaseTable, beat: Instant) {
+        let me = &*self.ctx.worker_id;
+        for held in self.held.all() {
+            let unchanged = match (view.get(held.shard_id()), held.try_counter()) {
+                (Some(listed), Some(ours)) => listed.is_owned_by(me) && listed.counter == ours,
+                _ => false,
+            };
+            if unchanged {
+                held.heartbeat(Some(beat));
+            }
+        }
+    }
+
+    /// Heartbeat mode: whether this cycle must scan the table (it changed, a scan is forced or overdue, or a
+    /// lease of the last listing expired).
+    fn scan_due(&self, now: Instant) -> bool {
+        let Some(fleet) = &self.ctx.fleet else {
+            return true;
+        };
+        let Some((view, at)) = &self.last_view else {
+            return true;
+        };
+        let me = &*self.ctx.worker_id;
+        self.force_scan
+            || fleet.needs_scan()
+            || now.saturating_duration_since(*at) >= crate::fleet::FULL_SCAN_INTERVAL
+            || view.leases.iter().any(|(key, lease)| {
+                !lease.is_shard_end()
+                    && lease.owner.as_deref().is_some_and(|o| o != me)
+                    && self.is_expired(key, lease, now)
+            })
     }
 
     /// One taker cycle: list, detect stolen leases, decide, take.
     pub(crate) async fn take_cycle(&mut self, taking: bool) -> Result<TakeOutcome> {
-        let (view, now) = self.observe().await?;
+        let heartbeat = self.ctx.fleet.clone();
+        // Heartbeat mode: a lease whose owner's heartbeat should have run out by now, but no heartbeat answer
+        // since says so: read the fleet record once to know (failover within the lease duration plus one
+        // heartbeat interval, not two).
+        if let (Some(fleet), Some((view, _))) = (&heartbeat, &self.last_view) {
+            let now = Instant::now();
+            let me = &*self.ctx.worker_id;
+            let unconfirmed = view.leases.iter().any(|(key, lease)| {
+                !lease.is_shard_end()
+                    && lease.owner.as_deref().is_some_and(|o| o != me)
+                    && self
+                        .expiry(key, lease)
+                        .is_some_and(|(at, known)| !known && at <= now)
+            });
+            if unconfirmed {
+                match self.ctx.store.read_fleet().await {
+                    Ok(record) => fleet.observed(record),
+                    Err(e) => tracing::debug!(error = %DisplayChain(&e), "reading the fleet record failed"),
+                }
+            }
+        }
+        let cached = match (&heartbeat, &self.last_view) {
+            (Some(_), Some((view, _))) if !self.scan_due(Instant::now()) => Some(Arc::clone(view)),
+            _ => None,
+        };
+        let scanned = cached.is_none();
+        let (view, now) = match cached {
+            Some(view) => (view, Instant::now()),
+            None => {
+                let version = heartbeat.as_ref().and_then(|f| f.version_before_scan());
+                let scan_sent = Instant::now();
+                let (view, now) = self.observe().await?;
+                if let Some(fleet) = &heartbeat {
+                    fleet.scanned(version);
+                    self.force_scan = false;
+                    self.last_view = Some((Arc::clone(&view), now));
+                    if let Some(beat) = fleet.deferred_before(scan_sent) {
+                        self.apply_deferred_heartbeat(&view, beat);
+                    }
+                }
+                (view, now)
+            }
+        };
         let me = &*self.ctx.worker_id;
 
-        // Leases stolen from us (or asked of us) show up here before the renewer notices.
+        // Leases stolen from us (or asked of us) show up here before the renewer notices. In heartbeat mode
+        // only this worker writes to its leases, so any counter it did not write means someone else did
+        // (a second process under our id included).
         for held in self.held.all() {
             if let (Some(listed), Some(ours)) = (view.get(held.shard_id()), held.try_counter()) {
-                if !listed.is_owned_by(me) && listed.counter > ours {
+                if (heartbeat.is_some() || !listed.is_owned_by(me)) && listed.counter > ours {
                     held.moved_on(listed).await;
                 }
             }
@@ -256,7 +467,7 @@ impl Coordinator {
                 continue;
             }
             let held_here = self.held.contains(key);
-            let expired = lease.owner.is_some() && !held_here && self.is_expired(key, now);
+            let expired = lease.owner.is_some() && !held_here && self.is_expired(key, lease, now);
             let owner = match &lease.owner {
                 // A lease the table says is ours but we do not hold (a restart with the same id):
                 // treat it as free so we take it back with a fenced write.
@@ -266,8 +477,7 @@ impl Coordinator {
             if let (Some(o), false) = (&owner, expired) {
                 live.insert(o.clone());
                 if o != me {
-                    if let Some(obs) = self.observed.get(key) {
-                        let at = obs.since + self.ctx.lease_duration;
+                    if let Some(at) = self.expires_at(key, lease) {
                         next_expiry = Some(next_expiry.map_or(at, |n| n.min(at)));
                     }
                 }
@@ -283,7 +493,16 @@ impl Coordinator {
             next_expiry,
             ..TakeOutcome::default()
         };
-        if !taking {
+        // Without a fresh listing nothing is decided (the table has not changed since the last one); in
+        // heartbeat mode, nothing is taken without a recent successful heartbeat to vouch for it.
+        let vouched = heartbeat.as_ref().is_none_or(|f| {
+            f.good_beat()
+                .is_some_and(|beat| now < beat + self.ctx.lease_duration)
+        });
+        if !taking || !scanned || !vouched {
+            if !scanned {
+                outcome.view = None;
+            }
             return Ok(outcome);
         }
         let snapshot = AssignmentSnapshot::new(me, infos, live, self.max_leases);
@@ -302,6 +521,8 @@ impl Coordinator {
             return Ok(outcome);
         }
         let worker = self.ctx.worker_id.to_string();
+        // Heartbeat mode: owners whose expired leases may be taken (evicted from the fleet record first).
+        let mut evicted: HashMap<String, bool> = HashMap::new();
         for (keys, stolen) in [(&decision.take, false), (&decision.steal, true)] {
             for key in keys {
                 let Some(listed) = view.get(key) else { continue };
@@ -311,12 +532,34 @@ impl Coordinator {
                     tracing::debug!(lease = %key, "previous consumer still running; not taking it yet");
                     continue;
                 }
+                // Judged before any eviction below (an evicted owner's leases fall back to their counters).
+                let expired = listed.owner.is_some() && self.is_expired(key, listed, now);
+                if let (Some(fleet), Some(owner)) = (&heartbeat, listed.owner.as_deref()) {
+                    if owner != me && expired && fleet.beat_value(owner).is_some() {
+                        let gone = match evicted.get(owner) {
+                            Some(gone) => *gone,
+                            None => {
+                                let gone = self.evict(fleet, owner).await;
+                                evicted.insert(owner.to_owned(), gone);
+                                gone
+                            }
+                        };
+                        if !gone {
+                            continue;
+                        }
+                    }
+                }
                 // Taken from a live owner: that owner's last successful renewal was sent before our
                 // listing returned, so its own validity runs out by `now + lease_duration`; processing
                 // here starts no earlier (no two processors of one shard at once). A lease the table says
                 // is ours but that we do not hold counts too: an earlier take of ours that timed out
                 // but landed, or a previous process with our id, and its previous owner may still run.
-                let unexpired_owner = listed.owner.is_some() && !self.is_expired(key, now);
+                let unexpired_owner = listed.owner.is_some()
+                    && !expired
+                    && !evicted
+                        .get(listed.owner.as_deref().unwrap_or_default())
+                        .copied()
+                        .unwrap_or(false);
                 let from_live_owner = unexpired_owner && !listed.is_owned_by(me);
                 let start_not_before = unexpired_owner.then(|| now + self.ctx.lease_duration);
                 // From a live owner, a move is a cooperative handoff (unless configured off): the owner
@@ -325,6 +568,12 @@ impl Coordinator {
                 let handoff = from_live_owner && self.ctx.graceful_handoff;
                 if handoff && listed.checkpoint_owner.is_some() {
                     tracing::debug!(lease = %key, "a handoff of this lease is in progress; not asking now");
+                    continue;
+                }
+                // Heartbeat mode: a move from a live owner is bracketed by version bumps, so that the owner's
+                // heartbeats stop extending it (see `crate::fleet`).
+                let bracketed = heartbeat.is_some() && from_live_owner;
+                if bracketed && self.ctx.announce().await.is_none() {
                     continue;
                 }
                 let sent = Instant::now();
@@ -348,6 +597,20 @@ impl Coordinator {
                             stolen: from_live_owner,
                             handoff,
                         });
+                        let start_not_before = if bracketed {
+                            // No earlier than a lease duration after the second bump answered; if it
+                            // failed, after the owner's next full scan surely found the move.
+                            Some(match self.ctx.announce().await {
+                                Some(at) => at + self.ctx.lease_duration,
+                                None => {
+                                    Instant::now()
+                                        + crate::fleet::FULL_SCAN_INTERVAL
+                                        + 2 * self.ctx.lease_duration
+                                }
+                            })
+                        } else {
+                            start_not_before
+                        };
                         let held = HeldLease::new(Arc::clone(&self.ctx), lease, sent, start_not_before);
                         self.held.insert(key.clone(), Arc::clone(&held));
                         outcome.taken.push(held);
@@ -360,6 +623,13 @@ impl Coordinator {
                     Err(e) => tracing::warn!(lease = %key, error = %DisplayChain(&e), "take failed"),
                 }
             }
+        }
+        if outcome.conflicts > 0 {
+            self.force_scan = true;
+        }
+        if !outcome.taken.is_empty() {
+            // Peers rescan and count these leases as ours.
+            self.ctx.announce().await;
         }
         metrics::gauge!(m::LEASES_HELD, "worker" => worker).set(self.held.len() as f64);
         outcome.balance = Some(balance(self.held.len()));

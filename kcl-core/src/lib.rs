@@ -61,6 +61,7 @@ mod consumer;
 mod deaggregation;
 pub mod error;
 pub mod events;
+mod fleet;
 mod held;
 mod leases;
 pub mod metrics;
@@ -81,7 +82,8 @@ pub use assignment::{
 };
 pub use checkpointer::{Checkpointer, PreparedCheckpoint};
 pub use config::{
-    Backoff, ConfigError, InitialPosition, ProcessorErrorPolicy, WorkerConfig, WorkerConfigBuilder,
+    Backoff, ConfigError, InitialPosition, LeaseRenewal, ProcessorErrorPolicy, WorkerConfig,
+    WorkerConfigBuilder,
 };
 pub use consumer::ConsumerState;
 pub use error::{BoxError, Error, Result};

@@ -58,6 +58,8 @@ pub(crate) struct ShardSyncer {
     pub(crate) store: Arc<dyn LeaseStore>,
     pub(crate) source: Arc<dyn RecordSource>,
     pub(crate) initial_position: InitialPosition,
+    /// Heartbeat mode: bump the table version after creating or deleting leases, so peers rescan.
+    pub(crate) announce: bool,
 }
 
 /// The checkpoint a new lease starts from under the initial position, when not a descendant.
@@ -372,6 +374,11 @@ impl ShardSyncer {
                     tracing::debug!(lease = %lease.key, "cleanup lost a race; retrying next sync");
                 }
                 Err(e) => return Err(e.into()),
+            }
+        }
+        if self.announce && (!report.created.is_empty() || !report.deleted.is_empty()) {
+            if let Err(e) = self.store.bump_version().await {
+                tracing::warn!(error = %kcl_checkpoint::DisplayChain(&e), "bumping the lease table version failed");
             }
         }
         Ok(report)

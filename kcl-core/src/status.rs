@@ -460,6 +460,29 @@ impl LeaseStore for AnswerTracking {
     async fn finish_handoff(&self, lease: &Lease) -> kcl_checkpoint::Result<Lease> {
         self.seen(self.inner.finish_handoff(lease).await)
     }
+    async fn heartbeat(
+        &self,
+        worker_id: &str,
+        expected: Option<u64>,
+    ) -> kcl_checkpoint::Result<kcl_checkpoint::FleetRecord> {
+        self.seen(self.inner.heartbeat(worker_id, expected).await)
+    }
+    async fn evict_worker(
+        &self,
+        worker_id: &str,
+        expected: u64,
+    ) -> kcl_checkpoint::Result<kcl_checkpoint::FleetRecord> {
+        self.seen(self.inner.evict_worker(worker_id, expected).await)
+    }
+    async fn read_fleet(&self) -> kcl_checkpoint::Result<kcl_checkpoint::FleetRecord> {
+        self.seen(self.inner.read_fleet().await)
+    }
+    async fn bump_version(&self) -> kcl_checkpoint::Result<kcl_checkpoint::FleetRecord> {
+        self.seen(self.inner.bump_version().await)
+    }
+    async fn leave_fleet(&self, worker_id: &str) -> kcl_checkpoint::Result<()> {
+        self.seen(self.inner.leave_fleet(worker_id).await)
+    }
     async fn set_child_shard_ids(
         &self,
         lease: &Lease,

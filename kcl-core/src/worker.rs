@@ -25,10 +25,11 @@ use tokio::time::{sleep_until, Instant};
 use tracing::Instrument;
 
 use crate::assignment::{AssignmentStrategy, CountBalanced};
-use crate::config::{ConfigError, Jitter, WorkerConfig};
+use crate::config::{ConfigError, Jitter, LeaseRenewal, WorkerConfig};
 use crate::consumer::{ConsumerContext, ConsumerState, Findings, ShardConsumer};
 use crate::error::{Error, Result};
 use crate::events::{LeaseEventListener, LeaseEvents};
+use crate::fleet::FleetView;
 use crate::held::{HeldLease, LeaseContext};
 use crate::leases::{Coordinator, HeldSet, LeaseView};
 use crate::metrics as m;
@@ -265,21 +266,33 @@ impl Worker {
         let sync_now = Arc::new(Notify::new());
         let mut background = JoinSet::new();
         let jitter = Jitter::new(cfg.jitter_seed());
+        let heartbeat_mode = cfg.lease_renewal() == LeaseRenewal::Heartbeat;
+        let fleet = heartbeat_mode.then(|| Arc::new(FleetView::default()));
+        // Heartbeat mode: woken when a heartbeat shows the table changed since the last scan.
+        let scan_now = Arc::new(Notify::new());
         let lease_ctx = Arc::new(LeaseContext {
             worker_id: Arc::clone(&self.worker_id),
             store: Arc::clone(&self.store),
             lease_duration: cfg.lease_duration(),
             graceful_handoff: cfg.graceful_handoff(),
+            fleet: fleet.clone(),
             events: self.events.clone(),
             jitter: jitter.clone(),
         });
 
-        // Renewer.
+        // Renewer: every lease, or in heartbeat mode this worker's heartbeat (the first one now, so that
+        // peers see this worker before it takes anything).
+        if let Some(fleet) = &fleet {
+            Coordinator::heartbeat(&lease_ctx, fleet, &self.held, &scan_now).await;
+        }
         {
             let status = Arc::clone(&self.status);
             let held = Arc::clone(&self.held);
             let cfg = Arc::clone(&cfg);
             let worker = worker.clone();
+            let lease_ctx = Arc::clone(&lease_ctx);
+            let fleet = fleet.clone();
+            let scan_now = Arc::clone(&scan_now);
             background.spawn(
                 async move {
                     let mut tick = tokio::time::interval(cfg.lease_renewal_interval());
@@ -288,7 +301,10 @@ impl Worker {
                     loop {
                         status.beat("renewer", cfg.lease_renewal_interval());
                         tick.tick().await;
-                        Coordinator::renew_all(&held).await;
+                        match &fleet {
+                            Some(fleet) => Coordinator::heartbeat(&lease_ctx, fleet, &held, &scan_now).await,
+                            None => Coordinator::renew_all(&held).await,
+                        }
                         metrics::gauge!(m::LEASES_HELD, "worker" => worker.clone()).set(held.len() as f64);
                     }
                 }
@@ -336,6 +352,7 @@ impl Worker {
             store: Arc::clone(&self.store),
             source: Arc::clone(&self.source),
             initial_position: cfg.initial_position(),
+            announce: heartbeat_mode,
         };
         // What shard sync finds for consumers (leases whose shard expired from retention, shards gone).
         let (findings_tx, findings_rx) = signal::channel::<Findings>(Arc::default());
@@ -450,8 +467,10 @@ impl Worker {
                 Some(done) = consumers.join_next_with_id() => self.reap(done, &mut running).await,
                 _ = shard_ended.notified() => {
                     sync_now.notify_one();
+                    coordinator.force_scan();
                     next_take = Instant::now();
                 }
+                _ = scan_now.notified() => next_take = Instant::now(),
                 _ = sleep_until(next_take) => {
                     let now = Instant::now();
                     next_take = now + cfg.lease_taker_interval();
@@ -508,6 +527,11 @@ impl Worker {
             self.reap(done, &mut running).await;
         }
         background.shutdown().await;
+        if heartbeat_mode {
+            if let Err(e) = self.store.leave_fleet(&self.worker_id).await {
+                tracing::warn!(error = %DisplayChain(&e), "removing this worker's heartbeat failed");
+            }
+        }
         metrics::gauge!(m::LEASES_HELD, "worker" => worker).set(0.0);
         tracing::info!("worker stopped");
         match fatal {

@@ -8,7 +8,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
-use kcl_core::{InitialPosition, WorkerConfig};
+use kcl_core::{InitialPosition, LeaseRenewal, WorkerConfig};
 
 /// One bad environment variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +115,7 @@ pub struct ServiceConfig {
     /// `KCL_CREATE_LEASE_TABLE`: create the lease table when missing.
     pub create_lease_table: bool,
     /// The worker settings: `KCL_INITIAL_POSITION`, `KCL_LEASE_DURATION`, `KCL_LEASE_TAKER_INTERVAL`,
+    /// `KCL_LEASE_RENEWAL`, `KCL_GRACEFUL_HANDOFF`,
     /// `KCL_SHARD_SYNC_INTERVAL`, `KCL_IDLE_TIME_BETWEEN_READS`, `KCL_MAX_RECORDS`,
     /// `KCL_MAX_LEASES_PER_WORKER`, `KCL_FATAL_ERROR_ATTEMPTS`.
     pub worker: WorkerConfig,
@@ -152,6 +153,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "KCL_LEASE_TAKER_INTERVAL",
         "`1s`",
         "how often the taker looks for free leases",
+    ),
+    (
+        "KCL_LEASE_RENEWAL",
+        "`per-lease`",
+        "`per-lease` (Java KCL compatible) or `heartbeat` (one heartbeat per worker: far fewer requests)",
+    ),
+    (
+        "KCL_GRACEFUL_HANDOFF",
+        "`true`",
+        "balancing moves as handoffs (the owner checkpoints first) rather than takeovers",
     ),
     ("KCL_SHARD_SYNC_INTERVAL", "`60s`", "how often shards are listed"),
     (
@@ -397,6 +408,16 @@ impl ServiceConfig {
         if let Some(d) = r.duration("KCL_LEASE_TAKER_INTERVAL") {
             worker = worker.lease_taker_interval(d);
         }
+        if let Some(mode) = r.parsed("KCL_LEASE_RENEWAL", |v| match v.to_ascii_lowercase().as_str() {
+            "per-lease" | "per_lease" | "perlease" => Ok(LeaseRenewal::PerLease),
+            "heartbeat" => Ok(LeaseRenewal::Heartbeat),
+            _ => Err("use per-lease or heartbeat".to_owned()),
+        }) {
+            worker = worker.lease_renewal(mode);
+        }
+        if let Some(yes) = r.parsed("KCL_GRACEFUL_HANDOFF", boolean) {
+            worker = worker.graceful_handoff(yes);
+        }
         if let Some(d) = r.duration("KCL_SHARD_SYNC_INTERVAL") {
             worker = worker.shard_sync_interval(d);
         }
@@ -549,6 +570,8 @@ mod tests {
             ("KCL_INITIAL_POSITION", "AT_TIMESTAMP=2026-12-01T10:00:00Z"),
             ("KCL_LEASE_DURATION", "3s"),
             ("KCL_LEASE_TAKER_INTERVAL", "500ms"),
+            ("KCL_LEASE_RENEWAL", "heartbeat"),
+            ("KCL_GRACEFUL_HANDOFF", "false"),
             ("KCL_SHARD_SYNC_INTERVAL", "2m"),
             ("KCL_IDLE_TIME_BETWEEN_READS", "200ms"),
             ("KCL_MAX_RECORDS", "500"),
@@ -572,6 +595,8 @@ mod tests {
         assert_eq!(c.worker.max_records_per_call(), 500);
         assert_eq!(c.worker.max_leases_per_worker(), 8);
         assert_eq!(c.worker.fatal_error_attempts(), 3);
+        assert_eq!(c.worker.lease_renewal(), LeaseRenewal::Heartbeat);
+        assert!(!c.worker.graceful_handoff());
         assert_eq!(
             c.worker.initial_position(),
             InitialPosition::AtTimestamp(humantime::parse_rfc3339("2026-12-01T10:00:00Z").unwrap())
@@ -617,6 +642,8 @@ mod tests {
             ("KCL_MAX_RECORDS", "many"),
             ("KCL_MAX_LEASES_PER_WORKER", "0"),
             ("KCL_RETRIEVAL_MODE", "push"),
+            ("KCL_LEASE_RENEWAL", "sometimes"),
+            ("KCL_GRACEFUL_HANDOFF", "perhaps"),
             ("KCL_FATAL_ERROR_ATTEMPTS", "0"),
             ("KCL_CREATE_LEASE_TABLE", "maybe"),
             ("KCL_HTTP_ADDR", "localhost"),

@@ -44,7 +44,7 @@ use kcl::checkpoint::{
 use kcl::core::source::EmulatorSource;
 use kcl::core::{
     async_trait, Backoff, Checkpointer, InitialPosition, InitializationInput, IteratorPosition, LeaseEvent,
-    ProcessRecordsInput, ProcessorError, ProcessorErrorPolicy, RecordSource, ShardFilter,
+    LeaseRenewal, ProcessRecordsInput, ProcessorError, ProcessorErrorPolicy, RecordSource, ShardFilter,
     ShardRecordProcessor, Worker, WorkerConfig, WorkerHandle,
 };
 use kcl::emulator::types::{
@@ -260,15 +260,26 @@ impl Outcome {
     }
 }
 
-/// Runs one seed to its end on a fresh paused runtime.
+/// Runs one seed to its end on a fresh paused runtime: odd seeds with heartbeat renewals, even seeds with
+/// per-lease renewals (the schedule itself does not depend on the mode).
 pub fn run(seed: u64) -> Outcome {
+    let renewal = if seed % 2 == 1 {
+        LeaseRenewal::Heartbeat
+    } else {
+        LeaseRenewal::PerLease
+    };
+    run_in(seed, renewal)
+}
+
+/// Runs one seed with the given renewal mode.
+pub fn run_in(seed: u64, renewal: LeaseRenewal) -> Outcome {
     quiet_injected_panics();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .expect("runtime");
-    rt.block_on(simulate(seed))
+    rt.block_on(simulate(seed, renewal))
 }
 
 /// Keeps the default panic hook for real panics but silences the ones the simulation injects.
@@ -365,6 +376,29 @@ impl LeaseStore for Audit {
             at: stored.checkpoint.clone(),
         });
         Ok(stored)
+    }
+    async fn heartbeat(
+        &self,
+        worker_id: &str,
+        expected: Option<u64>,
+    ) -> kcl::checkpoint::Result<kcl::checkpoint::FleetRecord> {
+        self.inner.heartbeat(worker_id, expected).await
+    }
+    async fn evict_worker(
+        &self,
+        worker_id: &str,
+        expected: u64,
+    ) -> kcl::checkpoint::Result<kcl::checkpoint::FleetRecord> {
+        self.inner.evict_worker(worker_id, expected).await
+    }
+    async fn read_fleet(&self) -> kcl::checkpoint::Result<kcl::checkpoint::FleetRecord> {
+        self.inner.read_fleet().await
+    }
+    async fn bump_version(&self) -> kcl::checkpoint::Result<kcl::checkpoint::FleetRecord> {
+        self.inner.bump_version().await
+    }
+    async fn leave_fleet(&self, worker_id: &str) -> kcl::checkpoint::Result<()> {
+        self.inner.leave_fleet(worker_id).await
     }
     async fn request_handoff(&self, lease: &Lease, new_owner: &str) -> kcl::checkpoint::Result<Lease> {
         self.inner.request_handoff(lease, new_owner).await
@@ -563,6 +597,7 @@ struct Fleet {
     source: Arc<dyn RecordSource>,
     store: Arc<FaultyLeaseStore>,
     lease: Duration,
+    renewal: LeaseRenewal,
     policy: ProcessorErrorPolicy,
     members: Vec<Member>,
     /// Graceful shutdowns in progress (their ids are not reused until done).
@@ -587,6 +622,7 @@ impl Fleet {
         let config = WorkerConfig::builder()
             .initial_position(InitialPosition::TrimHorizon)
             .lease_duration(self.lease)
+            .lease_renewal(self.renewal)
             .lease_taker_interval(Duration::from_secs(1).min(self.lease))
             .shard_sync_interval(Duration::from_secs(wrng.random_range(2..30)))
             .idle_time_between_reads(Duration::from_millis(wrng.random_range(100..400)))
@@ -927,7 +963,7 @@ async fn produce(
     }
 }
 
-async fn simulate(seed: u64) -> Outcome {
+async fn simulate(seed: u64, renewal: LeaseRenewal) -> Outcome {
     let shared = Arc::new(Shared {
         start: Instant::now(),
         events: Mutex::new(Vec::new()),
@@ -984,6 +1020,7 @@ async fn simulate(seed: u64) -> Outcome {
         source: Arc::clone(&source),
         store,
         lease,
+        renewal,
         policy,
         members: Vec::new(),
         shutting_down: Vec::new(),

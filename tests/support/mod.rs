@@ -577,6 +577,29 @@ impl LeaseStore for MalformedItems {
     ) -> kcl::checkpoint::Result<Lease> {
         self.inner.prepare_checkpoint(lease, pending, state).await
     }
+    async fn heartbeat(
+        &self,
+        worker_id: &str,
+        expected: Option<u64>,
+    ) -> kcl::checkpoint::Result<kcl::checkpoint::FleetRecord> {
+        self.inner.heartbeat(worker_id, expected).await
+    }
+    async fn evict_worker(
+        &self,
+        worker_id: &str,
+        expected: u64,
+    ) -> kcl::checkpoint::Result<kcl::checkpoint::FleetRecord> {
+        self.inner.evict_worker(worker_id, expected).await
+    }
+    async fn read_fleet(&self) -> kcl::checkpoint::Result<kcl::checkpoint::FleetRecord> {
+        self.inner.read_fleet().await
+    }
+    async fn bump_version(&self) -> kcl::checkpoint::Result<kcl::checkpoint::FleetRecord> {
+        self.inner.bump_version().await
+    }
+    async fn leave_fleet(&self, worker_id: &str) -> kcl::checkpoint::Result<()> {
+        self.inner.leave_fleet(worker_id).await
+    }
     async fn request_handoff(&self, lease: &Lease, new_owner: &str) -> kcl::checkpoint::Result<Lease> {
         self.inner.request_handoff(lease, new_owner).await
     }

@@ -67,6 +67,13 @@ pub const STREAM_NAME: &str = "streamName";
 /// `shardId` (S, multi-stream leases).
 pub const SHARD_ID: &str = "shardId";
 
+/// `entityType` (S): marks items that are not leases (the fleet record; KCL 3 metadata items).
+pub const ENTITY_TYPE: &str = "entityType";
+/// `fleetVersion` (N, the fleet record).
+pub const FLEET_VERSION: &str = "fleetVersion";
+/// The prefix of the fleet record's per-worker heartbeat attributes (N): `heartbeat:<worker id>`.
+pub const HEARTBEAT_PREFIX: &str = "heartbeat:";
+
 /// A DynamoDB item.
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -113,7 +120,33 @@ pub(crate) fn lease_to_item(lease: &Lease) -> Item {
 
 /// True for items the Java KCL 3 keeps in the lease table that are not leases (they carry `entityType`).
 pub(crate) fn is_non_lease_item(item: &Item) -> bool {
-    item.contains_key("entityType")
+    item.contains_key(ENTITY_TYPE)
+}
+
+/// Decodes the fleet record's item. Attributes that are not numbers are skipped with a warning (a worker
+/// whose heartbeat cannot be read looks absent, so its leases expire by their own counters).
+pub(crate) fn fleet_from_item(item: &Item) -> crate::fleet::FleetRecord {
+    let number = |name: &str, value: &AttributeValue| match value {
+        AttributeValue::N(n) => n.parse::<u64>().ok(),
+        _ => {
+            tracing::warn!(
+                attribute = name,
+                "fleet record attribute is not a number; ignored"
+            );
+            None
+        }
+    };
+    let mut fleet = crate::fleet::FleetRecord::default();
+    for (name, value) in item {
+        if name == FLEET_VERSION {
+            fleet.version = number(name, value).unwrap_or_default();
+        } else if let Some(worker) = name.strip_prefix(HEARTBEAT_PREFIX) {
+            if let Some(beat) = number(name, value) {
+                fleet.heartbeats.insert(worker.to_owned(), beat);
+            }
+        }
+    }
+    fleet
 }
 
 /// Decodes an item into a lease.

@@ -39,12 +39,13 @@ use bytes::Bytes;
 use tokio::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::fleet::{FleetRecord, FLEET_ITEM_KEY};
 use crate::lease::{Lease, LeaseKey};
 use crate::retry::{RetryPolicy, RetryingLeaseStore};
 use crate::sequence::ExtendedSequenceNumber;
 use crate::store::{
     handoff_request, handoff_requested, renew_landed, required_checkpoint_owner, required_owner,
-    validate_lease, LeaseListing, LeaseStore, Operation,
+    valid_worker_id, validate_lease, LeaseListing, LeaseStore, Operation,
 };
 use attempts::AmbiguousAttempts;
 use codec::{Item, CHECKPOINT_OWNER, LEASE_COUNTER, LEASE_KEY, LEASE_OWNER};
@@ -294,6 +295,20 @@ impl Update {
         };
         self.conditions.push(condition);
         self
+    }
+
+    /// Sets a committed checkpoint: the position, the owner-switch count reset, any pending checkpoint and
+    /// its state removed (what `checkpoint` and `handoff_checkpoint` both write).
+    fn set_checkpoint(&mut self, checkpoint: &ExtendedSequenceNumber) -> &mut Self {
+        self.set(codec::CHECKPOINT, codec::s(checkpoint.checkpoint_str()))
+            .set(
+                codec::CHECKPOINT_SUB_SEQUENCE,
+                codec::n(checkpoint.sub_sequence()),
+            )
+            .set(codec::OWNER_SWITCHES, codec::n(0))
+            .remove(codec::PENDING_CHECKPOINT)
+            .remove(codec::PENDING_CHECKPOINT_SUB_SEQUENCE)
+            .remove(codec::PENDING_CHECKPOINT_STATE)
     }
 
     /// Fences on no handoff being in progress.
@@ -564,6 +579,56 @@ impl DynamoDbLeaseStore {
         }
     }
 
+    /// One `UpdateItem` of the fleet record's number attribute `counter` (as `#counter`) with `expression`,
+    /// optionally conditioned (`condition` with `:expected`), and with `:next` when given; returns the
+    /// record as now stored. A failed condition is a [`Error::Conflict`].
+    async fn fleet_update(
+        &self,
+        operation: Operation,
+        counter: &str,
+        expression: &str,
+        condition: Option<(&str, Option<u64>)>,
+        next: Option<u64>,
+    ) -> Result<FleetRecord> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(LEASE_KEY, codec::s(FLEET_ITEM_KEY))
+            .update_expression(expression)
+            .expression_attribute_names("#counter", counter)
+            .expression_attribute_names("#type", codec::ENTITY_TYPE)
+            .expression_attribute_values(":fleet", codec::s("fleet"))
+            .return_values(ReturnValue::AllNew);
+        if expression.contains(":zero") {
+            request = request
+                .expression_attribute_values(":zero", codec::n(0))
+                .expression_attribute_values(":one", codec::n(1));
+        }
+        if let Some(next) = next {
+            request = request.expression_attribute_values(":next", codec::n(next));
+        }
+        if let Some((condition, expected)) = condition {
+            request = request.condition_expression(condition);
+            if let Some(expected) = expected {
+                request = request.expression_attribute_values(":expected", codec::n(expected));
+            }
+        }
+        let out = match request.send().await {
+            Ok(out) => out,
+            Err(err) if is_condition_failed(&err) => {
+                return Err(Error::conflict(operation, FLEET_ITEM_KEY));
+            }
+            Err(err) => return Err(map_sdk_error(self.target(operation, Some(FLEET_ITEM_KEY)), err)),
+        };
+        match out.attributes() {
+            Some(item) if !item.is_empty() => Ok(codec::fleet_from_item(item)),
+            // Some emulators omit ALL_NEW: read the record back (any later state will do: these writes
+            // need only the heartbeats and version as of after them).
+            _ => self.read_fleet().await,
+        }
+    }
+
     /// A strongly consistent read of one item.
     async fn read(&self, operation: Operation, key: &LeaseKey) -> Result<Option<Lease>> {
         let out = self
@@ -734,15 +799,7 @@ impl LeaseStore for DynamoDbLeaseStore {
         update
             .fence_counter(op, lease)?
             .fence_owner(Some(owner))
-            .set(codec::CHECKPOINT, codec::s(checkpoint.checkpoint_str()))
-            .set(
-                codec::CHECKPOINT_SUB_SEQUENCE,
-                codec::n(checkpoint.sub_sequence()),
-            )
-            .set(codec::OWNER_SWITCHES, codec::n(0))
-            .remove(codec::PENDING_CHECKPOINT)
-            .remove(codec::PENDING_CHECKPOINT_SUB_SEQUENCE)
-            .remove(codec::PENDING_CHECKPOINT_STATE);
+            .set_checkpoint(&checkpoint);
         let verify = |stored: &Lease| {
             stored.owner == lease.owner
                 && stored.checkpoint == checkpoint
@@ -807,15 +864,7 @@ impl LeaseStore for DynamoDbLeaseStore {
         let mut update = Update::default();
         update
             .fence_checkpoint_owner(checkpoint_owner)
-            .set(codec::CHECKPOINT, codec::s(checkpoint.checkpoint_str()))
-            .set(
-                codec::CHECKPOINT_SUB_SEQUENCE,
-                codec::n(checkpoint.sub_sequence()),
-            )
-            .set(codec::OWNER_SWITCHES, codec::n(0))
-            .remove(codec::PENDING_CHECKPOINT)
-            .remove(codec::PENDING_CHECKPOINT_SUB_SEQUENCE)
-            .remove(codec::PENDING_CHECKPOINT_STATE);
+            .set_checkpoint(&checkpoint);
         // Idempotent (the condition still holds after it landed), so a retried attempt simply applies again.
         let verify = |stored: &Lease| {
             stored.checkpoint_owner.as_deref() == Some(checkpoint_owner) && stored.checkpoint == checkpoint
@@ -838,6 +887,77 @@ impl LeaseStore for DynamoDbLeaseStore {
             Written::Applied(stored) => Ok(*stored),
             Written::ConditionFailed { .. } => Err(Error::conflict(op, lease.key.as_str())),
         }
+    }
+
+    async fn heartbeat(&self, worker_id: &str, expected: Option<u64>) -> Result<FleetRecord> {
+        let op = Operation::Heartbeat;
+        valid_worker_id(op, worker_id)?;
+        let (condition, next) = match expected {
+            None => ("attribute_not_exists(#counter)", 1),
+            Some(c) => ("#counter = :expected", c.saturating_add(1)),
+        };
+        self.fleet_update(
+            op,
+            &format!("{}{worker_id}", codec::HEARTBEAT_PREFIX),
+            "SET #counter = :next, #type = :fleet",
+            Some((condition, expected)),
+            Some(next),
+        )
+        .await
+    }
+
+    async fn evict_worker(&self, worker_id: &str, expected: u64) -> Result<FleetRecord> {
+        let op = Operation::EvictWorker;
+        valid_worker_id(op, worker_id)?;
+        self.fleet_update(
+            op,
+            &format!("{}{worker_id}", codec::HEARTBEAT_PREFIX),
+            "REMOVE #counter SET #type = :fleet",
+            Some(("#counter = :expected", Some(expected))),
+            None,
+        )
+        .await
+    }
+
+    async fn read_fleet(&self) -> Result<FleetRecord> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(LEASE_KEY, codec::s(FLEET_ITEM_KEY))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| map_sdk_error(self.target(Operation::ReadFleet, Some(FLEET_ITEM_KEY)), err))?;
+        Ok(out.item().map(codec::fleet_from_item).unwrap_or_default())
+    }
+
+    async fn bump_version(&self) -> Result<FleetRecord> {
+        self.fleet_update(
+            Operation::BumpVersion,
+            codec::FLEET_VERSION,
+            "SET #counter = if_not_exists(#counter, :zero) + :one, #type = :fleet",
+            None,
+            None,
+        )
+        .await
+    }
+
+    async fn leave_fleet(&self, worker_id: &str) -> Result<()> {
+        let op = Operation::LeaveFleet;
+        valid_worker_id(op, worker_id)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(LEASE_KEY, codec::s(FLEET_ITEM_KEY))
+            .update_expression("REMOVE #counter")
+            .expression_attribute_names("#counter", format!("{}{worker_id}", codec::HEARTBEAT_PREFIX))
+            .send()
+            .await;
+        result
+            .map(|_| ())
+            .map_err(|err| map_sdk_error(self.target(op, Some(FLEET_ITEM_KEY)), err))
     }
 
     async fn set_child_shard_ids(&self, lease: &Lease, children: &BTreeSet<String>) -> Result<Lease> {

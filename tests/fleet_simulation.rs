@@ -1,7 +1,7 @@
 //! The seeded fleet simulation (see `tests/sim/mod.rs` for what it runs and checks).
 //!
 //! - `KCL_SIM_SEEDS=A..B` picks the seeds (default `0..24` for a plain `cargo test`; the README test
-//!   command runs as many of `0..3000` as fit in 5 minutes, at least 1,000); `KCL_SIM_SEEDS=N` replays one seed and prints its violations with the
+//!   command runs as many of `0..3000` as fit in 5 minutes, at least 600); `KCL_SIM_SEEDS=N` replays one seed and prints its violations with the
 //!   events around them.
 //! - `KCL_SIM_THREADS` (default: the machine's cores) and `KCL_SIM_MAX_SECONDS` (no limit by default)
 //!   bound a long run; `KCL_SIM_MIN_SEEDS` fails the test if fewer seeds than that fit in the time

@@ -528,3 +528,41 @@ async fn the_worker_id_defaults_to_the_ecs_task_id() {
         consumer.logs()
     );
 }
+
+/// A SIGTERM while the worker is still starting (here: its DynamoDB endpoint accepts connections and never
+/// answers, so the lease table check hangs) ends the process cleanly within the shutdown deadline, with code
+/// 0, not by the signal's default action.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_the_lease_table_does_not_answer_exits_cleanly() {
+    // Connections are queued by the kernel and never read: every request hangs.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let dir = tempdir();
+    let http = SocketAddr::from(([127, 0, 0, 1], servers::free_port()));
+    let env = consumer_env(
+        &endpoint,
+        &endpoint,
+        "app",
+        "s",
+        "w-start",
+        http,
+        &dir.join("out"),
+    );
+    let mut consumer = Consumer::spawn(env, "w-start", http, dir.join("out"), &dir);
+    let logs = consumer.log.clone();
+    servers::eventually(Duration::from_secs(10), || {
+        let logs = logs.clone();
+        async move {
+            std::fs::read_to_string(&logs)
+                .unwrap_or_default()
+                .contains("AWS clients ready")
+        }
+    })
+    .await
+    .unwrap_or_else(|| panic!("never got to the AWS clients: {}", consumer.logs()));
+    consumer.sigterm();
+    // The deadline is 5 s (`consumer_env`).
+    let code = consumer.exit_within(Duration::from_secs(10)).await;
+    assert_eq!(code, Some(0), "{}", consumer.logs());
+    drop(silent);
+}

@@ -352,28 +352,40 @@ async fn resolve_worker_id(config: &ServiceConfig) -> String {
     }
 }
 
-/// Completes on SIGTERM or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
+/// Completes on SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is called (inside a Tokio
+/// runtime), not when the future is first polled, so a signal that arrives in between is not lost to the
+/// default action (which would end the process at once).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => tokio::select! {
                     _ = term.recv() => tracing::info!("SIGTERM received"),
-                    _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+                    _ = int.recv() => tracing::info!("SIGINT received"),
+                },
+                (Ok(mut term), Err(e)) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGINT; only SIGTERM stops the service");
+                    term.recv().await;
+                    tracing::info!("SIGTERM received");
                 }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT stops the service");
-                let _ = tokio::signal::ctrl_c().await;
+                (Err(e), _) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT stops the service");
+                    let _ = tokio::signal::ctrl_c().await;
+                    tracing::info!("SIGINT received");
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("Ctrl-C received");
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("Ctrl-C received");
+        }
     }
 }
 
@@ -411,17 +423,25 @@ pub async fn main(factory: impl ShardRecordProcessorFactory) -> ExitCode {
         }
     }
     init_logging(config.log_format, &config.log_filter);
-    let service = match Service::from_config(config).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %DisplayChain(&e), "cannot start");
-            return match e {
-                ServiceError::Env(_) => ExitCode::from(2),
-                _ => ExitCode::FAILURE,
-            };
+    // Listening from here on: a SIGTERM during AWS set-up (nothing is held yet) ends the process cleanly.
+    let mut stop = Box::pin(shutdown_signal());
+    let service = tokio::select! {
+        made = Service::from_config(config) => match made {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %DisplayChain(&e), "cannot start");
+                return match e {
+                    ServiceError::Env(_) => ExitCode::from(2),
+                    _ => ExitCode::FAILURE,
+                };
+            }
+        },
+        () = &mut stop => {
+            tracing::info!("stopped during start-up; nothing was held");
+            return ExitCode::SUCCESS;
         }
     };
-    match service.run(factory).await {
+    match service.run_until(factory, stop).await {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %DisplayChain(&e), "stopped with an error");

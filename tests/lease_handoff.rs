@@ -57,6 +57,25 @@ fn any_lost(events: &[(Instant, LeaseEvent)]) -> bool {
     events.iter().any(|(_, e)| matches!(e, LeaseEvent::Lost { .. }))
 }
 
+/// Waits up to `limit` until every worker holds 20 leases, keeps producing 10 s more, then stops the producer
+/// and lets everything drain for 10 s; returns how long balancing took.
+async fn balance_then_drain(
+    handles: &[kcl::core::WorkerHandle],
+    stream: &Stream,
+    producer: tokio::task::JoinHandle<()>,
+    limit: Duration,
+) -> Duration {
+    let settled = wait_until(limit, Duration::from_millis(100), || {
+        handles.iter().all(|h| h.leases().len() == 20)
+    })
+    .await;
+    assert!(settled.is_some(), "not balanced: {:?}", owners(stream).await);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    producer.abort();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    settled.unwrap()
+}
+
 fn starts(log: &Log) -> usize {
     log.events()
         .iter()
@@ -112,15 +131,7 @@ async fn join_by_handoff(renewal: LeaseRenewal) {
         None,
         events.listener(),
     ));
-    let settled = wait_until(Duration::from_secs(30), Duration::from_millis(100), || {
-        handles.iter().all(|h| h.leases().len() == 20)
-    })
-    .await;
-    assert!(settled.is_some(), "not balanced: {:?}", owners(&stream).await);
-    // Keep producing for a while, then let everything drain.
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    producer.abort();
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    let settled = balance_then_drain(&handles, &stream, producer, Duration::from_secs(30)).await;
 
     let moves: Vec<_> = events.all()[before..]
         .iter()
@@ -169,7 +180,7 @@ async fn join_by_handoff(renewal: LeaseRenewal) {
     println!(
         "{renewal:?} handoff: 20 moves, 0 duplicates; balanced {:?} after the join; decision to first record: \
          min {:?}, median {:?}, max {:?} (lease 10 s, taker 1 s, records every 250 ms); {} records",
-        settled.unwrap(),
+        settled,
         gaps[0],
         gaps[gaps.len() / 2],
         gaps[gaps.len() - 1],
@@ -203,14 +214,7 @@ async fn five_workers_started_together_on_100_shards_start_each_shard_about_once
             )
         })
         .collect();
-    let settled = wait_until(Duration::from_secs(60), Duration::from_millis(100), || {
-        handles.iter().all(|h| h.leases().len() == 20)
-    })
-    .await;
-    assert!(settled.is_some(), "not balanced: {:?}", owners(&stream).await);
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    producer.abort();
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    let settled = balance_then_drain(&handles, &stream, producer, Duration::from_secs(60)).await;
     let started = starts(&log);
     let moves = events
         .all()
@@ -221,7 +225,7 @@ async fn five_workers_started_together_on_100_shards_start_each_shard_about_once
     println!(
         "5 workers started together on 100 shards: balanced after {:?}, {moves} handoffs, {started} processor \
          starts, {} records",
-        settled.unwrap(),
+        settled,
         log.count()
     );
     assert!(started <= 110, "{started} processor starts for 100 shards");

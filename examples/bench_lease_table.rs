@@ -174,6 +174,14 @@ impl LeaseStore for Counting {
         self.count(Operation::SetChildShardIds);
         self.inner.set_child_shard_ids(lease, children).await
     }
+    async fn report_load(
+        &self,
+        lease: &Lease,
+        load: &kcl::checkpoint::LeaseLoad,
+    ) -> kcl::checkpoint::Result<Lease> {
+        self.count(Operation::ReportLoad);
+        self.inner.report_load(lease, load).await
+    }
     async fn delete(&self, lease: &Lease) -> kcl::checkpoint::Result<()> {
         self.count(Operation::Delete);
         self.inner.delete(lease).await

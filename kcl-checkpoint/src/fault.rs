@@ -19,7 +19,7 @@ use tokio::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::fleet::FleetRecord;
-use crate::lease::{Lease, LeaseKey};
+use crate::lease::{Lease, LeaseKey, LeaseLoad};
 use crate::sequence::ExtendedSequenceNumber;
 use crate::store::{LeaseListing, LeaseStore, Operation};
 
@@ -329,6 +329,13 @@ impl LeaseStore for FaultyLeaseStore {
     async fn set_child_shard_ids(&self, lease: &Lease, children: &BTreeSet<String>) -> Result<Lease> {
         self.run(Operation::SetChildShardIds, Some(&lease.key), || {
             self.inner.set_child_shard_ids(lease, children)
+        })
+        .await
+    }
+
+    async fn report_load(&self, lease: &Lease, load: &LeaseLoad) -> Result<Lease> {
+        self.run(Operation::ReportLoad, Some(&lease.key), || {
+            self.inner.report_load(lease, load)
         })
         .await
     }

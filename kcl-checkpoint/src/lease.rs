@@ -173,6 +173,42 @@ pub struct Lease {
     pub throughput_kbps: Option<f64>,
     /// The owner that wrote the last checkpoint (KCL 3 `checkpointOwner`, used by graceful handoff).
     pub checkpoint_owner: Option<String>,
+    /// The shard's recent rate in records per second, as its owner last reported it
+    /// ([`LeaseStore::report_load`](crate::LeaseStore::report_load)).
+    pub records_per_sec: Option<f64>,
+    /// The owner's CPU utilization (0.0-1.0 of what its process may use) when it last reported the lease's
+    /// load, where the owner could measure it.
+    pub owner_cpu: Option<f64>,
+}
+
+/// A lease's load as its owner measured it (see [`LeaseStore::report_load`](crate::LeaseStore::report_load)).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LeaseLoad {
+    /// Records processed per second.
+    pub records_per_sec: f64,
+    /// Kilobytes (1,024 bytes) of record data processed per second.
+    pub kbps: f64,
+    /// The owner's CPU utilization (0.0-1.0), when it can measure it.
+    pub owner_cpu: Option<f64>,
+}
+
+impl Lease {
+    /// The load last reported on this lease, if any.
+    pub fn load(&self) -> Option<LeaseLoad> {
+        let kbps = self.throughput_kbps?;
+        Some(LeaseLoad {
+            records_per_sec: self.records_per_sec.unwrap_or(0.0),
+            kbps,
+            owner_cpu: self.owner_cpu,
+        })
+    }
+
+    /// Sets the load fields from a report.
+    pub fn set_load(&mut self, load: &LeaseLoad) {
+        self.throughput_kbps = Some(load.kbps);
+        self.records_per_sec = Some(load.records_per_sec);
+        self.owner_cpu = load.owner_cpu;
+    }
 }
 
 impl Lease {
@@ -191,6 +227,8 @@ impl Lease {
             hash_key_range: None,
             throughput_kbps: None,
             checkpoint_owner: None,
+            records_per_sec: None,
+            owner_cpu: None,
         }
     }
 

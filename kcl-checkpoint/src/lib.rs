@@ -53,7 +53,7 @@ pub use error::{
 #[cfg(feature = "test-util")]
 pub use fault::{Fault, FaultyLeaseStore, RandomFaults};
 pub use fleet::{FleetRecord, FLEET_ITEM_KEY};
-pub use lease::{HashKeyRange, Lease, LeaseKey, StreamIdentifier};
+pub use lease::{HashKeyRange, Lease, LeaseKey, LeaseLoad, StreamIdentifier};
 pub use memory::InMemoryLeaseStore;
 pub use retry::{RetryPolicy, RetryingLeaseStore};
 pub use sequence::{ExtendedSequenceNumber, ParseSequenceError, SequenceNumber};

@@ -12,10 +12,10 @@ use bytes::Bytes;
 
 use crate::error::{Error, Result};
 use crate::fleet::FleetRecord;
-use crate::lease::{Lease, LeaseKey};
+use crate::lease::{Lease, LeaseKey, LeaseLoad};
 use crate::sequence::ExtendedSequenceNumber;
 use crate::store::{
-    handoff_request, required_checkpoint_owner, required_owner, valid_worker_id, validate_lease,
+    handoff_request, required_checkpoint_owner, required_owner, valid_worker_id, validate_lease, validate_load,
     LeaseListing, LeaseStore, Operation,
 };
 
@@ -270,6 +270,18 @@ impl LeaseStore for InMemoryLeaseStore {
             .ok_or_else(|| Error::not_found(Operation::SetChildShardIds, lease.key.as_str()))?;
         stored.child_shard_ids = children.clone();
         Ok(stored.clone())
+    }
+
+    async fn report_load(&self, lease: &Lease, load: &LeaseLoad) -> Result<Lease> {
+        validate_load(lease, load)?;
+        let mut leases = self.lock();
+        match leases.get_mut(&lease.key) {
+            Some(stored) if stored.owner == lease.owner => {
+                stored.set_load(load);
+                Ok(stored.clone())
+            }
+            _ => Err(Error::conflict(Operation::ReportLoad, lease.key.as_str())),
+        }
     }
 
     async fn delete(&self, lease: &Lease) -> Result<()> {

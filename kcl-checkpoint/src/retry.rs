@@ -23,7 +23,7 @@ use tokio::time::Duration;
 use crate::error::DisplayChain;
 use crate::error::{Error, Result};
 use crate::fleet::FleetRecord;
-use crate::lease::{Lease, LeaseKey};
+use crate::lease::{Lease, LeaseKey, LeaseLoad};
 use crate::sequence::ExtendedSequenceNumber;
 use crate::store::{handoff_requested, renew_landed, LeaseListing, LeaseStore, Operation};
 
@@ -307,6 +307,13 @@ impl LeaseStore for RetryingLeaseStore {
         })
         .await
         .0
+    }
+
+    async fn report_load(&self, lease: &Lease, load: &LeaseLoad) -> Result<Lease> {
+        // Idempotent: a retry writes the same figures again.
+        self.retry(Operation::ReportLoad, || self.inner.report_load(lease, load))
+            .await
+            .0
     }
 
     async fn delete(&self, lease: &Lease) -> Result<()> {

@@ -62,7 +62,7 @@ use bytes::Bytes;
 
 use crate::error::{MalformedLease, Result};
 use crate::fleet::FleetRecord;
-use crate::lease::{Lease, LeaseKey};
+use crate::lease::{Lease, LeaseKey, LeaseLoad};
 use crate::sequence::ExtendedSequenceNumber;
 
 /// The lease-store operations, named in errors and used to script faults.
@@ -105,13 +105,15 @@ pub enum Operation {
     ReadFleet,
     /// [`LeaseStore::set_child_shard_ids`].
     SetChildShardIds,
+    /// [`LeaseStore::report_load`].
+    ReportLoad,
     /// [`LeaseStore::delete`].
     Delete,
 }
 
 impl Operation {
     /// Every operation, for iterating in fault plans and tests.
-    pub const ALL: [Operation; 19] = [
+    pub const ALL: [Operation; 20] = [
         Operation::EnsureTable,
         Operation::List,
         Operation::Get,
@@ -130,6 +132,7 @@ impl Operation {
         Operation::EvictWorker,
         Operation::ReadFleet,
         Operation::SetChildShardIds,
+        Operation::ReportLoad,
         Operation::Delete,
     ];
 
@@ -154,6 +157,7 @@ impl Operation {
             Operation::EvictWorker => "evict_worker",
             Operation::ReadFleet => "read_fleet",
             Operation::SetChildShardIds => "set_child_shard_ids",
+            Operation::ReportLoad => "report_load",
             Operation::Delete => "delete",
         }
     }
@@ -379,12 +383,46 @@ pub trait LeaseStore: Send + Sync + fmt::Debug {
     /// [`Error::LeaseNotFound`](crate::Error::LeaseNotFound) if the lease is gone.
     async fn set_child_shard_ids(&self, lease: &Lease, children: &BTreeSet<String>) -> Result<Lease>;
 
+    /// Records the load its owner measured on the lease ([`Lease::throughput_kbps`],
+    /// [`Lease::records_per_sec`], [`Lease::owner_cpu`]), for utilization-aware assignment. Conditioned on
+    /// the caller still owning the lease; the counter is unchanged (a load report is advisory: it neither
+    /// renews the lease nor fences anything).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`](crate::Error::Conflict) if the lease is gone or has another owner;
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for an unowned lease or a figure that is
+    /// negative or not finite.
+    async fn report_load(&self, lease: &Lease, load: &LeaseLoad) -> Result<Lease>;
+
     /// Deletes a lease (fenced on counter). A lease already absent counts as deleted.
     ///
     /// # Errors
     ///
     /// [`Error::Conflict`](crate::Error::Conflict) if the lease changed since it was read.
     async fn delete(&self, lease: &Lease) -> Result<()>;
+}
+
+/// Checks shared by every store before a load report reaches the table.
+pub(crate) fn validate_load(lease: &Lease, load: &LeaseLoad) -> Result<()> {
+    let operation = Operation::ReportLoad;
+    validate_lease(operation, lease)?;
+    if lease.owner.is_none() {
+        return Err(crate::Error::invalid(operation, "only the owner reports a lease's load; the lease is unowned"));
+    }
+    let figures = [
+        ("records_per_sec", Some(load.records_per_sec)),
+        ("kbps", Some(load.kbps)),
+        ("owner_cpu", load.owner_cpu),
+    ];
+    for (name, value) in figures {
+        if let Some(v) = value {
+            if !v.is_finite() || v < 0.0 {
+                return Err(crate::Error::invalid(operation, format!("{name} must be finite and >= 0, not {v}")));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks shared by every store before a write reaches the table.

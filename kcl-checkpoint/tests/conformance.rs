@@ -18,7 +18,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use kcl_checkpoint::{
     Billing, DynamoDbLeaseStore, Error, ExtendedSequenceNumber, FaultyLeaseStore, HashKeyRange,
-    InMemoryLeaseStore, Lease, LeaseKey, LeaseStore, RandomFaults, RetryPolicy, RetryingLeaseStore,
+    InMemoryLeaseStore, Lease, LeaseKey, LeaseLoad, LeaseStore, RandomFaults, RetryPolicy, RetryingLeaseStore,
     SequenceNumber,
 };
 use tokio::sync::Barrier;
@@ -537,6 +537,46 @@ async fn child_shard_ids(store: Store) {
     );
 }
 
+async fn load_reports(store: Store) {
+    let lease = seed_owned(&store, "shardId-load", "worker-a").await;
+    let load = LeaseLoad {
+        records_per_sec: 120.5,
+        kbps: 61.25,
+        owner_cpu: Some(0.375),
+    };
+    let reported = store.report_load(&lease, &load).await.unwrap();
+    assert_eq!(reported.load(), Some(load));
+    assert_eq!(reported.counter, lease.counter, "advisory: counter unchanged");
+    assert_eq!(store.get(&lease.key).await.unwrap().unwrap().load(), Some(load));
+    assert_eq!(
+        store.list().await.unwrap().leases.into_iter().find(|l| l.key == lease.key).unwrap().load(),
+        Some(load)
+    );
+    // Without a CPU figure the old one is removed; a renew keeps the figures.
+    let no_cpu = LeaseLoad { owner_cpu: None, ..load };
+    let reported = store.report_load(&reported, &no_cpu).await.unwrap();
+    assert_eq!(reported.load(), Some(no_cpu));
+    let renewed = store.renew(&reported).await.unwrap();
+    assert_eq!(renewed.load(), Some(no_cpu));
+    // Only the owner reports; bad figures are typed errors that write nothing.
+    let taken = store.take(&renewed, "worker-b").await.unwrap();
+    assert_conflict(store.report_load(&renewed, &load).await, "load report by a previous owner");
+    for bad in [f64::NAN, -1.0, f64::INFINITY] {
+        let err = store
+            .report_load(&taken, &LeaseLoad { kbps: bad, ..load })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
+    }
+    let unowned = Lease::new("shardId-load", ExtendedSequenceNumber::TrimHorizon);
+    let err = store.report_load(&unowned, &load).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
+    assert_eq!(store.get(&lease.key).await.unwrap().unwrap().load(), Some(no_cpu));
+    let ghost = Lease::new("shardId-ghost", ExtendedSequenceNumber::TrimHorizon).with_owner("worker-a");
+    assert_conflict(store.report_load(&ghost, &load).await, "load report on a missing lease");
+    assert!(store.get(&ghost.key).await.unwrap().is_none(), "no item was created");
+}
+
 async fn delete_is_fenced(store: Store) {
     let lease = seed(
         &store,
@@ -621,6 +661,7 @@ const CASES: &[(&str, Kind, Case)] = &[
     ("child_shard_ids", Kind::Sequential, |s| {
         Box::pin(child_shard_ids(s))
     }),
+    ("load_reports", Kind::Sequential, |s| Box::pin(load_reports(s))),
     ("delete_is_fenced", Kind::Sequential, |s| {
         Box::pin(delete_is_fenced(s))
     }),

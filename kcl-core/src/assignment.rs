@@ -14,6 +14,12 @@
 //! the sum of squared lease counts, so the fleet converges and never oscillates, and no lease moves unless
 //! it reduces the imbalance.
 //!
+//! [`UtilizationAware`] balances measured load instead of counts, in the spirit of the Java KCL 3: workers
+//! report what each lease processes (records and bytes per second, and their CPU where they can measure
+//! it; see [`crate::load`]), and leases move only while a worker is outside a band around the fleet's
+//! average load, a bounded number at a time, so it never oscillates and a hot shard does not leave one
+//! worker overloaded while others idle.
+//!
 //! [`Kcl2Compatible`] applies the Java KCL 2.x taker's rules instead (target `ceil(leases / workers)`,
 //! expired and unowned leases first, and only when there are none, one lease stolen per 20 s from the most
 //! loaded worker), so experiments can compare against the Java KCL's behaviour.
@@ -81,6 +87,9 @@ pub struct LeaseInfo {
     pub expired: bool,
     /// Recent throughput in KB/s, when known.
     pub throughput_kbps: Option<f64>,
+    /// The load its owner last reported (records/s, KB/s, the owner's CPU), when any owner did (see
+    /// [`crate::load`]); it stays on the lease when the lease moves, until the new owner reports.
+    pub load: Option<kcl_checkpoint::LeaseLoad>,
     /// True while a handoff of the lease is in progress (its previous owner is finishing): it counts for
     /// its new owner, and cannot be asked for again until the handoff lands (the worker skips such steals).
     pub handing_off: bool,
@@ -94,6 +103,7 @@ impl LeaseInfo {
             owner,
             expired,
             throughput_kbps: None,
+            load: None,
             handing_off: false,
         }
     }
@@ -169,6 +179,12 @@ impl Assignment {
 pub trait AssignmentStrategy: Send + Sync + fmt::Debug {
     /// The decision for `snapshot.worker_id`.
     fn assign(&self, snapshot: &AssignmentSnapshot) -> Assignment;
+
+    /// Whether the worker should measure and report lease loads ([`LeaseInfo::load`]) for this strategy
+    /// (default false: reports cost a lease-store write per changed lease per report interval).
+    fn wants_load_reports(&self) -> bool {
+        false
+    }
 }
 
 const _: Option<Box<dyn AssignmentStrategy>> = None;
@@ -355,6 +371,217 @@ impl AssignmentStrategy for Kcl2Compatible {
     }
 }
 
+/// Balances measured load (see the [module docs](self)); every worker of the fleet needs its own instance
+/// (it remembers when it last stole).
+///
+/// **Load.** A lease costs its reported KB/s plus 0.1 per record/s (a record's own overhead counts as 100
+/// bytes), plus 1% of the fleet's mean lease cost so that idle leases still spread by count. A lease no one
+/// has reported yet costs the mean. When every worker holding leases reports CPU, a worker's load is its
+/// CPU utilization instead, shared among its leases by their cost. A worker's load is the sum over the
+/// leases it holds (those being handed to it included).
+///
+/// **Takes.** Free (unowned or expired) leases, largest first, while this worker is below the fleet
+/// average; the least loaded worker also takes what is left, so no lease stays free.
+///
+/// **Moves.** Workers are paired by load: the most loaded with the least loaded, the second with the
+/// second, and so on. A worker in the lower half steals from its partner only when one of the two is
+/// outside the band (default ±20% of the average) and moving one lease lowers the pair's larger load (by
+/// at least 1% of the average); it picks the lease that evens the pair best, and after a steal waits a
+/// cooldown (default 30 s) before the next. The least loaded worker, when its partner has nothing useful
+/// to give (a hot shard alone), tries the other workers above the average, most loaded first. Each move
+/// lowers the sum of squared worker loads, nothing moves while every worker is inside the band, and each
+/// thief steals at most once per cooldown, so the fleet converges and does not oscillate while loads hold
+/// still (a lease's reported load moves with it). A lease too big to move usefully (the hot shard a
+/// worker holds alone) stays where it is, and the other leases move away from its worker.
+#[derive(Debug)]
+pub struct UtilizationAware {
+    band: f64,
+    cooldown: std::time::Duration,
+    last_steal: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Default for UtilizationAware {
+    fn default() -> Self {
+        UtilizationAware {
+            band: 0.2,
+            cooldown: std::time::Duration::from_secs(30),
+            last_steal: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl UtilizationAware {
+    /// The defaults: a ±20% band, 30 s between steals.
+    pub fn new() -> Self {
+        UtilizationAware::default()
+    }
+
+    /// The band around the fleet average within which a worker's load is left alone (a fraction, clamped
+    /// to 0.01-1.0).
+    pub fn with_band(mut self, band: f64) -> Self {
+        self.band = if band.is_finite() { band.clamp(0.01, 1.0) } else { 0.2 };
+        self
+    }
+
+    /// The time this worker waits after a steal before it steals again.
+    pub fn with_cooldown(mut self, cooldown: std::time::Duration) -> Self {
+        self.cooldown = cooldown;
+        self
+    }
+}
+
+/// A lease's cost in load units before CPU scaling (see [`UtilizationAware`]).
+fn raw_cost(load: &kcl_checkpoint::LeaseLoad) -> f64 {
+    load.kbps + 0.1 * load.records_per_sec
+}
+
+/// Per-lease costs and per-worker loads, as [`UtilizationAware`] counts them.
+struct Loads<'a> {
+    cost: BTreeMap<&'a str, f64>,
+    load: BTreeMap<&'a str, f64>,
+}
+
+impl<'a> Loads<'a> {
+    fn of(snapshot: &'a AssignmentSnapshot) -> Self {
+        let reported: Vec<f64> = snapshot.leases.iter().filter_map(|l| l.load.as_ref().map(raw_cost)).collect();
+        let mean = if reported.is_empty() { 1.0 } else { reported.iter().sum::<f64>() / reported.len() as f64 };
+        let mean = if mean > 0.0 { mean } else { 1.0 };
+        let floor = 0.01 * mean;
+        let mut cost: BTreeMap<&str, f64> = snapshot
+            .leases
+            .iter()
+            .map(|l| (l.key.as_str(), l.load.as_ref().map_or(mean, raw_cost) + floor))
+            .collect();
+        // CPU: when every worker holding leases reported it, a worker's load is its CPU, shared by cost.
+        let mut raw_sum: BTreeMap<&str, f64> = BTreeMap::new();
+        let mut cpu: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
+        for lease in &snapshot.leases {
+            if let (Some(owner), false) = (lease.owner.as_deref(), lease.expired) {
+                *raw_sum.entry(owner).or_default() += cost[lease.key.as_str()];
+                if let Some(c) = lease.load.and_then(|l| l.owner_cpu) {
+                    let e = cpu.entry(owner).or_default();
+                    e.0 += c;
+                    e.1 += 1;
+                }
+            }
+        }
+        if !raw_sum.is_empty() && raw_sum.keys().all(|w| cpu.contains_key(w)) {
+            let scale: BTreeMap<&str, f64> = raw_sum
+                .iter()
+                .map(|(w, sum)| (*w, (cpu[w].0 / cpu[w].1 as f64) / sum.max(f64::MIN_POSITIVE)))
+                .collect();
+            let fleet_scale = scale.values().sum::<f64>() / scale.len() as f64;
+            for lease in &snapshot.leases {
+                let owner = lease.owner.as_deref().filter(|_| !lease.expired);
+                let s = owner.and_then(|o| scale.get(o)).copied().unwrap_or(fleet_scale);
+                if let Some(c) = cost.get_mut(lease.key.as_str()) {
+                    *c *= s;
+                }
+            }
+        }
+        let mut load: BTreeMap<&str, f64> = snapshot.live_workers.iter().map(|w| (w.as_str(), 0.0)).collect();
+        for lease in &snapshot.leases {
+            if let (Some(owner), false) = (lease.owner.as_deref(), lease.expired) {
+                *load.entry(owner).or_default() += cost[lease.key.as_str()];
+            }
+        }
+        Loads { cost, load }
+    }
+}
+
+impl AssignmentStrategy for UtilizationAware {
+    fn assign(&self, snapshot: &AssignmentSnapshot) -> Assignment {
+        let me = snapshot.worker_id.as_str();
+        let Loads { cost, mut load } = Loads::of(snapshot);
+        let total: f64 = cost.values().sum();
+        let avg = total / snapshot.live_workers.len().max(1) as f64;
+        let mut held = snapshot.counts().get(me).copied().unwrap_or(0);
+        let mut decision = Assignment::default();
+
+        // 1. Free leases, largest first, while below the average; the least loaded takes the rest.
+        let mut free: Vec<&LeaseInfo> = snapshot
+            .leases
+            .iter()
+            .filter(|l| l.is_free() && l.owner.as_deref() != Some(me))
+            .collect();
+        free.sort_by(|a, b| {
+            cost[b.key.as_str()]
+                .total_cmp(&cost[a.key.as_str()])
+                .then_with(|| spread(me, &a.key).cmp(&spread(me, &b.key)))
+        });
+        fn least_loaded<'a>(load: &BTreeMap<&'a str, f64>) -> Option<&'a str> {
+            load.iter()
+                .min_by(|a, b| a.1.total_cmp(b.1).then_with(|| a.0.cmp(b.0)))
+                .map(|(w, _)| *w)
+        }
+        for lease in free {
+            if held >= snapshot.max_leases {
+                break;
+            }
+            let mine = load.get(me).copied().unwrap_or(0.0);
+            if mine < avg || least_loaded(&load) == Some(me) {
+                decision.take.push(lease.key.clone());
+                *load.entry(me).or_default() += cost[lease.key.as_str()];
+                held += 1;
+            }
+        }
+        if !decision.take.is_empty() || held >= snapshot.max_leases {
+            return decision;
+        }
+
+        // 2. One steal from this worker's partner (pairs by load), after the cooldown.
+        let now = tokio::time::Instant::now();
+        let mut last = self.last_steal.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|at| now.saturating_duration_since(at) < self.cooldown) {
+            return decision;
+        }
+        let mut ranked: Vec<(&str, f64)> = load.iter().map(|(w, l)| (*w, *l)).collect();
+        ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(b.0)));
+        let Some(rank) = ranked.iter().position(|(w, _)| *w == me) else {
+            return decision;
+        };
+        let partner = ranked.len() - 1 - rank;
+        if partner <= rank {
+            // The upper half gives; only the lower half steals.
+            return decision;
+        }
+        let mine = ranked[rank].1;
+        let (low, high) = (avg * (1.0 - self.band), avg * (1.0 + self.band));
+        let min_gain = 0.01 * avg;
+        // The partner first; the least loaded worker also tries every worker above the average, most
+        // loaded first (its partner may hold only a lease too big to move, such as a hot shard).
+        let mut victims = vec![ranked[partner]];
+        if rank == 0 {
+            victims.extend(ranked[1..partner].iter().rev().filter(|(_, l)| *l > avg));
+        }
+        for (victim, theirs) in victims {
+            if mine >= low && theirs <= high {
+                continue;
+            }
+            let best = snapshot
+                .leases
+                .iter()
+                .filter(|l| l.owner.as_deref() == Some(victim) && !l.expired && !l.handing_off)
+                .map(|l| (l, cost[l.key.as_str()]))
+                .filter(|(_, c)| mine + c < theirs && theirs - (theirs - c).max(mine + c) >= min_gain)
+                .min_by(|a, b| {
+                    let off = |c: f64| (theirs - mine - 2.0 * c).abs();
+                    off(a.1).total_cmp(&off(b.1)).then_with(|| a.0.key.cmp(&b.0.key))
+                });
+            if let Some((lease, _)) = best {
+                decision.steal.push(lease.key.clone());
+                *last = Some(now);
+                break;
+            }
+        }
+        decision
+    }
+
+    fn wants_load_reports(&self) -> bool {
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,6 +709,110 @@ mod tests {
         assert!(strategy
             .assign(&AssignmentSnapshot::new("me", leases, live(), usize::MAX))
             .is_empty());
+    }
+
+    fn loaded(key: &str, owner: Option<&str>, kbps: f64) -> LeaseInfo {
+        let mut info = LeaseInfo::new(key, owner.map(str::to_owned), false);
+        info.load = Some(kcl_checkpoint::LeaseLoad {
+            records_per_sec: 0.0,
+            kbps,
+            owner_cpu: None,
+        });
+        info
+    }
+
+    /// Runs `cycles` taker cycles of a fleet where every worker applies a fresh UtilizationAware to the
+    /// shared ownership (each worker its own instance); returns the loads per worker and the moves.
+    fn utilization_fleet(
+        leases: &[(String, f64)],
+        owners: &mut BTreeMap<String, String>,
+        workers: &[&str],
+        cycles: usize,
+    ) -> (BTreeMap<String, f64>, usize) {
+        let strategies: BTreeMap<&str, UtilizationAware> = workers
+            .iter()
+            .map(|w| (*w, UtilizationAware::new().with_cooldown(std::time::Duration::ZERO)))
+            .collect();
+        let mut moves = 0;
+        for _ in 0..cycles {
+            for w in workers {
+                let infos: Vec<LeaseInfo> = leases
+                    .iter()
+                    .map(|(k, kbps)| loaded(k, owners.get(k).map(String::as_str), *kbps))
+                    .collect();
+                let live = workers.iter().map(|w| (*w).to_owned()).collect();
+                let d = strategies[w].assign(&AssignmentSnapshot::new(*w, infos, live, usize::MAX));
+                for key in d.take.iter().chain(&d.steal) {
+                    if owners.insert(key.clone(), (*w).to_owned()).is_some() {
+                        moves += 1;
+                    }
+                }
+            }
+        }
+        let mut loads: BTreeMap<String, f64> = workers.iter().map(|w| ((*w).to_owned(), 0.0)).collect();
+        for (k, kbps) in leases {
+            *loads.get_mut(&owners[k]).unwrap() += kbps;
+        }
+        (loads, moves)
+    }
+
+    #[test]
+    fn utilization_aware_moves_other_leases_off_a_hot_shard_and_settles() {
+        // 40 leases of 10 KB/s and one of 300 KB/s (about 43% of 700), all on w0; three more workers.
+        let mut leases: Vec<(String, f64)> = (0..40).map(|i| (format!("s{i:02}"), 10.0)).collect();
+        leases.push(("hot".to_owned(), 300.0));
+        let mut owners: BTreeMap<String, String> = leases.iter().map(|(k, _)| (k.clone(), "w0".to_owned())).collect();
+        let workers = ["w0", "w1", "w2", "w3"];
+        let (loads, moves) = utilization_fleet(&leases, &mut owners, &workers, 200);
+        let hot = owners["hot"].clone();
+        assert!(loads[&hot] <= 320.0, "{hot} kept others' leases beside the hot one: {loads:?}");
+        let rest: Vec<f64> = workers.iter().filter(|w| **w != hot).map(|w| loads[*w]).collect();
+        let (min, max) = (rest.iter().cloned().fold(f64::MAX, f64::min), rest.iter().cloned().fold(0.0, f64::max));
+        assert!(max - min <= 50.0, "the others share the rest evenly: {loads:?}");
+        // Settled: no more moves.
+        let (_, again) = utilization_fleet(&leases, &mut owners, &workers, 50);
+        assert_eq!(again, 0, "oscillation after {moves} moves: {loads:?}");
+    }
+
+    #[test]
+    fn utilization_aware_balances_load_not_counts_and_leaves_a_band_alone() {
+        // Two heavy leases and many light ones on one worker: a joiner ends with about half the load.
+        let mut leases: Vec<(String, f64)> = (0..20).map(|i| (format!("s{i:02}"), 5.0)).collect();
+        leases.push(("big-a".to_owned(), 100.0));
+        leases.push(("big-b".to_owned(), 100.0));
+        let mut owners: BTreeMap<String, String> = leases.iter().map(|(k, _)| (k.clone(), "w0".to_owned())).collect();
+        let (loads, _) = utilization_fleet(&leases, &mut owners, &["w0", "w1"], 50);
+        // Both end inside the band (±20% of the average of 150).
+        for load in loads.values() {
+            assert!((120.0..=180.0).contains(load), "{loads:?}");
+        }
+        // Inside the band nothing moves even though counts differ.
+        let (_, moves) = utilization_fleet(&leases, &mut owners, &["w0", "w1"], 10);
+        assert_eq!(moves, 0);
+    }
+
+    #[test]
+    fn utilization_aware_takes_free_leases_and_uses_cpu_when_everyone_reports_it() {
+        // Free leases with no reports yet spread by count between two workers.
+        let leases: Vec<(String, f64)> = (0..10).map(|i| (format!("s{i}"), 0.0)).collect();
+        let mut owners = BTreeMap::new();
+        utilization_fleet(&leases, &mut owners, &["a", "b"], 3);
+        let on_a = owners.values().filter(|o| *o == "a").count();
+        assert_eq!(owners.len(), 10, "every free lease taken");
+        assert!((4..=6).contains(&on_a), "{owners:?}");
+        // CPU: equal throughput, but "busy" burns 90% CPU for it and "idle" 10%: CPU decides.
+        let mut infos = Vec::new();
+        for (i, owner, cpu) in [(0, "busy", 0.9), (1, "busy", 0.9), (2, "busy", 0.9), (3, "busy", 0.9), (4, "idle", 0.1)] {
+            let mut info = loaded(&format!("c{i}"), Some(owner), 10.0);
+            info.load.as_mut().unwrap().owner_cpu = Some(cpu);
+            infos.push(info);
+        }
+        let live: BTreeSet<String> = ["busy".to_owned(), "idle".to_owned()].into();
+        let snapshot = AssignmentSnapshot::new("idle", infos.clone(), live.clone(), usize::MAX);
+        let loads = Loads::of(&snapshot);
+        assert!((loads.load["busy"] - 0.9).abs() < 1e-9 && (loads.load["idle"] - 0.1).abs() < 1e-9);
+        let d = UtilizationAware::new().assign(&AssignmentSnapshot::new("idle", infos, live, usize::MAX));
+        assert_eq!(d.steal.len(), 1, "{d:?}");
     }
 
     #[test]

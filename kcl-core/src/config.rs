@@ -21,6 +21,8 @@
 //! | [`max_leases_per_worker`](WorkerConfigBuilder::max_leases_per_worker) | unlimited | `maxLeasesForWorker` unlimited |
 //! | [`start_up_settle_time`](WorkerConfigBuilder::start_up_settle_time) | 3 x taker interval | none |
 //! | [`graceful_handoff`](WorkerConfigBuilder::graceful_handoff) | on | KCL 2: off (steals are takeovers); KCL 3: graceful handoff on |
+//! | [`load_report_interval`](WorkerConfigBuilder::load_report_interval) | 30 s (reports only for strategies that use them) | KCL 3: throughput with each renewal |
+//! | [`report_cpu`](WorkerConfigBuilder::report_cpu) | on | KCL 3: worker metrics in their own table |
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -213,6 +215,8 @@ pub struct WorkerConfig {
     fatal_error_attempts: u32,
     graceful_handoff: bool,
     start_up_settle_time: Duration,
+    load_report_interval: Duration,
+    report_cpu: bool,
 }
 
 impl Default for WorkerConfig {
@@ -238,6 +242,8 @@ impl Default for WorkerConfig {
             fatal_error_attempts: 10,
             graceful_handoff: true,
             start_up_settle_time: Duration::from_secs(3),
+            load_report_interval: Duration::from_secs(30),
+            report_cpu: true,
         }
     }
 }
@@ -328,6 +334,14 @@ impl WorkerConfig {
     /// Whether balancing moves are cooperative handoffs (see [`WorkerConfigBuilder::graceful_handoff`]).
     pub fn graceful_handoff(&self) -> bool {
         self.graceful_handoff
+    }
+    /// How often measured lease loads are reported (see [`WorkerConfigBuilder::load_report_interval`]).
+    pub fn load_report_interval(&self) -> Duration {
+        self.load_report_interval
+    }
+    /// Whether load reports carry the process's CPU utilization (see [`WorkerConfigBuilder::report_cpu`]).
+    pub fn report_cpu(&self) -> bool {
+        self.report_cpu
     }
     /// The seed of the backoff jitter, if set (otherwise jitter comes from entropy).
     pub fn jitter_seed(&self) -> Option<u64> {
@@ -452,6 +466,24 @@ impl WorkerConfigBuilder {
         self
     }
 
+    /// How often the worker turns what each held lease processed into rates and reports those that changed
+    /// (default 30 s; see [`crate::load`]). Only workers whose strategy uses loads
+    /// ([`AssignmentStrategy::wants_load_reports`](crate::AssignmentStrategy::wants_load_reports)) report;
+    /// a shorter interval lets a utilization-aware fleet react sooner to load changes, at one `UpdateItem`
+    /// per changed lease per interval.
+    pub fn load_report_interval(mut self, d: Duration) -> Self {
+        self.config.load_report_interval = d;
+        self
+    }
+
+    /// Whether load reports carry the process's CPU utilization (default on; see [`crate::load`]). Turn it
+    /// off when several workers share a process (their CPU figure would be the same), as the experiment
+    /// harness does.
+    pub fn report_cpu(mut self, yes: bool) -> Self {
+        self.config.report_cpu = yes;
+        self
+    }
+
     /// How long after the worker starts its first processors start (default: three taker intervals, 3 s).
     ///
     /// The worker takes leases at once, but leases taken during this time start their processors only when
@@ -507,6 +539,7 @@ impl WorkerConfigBuilder {
             ("shard_sync_interval", c.shard_sync_interval),
             ("idle_time_between_reads", c.idle_time_between_reads),
             ("start_up_settle_time", c.start_up_settle_time),
+            ("load_report_interval", c.load_report_interval),
             ("processor_retry_backoff", c.processor_retry_backoff.max_delay),
             ("source_retry_backoff", c.source_retry_backoff.max_delay),
         ] {
@@ -516,6 +549,12 @@ impl WorkerConfigBuilder {
                     format!("{value:?} is longer than a day; use a value of at most 24 h"),
                 ));
             }
+        }
+        if c.load_report_interval < Duration::from_secs(1) {
+            return Err(ConfigError::new(
+                "load_report_interval",
+                format!("{:?} is shorter than a second: rates need at least a second to measure; use 1 s or more", c.load_report_interval),
+            ));
         }
         if c.lease_duration < Duration::from_millis(100) {
             return Err(ConfigError::new(

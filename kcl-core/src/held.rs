@@ -136,6 +136,8 @@ pub(crate) struct HeldLease {
     valid_from: StdMutex<Instant>,
     /// For a lease stolen from a live owner: when that owner's own validity has surely run out.
     start_not_before: Option<Instant>,
+    /// What the consumer processed, for load reports.
+    meter: crate::load::LoadMeter,
 }
 
 impl std::fmt::Debug for HeldLease {
@@ -197,6 +199,7 @@ impl HeldLease {
             released: AtomicBool::new(false),
             valid_from: StdMutex::new(sent),
             start_not_before,
+            meter: crate::load::LoadMeter::new(),
         })
     }
 
@@ -620,6 +623,36 @@ impl HeldLease {
     fn lease_lost(&self) -> Error {
         Error::LeaseLost {
             shard_id: self.shard_id.clone(),
+        }
+    }
+
+    /// What the consumer processed on this lease.
+    pub(crate) fn meter(&self) -> &crate::load::LoadMeter {
+        &self.meter
+    }
+
+    /// Closes a load interval and reports the lease's load when it changed noticeably (advisory: a
+    /// failure is logged and retried at the next interval; a lease lost meanwhile is the renewer's
+    /// business). Returns whether a report was written.
+    pub(crate) async fn report_load(&self, cpu: Option<f64>) -> bool {
+        if self.is_lost() || self.is_released() || self.is_handing_off() {
+            return false;
+        }
+        let Some(load) = self.meter.sample(cpu) else {
+            return false;
+        };
+        let mut lease = self.lease.lock().await;
+        match self.ctx.store.report_load(&lease, &load).await {
+            Ok(_) => {
+                // Only the figures: the write neither reads nor bumps the counter we hold.
+                lease.set_load(&load);
+                self.meter.reported(load);
+                true
+            }
+            Err(e) => {
+                tracing::debug!(shard_id = %self.shard_id, error = %DisplayChain(&e), "load report failed; reporting again next interval");
+                false
+            }
         }
     }
 

@@ -484,6 +484,7 @@ impl Coordinator {
             }
             let mut info = LeaseInfo::new(key.clone(), owner, expired);
             info.throughput_kbps = lease.throughput_kbps;
+            info.load = lease.load();
             info.handing_off = lease.checkpoint_owner.is_some();
             infos.push(info);
         }

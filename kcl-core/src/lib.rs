@@ -64,6 +64,7 @@ pub mod events;
 mod fleet;
 mod held;
 mod leases;
+pub mod load;
 pub mod metrics;
 pub mod processor;
 pub mod record;
@@ -79,6 +80,7 @@ pub use async_trait::async_trait;
 
 pub use assignment::{
     Assignment, AssignmentSnapshot, AssignmentStrategy, CountBalanced, Kcl2Compatible, LeaseInfo,
+    UtilizationAware,
 };
 pub use checkpointer::{Checkpointer, PreparedCheckpoint};
 pub use config::{

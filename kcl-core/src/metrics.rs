@@ -26,6 +26,8 @@ pub const HANDOFFS_REQUESTED: &str = "kcl_lease_handoffs_requested_total";
 pub const HANDOFFS_COMPLETED: &str = "kcl_lease_handoffs_completed_total";
 /// Counter: handoffs to this worker that the previous owner did not finish in time (taken over instead).
 pub const HANDOFFS_TIMED_OUT: &str = "kcl_lease_handoffs_timed_out_total";
+/// Counter: lease load reports written (utilization-aware strategies only; see [`crate::load`]).
+pub const LOAD_REPORTS: &str = "kcl_lease_load_reports_total";
 /// Counter: leases lost (taken by another worker, or not renewed in time).
 pub const LEASES_LOST: &str = "kcl_leases_lost_total";
 /// Counter: fenced store writes that lost (conflicts).

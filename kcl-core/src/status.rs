@@ -490,6 +490,13 @@ impl LeaseStore for AnswerTracking {
     ) -> kcl_checkpoint::Result<Lease> {
         self.seen(self.inner.set_child_shard_ids(lease, children).await)
     }
+    async fn report_load(
+        &self,
+        lease: &Lease,
+        load: &kcl_checkpoint::LeaseLoad,
+    ) -> kcl_checkpoint::Result<Lease> {
+        self.seen(self.inner.report_load(lease, load).await)
+    }
     async fn delete(&self, lease: &Lease) -> kcl_checkpoint::Result<()> {
         self.seen(self.inner.delete(lease).await)
     }

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
+use futures::StreamExt;
 use kcl_checkpoint::LeaseStore;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::{JoinHandle, JoinSet};
@@ -309,6 +310,34 @@ impl Worker {
                     }
                 }
                 .instrument(tracing::info_span!("renewer")),
+            );
+        }
+
+        // Load reports, for strategies that balance by measured load.
+        if self.strategy.wants_load_reports() {
+            let held = Arc::clone(&self.held);
+            let cfg = Arc::clone(&cfg);
+            let worker = worker.clone();
+            background.spawn(
+                async move {
+                    let mut cpu = cfg.report_cpu().then(crate::load::CpuMeter::new);
+                    let mut tick = tokio::time::interval(cfg.load_report_interval());
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    tick.tick().await;
+                    loop {
+                        tick.tick().await;
+                        let utilization = cpu.as_mut().and_then(crate::load::CpuMeter::sample);
+                        let mut written = 0u64;
+                        let mut reports = futures::stream::iter(held.all())
+                            .map(|lease| async move { lease.report_load(utilization).await })
+                            .buffer_unordered(8);
+                        while let Some(landed) = reports.next().await {
+                            written += u64::from(landed);
+                        }
+                        metrics::counter!(m::LOAD_REPORTS, "worker" => worker.clone()).increment(written);
+                    }
+                }
+                .instrument(tracing::info_span!("load reports")),
             );
         }
 

@@ -623,6 +623,13 @@ impl LeaseStore for MalformedItems {
     ) -> kcl::checkpoint::Result<Lease> {
         self.inner.set_child_shard_ids(lease, children).await
     }
+    async fn report_load(
+        &self,
+        lease: &Lease,
+        load: &kcl::checkpoint::LeaseLoad,
+    ) -> kcl::checkpoint::Result<Lease> {
+        self.inner.report_load(lease, load).await
+    }
     async fn delete(&self, lease: &Lease) -> kcl::checkpoint::Result<()> {
         self.inner.delete(lease).await
     }

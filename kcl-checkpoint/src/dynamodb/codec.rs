@@ -15,6 +15,8 @@
 //! | `childShardIds` | SS | [`Lease::child_shard_ids`] (absent when empty) |
 //! | `startingHashKey`, `endingHashKey` | S | [`Lease::hash_key_range`] (decimal) |
 //! | `throughputKBps` | N | [`Lease::throughput_kbps`] (KCL 3) |
+//! | `recordsPerSecond` | N | [`Lease::records_per_sec`] (kcl-rs) |
+//! | `ownerCpuUtilization` | N | [`Lease::owner_cpu`] (kcl-rs) |
 //! | `checkpointOwner` | S | [`Lease::checkpoint_owner`] (KCL 3) |
 //! | `streamName`, `shardId` | S | written for multi-stream keys, as the Java KCL does |
 //!
@@ -60,6 +62,10 @@ pub const STARTING_HASH_KEY: &str = "startingHashKey";
 pub const ENDING_HASH_KEY: &str = "endingHashKey";
 /// `throughputKBps` (N, KCL 3).
 pub const THROUGHPUT_KBPS: &str = "throughputKBps";
+/// `recordsPerSecond` (N, kcl-rs): the owner's measured record rate.
+pub const RECORDS_PER_SECOND: &str = "recordsPerSecond";
+/// `ownerCpuUtilization` (N, kcl-rs): the owner's CPU utilization (0-1) when it reported the load.
+pub const OWNER_CPU: &str = "ownerCpuUtilization";
 /// `checkpointOwner` (S, KCL 3).
 pub const CHECKPOINT_OWNER: &str = "checkpointOwner";
 /// `streamName` (S, multi-stream leases: `account:stream:creationEpoch`).
@@ -107,6 +113,12 @@ pub(crate) fn lease_to_item(lease: &Lease) -> Item {
     }
     if let Some(kbps) = lease.throughput_kbps.filter(|v| v.is_finite()) {
         item.insert(THROUGHPUT_KBPS.into(), AttributeValue::N(kbps.to_string()));
+    }
+    if let Some(rate) = lease.records_per_sec.filter(|v| v.is_finite()) {
+        item.insert(RECORDS_PER_SECOND.into(), AttributeValue::N(rate.to_string()));
+    }
+    if let Some(cpu) = lease.owner_cpu.filter(|v| v.is_finite()) {
+        item.insert(OWNER_CPU.into(), AttributeValue::N(cpu.to_string()));
     }
     if let Some(owner) = &lease.checkpoint_owner {
         item.insert(CHECKPOINT_OWNER.into(), s(owner));
@@ -209,15 +221,20 @@ pub(crate) fn lease_from_item(item: &Item) -> Result<Lease, MalformedLease> {
         }
     };
 
-    let throughput_kbps = match reader.optional_number(THROUGHPUT_KBPS)? {
-        None => None,
-        Some(text) => Some(
-            text.parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| reader.malformed(THROUGHPUT_KBPS, &format!("is not a number: {text:?}")))?,
-        ),
+    let figure = |name: &str| -> Result<Option<f64>, MalformedLease> {
+        match reader.optional_number(name)? {
+            None => Ok(None),
+            Some(text) => Ok(Some(
+                text.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| reader.malformed(name, &format!("is not a number: {text:?}")))?,
+            )),
+        }
     };
+    let throughput_kbps = figure(THROUGHPUT_KBPS)?;
+    let records_per_sec = figure(RECORDS_PER_SECOND)?;
+    let owner_cpu = figure(OWNER_CPU)?;
 
     let mut lease = Lease::new(LeaseKey::new(key.clone()), checkpoint);
     lease.owner = reader.optional_string(LEASE_OWNER)?.map(str::to_owned);
@@ -229,6 +246,8 @@ pub(crate) fn lease_from_item(item: &Item) -> Result<Lease, MalformedLease> {
     lease.child_shard_ids = reader.optional_string_set(CHILD_SHARD_IDS)?;
     lease.hash_key_range = hash_key_range;
     lease.throughput_kbps = throughput_kbps;
+    lease.records_per_sec = records_per_sec;
+    lease.owner_cpu = owner_cpu;
     lease.checkpoint_owner = reader.optional_string(CHECKPOINT_OWNER)?.map(str::to_owned);
     Ok(lease)
 }

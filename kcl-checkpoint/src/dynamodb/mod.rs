@@ -40,12 +40,12 @@ use tokio::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::fleet::{FleetRecord, FLEET_ITEM_KEY};
-use crate::lease::{Lease, LeaseKey};
+use crate::lease::{Lease, LeaseKey, LeaseLoad};
 use crate::retry::{RetryPolicy, RetryingLeaseStore};
 use crate::sequence::ExtendedSequenceNumber;
 use crate::store::{
     handoff_request, handoff_requested, renew_landed, required_checkpoint_owner, required_owner,
-    valid_worker_id, validate_lease, LeaseListing, LeaseStore, Operation,
+    valid_worker_id, validate_lease, validate_load, LeaseListing, LeaseStore, Operation,
 };
 use attempts::AmbiguousAttempts;
 use codec::{Item, CHECKPOINT_OWNER, LEASE_COUNTER, LEASE_KEY, LEASE_OWNER};
@@ -974,6 +974,30 @@ impl LeaseStore for DynamoDbLeaseStore {
         match self.update(op, &lease.key, update, &verify).await? {
             Written::Applied(stored) => Ok(*stored),
             Written::ConditionFailed { .. } => Err(Error::not_found(op, lease.key.as_str())),
+        }
+    }
+
+    async fn report_load(&self, lease: &Lease, load: &LeaseLoad) -> Result<Lease> {
+        let op = Operation::ReportLoad;
+        validate_load(lease, load)?;
+        let mut update = Update::default();
+        update
+            .expect_exists()
+            .fence_owner(lease.owner.as_deref())
+            .set(codec::THROUGHPUT_KBPS, AttributeValue::N(load.kbps.to_string()))
+            .set(
+                codec::RECORDS_PER_SECOND,
+                AttributeValue::N(load.records_per_sec.to_string()),
+            );
+        match load.owner_cpu {
+            Some(cpu) => update.set(codec::OWNER_CPU, AttributeValue::N(cpu.to_string())),
+            None => update.remove(codec::OWNER_CPU),
+        };
+        // Not fenced on the counter, so the figures identify this write.
+        let verify = |stored: &Lease| stored.owner == lease.owner && stored.load() == Some(*load);
+        match self.update(op, &lease.key, update, &verify).await? {
+            Written::Applied(stored) => Ok(*stored),
+            Written::ConditionFailed { .. } => Err(Error::conflict(op, lease.key.as_str())),
         }
     }
 

@@ -34,3 +34,6 @@ pub use kcl_emulator as emulator;
 
 #[cfg(feature = "service")]
 pub mod service;
+
+#[cfg(feature = "experiment")]
+pub mod experiment;

@@ -1,0 +1,392 @@
+//! Writing a [`Report`]: CSV, JSON, a Markdown table and plots.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{ExperimentError, Report, StrategyRun};
+
+/// The files [`Report::write`](super::Report::write) wrote.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Files {
+    /// `timeseries.csv`.
+    pub csv: PathBuf,
+    /// `report.json`.
+    pub json: PathBuf,
+    /// `summary.md`.
+    pub markdown: PathBuf,
+    /// The PNG and SVG plots.
+    pub plots: Vec<PathBuf>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExperimentError + '_ {
+    move |source| ExperimentError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+pub(super) fn write(report: &Report, dir: &Path) -> Result<Files, ExperimentError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let csv = dir.join("timeseries.csv");
+    std::fs::write(&csv, timeseries_csv(report)).map_err(io(&csv))?;
+    let json = dir.join("report.json");
+    let text = serde_json::to_string_pretty(report).map_err(|e| ExperimentError::Io {
+        path: json.display().to_string(),
+        source: std::io::Error::other(e),
+    })?;
+    std::fs::write(&json, text).map_err(io(&json))?;
+    let markdown = dir.join("summary.md");
+    std::fs::write(&markdown, self::markdown(report)).map_err(io(&markdown))?;
+    let mut plots = Vec::new();
+    register_font();
+    render::<Leases>(report, dir, &mut plots)?;
+    render::<LoadSpread>(report, dir, &mut plots)?;
+    render::<Moves>(report, dir, &mut plots)?;
+    render::<StoreRequests>(report, dir, &mut plots)?;
+    Ok(Files {
+        csv,
+        json,
+        markdown,
+        plots,
+    })
+}
+
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // DejaVu Sans, embedded: plots need no system font.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+    });
+}
+
+/// `strategy,t,worker,leases,load_kbps,unowned,moves,requests,processed,duplicates`: one row per sample
+/// and live worker.
+fn timeseries_csv(report: &Report) -> String {
+    let mut out = String::from("strategy,t_seconds,worker,leases,load_kbps,unowned,moves,requests,processed,duplicates\n");
+    for run in &report.runs {
+        for s in &run.samples {
+            for (worker, leases) in &s.leases {
+                let load = s.load_kbps.get(worker).copied().unwrap_or(0.0);
+                let _ = writeln!(
+                    out,
+                    "{},{},{},{},{:.3},{},{},{},{},{}",
+                    run.strategy.as_str(),
+                    s.t,
+                    worker,
+                    leases,
+                    load,
+                    s.unowned,
+                    s.moves,
+                    s.requests,
+                    s.processed,
+                    s.duplicates
+                );
+            }
+        }
+    }
+    out
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.1}"))
+}
+
+pub(super) fn markdown(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Scenario `{}`, seed {}: {} workers, {} shards, {} s.\n",
+        report.scenario, report.seed, report.workers, report.shards, report.duration_seconds
+    );
+    let events = report
+        .runs
+        .first()
+        .map(|r| r.events.iter().map(|(t, l)| format!("{l} at {t:.0} s")).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default();
+    if !events.is_empty() {
+        let _ = writeln!(out, "Events: {events}.\n");
+    }
+    out.push_str("| strategy | moves | moves per phase | converged after start / each event (s) | duplicates | processor starts | final load max/mean | mean load max/mean | final lease spread | store calls per lease-minute | move gap median / max (s) | wall (s) |\n");
+    out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for run in &report.runs {
+        let s = &run.summary;
+        let phases = s.moves_per_phase.iter().map(u64::to_string).collect::<Vec<_>>().join(" / ");
+        let mut conv = vec![opt(s.start_convergence_seconds)];
+        conv.extend(s.convergence_seconds.iter().map(|c| opt(*c)));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {:.2} | {} / {} | {:.1} |",
+            run.strategy.as_str(),
+            s.moves,
+            phases,
+            conv.join(" / "),
+            s.duplicates,
+            s.processor_starts,
+            s.final_load_ratio,
+            s.mean_load_ratio,
+            s.final_lease_spread,
+            s.requests_per_lease_minute,
+            opt(s.gap_median_seconds),
+            opt(s.gap_max_seconds),
+            s.wall_seconds
+        );
+    }
+    out
+}
+
+/// One plot, drawn on any plotters backend.
+trait Plot {
+    const NAME: &'static str;
+    fn size(report: &Report) -> (u32, u32) {
+        let _ = report;
+        (1000, 480)
+    }
+    fn draw<DB: DrawingBackend>(report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static;
+}
+
+fn render<P: Plot>(report: &Report, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ExperimentError> {
+    let size = P::size(report);
+    for ext in ["png", "svg"] {
+        let path = dir.join(format!("{}.{ext}", P::NAME));
+        let fail = |message: String| ExperimentError::Plot {
+            path: path.display().to_string(),
+            message,
+        };
+        if ext == "png" {
+            let root = BitMapBackend::new(&path, size).into_drawing_area();
+            P::draw(report, &root).map_err(fail)?;
+            root.present().map_err(|e| fail(e.to_string()))?;
+        } else {
+            let root = SVGBackend::new(&path, size).into_drawing_area();
+            P::draw(report, &root).map_err(fail)?;
+            root.present().map_err(|e| fail(e.to_string()))?;
+        }
+        out.push(path);
+    }
+    Ok(())
+}
+
+fn err<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+fn end_time(report: &Report) -> f64 {
+    report.duration_seconds.max(1.0)
+}
+
+/// A line chart of one value per strategy over time, with the events marked.
+fn per_strategy_lines<DB: DrawingBackend>(
+    report: &Report,
+    root: &DrawingArea<DB, Shift>,
+    caption: &str,
+    y_desc: &str,
+    series: impl Fn(&StrategyRun) -> Vec<(f64, f64)>,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(err)?;
+    let all: Vec<(usize, Vec<(f64, f64)>)> = report.runs.iter().map(&series).enumerate().collect();
+    let y_max = all
+        .iter()
+        .flat_map(|(_, s)| s.iter().map(|p| p.1))
+        .fold(0.0, f64::max)
+        .max(1e-9)
+        * 1.1;
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0f64..end_time(report), 0f64..y_max)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds")
+        .y_desc(y_desc)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err)?;
+    if let Some(run) = report.runs.first() {
+        for (t, _) in &run.events {
+            chart
+                .draw_series(std::iter::once(PathElement::new(vec![(*t, 0.0), (*t, y_max)], BLACK.mix(0.3))))
+                .map_err(err)?;
+        }
+    }
+    for (i, points) in all {
+        let color = Palette99::pick(i).to_rgba();
+        let name = report.runs[i].strategy.as_str();
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
+struct Leases;
+
+impl Plot for Leases {
+    const NAME: &'static str = "leases";
+    fn size(report: &Report) -> (u32, u32) {
+        (1000, 300 * report.runs.len().max(1) as u32)
+    }
+    fn draw<DB: DrawingBackend>(report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE).map_err(err)?;
+        let panels = root.split_evenly((report.runs.len().max(1), 1));
+        for (run, area) in report.runs.iter().zip(panels.iter()) {
+            let y_max = run
+                .samples
+                .iter()
+                .flat_map(|s| s.leases.values())
+                .copied()
+                .max()
+                .unwrap_or(1)
+                .max(1) as f64
+                * 1.1;
+            let mut chart = ChartBuilder::on(area)
+                .caption(format!("leases per worker: {}", run.strategy.as_str()), ("sans-serif", 20))
+                .margin(10)
+                .x_label_area_size(30)
+                .y_label_area_size(50)
+                .build_cartesian_2d(0f64..end_time(report), 0f64..y_max)
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .x_desc("seconds")
+                .y_desc("leases")
+                .light_line_style(WHITE.mix(0.0))
+                .draw()
+                .map_err(err)?;
+            for (t, _) in &run.events {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(vec![(*t, 0.0), (*t, y_max)], BLACK.mix(0.3))))
+                    .map_err(err)?;
+            }
+            let workers: std::collections::BTreeSet<&String> =
+                run.samples.iter().flat_map(|s| s.leases.keys()).collect();
+            if workers.len() <= 12 {
+                for (i, w) in workers.iter().enumerate() {
+                    let points: Vec<(f64, f64)> = run
+                        .samples
+                        .iter()
+                        .filter_map(|s| s.leases.get(*w).map(|n| (s.t, *n as f64)))
+                        .collect();
+                    let color = Palette99::pick(i).to_rgba();
+                    chart
+                        .draw_series(LineSeries::new(points, color.stroke_width(2)))
+                        .map_err(err)?
+                        .label(w.as_str())
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                }
+            } else {
+                // Too many workers for a line each: the fewest, the mean and the most.
+                let stat = |f: fn(&[f64]) -> f64| -> Vec<(f64, f64)> {
+                    run.samples
+                        .iter()
+                        .filter(|s| !s.leases.is_empty())
+                        .map(|s| {
+                            let v: Vec<f64> = s.leases.values().map(|n| *n as f64).collect();
+                            (s.t, f(&v))
+                        })
+                        .collect()
+                };
+                let lines: [(&str, fn(&[f64]) -> f64); 3] = [
+                    ("most", |v| v.iter().cloned().fold(0.0, f64::max)),
+                    ("mean", |v| v.iter().sum::<f64>() / v.len() as f64),
+                    ("fewest", |v| v.iter().cloned().fold(f64::MAX, f64::min)),
+                ];
+                for (i, (name, f)) in lines.into_iter().enumerate() {
+                    let color = Palette99::pick(i).to_rgba();
+                    chart
+                        .draw_series(LineSeries::new(stat(f), color.stroke_width(2)))
+                        .map_err(err)?
+                        .label(name)
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                }
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
+struct LoadSpread;
+
+impl Plot for LoadSpread {
+    const NAME: &'static str = "load_spread";
+    fn draw<DB: DrawingBackend>(report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        per_strategy_lines(report, root, "load spread: most loaded worker / mean", "max / mean", |run| {
+            run.samples
+                .iter()
+                .filter(|s| !s.load_kbps.is_empty())
+                .map(|s| {
+                    let v: Vec<f64> = s.load_kbps.values().copied().collect();
+                    let mean = v.iter().sum::<f64>() / v.len() as f64;
+                    (s.t, if mean > 0.0 { v.iter().cloned().fold(0.0, f64::max) / mean } else { 1.0 })
+                })
+                .collect()
+        })
+    }
+}
+
+struct Moves;
+
+impl Plot for Moves {
+    const NAME: &'static str = "moves";
+    fn draw<DB: DrawingBackend>(report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        per_strategy_lines(report, root, "lease moves so far (events marked)", "moves", |run| {
+            run.samples.iter().map(|s| (s.t, s.moves as f64)).collect()
+        })
+    }
+}
+
+struct StoreRequests;
+
+impl Plot for StoreRequests {
+    const NAME: &'static str = "store_requests";
+    fn draw<DB: DrawingBackend>(report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        per_strategy_lines(report, root, "lease-store calls per second", "calls / s", |run| {
+            run.samples
+                .windows(2)
+                .map(|w| {
+                    let dt = (w[1].t - w[0].t).max(1e-9);
+                    (w[1].t, w[1].requests.saturating_sub(w[0].requests) as f64 / dt)
+                })
+                .collect()
+        })
+    }
+}

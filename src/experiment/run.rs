@@ -1,0 +1,398 @@
+//! Runs a scenario for one strategy: real workers on a synthetic stream, in paused virtual time (or real
+//! time against DynamoDB), sampled into a time series.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kcl_checkpoint::{FaultyLeaseStore, InMemoryLeaseStore, LeaseStore, RandomFaults};
+use kcl_core::{
+    async_trait, Checkpointer, InitialPosition, InitializationInput, LeaseRenewal, ProcessRecordsInput,
+    ProcessorError, RecordSource, ShardRecordProcessor, Worker, WorkerConfig, WorkerHandle,
+};
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::SeedableRng;
+use tokio::time::Instant;
+
+use super::scenario::{EventKind, Renewal, Scenario, StrategyName};
+use super::source::SyntheticStream;
+use super::store::CountingLeaseStore;
+use super::{Backend, ExperimentError, Sample, StrategyRun, Summary};
+
+/// What every processor of a run reports to.
+#[derive(Debug, Default)]
+struct Tracker {
+    shards: Mutex<HashMap<String, ShardTrack>>,
+    gaps: Mutex<Vec<f64>>,
+    starts: AtomicU64,
+    processed: AtomicU64,
+    duplicates: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct ShardTrack {
+    /// The highest sequence number processed.
+    max: u64,
+    last_at: Option<Instant>,
+    processors: u64,
+}
+
+struct Processor {
+    shard_id: String,
+    tracker: Arc<Tracker>,
+    checkpoint_every: Duration,
+    last_checkpoint: Instant,
+    first_batch: bool,
+}
+
+#[async_trait]
+impl ShardRecordProcessor for Processor {
+    async fn initialize(&mut self, _: &InitializationInput) -> Result<(), ProcessorError> {
+        self.tracker.starts.fetch_add(1, Ordering::Relaxed);
+        let mut shards = self.tracker.shards.lock().unwrap_or_else(|p| p.into_inner());
+        shards.entry(self.shard_id.clone()).or_default().processors += 1;
+        Ok(())
+    }
+
+    async fn process_records(
+        &mut self,
+        input: &ProcessRecordsInput,
+        checkpointer: &Checkpointer,
+    ) -> Result<(), ProcessorError> {
+        let now = Instant::now();
+        {
+            let mut shards = self.tracker.shards.lock().unwrap_or_else(|p| p.into_inner());
+            let track = shards.entry(self.shard_id.clone()).or_default();
+            if self.first_batch && !input.records.is_empty() {
+                self.first_batch = false;
+                if let (true, Some(last)) = (track.processors > 1, track.last_at) {
+                    let gap = now.saturating_duration_since(last).as_secs_f64();
+                    self.tracker.gaps.lock().unwrap_or_else(|p| p.into_inner()).push(gap);
+                }
+            }
+            let mut dups = 0;
+            for r in &input.records {
+                let seq: u64 = r.sequence_number.as_str().parse().unwrap_or(0);
+                if seq <= track.max {
+                    dups += 1;
+                } else {
+                    track.max = seq;
+                }
+            }
+            if !input.records.is_empty() {
+                track.last_at = Some(now);
+            }
+            self.tracker.duplicates.fetch_add(dups, Ordering::Relaxed);
+            self.tracker
+                .processed
+                .fetch_add(input.records.len() as u64, Ordering::Relaxed);
+        }
+        if now.saturating_duration_since(self.last_checkpoint) >= self.checkpoint_every {
+            self.last_checkpoint = now;
+            checkpointer.checkpoint().await?;
+        }
+        Ok(())
+    }
+
+    async fn shutdown_requested(&mut self, checkpointer: &Checkpointer) -> Result<(), ProcessorError> {
+        checkpointer.checkpoint().await?;
+        Ok(())
+    }
+}
+
+/// One step of the schedule.
+#[derive(Clone, Debug)]
+enum Action {
+    Event(EventKind, String),
+    /// A rolling deploy's step: start a replacement, then let this worker leave.
+    Replace(String),
+}
+
+struct Fleet {
+    scenario: Scenario,
+    strategy: StrategyName,
+    store: Arc<dyn LeaseStore>,
+    source: Arc<SyntheticStream>,
+    tracker: Arc<Tracker>,
+    handles: BTreeMap<String, WorkerHandle>,
+    next_worker: usize,
+    leaving: tokio::task::JoinSet<()>,
+}
+
+impl Fleet {
+    fn config(&self, index: usize) -> Result<WorkerConfig, ExperimentError> {
+        let w = &self.scenario.worker;
+        WorkerConfig::builder()
+            .lease_duration(w.lease_duration)
+            .lease_renewal(match w.renewal {
+                Renewal::PerLease => LeaseRenewal::PerLease,
+                Renewal::Heartbeat => LeaseRenewal::Heartbeat,
+            })
+            .graceful_handoff(w.graceful_handoff)
+            .idle_time_between_reads(w.idle_time_between_reads)
+            .load_report_interval(w.load_report_interval)
+            .report_cpu(false)
+            .initial_position(InitialPosition::TrimHorizon)
+            .jitter_seed(self.scenario.seed.wrapping_mul(1_000_003).wrapping_add(index as u64))
+            .build()
+            .map_err(|e| ExperimentError::Scenario {
+                source_name: self.scenario.name.clone(),
+                message: e.to_string(),
+            })
+    }
+
+    fn spawn(&mut self) -> Result<String, ExperimentError> {
+        let index = self.next_worker;
+        self.next_worker += 1;
+        let id = format!("w{index:03}");
+        let tracker = Arc::clone(&self.tracker);
+        let checkpoint_every = self.scenario.worker.checkpoint_interval;
+        let source: Arc<dyn RecordSource> = self.source.clone();
+        let worker = Worker::builder(
+            Arc::clone(&self.store),
+            source,
+            move |shard: &str| {
+                Box::new(Processor {
+                    shard_id: shard.to_owned(),
+                    tracker: Arc::clone(&tracker),
+                    checkpoint_every,
+                    last_checkpoint: Instant::now(),
+                    first_batch: true,
+                }) as Box<dyn ShardRecordProcessor>
+            },
+            id.clone(),
+        )
+        .config(self.config(index)?)
+        .strategy(self.strategy.build())
+        .build()
+        .map_err(|e| ExperimentError::Worker(e.to_string()))?;
+        self.handles.insert(id.clone(), worker.spawn());
+        Ok(id)
+    }
+
+    fn leave(&mut self, id: &str) {
+        if let Some(handle) = self.handles.remove(id) {
+            self.leaving.spawn(async move {
+                let _ = handle.shutdown().await;
+            });
+        }
+    }
+
+    fn pick(&self, rng: &mut StdRng, count: usize) -> Vec<String> {
+        let ids: Vec<String> = self.handles.keys().cloned().collect();
+        ids.choose_multiple(rng, count).cloned().collect()
+    }
+}
+
+/// Runs `scenario` with `strategy` on a runtime of its own.
+pub(super) fn run_strategy(
+    scenario: &Scenario,
+    strategy: StrategyName,
+    backend: &Backend,
+    progress: &indicatif::ProgressBar,
+) -> Result<StrategyRun, ExperimentError> {
+    let paused = matches!(backend, Backend::Memory);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(paused)
+        .build()
+        .map_err(|source| ExperimentError::Io {
+            path: "tokio runtime".into(),
+            source,
+        })?;
+    let wall = std::time::Instant::now();
+    let mut run = runtime.block_on(drive(scenario, strategy, backend, progress))?;
+    run.summary.wall_seconds = wall.elapsed().as_secs_f64();
+    Ok(run)
+}
+
+async fn drive(
+    scenario: &Scenario,
+    strategy: StrategyName,
+    backend: &Backend,
+    progress: &indicatif::ProgressBar,
+) -> Result<StrategyRun, ExperimentError> {
+    let base: Arc<dyn LeaseStore> = match backend {
+        Backend::Memory => Arc::new(InMemoryLeaseStore::new()),
+        Backend::DynamoDb { endpoint } => super::dynamodb_store(endpoint, &scenario.name, strategy).await?,
+    };
+    let faulty = Arc::new(FaultyLeaseStore::new(Arc::clone(&base)).with_random(scenario.seed, RandomFaults::default()));
+    let counting = Arc::new(CountingLeaseStore::new(faulty.clone()));
+    let source = Arc::new(SyntheticStream::new(
+        &scenario.load.rates(scenario.shards),
+        scenario.load.record_bytes,
+    ));
+    let tracker = Arc::new(Tracker::default());
+    let mut fleet = Fleet {
+        scenario: scenario.clone(),
+        strategy,
+        store: counting.clone(),
+        source: Arc::clone(&source),
+        tracker: Arc::clone(&tracker),
+        handles: BTreeMap::new(),
+        next_worker: 0,
+        leaving: tokio::task::JoinSet::new(),
+    };
+    let mut rng = StdRng::seed_from_u64(scenario.seed ^ 0x5eed);
+    let start = Instant::now();
+    for _ in 0..scenario.workers {
+        fleet.spawn()?;
+    }
+
+    let mut actions: Vec<(Duration, Action)> = scenario
+        .schedule()
+        .into_iter()
+        .map(|e| {
+            let label = e.kind.label();
+            (e.at, Action::Event(e.kind, label))
+        })
+        .collect();
+    let mut faults = RandomFaults::default();
+    let mut samples = Vec::new();
+    let mut events = Vec::new();
+    let mut last_owner: HashMap<String, String> = HashMap::new();
+    let mut moves = 0u64;
+    let mut next_sample = Duration::ZERO;
+    let record_kb = scenario.load.record_bytes as f64 / 1024.0;
+    loop {
+        actions.sort_by_key(|(at, _)| *at);
+        let next_action = actions.first().map(|(at, _)| *at);
+        let at = match next_action {
+            Some(a) if a < next_sample => a,
+            _ => next_sample,
+        };
+        if at > scenario.duration {
+            break;
+        }
+        tokio::time::sleep_until(start + at).await;
+        if next_action == Some(at) && at < next_sample {
+            let (_, action) = actions.remove(0);
+            match action {
+                Action::Event(kind, label) => {
+                    events.push((at.as_secs_f64(), label));
+                    match kind {
+                        EventKind::Join { count } => {
+                            for _ in 0..count {
+                                fleet.spawn()?;
+                            }
+                        }
+                        EventKind::Crash { count } => {
+                            for id in fleet.pick(&mut rng, count) {
+                                if let Some(h) = fleet.handles.remove(&id) {
+                                    h.abort().await;
+                                }
+                            }
+                        }
+                        EventKind::Leave { count } => {
+                            for id in fleet.pick(&mut rng, count) {
+                                fleet.leave(&id);
+                            }
+                        }
+                        EventKind::RollingDeploy { interval } => {
+                            let ids: Vec<String> = fleet.handles.keys().cloned().collect();
+                            for (k, id) in ids.into_iter().enumerate() {
+                                actions.push((at + interval * k as u32, Action::Replace(id)));
+                            }
+                        }
+                        EventKind::Split { count } => {
+                            let open: Vec<String> = source.open_shards().into_iter().map(|(id, _)| id).collect();
+                            for id in open.choose_multiple(&mut rng, count) {
+                                source.split(id);
+                            }
+                        }
+                        EventKind::Merge { count } => {
+                            for _ in 0..count {
+                                let open = source.open_shards();
+                                if open.len() < 2 {
+                                    break;
+                                }
+                                let i = rand::Rng::random_range(&mut rng, 0..open.len() - 1);
+                                source.merge(&open[i].0, &open[i + 1].0);
+                            }
+                        }
+                        EventKind::StoreLatency { min, max } => {
+                            faults.latency = (!max.is_zero()).then_some((min, max));
+                            faulty.set_random_faults(faults.clone());
+                        }
+                        EventKind::StoreThrottle { probability } => {
+                            faults.throttle = probability;
+                            faulty.set_random_faults(faults.clone());
+                        }
+                    }
+                }
+                Action::Replace(id) => {
+                    if fleet.handles.contains_key(&id) {
+                        fleet.spawn()?;
+                        fleet.leave(&id);
+                    }
+                }
+            }
+            continue;
+        }
+
+        // A sample.
+        next_sample += scenario.sample_interval;
+        let listing = base.list().await.map_err(|e| ExperimentError::Store(e.to_string()))?;
+        let rates = source.rates();
+        let mut leases: BTreeMap<String, usize> = fleet.handles.keys().map(|w| (w.clone(), 0)).collect();
+        let mut load: BTreeMap<String, f64> = fleet.handles.keys().map(|w| (w.clone(), 0.0)).collect();
+        let mut unowned = 0;
+        for lease in &listing.leases {
+            if lease.is_shard_end() {
+                continue;
+            }
+            let key = lease.key.as_str();
+            match &lease.owner {
+                Some(owner) if fleet.handles.contains_key(owner) => {
+                    *leases.entry(owner.clone()).or_default() += 1;
+                    *load.entry(owner.clone()).or_default() += rates.get(key).copied().unwrap_or(0.0) * record_kb;
+                    if let Some(previous) = last_owner.insert(key.to_owned(), owner.clone()) {
+                        if previous != *owner {
+                            moves += 1;
+                        }
+                    }
+                }
+                _ => unowned += 1,
+            }
+        }
+        samples.push(Sample {
+            t: at.as_secs_f64(),
+            leases,
+            load_kbps: load,
+            unowned,
+            moves,
+            requests: counting.total(),
+            processed: tracker.processed.load(Ordering::Relaxed),
+            duplicates: tracker.duplicates.load(Ordering::Relaxed),
+        });
+        progress.inc(scenario.sample_interval.as_secs().max(1));
+    }
+
+    let by_op: BTreeMap<String, u64> = counting
+        .calls()
+        .into_iter()
+        .map(|(op, n)| (op.name().to_owned(), n))
+        .collect();
+    for (_, h) in std::mem::take(&mut fleet.handles) {
+        h.abort().await;
+    }
+    fleet.leaving.abort_all();
+    let gaps = tracker.gaps.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let summary = Summary::of(
+        scenario,
+        &samples,
+        &events,
+        &by_op,
+        &gaps,
+        tracker.starts.load(Ordering::Relaxed),
+    );
+    Ok(StrategyRun {
+        strategy,
+        samples,
+        events,
+        requests_by_op: by_op,
+        summary,
+    })
+}

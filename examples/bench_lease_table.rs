@@ -1,7 +1,7 @@
 //! Lease-table cost: lease-store requests per lease per minute at steady state, per renewal mode, beside the
 //! Java KCL 2's figure computed from its defaults.
 //!
-//! Run with `cargo run --release --example bench_lease_table` (figures are recorded in BENCHMARKS.md).
+//! Run with `cargo run --release --features experiment --example bench_lease_table` (figures are recorded in BENCHMARKS.md).
 //!
 //! 1. **Paused time, in-memory store behind a request counter**: N leases (one per shard of an idle
 //!    in-process stream) over W workers, balanced and settled for 60 virtual seconds, then counted for 5
@@ -21,11 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use kcl::checkpoint::{
-    ExtendedSequenceNumber, FleetRecord, InMemoryLeaseStore, Lease, LeaseKey, LeaseListing, LeaseStore,
-    Operation,
-};
+use kcl::checkpoint::{InMemoryLeaseStore, LeaseStore};
 use kcl::core::source::EmulatorSource;
 use kcl::core::{
     async_trait, Checkpointer, InitialPosition, LeaseRenewal, ProcessRecordsInput, ProcessorError,
@@ -33,6 +29,7 @@ use kcl::core::{
 };
 use kcl::emulator::types::CreateStreamInput;
 use kcl::emulator::{Emulator, EmulatorConfig};
+use kcl::experiment::CountingLeaseStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const STREAM: &str = "bench";
@@ -52,139 +49,6 @@ impl ShardRecordProcessor for Idle {
         _: &Checkpointer,
     ) -> Result<(), ProcessorError> {
         Ok(())
-    }
-}
-
-/// Counts store calls by operation, and the leases listings returned.
-#[derive(Debug)]
-struct Counting {
-    inner: Arc<dyn LeaseStore>,
-    calls: Mutex<BTreeMap<&'static str, u64>>,
-    listed: AtomicU64,
-    fleet_bytes: AtomicU64,
-}
-
-impl Counting {
-    fn count(&self, op: Operation) {
-        *self.calls.lock().unwrap().entry(op.name()).or_default() += 1;
-    }
-    fn note_fleet(&self, record: &FleetRecord) {
-        // `heartbeat:<id>` names and numbers, the version and the entity type.
-        let bytes: usize = record.heartbeats.keys().map(|w| 10 + w.len() + 4).sum::<usize>() + 40;
-        self.fleet_bytes.store(bytes as u64, Ordering::Relaxed);
-    }
-    fn reset(&self) {
-        self.calls.lock().unwrap().clear();
-        self.listed.store(0, Ordering::Relaxed);
-    }
-}
-
-#[async_trait]
-impl LeaseStore for Counting {
-    async fn ensure_table(&self) -> kcl::checkpoint::Result<bool> {
-        self.inner.ensure_table().await
-    }
-    async fn list(&self) -> kcl::checkpoint::Result<LeaseListing> {
-        self.count(Operation::List);
-        let listing = self.inner.list().await?;
-        self.listed
-            .fetch_add(listing.leases.len() as u64, Ordering::Relaxed);
-        Ok(listing)
-    }
-    async fn get(&self, key: &LeaseKey) -> kcl::checkpoint::Result<Option<Lease>> {
-        self.count(Operation::Get);
-        self.inner.get(key).await
-    }
-    async fn create_if_absent(&self, lease: &Lease) -> kcl::checkpoint::Result<bool> {
-        self.count(Operation::Create);
-        self.inner.create_if_absent(lease).await
-    }
-    async fn renew(&self, lease: &Lease) -> kcl::checkpoint::Result<Lease> {
-        self.count(Operation::Renew);
-        self.inner.renew(lease).await
-    }
-    async fn take(&self, lease: &Lease, new_owner: &str) -> kcl::checkpoint::Result<Lease> {
-        self.count(Operation::Take);
-        self.inner.take(lease, new_owner).await
-    }
-    async fn evict(&self, lease: &Lease) -> kcl::checkpoint::Result<Lease> {
-        self.count(Operation::Evict);
-        self.inner.evict(lease).await
-    }
-    async fn checkpoint(&self, lease: &Lease, at: ExtendedSequenceNumber) -> kcl::checkpoint::Result<Lease> {
-        self.count(Operation::Checkpoint);
-        self.inner.checkpoint(lease, at).await
-    }
-    async fn prepare_checkpoint(
-        &self,
-        lease: &Lease,
-        at: ExtendedSequenceNumber,
-        state: Option<Bytes>,
-    ) -> kcl::checkpoint::Result<Lease> {
-        self.count(Operation::PrepareCheckpoint);
-        self.inner.prepare_checkpoint(lease, at, state).await
-    }
-    async fn request_handoff(&self, lease: &Lease, new_owner: &str) -> kcl::checkpoint::Result<Lease> {
-        self.count(Operation::RequestHandoff);
-        self.inner.request_handoff(lease, new_owner).await
-    }
-    async fn handoff_checkpoint(
-        &self,
-        lease: &Lease,
-        at: ExtendedSequenceNumber,
-    ) -> kcl::checkpoint::Result<Lease> {
-        self.count(Operation::HandoffCheckpoint);
-        self.inner.handoff_checkpoint(lease, at).await
-    }
-    async fn finish_handoff(&self, lease: &Lease) -> kcl::checkpoint::Result<Lease> {
-        self.count(Operation::FinishHandoff);
-        self.inner.finish_handoff(lease).await
-    }
-    async fn heartbeat(
-        &self,
-        worker_id: &str,
-        expected: Option<u64>,
-    ) -> kcl::checkpoint::Result<FleetRecord> {
-        self.count(Operation::Heartbeat);
-        let record = self.inner.heartbeat(worker_id, expected).await?;
-        self.note_fleet(&record);
-        Ok(record)
-    }
-    async fn bump_version(&self) -> kcl::checkpoint::Result<FleetRecord> {
-        self.count(Operation::BumpVersion);
-        self.inner.bump_version().await
-    }
-    async fn leave_fleet(&self, worker_id: &str) -> kcl::checkpoint::Result<()> {
-        self.count(Operation::LeaveFleet);
-        self.inner.leave_fleet(worker_id).await
-    }
-    async fn evict_worker(&self, worker_id: &str, expected: u64) -> kcl::checkpoint::Result<FleetRecord> {
-        self.count(Operation::EvictWorker);
-        self.inner.evict_worker(worker_id, expected).await
-    }
-    async fn read_fleet(&self) -> kcl::checkpoint::Result<FleetRecord> {
-        self.count(Operation::ReadFleet);
-        self.inner.read_fleet().await
-    }
-    async fn set_child_shard_ids(
-        &self,
-        lease: &Lease,
-        children: &std::collections::BTreeSet<String>,
-    ) -> kcl::checkpoint::Result<Lease> {
-        self.count(Operation::SetChildShardIds);
-        self.inner.set_child_shard_ids(lease, children).await
-    }
-    async fn report_load(
-        &self,
-        lease: &Lease,
-        load: &kcl::checkpoint::LeaseLoad,
-    ) -> kcl::checkpoint::Result<Lease> {
-        self.count(Operation::ReportLoad);
-        self.inner.report_load(lease, load).await
-    }
-    async fn delete(&self, lease: &Lease) -> kcl::checkpoint::Result<()> {
-        self.count(Operation::Delete);
-        self.inner.delete(lease).await
     }
 }
 
@@ -256,12 +120,7 @@ async fn paused_run(leases: usize, workers: usize, mode: Mode) -> Row {
         .await
         .expect("stream");
     let source: Arc<dyn RecordSource> = Arc::new(EmulatorSource::new(emulator, STREAM));
-    let counting = Arc::new(Counting {
-        inner: Arc::new(InMemoryLeaseStore::new()),
-        calls: Mutex::new(BTreeMap::new()),
-        listed: AtomicU64::new(0),
-        fleet_bytes: AtomicU64::new(0),
-    });
+    let counting = Arc::new(CountingLeaseStore::new(Arc::new(InMemoryLeaseStore::new())));
     let store: Arc<dyn LeaseStore> = counting.clone();
     let handles: Vec<_> = (0..workers)
         .map(|w| spawn(&store, &source, &format!("worker-{w:03}"), mode))
@@ -274,13 +133,17 @@ async fn paused_run(leases: usize, workers: usize, mode: Mode) -> Row {
     // leases, where a per-lease fleet's every-second scans of the whole table make a virtual minute slow.
     let minutes: f64 = if leases >= 10_000 { 2.0 } else { 5.0 };
     tokio::time::sleep(Duration::from_secs_f64(minutes * 60.0)).await;
-    let calls = counting.calls.lock().unwrap().clone();
-    let listed = counting.listed.load(Ordering::Relaxed) as f64;
+    let calls: BTreeMap<&'static str, u64> = counting
+        .calls()
+        .into_iter()
+        .map(|(op, n)| (op.name(), n))
+        .collect();
+    let listed = counting.listed() as f64;
     let lists = *calls.get("list").unwrap_or(&0) as f64;
     let per = |n: f64| n / leases as f64 / minutes;
-    let fleet_kb = (counting.fleet_bytes.load(Ordering::Relaxed) as f64 / 1024.0)
-        .ceil()
-        .max(1.0);
+    // The fleet item: `heartbeat:<id>` names and numbers, the version and the entity type.
+    let fleet_bytes = counting.fleet_workers() as f64 * (10.0 + 10.0 + 4.0) + 40.0;
+    let fleet_kb = (fleet_bytes / 1024.0).ceil().max(1.0);
     let mut requests = 0.0;
     let (mut rcu, mut wcu) = (0.0, 0.0);
     let mut by_op = BTreeMap::new();

@@ -45,7 +45,9 @@ fn main() -> ExitCode {
                 },
                 Err(e) => return usage(&e),
             },
-            "--seed" => match value("--seed").and_then(|v| v.parse().map_err(|_| format!("--seed {v:?} is not a number"))) {
+            "--seed" => match value("--seed")
+                .and_then(|v| v.parse().map_err(|_| format!("--seed {v:?} is not a number")))
+            {
                 Ok(v) => seed = Some(v),
                 Err(e) => return usage(&e),
             },

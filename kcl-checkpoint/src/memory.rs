@@ -15,8 +15,8 @@ use crate::fleet::FleetRecord;
 use crate::lease::{Lease, LeaseKey, LeaseLoad};
 use crate::sequence::ExtendedSequenceNumber;
 use crate::store::{
-    handoff_request, required_checkpoint_owner, required_owner, valid_worker_id, validate_lease, validate_load,
-    LeaseListing, LeaseStore, Operation,
+    handoff_request, required_checkpoint_owner, required_owner, valid_worker_id, validate_lease,
+    validate_load, LeaseListing, LeaseStore, Operation,
 };
 
 /// An in-process lease table. Cheap to create; share it as `Arc<dyn LeaseStore>`.

@@ -408,7 +408,10 @@ pub(crate) fn validate_load(lease: &Lease, load: &LeaseLoad) -> Result<()> {
     let operation = Operation::ReportLoad;
     validate_lease(operation, lease)?;
     if lease.owner.is_none() {
-        return Err(crate::Error::invalid(operation, "only the owner reports a lease's load; the lease is unowned"));
+        return Err(crate::Error::invalid(
+            operation,
+            "only the owner reports a lease's load; the lease is unowned",
+        ));
     }
     let figures = [
         ("records_per_sec", Some(load.records_per_sec)),
@@ -418,7 +421,10 @@ pub(crate) fn validate_load(lease: &Lease, load: &LeaseLoad) -> Result<()> {
     for (name, value) in figures {
         if let Some(v) = value {
             if !v.is_finite() || v < 0.0 {
-                return Err(crate::Error::invalid(operation, format!("{name} must be finite and >= 0, not {v}")));
+                return Err(crate::Error::invalid(
+                    operation,
+                    format!("{name} must be finite and >= 0, not {v}"),
+                ));
             }
         }
     }

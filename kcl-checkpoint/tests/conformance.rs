@@ -18,8 +18,8 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use kcl_checkpoint::{
     Billing, DynamoDbLeaseStore, Error, ExtendedSequenceNumber, FaultyLeaseStore, HashKeyRange,
-    InMemoryLeaseStore, Lease, LeaseKey, LeaseLoad, LeaseStore, RandomFaults, RetryPolicy, RetryingLeaseStore,
-    SequenceNumber,
+    InMemoryLeaseStore, Lease, LeaseKey, LeaseLoad, LeaseStore, RandomFaults, RetryPolicy,
+    RetryingLeaseStore, SequenceNumber,
 };
 use tokio::sync::Barrier;
 use tokio::time::Duration;
@@ -549,18 +549,32 @@ async fn load_reports(store: Store) {
     assert_eq!(reported.counter, lease.counter, "advisory: counter unchanged");
     assert_eq!(store.get(&lease.key).await.unwrap().unwrap().load(), Some(load));
     assert_eq!(
-        store.list().await.unwrap().leases.into_iter().find(|l| l.key == lease.key).unwrap().load(),
+        store
+            .list()
+            .await
+            .unwrap()
+            .leases
+            .into_iter()
+            .find(|l| l.key == lease.key)
+            .unwrap()
+            .load(),
         Some(load)
     );
     // Without a CPU figure the old one is removed; a renew keeps the figures.
-    let no_cpu = LeaseLoad { owner_cpu: None, ..load };
+    let no_cpu = LeaseLoad {
+        owner_cpu: None,
+        ..load
+    };
     let reported = store.report_load(&reported, &no_cpu).await.unwrap();
     assert_eq!(reported.load(), Some(no_cpu));
     let renewed = store.renew(&reported).await.unwrap();
     assert_eq!(renewed.load(), Some(no_cpu));
     // Only the owner reports; bad figures are typed errors that write nothing.
     let taken = store.take(&renewed, "worker-b").await.unwrap();
-    assert_conflict(store.report_load(&renewed, &load).await, "load report by a previous owner");
+    assert_conflict(
+        store.report_load(&renewed, &load).await,
+        "load report by a previous owner",
+    );
     for bad in [f64::NAN, -1.0, f64::INFINITY] {
         let err = store
             .report_load(&taken, &LeaseLoad { kbps: bad, ..load })
@@ -573,8 +587,14 @@ async fn load_reports(store: Store) {
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
     assert_eq!(store.get(&lease.key).await.unwrap().unwrap().load(), Some(no_cpu));
     let ghost = Lease::new("shardId-ghost", ExtendedSequenceNumber::TrimHorizon).with_owner("worker-a");
-    assert_conflict(store.report_load(&ghost, &load).await, "load report on a missing lease");
-    assert!(store.get(&ghost.key).await.unwrap().is_none(), "no item was created");
+    assert_conflict(
+        store.report_load(&ghost, &load).await,
+        "load report on a missing lease",
+    );
+    assert!(
+        store.get(&ghost.key).await.unwrap().is_none(),
+        "no item was created"
+    );
 }
 
 async fn delete_is_fenced(store: Store) {

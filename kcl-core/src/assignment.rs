@@ -420,7 +420,11 @@ impl UtilizationAware {
     /// The band around the fleet average within which a worker's load is left alone (a fraction, clamped
     /// to 0.01-1.0).
     pub fn with_band(mut self, band: f64) -> Self {
-        self.band = if band.is_finite() { band.clamp(0.01, 1.0) } else { 0.2 };
+        self.band = if band.is_finite() {
+            band.clamp(0.01, 1.0)
+        } else {
+            0.2
+        };
         self
     }
 
@@ -444,8 +448,16 @@ struct Loads<'a> {
 
 impl<'a> Loads<'a> {
     fn of(snapshot: &'a AssignmentSnapshot) -> Self {
-        let reported: Vec<f64> = snapshot.leases.iter().filter_map(|l| l.load.as_ref().map(raw_cost)).collect();
-        let mean = if reported.is_empty() { 1.0 } else { reported.iter().sum::<f64>() / reported.len() as f64 };
+        let reported: Vec<f64> = snapshot
+            .leases
+            .iter()
+            .filter_map(|l| l.load.as_ref().map(raw_cost))
+            .collect();
+        let mean = if reported.is_empty() {
+            1.0
+        } else {
+            reported.iter().sum::<f64>() / reported.len() as f64
+        };
         let mean = if mean > 0.0 { mean } else { 1.0 };
         let floor = 0.01 * mean;
         let mut cost: BTreeMap<&str, f64> = snapshot
@@ -569,10 +581,14 @@ impl AssignmentStrategy for UtilizationAware {
                 let best = left
                     .iter()
                     .enumerate()
-                    .filter(|(_, (_, c))| mine + c < theirs && theirs - (theirs - c).max(mine + c) >= min_gain)
+                    .filter(|(_, (_, c))| {
+                        mine + c < theirs && theirs - (theirs - c).max(mine + c) >= min_gain
+                    })
                     .min_by(|a, b| {
                         let off = |c: f64| (theirs - mine - 2.0 * c).abs();
-                        off(a.1 .1).total_cmp(&off(b.1 .1)).then_with(|| a.1 .0.key.cmp(&b.1 .0.key))
+                        off(a.1 .1)
+                            .total_cmp(&off(b.1 .1))
+                            .then_with(|| a.1 .0.key.cmp(&b.1 .0.key))
                     })
                     .map(|(i, _)| i);
                 let Some(i) = best else { break };
@@ -744,7 +760,12 @@ mod tests {
     ) -> (BTreeMap<String, f64>, usize) {
         let strategies: BTreeMap<&str, UtilizationAware> = workers
             .iter()
-            .map(|w| (*w, UtilizationAware::new().with_cooldown(std::time::Duration::ZERO)))
+            .map(|w| {
+                (
+                    *w,
+                    UtilizationAware::new().with_cooldown(std::time::Duration::ZERO),
+                )
+            })
             .collect();
         let mut moves = 0;
         for _ in 0..cycles {
@@ -774,13 +795,20 @@ mod tests {
         // 40 leases of 10 KB/s and one of 300 KB/s (about 43% of 700), all on w0; three more workers.
         let mut leases: Vec<(String, f64)> = (0..40).map(|i| (format!("s{i:02}"), 10.0)).collect();
         leases.push(("hot".to_owned(), 300.0));
-        let mut owners: BTreeMap<String, String> = leases.iter().map(|(k, _)| (k.clone(), "w0".to_owned())).collect();
+        let mut owners: BTreeMap<String, String> =
+            leases.iter().map(|(k, _)| (k.clone(), "w0".to_owned())).collect();
         let workers = ["w0", "w1", "w2", "w3"];
         let (loads, moves) = utilization_fleet(&leases, &mut owners, &workers, 200);
         let hot = owners["hot"].clone();
-        assert!(loads[&hot] <= 320.0, "{hot} kept others' leases beside the hot one: {loads:?}");
+        assert!(
+            loads[&hot] <= 320.0,
+            "{hot} kept others' leases beside the hot one: {loads:?}"
+        );
         let rest: Vec<f64> = workers.iter().filter(|w| **w != hot).map(|w| loads[*w]).collect();
-        let (min, max) = (rest.iter().cloned().fold(f64::MAX, f64::min), rest.iter().cloned().fold(0.0, f64::max));
+        let (min, max) = (
+            rest.iter().cloned().fold(f64::MAX, f64::min),
+            rest.iter().cloned().fold(0.0, f64::max),
+        );
         assert!(max - min <= 50.0, "the others share the rest evenly: {loads:?}");
         // Settled: no more moves.
         let (_, again) = utilization_fleet(&leases, &mut owners, &workers, 50);
@@ -793,7 +821,8 @@ mod tests {
         let mut leases: Vec<(String, f64)> = (0..20).map(|i| (format!("s{i:02}"), 5.0)).collect();
         leases.push(("big-a".to_owned(), 100.0));
         leases.push(("big-b".to_owned(), 100.0));
-        let mut owners: BTreeMap<String, String> = leases.iter().map(|(k, _)| (k.clone(), "w0".to_owned())).collect();
+        let mut owners: BTreeMap<String, String> =
+            leases.iter().map(|(k, _)| (k.clone(), "w0".to_owned())).collect();
         let (loads, _) = utilization_fleet(&leases, &mut owners, &["w0", "w1"], 50);
         // Both end inside the band (±20% of the average of 150).
         for load in loads.values() {
@@ -815,7 +844,13 @@ mod tests {
         assert!((4..=6).contains(&on_a), "{owners:?}");
         // CPU: equal throughput, but "busy" burns 90% CPU for it and "idle" 10%: CPU decides.
         let mut infos = Vec::new();
-        for (i, owner, cpu) in [(0, "busy", 0.9), (1, "busy", 0.9), (2, "busy", 0.9), (3, "busy", 0.9), (4, "idle", 0.1)] {
+        for (i, owner, cpu) in [
+            (0, "busy", 0.9),
+            (1, "busy", 0.9),
+            (2, "busy", 0.9),
+            (3, "busy", 0.9),
+            (4, "idle", 0.1),
+        ] {
             let mut info = loaded(&format!("c{i}"), Some(owner), 10.0);
             info.load.as_mut().unwrap().owner_cpu = Some(cpu);
             infos.push(info);

@@ -553,7 +553,10 @@ impl WorkerConfigBuilder {
         if c.load_report_interval < Duration::from_secs(1) {
             return Err(ConfigError::new(
                 "load_report_interval",
-                format!("{:?} is shorter than a second: rates need at least a second to measure; use 1 s or more", c.load_report_interval),
+                format!(
+                    "{:?} is shorter than a second: rates need at least a second to measure; use 1 s or more",
+                    c.load_report_interval
+                ),
             ));
         }
         if c.lease_duration < Duration::from_millis(100) {

@@ -618,10 +618,9 @@ impl ShardConsumer {
             if !input.records.is_empty() || at_end || cfg.process_empty_batches() {
                 match self.deliver(processor, &batch.input, checkpointer).await {
                     Delivery::Done => {
-                        self.lease.meter().record(
-                            batch.input.records.len() as u64,
-                            batch.input.size_bytes() as u64,
-                        );
+                        self.lease
+                            .meter()
+                            .record(batch.input.records.len() as u64, batch.input.size_bytes() as u64);
                         records_counter.increment(batch.input.records.len() as u64);
                         bytes_counter.increment(batch.input.size_bytes() as u64);
                         self.ctx.status.batch(

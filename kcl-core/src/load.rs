@@ -110,7 +110,8 @@ fn round(v: f64) -> f64 {
 }
 
 fn changed(last: &LeaseLoad, now: &LeaseLoad) -> bool {
-    let moved = |a: f64, b: f64, floor: f64| (a - b).abs() > floor && (a - b).abs() > RELATIVE_CHANGE * a.abs();
+    let moved =
+        |a: f64, b: f64, floor: f64| (a - b).abs() > floor && (a - b).abs() > RELATIVE_CHANGE * a.abs();
     moved(last.records_per_sec, now.records_per_sec, ABSOLUTE_CHANGE.0)
         || moved(last.kbps, now.kbps, ABSOLUTE_CHANGE.1)
         || match (last.owner_cpu, now.owner_cpu) {
@@ -228,11 +229,21 @@ mod tests {
 
     #[test]
     fn small_changes_are_not_reports() {
-        let at = |r, k| LeaseLoad { records_per_sec: r, kbps: k, owner_cpu: None };
+        let at = |r, k| LeaseLoad {
+            records_per_sec: r,
+            kbps: k,
+            owner_cpu: None,
+        };
         assert!(!changed(&at(100.0, 50.0), &at(110.0, 55.0)));
         assert!(changed(&at(100.0, 50.0), &at(130.0, 50.0)));
         assert!(!changed(&at(0.2, 0.1), &at(0.9, 0.6)), "below the absolute floor");
-        assert!(changed(&at(1.0, 1.0), &LeaseLoad { owner_cpu: Some(0.5), ..at(1.0, 1.0) }));
+        assert!(changed(
+            &at(1.0, 1.0),
+            &LeaseLoad {
+                owner_cpu: Some(0.5),
+                ..at(1.0, 1.0)
+            }
+        ));
     }
 
     #[test]

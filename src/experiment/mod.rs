@@ -62,9 +62,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use report::Files;
-pub use scenario::{
-    Event, EventKind, LoadModel, LoadShape, Renewal, Scenario, StrategyName, WorkerSettings,
-};
+pub use scenario::{Event, EventKind, LoadModel, LoadShape, Renewal, Scenario, StrategyName, WorkerSettings};
 pub use source::SyntheticStream;
 pub use store::CountingLeaseStore;
 
@@ -164,6 +162,9 @@ pub struct Summary {
     pub convergence_seconds: Vec<Option<f64>>,
     /// Seconds from the start until the first balanced state (same definition).
     pub start_convergence_seconds: Option<f64>,
+    /// Seconds from each event until every lease was owned by a live worker again (`None`: not before the
+    /// next event or the end).
+    pub all_owned_seconds: Vec<Option<f64>>,
     /// Records processed a second time.
     pub duplicates: u64,
     /// Records processed.
@@ -217,11 +218,18 @@ impl Summary {
         };
         let mut moves_per_phase = Vec::new();
         let mut settled = Vec::new();
+        let mut all_owned = Vec::new();
         for w in bounds.windows(2) {
             let (from, to) = (w[0], w[1]);
             moves_per_phase.push(moves_at(to).saturating_sub(moves_at(from)));
             // The first sample in the phase after which nothing moved and everything was owned.
             let phase: Vec<&Sample> = samples.iter().filter(|s| s.t >= from && s.t < to).collect();
+            all_owned.push(
+                phase
+                    .iter()
+                    .find(|s| s.unowned == 0 && s.leases.values().sum::<usize>() > 0)
+                    .map(|s| s.t - from),
+            );
             let mut calm_from: Option<f64> = None;
             let mut previous_moves = samples
                 .iter()
@@ -229,7 +237,8 @@ impl Summary {
                 .last()
                 .map_or(0, |s| s.moves);
             for s in &phase {
-                let calm = s.moves == previous_moves && s.unowned == 0 && s.leases.values().sum::<usize>() > 0;
+                let calm =
+                    s.moves == previous_moves && s.unowned == 0 && s.leases.values().sum::<usize>() > 0;
                 previous_moves = s.moves;
                 match (calm, calm_from) {
                     (true, None) => calm_from = Some(s.t),
@@ -242,6 +251,7 @@ impl Summary {
         }
         let start_convergence_seconds = settled.first().copied().flatten();
         let convergence_seconds = settled.into_iter().skip(1).collect();
+        let all_owned_seconds = all_owned.into_iter().skip(1).collect();
         let last = samples.last();
         let late: Vec<f64> = samples.iter().filter(|s| s.t >= 60.0).map(ratio).collect();
         let mut sorted = gaps.to_vec();
@@ -252,16 +262,23 @@ impl Summary {
             moves_per_phase,
             convergence_seconds,
             start_convergence_seconds,
+            all_owned_seconds,
             duplicates: last.map_or(0, |s| s.duplicates),
             processed: last.map_or(0, |s| s.processed),
             processor_starts: starts,
             final_load_ratio: last.map_or(1.0, ratio),
-            mean_load_ratio: if late.is_empty() { 1.0 } else { late.iter().sum::<f64>() / late.len() as f64 },
+            mean_load_ratio: if late.is_empty() {
+                1.0
+            } else {
+                late.iter().sum::<f64>() / late.len() as f64
+            },
             final_lease_spread: last.map_or(0, |s| {
                 let counts: Vec<usize> = s.leases.values().copied().collect();
                 counts.iter().max().unwrap_or(&0) - counts.iter().min().unwrap_or(&0)
             }),
-            requests_per_lease_minute: by_op.values().sum::<u64>() as f64 / scenario.shards.max(1) as f64 / minutes,
+            requests_per_lease_minute: by_op.values().sum::<u64>() as f64
+                / scenario.shards.max(1) as f64
+                / minutes,
             gap_median_seconds: sorted.get(sorted.len() / 2).copied(),
             gap_max_seconds: sorted.last().copied(),
             wall_seconds: 0.0,
@@ -323,8 +340,10 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report, Experime
     let progress = if options.progress {
         let bar = indicatif::ProgressBar::new(per_run * scenario.strategies.len() as u64);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} virtual s, {elapsed} wall, eta {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} virtual s, {elapsed} wall, eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     } else {
@@ -333,7 +352,12 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report, Experime
     let mut runs = Vec::new();
     for strategy in &scenario.strategies {
         progress.set_message(format!("{} / {}", scenario.name, strategy.as_str()));
-        runs.push(run::run_strategy(scenario, *strategy, &options.backend, &progress)?);
+        runs.push(run::run_strategy(
+            scenario,
+            *strategy,
+            &options.backend,
+            &progress,
+        )?);
     }
     progress.finish_and_clear();
     Ok(Report {
@@ -374,14 +398,24 @@ async fn dynamodb_store(
             .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
             .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
             .credentials_provider(aws_credential_types::Credentials::new(
-                "local", "local", None, None, "kcl-experiment",
+                "local",
+                "local",
+                None,
+                None,
+                "kcl-experiment",
             ))
             .endpoint_url(endpoint)
             .build(),
     );
     let name: String = scenario
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let table = format!(
         "exp-{name}-{}-{}-{}",

@@ -66,7 +66,9 @@ fn register_font() {
 /// `strategy,t,worker,leases,load_kbps,unowned,moves,requests,processed,duplicates`: one row per sample
 /// and live worker.
 fn timeseries_csv(report: &Report) -> String {
-    let mut out = String::from("strategy,t_seconds,worker,leases,load_kbps,unowned,moves,requests,processed,duplicates\n");
+    let mut out = String::from(
+        "strategy,t_seconds,worker,leases,load_kbps,unowned,moves,requests,processed,duplicates\n",
+    );
     for run in &report.runs {
         for s in &run.samples {
             for (worker, leases) in &s.leases {
@@ -105,7 +107,13 @@ pub(super) fn markdown(report: &Report) -> String {
     let events = report
         .runs
         .first()
-        .map(|r| r.events.iter().map(|(t, l)| format!("{l} at {t:.0} s")).collect::<Vec<_>>().join(", "))
+        .map(|r| {
+            r.events
+                .iter()
+                .map(|(t, l)| format!("{l} at {t:.0} s"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
         .unwrap_or_default();
     if !events.is_empty() {
         let _ = writeln!(out, "Events: {events}.\n");
@@ -114,7 +122,12 @@ pub(super) fn markdown(report: &Report) -> String {
     out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for run in &report.runs {
         let s = &run.summary;
-        let phases = s.moves_per_phase.iter().map(u64::to_string).collect::<Vec<_>>().join(" / ");
+        let phases = s
+            .moves_per_phase
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(" / ");
         let mut conv = vec![opt(s.start_convergence_seconds)];
         conv.extend(s.convergence_seconds.iter().map(|c| opt(*c)));
         let _ = writeln!(
@@ -216,7 +229,10 @@ where
     if let Some(run) = report.runs.first() {
         for (t, _) in &run.events {
             chart
-                .draw_series(std::iter::once(PathElement::new(vec![(*t, 0.0), (*t, y_max)], BLACK.mix(0.3))))
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(*t, 0.0), (*t, y_max)],
+                    BLACK.mix(0.3),
+                )))
                 .map_err(err)?;
         }
     }
@@ -263,7 +279,10 @@ impl Plot for Leases {
                 .max(1) as f64
                 * 1.1;
             let mut chart = ChartBuilder::on(area)
-                .caption(format!("leases per worker: {}", run.strategy.as_str()), ("sans-serif", 20))
+                .caption(
+                    format!("leases per worker: {}", run.strategy.as_str()),
+                    ("sans-serif", 20),
+                )
                 .margin(10)
                 .x_label_area_size(30)
                 .y_label_area_size(50)
@@ -278,7 +297,10 @@ impl Plot for Leases {
                 .map_err(err)?;
             for (t, _) in &run.events {
                 chart
-                    .draw_series(std::iter::once(PathElement::new(vec![(*t, 0.0), (*t, y_max)], BLACK.mix(0.3))))
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(*t, 0.0), (*t, y_max)],
+                        BLACK.mix(0.3),
+                    )))
                     .map_err(err)?;
             }
             let workers: std::collections::BTreeSet<&String> =
@@ -295,7 +317,9 @@ impl Plot for Leases {
                         .draw_series(LineSeries::new(points, color.stroke_width(2)))
                         .map_err(err)?
                         .label(w.as_str())
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                        });
                 }
             } else {
                 // Too many workers for a line each: the fewest, the mean and the most.
@@ -320,7 +344,9 @@ impl Plot for Leases {
                         .draw_series(LineSeries::new(stat(f), color.stroke_width(2)))
                         .map_err(err)?
                         .label(name)
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                        });
                 }
             }
             chart
@@ -343,17 +369,30 @@ impl Plot for LoadSpread {
     where
         DB::ErrorType: 'static,
     {
-        per_strategy_lines(report, root, "load spread: most loaded worker / mean", "max / mean", |run| {
-            run.samples
-                .iter()
-                .filter(|s| !s.load_kbps.is_empty())
-                .map(|s| {
-                    let v: Vec<f64> = s.load_kbps.values().copied().collect();
-                    let mean = v.iter().sum::<f64>() / v.len() as f64;
-                    (s.t, if mean > 0.0 { v.iter().cloned().fold(0.0, f64::max) / mean } else { 1.0 })
-                })
-                .collect()
-        })
+        per_strategy_lines(
+            report,
+            root,
+            "load spread: most loaded worker / mean",
+            "max / mean",
+            |run| {
+                run.samples
+                    .iter()
+                    .filter(|s| !s.load_kbps.is_empty())
+                    .map(|s| {
+                        let v: Vec<f64> = s.load_kbps.values().copied().collect();
+                        let mean = v.iter().sum::<f64>() / v.len() as f64;
+                        (
+                            s.t,
+                            if mean > 0.0 {
+                                v.iter().cloned().fold(0.0, f64::max) / mean
+                            } else {
+                                1.0
+                            },
+                        )
+                    })
+                    .collect()
+            },
+        )
     }
 }
 
@@ -365,9 +404,13 @@ impl Plot for Moves {
     where
         DB::ErrorType: 'static,
     {
-        per_strategy_lines(report, root, "lease moves so far (events marked)", "moves", |run| {
-            run.samples.iter().map(|s| (s.t, s.moves as f64)).collect()
-        })
+        per_strategy_lines(
+            report,
+            root,
+            "lease moves so far (events marked)",
+            "moves",
+            |run| run.samples.iter().map(|s| (s.t, s.moves as f64)).collect(),
+        )
     }
 }
 

@@ -69,7 +69,11 @@ impl ShardRecordProcessor for Processor {
                 self.first_batch = false;
                 if let (true, Some(last)) = (track.processors > 1, track.last_at) {
                     let gap = now.saturating_duration_since(last).as_secs_f64();
-                    self.tracker.gaps.lock().unwrap_or_else(|p| p.into_inner()).push(gap);
+                    self.tracker
+                        .gaps
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(gap);
                 }
             }
             let mut dups = 0;
@@ -135,7 +139,12 @@ impl Fleet {
             .load_report_interval(w.load_report_interval)
             .report_cpu(false)
             .initial_position(InitialPosition::TrimHorizon)
-            .jitter_seed(self.scenario.seed.wrapping_mul(1_000_003).wrapping_add(index as u64))
+            .jitter_seed(
+                self.scenario
+                    .seed
+                    .wrapping_mul(1_000_003)
+                    .wrapping_add(index as u64),
+            )
             .build()
             .map_err(|e| ExperimentError::Scenario {
                 source_name: self.scenario.name.clone(),
@@ -218,7 +227,9 @@ async fn drive(
         Backend::Memory => Arc::new(InMemoryLeaseStore::new()),
         Backend::DynamoDb { endpoint } => super::dynamodb_store(endpoint, &scenario.name, strategy).await?,
     };
-    let faulty = Arc::new(FaultyLeaseStore::new(Arc::clone(&base)).with_random(scenario.seed, RandomFaults::default()));
+    let faulty = Arc::new(
+        FaultyLeaseStore::new(Arc::clone(&base)).with_random(scenario.seed, RandomFaults::default()),
+    );
     let counting = Arc::new(CountingLeaseStore::new(faulty.clone()));
     let source = Arc::new(SyntheticStream::new(
         &scenario.load.rates(scenario.shards),
@@ -271,7 +282,11 @@ async fn drive(
             let (_, action) = actions.remove(0);
             match action {
                 Action::Event(kind, label) => {
-                    events.push((at.as_secs_f64(), label));
+                    // Events at one instant are one phase.
+                    match events.last_mut() {
+                        Some((t, l)) if *t == at.as_secs_f64() => *l = format!("{l} + {label}"),
+                        _ => events.push((at.as_secs_f64(), label)),
+                    }
                     match kind {
                         EventKind::Join { count } => {
                             for _ in 0..count {
@@ -297,7 +312,8 @@ async fn drive(
                             }
                         }
                         EventKind::Split { count } => {
-                            let open: Vec<String> = source.open_shards().into_iter().map(|(id, _)| id).collect();
+                            let open: Vec<String> =
+                                source.open_shards().into_iter().map(|(id, _)| id).collect();
                             for id in open.choose_multiple(&mut rng, count) {
                                 source.split(id);
                             }
@@ -334,7 +350,10 @@ async fn drive(
 
         // A sample.
         next_sample += scenario.sample_interval;
-        let listing = base.list().await.map_err(|e| ExperimentError::Store(e.to_string()))?;
+        let listing = base
+            .list()
+            .await
+            .map_err(|e| ExperimentError::Store(e.to_string()))?;
         let rates = source.rates();
         let mut leases: BTreeMap<String, usize> = fleet.handles.keys().map(|w| (w.clone(), 0)).collect();
         let mut load: BTreeMap<String, f64> = fleet.handles.keys().map(|w| (w.clone(), 0.0)).collect();
@@ -347,7 +366,8 @@ async fn drive(
             match &lease.owner {
                 Some(owner) if fleet.handles.contains_key(owner) => {
                     *leases.entry(owner.clone()).or_default() += 1;
-                    *load.entry(owner.clone()).or_default() += rates.get(key).copied().unwrap_or(0.0) * record_kb;
+                    *load.entry(owner.clone()).or_default() +=
+                        rates.get(key).copied().unwrap_or(0.0) * record_kb;
                     if let Some(previous) = last_owner.insert(key.to_owned(), owner.clone()) {
                         if previous != *owner {
                             moves += 1;

@@ -205,7 +205,13 @@ impl LoadModel {
                     0.0
                 };
                 (0..shards)
-                    .map(|i| if i == 0 { total * self.hot_share.min(1.0) } else { rest })
+                    .map(|i| {
+                        if i == 0 {
+                            total * self.hot_share.min(1.0)
+                        } else {
+                            rest
+                        }
+                    })
                     .collect()
             }
         }
@@ -291,8 +297,14 @@ impl EventKind {
             EventKind::RollingDeploy { .. } => "rolling deploy".into(),
             EventKind::Split { count } => format!("split {count}"),
             EventKind::Merge { count } => format!("merge {count}"),
-            EventKind::StoreLatency { max, .. } => format!("store latency {max:?}"),
-            EventKind::StoreThrottle { probability } => format!("throttle {probability}"),
+            EventKind::StoreLatency { max, .. } if max.is_zero() => "store latency off".into(),
+            EventKind::StoreLatency { min, max } => format!(
+                "store latency {}-{}",
+                humantime::format_duration(*min),
+                humantime::format_duration(*max)
+            ),
+            EventKind::StoreThrottle { probability } if *probability == 0.0 => "throttling off".into(),
+            EventKind::StoreThrottle { probability } => format!("throttle {:.0}%", probability * 100.0),
         }
     }
 }
@@ -376,28 +388,49 @@ impl Scenario {
             ));
         }
         if self.strategies.is_empty() {
-            return fail("strategies is empty: name at least one of count-balanced, kcl2, utilization".into());
+            return fail(
+                "strategies is empty: name at least one of count-balanced, kcl2, utilization".into(),
+            );
         }
         let l = &self.load;
         if !(l.records_per_sec.is_finite() && l.records_per_sec >= 0.0) {
-            return fail(format!("load.records_per_sec must be >= 0, not {}", l.records_per_sec));
+            return fail(format!(
+                "load.records_per_sec must be >= 0, not {}",
+                l.records_per_sec
+            ));
         }
         if !(l.hot_share.is_finite() && (0.0..=1.0).contains(&l.hot_share)) {
-            return fail(format!("load.hot_share must be between 0 and 1, not {}", l.hot_share));
+            return fail(format!(
+                "load.hot_share must be between 0 and 1, not {}",
+                l.hot_share
+            ));
         }
         if !(l.zipf_exponent.is_finite() && l.zipf_exponent >= 0.0) {
-            return fail(format!("load.zipf_exponent must be >= 0, not {}", l.zipf_exponent));
+            return fail(format!(
+                "load.zipf_exponent must be >= 0, not {}",
+                l.zipf_exponent
+            ));
         }
         if l.record_bytes == 0 || l.record_bytes > 1024 * 1024 {
-            return fail(format!("load.record_bytes must be 1 to 1,048,576, not {}", l.record_bytes));
+            return fail(format!(
+                "load.record_bytes must be 1 to 1,048,576, not {}",
+                l.record_bytes
+            ));
         }
         for e in &self.events {
             if e.at > self.duration {
-                return fail(format!("event {} at {:?} is after the end ({:?})", e.kind.label(), e.at, self.duration));
+                return fail(format!(
+                    "event {} at {:?} is after the end ({:?})",
+                    e.kind.label(),
+                    e.at,
+                    self.duration
+                ));
             }
             match &e.kind {
                 EventKind::StoreThrottle { probability } if !(0.0..=1.0).contains(probability) => {
-                    return fail(format!("store-throttle probability must be 0 to 1, not {probability}"));
+                    return fail(format!(
+                        "store-throttle probability must be 0 to 1, not {probability}"
+                    ));
                 }
                 EventKind::StoreLatency { min, max } if min > max => {
                     return fail(format!("store-latency min {min:?} is above max {max:?}"));
@@ -429,8 +462,11 @@ fn invalid(message: String) -> ExperimentError {
 /// A duration written as humantime text (`"30s"`, `"2m 30s"`, `"1h"`).
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(d)?;
-    humantime::parse_duration(&text)
-        .map_err(|e| serde::de::Error::custom(format!("{text:?} is not a duration ({e}); write e.g. \"30s\" or \"5m\"")))
+    humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not a duration ({e}); write e.g. \"30s\" or \"5m\""
+        ))
+    })
 }
 
 mod defaults {
@@ -442,7 +478,11 @@ mod defaults {
         1
     }
     pub(super) fn strategies() -> Vec<StrategyName> {
-        vec![StrategyName::CountBalanced, StrategyName::Kcl2, StrategyName::Utilization]
+        vec![
+            StrategyName::CountBalanced,
+            StrategyName::Kcl2,
+            StrategyName::Utilization,
+        ]
     }
     pub(super) fn sample_interval() -> Duration {
         Duration::from_secs(5)
@@ -529,9 +569,14 @@ mod tests {
         let err = |t: &str| Scenario::from_toml(t).unwrap_err().to_string();
         assert!(err("workers = 0\nshards = 1\nduration = \"1m\"").contains("workers must be at least 1"));
         assert!(err("workers = 1\nshards = 1\nduration = \"soon\"").contains("is not a duration"));
-        assert!(err("workers = 1\nshards = 1\nduration = \"1m\"\nstrategies = [\"best\"]").contains("unknown variant"));
-        assert!(err("workers = 1\nshards = 1\nduration = \"1m\"\n[[events]]\nat = \"2m\"\nkind = \"join\"")
-            .contains("after the end"));
+        assert!(
+            err("workers = 1\nshards = 1\nduration = \"1m\"\nstrategies = [\"best\"]")
+                .contains("unknown variant")
+        );
+        assert!(
+            err("workers = 1\nshards = 1\nduration = \"1m\"\n[[events]]\nat = \"2m\"\nkind = \"join\"")
+                .contains("after the end")
+        );
         assert!(err("workers = 1\nshards = 1\nduration = \"1m\"\nbogus = 1").contains("unknown field"));
     }
 }

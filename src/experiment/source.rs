@@ -56,7 +56,11 @@ impl SyntheticStream {
         let mut shards = Shards::default();
         for (i, rate) in rates.iter().enumerate() {
             let start = step * i as u128;
-            let end = if i as u128 == n - 1 { u128::MAX } else { start + step - 1 };
+            let end = if i as u128 == n - 1 {
+                u128::MAX
+            } else {
+                start + step - 1
+            };
             let id = shards.fresh_id();
             shards.shards.insert(
                 id,
@@ -83,7 +87,8 @@ impl SyntheticStream {
     /// Open shards with their rates, in hash-key order.
     pub fn open_shards(&self) -> Vec<(String, f64)> {
         let inner = self.lock();
-        let mut open: Vec<(&String, &Shard)> = inner.shards.iter().filter(|(_, s)| s.closed.is_none()).collect();
+        let mut open: Vec<(&String, &Shard)> =
+            inner.shards.iter().filter(|(_, s)| s.closed.is_none()).collect();
         open.sort_by_key(|(_, s)| s.range.starting_hash_key);
         open.into_iter().map(|(id, s)| (id.clone(), s.rate)).collect()
     }
@@ -147,7 +152,11 @@ impl SyntheticStream {
             let sb = inner.shards.get(b).filter(|s| s.closed.is_none())?;
             (sa.range, sb.range)
         };
-        let (lo, hi) = if ra.starting_hash_key < rb.starting_hash_key { (ra, rb) } else { (rb, ra) };
+        let (lo, hi) = if ra.starting_hash_key < rb.starting_hash_key {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
         if lo.ending_hash_key.checked_add(1) != Some(hi.starting_hash_key) {
             return None;
         }
@@ -218,10 +227,17 @@ impl RecordSource for SyntheticStream {
             .collect())
     }
 
-    async fn get_shard_iterator(&self, shard_id: &str, position: &IteratorPosition) -> kcl_core::Result<String> {
+    async fn get_shard_iterator(
+        &self,
+        shard_id: &str,
+        position: &IteratorPosition,
+    ) -> kcl_core::Result<String> {
         let now = Instant::now();
         let inner = self.lock();
-        let shard = inner.shards.get(shard_id).ok_or_else(|| not_found("GetShardIterator", shard_id))?;
+        let shard = inner
+            .shards
+            .get(shard_id)
+            .ok_or_else(|| not_found("GetShardIterator", shard_id))?;
         let seq = |s: &SequenceNumber| s.as_str().parse::<u64>().unwrap_or(0);
         let next = match position {
             IteratorPosition::TrimHorizon => 0,
@@ -234,7 +250,12 @@ impl RecordSource for SyntheticStream {
         Ok(format!("{shard_id}/{next}"))
     }
 
-    async fn get_records(&self, shard_id: &str, iterator: &str, limit: usize) -> kcl_core::Result<GetRecordsOutput> {
+    async fn get_records(
+        &self,
+        shard_id: &str,
+        iterator: &str,
+        limit: usize,
+    ) -> kcl_core::Result<GetRecordsOutput> {
         let now = Instant::now();
         let (id, next) = iterator.rsplit_once('/').ok_or_else(|| bad_iterator(iterator))?;
         let next: u64 = next.parse().map_err(|_| bad_iterator(iterator))?;
@@ -243,7 +264,10 @@ impl RecordSource for SyntheticStream {
         }
         let (arrived, rate, closed, children) = {
             let inner = self.lock();
-            let shard = inner.shards.get(shard_id).ok_or_else(|| not_found("GetRecords", shard_id))?;
+            let shard = inner
+                .shards
+                .get(shard_id)
+                .ok_or_else(|| not_found("GetRecords", shard_id))?;
             let children: Vec<ChildShard> = shard
                 .children
                 .iter()

@@ -33,7 +33,12 @@ impl CountingLeaseStore {
     }
 
     fn count(&self, op: Operation) {
-        *self.calls.lock().unwrap_or_else(|p| p.into_inner()).entry(op).or_default() += 1;
+        *self
+            .calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(op)
+            .or_default() += 1;
     }
 
     /// Calls so far by operation.
@@ -129,11 +134,7 @@ impl LeaseStore for CountingLeaseStore {
         self.count(Operation::FinishHandoff);
         self.inner.finish_handoff(lease).await
     }
-    async fn heartbeat(
-        &self,
-        worker_id: &str,
-        expected: Option<u64>,
-    ) -> kcl_checkpoint::Result<FleetRecord> {
+    async fn heartbeat(&self, worker_id: &str, expected: Option<u64>) -> kcl_checkpoint::Result<FleetRecord> {
         self.count(Operation::Heartbeat);
         let record = self.inner.heartbeat(worker_id, expected).await?;
         self.fleet_workers
@@ -177,4 +178,3 @@ impl LeaseStore for CountingLeaseStore {
         self.inner.delete(lease).await
     }
 }
-

@@ -211,3 +211,47 @@ async fn the_kcl2_compatible_strategy_moves_one_lease_per_twenty_seconds() {
     assert_all_processed(&stream, &log);
     assert_in_order_per_key(&log);
 }
+
+#[tokio::test(start_paused = true)]
+async fn utilization_aware_workers_report_measured_lease_loads_and_others_do_not() {
+    let stream = Arc::new(Stream::new(4).await);
+    let log = Arc::new(Log::default());
+    // 64 records every 250 ms: 256 records/s over the four shards.
+    let busy = producer(&stream, 64, 32, Duration::from_millis(250));
+    let cfg = config()
+        .load_report_interval(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let strategy: Arc<dyn kcl::core::AssignmentStrategy> = Arc::new(kcl::core::UtilizationAware::new());
+    let reporting =
+        stream.spawn_worker_with_strategy("w0", cfg.clone(), &log, Behaviour::default(), Some(strategy));
+    tokio::time::sleep(Duration::from_secs(40)).await;
+    let leases = stream.store.list().await.unwrap().leases;
+    assert_eq!(leases.len(), 4);
+    let mut rate = 0.0;
+    for lease in &leases {
+        let load = lease
+            .load()
+            .unwrap_or_else(|| panic!("no load reported on {}", lease.key));
+        assert!(load.records_per_sec > 0.0 && load.kbps > 0.0, "{load:?}");
+        assert_eq!(load.owner_cpu.is_some(), cfg!(target_os = "linux"), "{load:?}");
+        rate += load.records_per_sec;
+    }
+    assert!(
+        (200.0..=310.0).contains(&rate),
+        "measured {rate} records/s in all, produced 256"
+    );
+    reporting.shutdown().await.unwrap();
+
+    // The default strategy does not use loads: no reports (new leases, new stream).
+    let quiet_stream = Arc::new(Stream::new(2).await);
+    let quiet_producer = producer(&quiet_stream, 16, 8, Duration::from_millis(250));
+    let quiet = quiet_stream.spawn_worker("w1", cfg, &log, Behaviour::default());
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    for lease in quiet_stream.store.list().await.unwrap().leases {
+        assert_eq!(lease.load(), None, "{}", lease.key);
+    }
+    quiet.shutdown().await.unwrap();
+    busy.abort();
+    quiet_producer.abort();
+}

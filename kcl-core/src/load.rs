@@ -1,7 +1,7 @@
 //! Measured load: what each held lease processes (records and bytes per second) and the process's CPU
 //! utilization, reported through the lease store for utilization-aware assignment.
 //!
-//! The consumer adds every delivered batch to its lease's [`LoadMeter`]. Every load-report interval
+//! The consumer adds every delivered batch to its lease's load meter. Every load-report interval
 //! (`WorkerConfigBuilder::load_report_interval`, 30 s by default) the renewer turns the counts into rates
 //! (an exponentially weighted moving average over the intervals, so one burst does not move leases) and
 //! writes a [`LeaseLoad`] with [`LeaseStore::report_load`](kcl_checkpoint::LeaseStore::report_load) for

@@ -349,9 +349,14 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report, Experime
     } else {
         indicatif::ProgressBar::hidden()
     };
+    // Off a terminal indicatif draws nothing: a line per tenth of each run instead (long runs in logs).
+    let plain = options.progress && !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = Progress { bar: progress, plain };
     let mut runs = Vec::new();
     for strategy in &scenario.strategies {
-        progress.set_message(format!("{} / {}", scenario.name, strategy.as_str()));
+        progress
+            .bar
+            .set_message(format!("{} / {}", scenario.name, strategy.as_str()));
         runs.push(run::run_strategy(
             scenario,
             *strategy,
@@ -359,7 +364,7 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report, Experime
             &progress,
         )?);
     }
-    progress.finish_and_clear();
+    progress.bar.finish_and_clear();
     Ok(Report {
         scenario: scenario.name.clone(),
         seed: scenario.seed,
@@ -369,6 +374,38 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report, Experime
         runs,
         peak_memory_mib: peak_memory_mib(),
     })
+}
+
+/// The progress bar, or plain lines when standard error is not a terminal.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    plain: bool,
+}
+
+impl Progress {
+    /// `t` virtual seconds of `strategy`'s run are done (of `total`), `step` since the last call.
+    fn advance(&self, strategy: StrategyName, step: u64, t: f64, total: f64, wall: std::time::Duration) {
+        self.bar.inc(step);
+        if self.plain {
+            let tenth = (total / 10.0).max(1.0);
+            if (t / tenth).floor() > ((t - step as f64) / tenth).floor() {
+                eprintln!(
+                    "rebalance: {}: {:.0} of {:.0} virtual s after {:.0} s wall",
+                    strategy.as_str(),
+                    t,
+                    total,
+                    wall.as_secs_f64()
+                );
+            }
+        }
+    }
+}
+
+/// The real clock, for the wall time a run takes (never for anything the workers do: they run on tokio
+/// time, paused here).
+fn wall_clock() -> std::time::Instant {
+    #[allow(clippy::disallowed_methods)]
+    std::time::Instant::now()
 }
 
 /// `VmHWM` of `/proc/self/status`.

@@ -333,7 +333,8 @@ impl Plot for Leases {
                         })
                         .collect()
                 };
-                let lines: [(&str, fn(&[f64]) -> f64); 3] = [
+                type Stat = fn(&[f64]) -> f64;
+                let lines: [(&str, Stat); 3] = [
                     ("most", |v| v.iter().cloned().fold(0.0, f64::max)),
                     ("mean", |v| v.iter().sum::<f64>() / v.len() as f64),
                     ("fewest", |v| v.iter().cloned().fold(f64::MAX, f64::min)),

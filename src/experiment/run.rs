@@ -200,7 +200,7 @@ pub(super) fn run_strategy(
     scenario: &Scenario,
     strategy: StrategyName,
     backend: &Backend,
-    progress: &indicatif::ProgressBar,
+    progress: &super::Progress,
 ) -> Result<StrategyRun, ExperimentError> {
     let paused = matches!(backend, Backend::Memory);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -211,7 +211,7 @@ pub(super) fn run_strategy(
             path: "tokio runtime".into(),
             source,
         })?;
-    let wall = std::time::Instant::now();
+    let wall = super::wall_clock();
     let mut run = runtime.block_on(drive(scenario, strategy, backend, progress))?;
     run.summary.wall_seconds = wall.elapsed().as_secs_f64();
     Ok(run)
@@ -221,7 +221,7 @@ async fn drive(
     scenario: &Scenario,
     strategy: StrategyName,
     backend: &Backend,
-    progress: &indicatif::ProgressBar,
+    progress: &super::Progress,
 ) -> Result<StrategyRun, ExperimentError> {
     let base: Arc<dyn LeaseStore> = match backend {
         Backend::Memory => Arc::new(InMemoryLeaseStore::new()),
@@ -248,6 +248,7 @@ async fn drive(
     };
     let mut rng = StdRng::seed_from_u64(scenario.seed ^ 0x5eed);
     let start = Instant::now();
+    let wall = super::wall_clock();
     for _ in 0..scenario.workers {
         fleet.spawn()?;
     }
@@ -387,7 +388,13 @@ async fn drive(
             processed: tracker.processed.load(Ordering::Relaxed),
             duplicates: tracker.duplicates.load(Ordering::Relaxed),
         });
-        progress.inc(scenario.sample_interval.as_secs().max(1));
+        progress.advance(
+            strategy,
+            scenario.sample_interval.as_secs().max(1),
+            at.as_secs_f64(),
+            scenario.duration.as_secs_f64(),
+            wall.elapsed(),
+        );
     }
 
     let by_op: BTreeMap<String, u64> = counting

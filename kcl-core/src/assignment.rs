@@ -146,6 +146,14 @@ impl AssignmentSnapshot {
         }
     }
 
+    /// The leases the deciding worker may take without stealing: unowned, or expired and not its own.
+    pub fn free_leases(&self) -> Vec<&LeaseInfo> {
+        self.leases
+            .iter()
+            .filter(|l| l.is_free() && l.owner.as_deref() != Some(self.worker_id.as_str()))
+            .collect()
+    }
+
     /// Unexpired lease counts per live worker (workers without leases count 0).
     pub fn counts(&self) -> BTreeMap<&str, usize> {
         let mut counts: BTreeMap<&str, usize> = self.live_workers.iter().map(|w| (w.as_str(), 0)).collect();
@@ -236,11 +244,7 @@ impl AssignmentStrategy for CountBalanced {
         let mut decision = Assignment::default();
 
         // 1. Free leases (unowned, or expired and not ours), up to the fair share.
-        let mut free: Vec<&LeaseInfo> = snapshot
-            .leases
-            .iter()
-            .filter(|l| l.is_free() && l.owner.as_deref() != Some(me))
-            .collect();
+        let mut free = snapshot.free_leases();
         free.sort_by_key(|l| spread(me, &l.key));
         for lease in free {
             if mine >= target {
@@ -335,11 +339,7 @@ impl AssignmentStrategy for Kcl2Compatible {
         if needed == 0 {
             return decision;
         }
-        let mut free: Vec<&LeaseInfo> = snapshot
-            .leases
-            .iter()
-            .filter(|l| l.is_free() && l.owner.as_deref() != Some(me))
-            .collect();
+        let mut free = snapshot.free_leases();
         if !free.is_empty() {
             free.sort_by_key(|l| spread(me, &l.key));
             decision.take = free.into_iter().take(needed).map(|l| l.key.clone()).collect();
@@ -512,11 +512,7 @@ impl AssignmentStrategy for UtilizationAware {
         let mut decision = Assignment::default();
 
         // 1. Free leases, largest first, while below the average; the least loaded takes the rest.
-        let mut free: Vec<&LeaseInfo> = snapshot
-            .leases
-            .iter()
-            .filter(|l| l.is_free() && l.owner.as_deref() != Some(me))
-            .collect();
+        let mut free = snapshot.free_leases();
         free.sort_by(|a, b| {
             cost[b.key.as_str()]
                 .total_cmp(&cost[a.key.as_str()])

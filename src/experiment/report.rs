@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -193,6 +194,81 @@ fn end_time(report: &Report) -> f64 {
     report.duration_seconds.max(1.0)
 }
 
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Axes over `0..end` seconds and `0..y_max`, with the events as grey vertical lines.
+fn frame<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    end: f64,
+    y_max: f64,
+    y_desc: &str,
+    events: &[(f64, String)],
+) -> Result<Chart<'a, DB>, String>
+where
+    DB::ErrorType: 'static,
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(32)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0f64..end, 0f64..y_max)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds")
+        .y_desc(y_desc)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err)?;
+    for (t, _) in events {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(*t, 0.0), (*t, y_max)],
+                BLACK.mix(0.3),
+            )))
+            .map_err(err)?;
+    }
+    Ok(chart)
+}
+
+/// One named line in palette colour `i`.
+fn line<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    points: Vec<(f64, f64)>,
+    i: usize,
+    name: &str,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let color = Palette99::pick(i).to_rgba();
+    chart
+        .draw_series(LineSeries::new(points, color.stroke_width(2)))
+        .map_err(err)?
+        .label(name)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    Ok(())
+}
+
+fn legend<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(err)
+}
+
+fn events(report: &Report) -> &[(f64, String)] {
+    report.runs.first().map_or(&[], |r| r.events.as_slice())
+}
+
 /// A line chart of one value per strategy over time, with the events marked.
 fn per_strategy_lines<DB: DrawingBackend>(
     report: &Report,
@@ -205,54 +281,13 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE).map_err(err)?;
-    let all: Vec<(usize, Vec<(f64, f64)>)> = report.runs.iter().map(&series).enumerate().collect();
-    let y_max = all
-        .iter()
-        .flat_map(|(_, s)| s.iter().map(|p| p.1))
-        .fold(0.0, f64::max)
-        .max(1e-9)
-        * 1.1;
-    let mut chart = ChartBuilder::on(root)
-        .caption(caption, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(56)
-        .build_cartesian_2d(0f64..end_time(report), 0f64..y_max)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("seconds")
-        .y_desc(y_desc)
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(err)?;
-    if let Some(run) = report.runs.first() {
-        for (t, _) in &run.events {
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(*t, 0.0), (*t, y_max)],
-                    BLACK.mix(0.3),
-                )))
-                .map_err(err)?;
-        }
+    let all: Vec<Vec<(f64, f64)>> = report.runs.iter().map(&series).collect();
+    let y_max = all.iter().flatten().map(|p| p.1).fold(0.0, f64::max).max(1e-9) * 1.1;
+    let mut chart = frame(root, caption, end_time(report), y_max, y_desc, events(report))?;
+    for (i, points) in all.into_iter().enumerate() {
+        line(&mut chart, points, i, report.runs[i].strategy.as_str())?;
     }
-    for (i, points) in all {
-        let color = Palette99::pick(i).to_rgba();
-        let name = report.runs[i].strategy.as_str();
-        chart
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(err)?;
-    Ok(())
+    legend(&mut chart)
 }
 
 struct Leases;
@@ -278,85 +313,38 @@ impl Plot for Leases {
                 .unwrap_or(1)
                 .max(1) as f64
                 * 1.1;
-            let mut chart = ChartBuilder::on(area)
-                .caption(
-                    format!("leases per worker: {}", run.strategy.as_str()),
-                    ("sans-serif", 20),
-                )
-                .margin(10)
-                .x_label_area_size(30)
-                .y_label_area_size(50)
-                .build_cartesian_2d(0f64..end_time(report), 0f64..y_max)
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_desc("seconds")
-                .y_desc("leases")
-                .light_line_style(WHITE.mix(0.0))
-                .draw()
-                .map_err(err)?;
-            for (t, _) in &run.events {
-                chart
-                    .draw_series(std::iter::once(PathElement::new(
-                        vec![(*t, 0.0), (*t, y_max)],
-                        BLACK.mix(0.3),
-                    )))
-                    .map_err(err)?;
-            }
+            let caption = format!("leases per worker: {}", run.strategy.as_str());
+            let mut chart = frame(area, &caption, end_time(report), y_max, "leases", &run.events)?;
             let workers: std::collections::BTreeSet<&String> =
                 run.samples.iter().flat_map(|s| s.leases.keys()).collect();
             if workers.len() <= 12 {
                 for (i, w) in workers.iter().enumerate() {
-                    let points: Vec<(f64, f64)> = run
+                    let points = run
                         .samples
                         .iter()
                         .filter_map(|s| s.leases.get(*w).map(|n| (s.t, *n as f64)))
                         .collect();
-                    let color = Palette99::pick(i).to_rgba();
-                    chart
-                        .draw_series(LineSeries::new(points, color.stroke_width(2)))
-                        .map_err(err)?
-                        .label(w.as_str())
-                        .legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                        });
+                    line(&mut chart, points, i, w)?;
                 }
             } else {
-                // Too many workers for a line each: the fewest, the mean and the most.
-                let stat = |f: fn(&[f64]) -> f64| -> Vec<(f64, f64)> {
-                    run.samples
-                        .iter()
-                        .filter(|s| !s.leases.is_empty())
-                        .map(|s| {
-                            let v: Vec<f64> = s.leases.values().map(|n| *n as f64).collect();
-                            (s.t, f(&v))
-                        })
-                        .collect()
-                };
+                // Too many workers for a line each: the most, the mean and the fewest.
                 type Stat = fn(&[f64]) -> f64;
-                let lines: [(&str, Stat); 3] = [
+                let stats: [(&str, Stat); 3] = [
                     ("most", |v| v.iter().cloned().fold(0.0, f64::max)),
                     ("mean", |v| v.iter().sum::<f64>() / v.len() as f64),
                     ("fewest", |v| v.iter().cloned().fold(f64::MAX, f64::min)),
                 ];
-                for (i, (name, f)) in lines.into_iter().enumerate() {
-                    let color = Palette99::pick(i).to_rgba();
-                    chart
-                        .draw_series(LineSeries::new(stat(f), color.stroke_width(2)))
-                        .map_err(err)?
-                        .label(name)
-                        .legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                        });
+                for (i, (name, f)) in stats.into_iter().enumerate() {
+                    let points = run
+                        .samples
+                        .iter()
+                        .filter(|s| !s.leases.is_empty())
+                        .map(|s| (s.t, f(&s.leases.values().map(|n| *n as f64).collect::<Vec<_>>())))
+                        .collect();
+                    line(&mut chart, points, i, name)?;
                 }
             }
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::UpperRight)
-                .draw()
-                .map_err(err)?;
+            legend(&mut chart)?;
         }
         Ok(())
     }

@@ -40,6 +40,9 @@ pub(crate) struct LeaseTable {
     /// The keys of items that exist but could not be read as leases. Such a lease is not "gone": a
     /// child waiting on it keeps waiting until the item is repaired (or deleted).
     pub(crate) malformed: BTreeSet<String>,
+    /// The keys of the unfinished owned leases, by owner (heartbeat mode judges expiry per owner: a
+    /// cycle without a scan checks each owner once rather than every lease).
+    pub(crate) by_owner: BTreeMap<String, Vec<String>>,
 }
 
 impl LeaseTable {
@@ -297,9 +300,16 @@ impl Coordinator {
             seen.insert(key, lease);
         }
         self.observed.retain(|k, _| seen.contains_key(k));
+        let mut by_owner: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (key, lease) in &seen {
+            if let (Some(owner), false) = (&lease.owner, lease.is_shard_end()) {
+                by_owner.entry(owner.clone()).or_default().push(key.clone());
+            }
+        }
         let view = Arc::new(LeaseTable {
             leases: seen,
             malformed,
+            by_owner,
         });
         Ok((view, now))
     }
@@ -328,6 +338,37 @@ impl Coordinator {
             }
             None => counter.map(|at| (at, true)),
         }
+    }
+
+    /// The expiry of each unfinished lease of `view` owned by another worker (see [`expiry`](Self::expiry)),
+    /// until `stop` says so; returns whether it did. In heartbeat mode a lease's expiry is its owner's, so an
+    /// owner with a heartbeat is judged once for all its leases.
+    fn any_other_expiry(
+        &self,
+        view: &LeaseTable,
+        mut stop: impl FnMut(Option<(Instant, bool)>) -> bool,
+    ) -> bool {
+        let me = &*self.ctx.worker_id;
+        for (owner, keys) in &view.by_owner {
+            if owner == me {
+                continue;
+            }
+            if let Some((since, as_of)) = self.ctx.fleet.as_ref().and_then(|f| f.beat(owner)) {
+                let at = since + self.ctx.lease_duration;
+                if stop(Some((at, as_of >= at))) {
+                    return true;
+                }
+                continue;
+            }
+            for key in keys {
+                if let Some(lease) = view.leases.get(key) {
+                    if stop(self.expiry(key, lease)) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
     }
 
     fn is_expired(&self, key: &str, lease: &Lease, now: Instant) -> bool {
@@ -390,15 +431,10 @@ impl Coordinator {
         let Some((view, at)) = &self.last_view else {
             return true;
         };
-        let me = &*self.ctx.worker_id;
         self.force_scan
             || fleet.needs_scan()
             || now.saturating_duration_since(*at) >= crate::fleet::FULL_SCAN_INTERVAL
-            || view.leases.iter().any(|(key, lease)| {
-                !lease.is_shard_end()
-                    && lease.owner.as_deref().is_some_and(|o| o != me)
-                    && self.is_expired(key, lease, now)
-            })
+            || self.any_other_expiry(view, |e| e.is_some_and(|(at, known)| known && now >= at))
     }
 
     /// One taker cycle: list, detect stolen leases, decide, take.
@@ -409,14 +445,8 @@ impl Coordinator {
         // heartbeat interval, not two).
         if let (Some(fleet), Some((view, _))) = (&heartbeat, &self.last_view) {
             let now = Instant::now();
-            let me = &*self.ctx.worker_id;
-            let unconfirmed = view.leases.iter().any(|(key, lease)| {
-                !lease.is_shard_end()
-                    && lease.owner.as_deref().is_some_and(|o| o != me)
-                    && self
-                        .expiry(key, lease)
-                        .is_some_and(|(at, known)| !known && at <= now)
-            });
+            let unconfirmed =
+                self.any_other_expiry(view, |e| e.is_some_and(|(at, known)| !known && at <= now));
             if unconfirmed {
                 match self.ctx.store.read_fleet().await {
                     Ok(record) => fleet.observed(record),
@@ -457,6 +487,24 @@ impl Coordinator {
                     held.moved_on(listed).await;
                 }
             }
+        }
+
+        // Heartbeat mode without a fresh listing decides nothing: only when to look again (the earliest
+        // expiry of another worker's lease), judged per owner.
+        if !scanned {
+            let mut next_expiry: Option<Instant> = None;
+            self.any_other_expiry(&view, |e| {
+                // Not yet expired (as the full pass below counts them).
+                if let Some((at, _)) = e.filter(|(at, known)| !(*known && now >= *at)) {
+                    next_expiry = Some(next_expiry.map_or(at, |n| n.min(at)));
+                }
+                false
+            });
+            return Ok(TakeOutcome {
+                view: None,
+                next_expiry,
+                ..TakeOutcome::default()
+            });
         }
 
         let mut infos = Vec::new();

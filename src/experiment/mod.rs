@@ -351,7 +351,11 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report, Experime
     };
     // Off a terminal indicatif draws nothing: a line per tenth of each run instead (long runs in logs).
     let plain = options.progress && !std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let progress = Progress { bar: progress, plain };
+    let progress = Progress {
+        bar: progress,
+        plain,
+        last_line: std::sync::Mutex::new(std::time::Duration::ZERO),
+    };
     let mut runs = Vec::new();
     for strategy in &scenario.strategies {
         progress
@@ -380,6 +384,8 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report, Experime
 struct Progress {
     bar: indicatif::ProgressBar,
     plain: bool,
+    /// Wall time of the last plain line (at most one per 10 s: short runs print none).
+    last_line: std::sync::Mutex<std::time::Duration>,
 }
 
 impl Progress {
@@ -388,7 +394,10 @@ impl Progress {
         self.bar.inc(step);
         if self.plain {
             let tenth = (total / 10.0).max(1.0);
-            if (t / tenth).floor() > ((t - step as f64) / tenth).floor() {
+            let mut last = self.last_line.lock().unwrap_or_else(|p| p.into_inner());
+            let crossed = (t / tenth).floor() > ((t - step as f64) / tenth).floor();
+            if crossed && wall >= *last + std::time::Duration::from_secs(10) {
+                *last = wall;
                 eprintln!(
                     "rebalance: {}: {:.0} of {:.0} virtual s after {:.0} s wall",
                     strategy.as_str(),

@@ -149,6 +149,27 @@ pub(super) fn markdown(report: &Report) -> String {
             s.wall_seconds
         );
     }
+    // Lease-store calls by operation, per lease-minute.
+    let ops: std::collections::BTreeSet<&String> =
+        report.runs.iter().flat_map(|r| r.requests_by_op.keys()).collect();
+    if !ops.is_empty() {
+        let minutes = (report.duration_seconds / 60.0).max(1e-9);
+        let per = |n: u64| n as f64 / report.shards.max(1) as f64 / minutes;
+        let _ = writeln!(out, "\nLease-store calls per lease-minute, by operation:\n");
+        let _ = writeln!(
+            out,
+            "| strategy | {} |",
+            ops.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(" | ")
+        );
+        let _ = writeln!(out, "| --- |{}", " --- |".repeat(ops.len()));
+        for run in &report.runs {
+            let cells: Vec<String> = ops
+                .iter()
+                .map(|op| format!("{:.2}", per(run.requests_by_op.get(*op).copied().unwrap_or(0))))
+                .collect();
+            let _ = writeln!(out, "| {} | {} |", run.strategy.as_str(), cells.join(" | "));
+        }
+    }
     out
 }
 

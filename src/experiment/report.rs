@@ -7,7 +7,8 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{ExperimentError, Report, StrategyRun};
+use super::error::ExperimentError;
+use super::outcome::{Report, StrategyRun};
 
 /// The files [`Report::write`](super::Report::write) wrote.
 #[derive(Clone, Debug, Default)]
@@ -23,6 +24,22 @@ pub struct Files {
     pub plots: Vec<PathBuf>,
 }
 
+impl Report {
+    /// Writes the CSV, JSON, Markdown and plots into `dir` (created if missing).
+    ///
+    /// # Errors
+    ///
+    /// [`ExperimentError::Io`] or [`ExperimentError::Plot`].
+    pub fn write(&self, dir: impl Into<PathBuf>) -> Result<Files, ExperimentError> {
+        write(self, &dir.into())
+    }
+
+    /// The Markdown comparison table.
+    pub fn markdown(&self) -> String {
+        markdown(self)
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExperimentError + '_ {
     move |source| ExperimentError::Io {
         path: path.display().to_string(),
@@ -30,7 +47,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExperimentError + '_ {
     }
 }
 
-pub(super) fn write(report: &Report, dir: &Path) -> Result<Files, ExperimentError> {
+fn write(report: &Report, dir: &Path) -> Result<Files, ExperimentError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let csv = dir.join("timeseries.csv");
     std::fs::write(&csv, timeseries_csv(report)).map_err(io(&csv))?;
@@ -98,7 +115,7 @@ fn opt(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), |v| format!("{v:.1}"))
 }
 
-pub(super) fn markdown(report: &Report) -> String {
+fn markdown(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -16,10 +16,181 @@ use rand::seq::IndexedRandom;
 use rand::SeedableRng;
 use tokio::time::Instant;
 
+use super::error::ExperimentError;
+use super::outcome::{Report, Sample, StrategyRun, Summary};
 use super::scenario::{EventKind, Renewal, Scenario, StrategyName};
 use super::source::SyntheticStream;
 use super::store::CountingLeaseStore;
-use super::{Backend, ExperimentError, Sample, StrategyRun, Summary};
+
+/// Where leases live during a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Backend {
+    /// The in-memory store, in paused virtual time (the default).
+    #[default]
+    Memory,
+    /// A DynamoDB-compatible server at this endpoint (dynalite, DynamoDB Local), in real time; each
+    /// strategy gets a fresh table.
+    DynamoDb {
+        /// For example `http://127.0.0.1:4567`.
+        endpoint: String,
+    },
+}
+
+/// How to run.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct RunOptions {
+    /// The lease store.
+    pub backend: Backend,
+    /// Draw a progress bar on standard error (only when it is a terminal).
+    pub progress: bool,
+}
+
+/// Runs `scenario` once per strategy (each on a fresh fleet, store and stream, with the same seed).
+///
+/// # Errors
+///
+/// [`ExperimentError`] when a worker cannot be built or the lease store fails where the harness reads it.
+pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report, ExperimentError> {
+    scenario.validate()?;
+    let per_run = scenario.duration.as_secs().max(1);
+    let progress = if options.progress {
+        let bar = indicatif::ProgressBar::new(per_run * scenario.strategies.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} virtual s, {elapsed} wall, eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    // Off a terminal indicatif draws nothing: a line per tenth of each run instead (long runs in logs).
+    let plain = options.progress && !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = Progress {
+        bar: progress,
+        plain,
+        last_line: std::sync::Mutex::new(std::time::Duration::ZERO),
+    };
+    let mut runs = Vec::new();
+    for strategy in &scenario.strategies {
+        progress
+            .bar
+            .set_message(format!("{} / {}", scenario.name, strategy.as_str()));
+        runs.push(run_strategy(scenario, *strategy, &options.backend, &progress)?);
+    }
+    progress.bar.finish_and_clear();
+    Ok(Report {
+        scenario: scenario.name.clone(),
+        seed: scenario.seed,
+        workers: scenario.workers,
+        shards: scenario.shards,
+        duration_seconds: scenario.duration.as_secs_f64(),
+        runs,
+        peak_memory_mib: peak_memory_mib(),
+    })
+}
+
+/// The progress bar, or plain lines when standard error is not a terminal.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    plain: bool,
+    /// Wall time of the last plain line (at most one per 10 s: short runs print none).
+    last_line: std::sync::Mutex<std::time::Duration>,
+}
+
+impl Progress {
+    /// `t` virtual seconds of `strategy`'s run are done (of `total`), `step` since the last call.
+    fn advance(&self, strategy: StrategyName, step: u64, t: f64, total: f64, wall: std::time::Duration) {
+        self.bar.inc(step);
+        if self.plain {
+            let tenth = (total / 10.0).max(1.0);
+            let mut last = self.last_line.lock().unwrap_or_else(|p| p.into_inner());
+            let crossed = (t / tenth).floor() > ((t - step as f64) / tenth).floor();
+            if crossed && wall >= *last + std::time::Duration::from_secs(10) {
+                *last = wall;
+                eprintln!(
+                    "rebalance: {}: {:.0} of {:.0} virtual s after {:.0} s wall",
+                    strategy.as_str(),
+                    t,
+                    total,
+                    wall.as_secs_f64()
+                );
+            }
+        }
+    }
+}
+
+/// The real clock, for the wall time a run takes (never for anything the workers do: they run on tokio
+/// time, paused here).
+fn wall_clock() -> std::time::Instant {
+    #[allow(clippy::disallowed_methods)]
+    std::time::Instant::now()
+}
+
+/// `VmHWM` of `/proc/self/status`.
+fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
+/// A DynamoDB lease store on a fresh table at `endpoint` (static local credentials).
+async fn dynamodb_store(
+    endpoint: &str,
+    scenario: &str,
+    strategy: StrategyName,
+) -> Result<Arc<dyn kcl_checkpoint::LeaseStore>, ExperimentError> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "kcl-experiment",
+            ))
+            .endpoint_url(endpoint)
+            .build(),
+    );
+    let name: String = scenario
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let table = format!(
+        "exp-{name}-{}-{}-{}",
+        strategy.as_str(),
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let store = kcl_checkpoint::DynamoDbLeaseStore::builder(client, table)
+        .endpoint(endpoint)
+        .build_with_retry(kcl_checkpoint::RetryPolicy::default())
+        .map_err(|e| ExperimentError::Store(kcl_checkpoint::DisplayChain(&e).to_string()))?;
+    store
+        .ensure_table()
+        .await
+        .map_err(|e| ExperimentError::Store(kcl_checkpoint::DisplayChain(&e).to_string()))?;
+    Ok(store)
+}
 
 /// What every processor of a run reports to.
 #[derive(Debug, Default)]
@@ -196,11 +367,11 @@ impl Fleet {
 }
 
 /// Runs `scenario` with `strategy` on a runtime of its own.
-pub(super) fn run_strategy(
+fn run_strategy(
     scenario: &Scenario,
     strategy: StrategyName,
     backend: &Backend,
-    progress: &super::Progress,
+    progress: &Progress,
 ) -> Result<StrategyRun, ExperimentError> {
     let paused = matches!(backend, Backend::Memory);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -211,7 +382,7 @@ pub(super) fn run_strategy(
             path: "tokio runtime".into(),
             source,
         })?;
-    let wall = super::wall_clock();
+    let wall = wall_clock();
     let mut run = runtime.block_on(drive(scenario, strategy, backend, progress))?;
     run.summary.wall_seconds = wall.elapsed().as_secs_f64();
     Ok(run)
@@ -221,11 +392,11 @@ async fn drive(
     scenario: &Scenario,
     strategy: StrategyName,
     backend: &Backend,
-    progress: &super::Progress,
+    progress: &Progress,
 ) -> Result<StrategyRun, ExperimentError> {
     let base: Arc<dyn LeaseStore> = match backend {
         Backend::Memory => Arc::new(InMemoryLeaseStore::new()),
-        Backend::DynamoDb { endpoint } => super::dynamodb_store(endpoint, &scenario.name, strategy).await?,
+        Backend::DynamoDb { endpoint } => dynamodb_store(endpoint, &scenario.name, strategy).await?,
     };
     let faulty = Arc::new(
         FaultyLeaseStore::new(Arc::clone(&base)).with_random(scenario.seed, RandomFaults::default()),
@@ -248,7 +419,7 @@ async fn drive(
     };
     let mut rng = StdRng::seed_from_u64(scenario.seed ^ 0x5eed);
     let start = Instant::now();
-    let wall = super::wall_clock();
+    let wall = wall_clock();
     for _ in 0..scenario.workers {
         fleet.spawn()?;
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use super::ExperimentError;
+use super::error::ExperimentError;
 
 /// A scenario, read from TOML or JSON (see the [module docs](super) for an example).
 #[derive(Clone, Debug, Deserialize, PartialEq)]

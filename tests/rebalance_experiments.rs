@@ -127,7 +127,11 @@ fn crash_every_strategy_takes_the_dead_workers_leases_within_the_lease_duration(
         let last = r.samples.last().unwrap();
         assert_eq!(last.unowned, 0, "{name}");
         assert_eq!(last.leases.len(), 4, "{name}: four live workers");
-        assert!(s.final_lease_spread <= 1, "{name}: {s:?}");
+        if r.strategy == StrategyName::Utilization {
+            assert!(s.final_load_ratio <= 1.2, "{name}: {s:?}");
+        } else {
+            assert!(s.final_lease_spread <= 1, "{name}: {s:?}");
+        }
         // Only what the dead worker processed after its last checkpoint (every 10 s) is seen again.
         assert!(s.duplicates <= 10 * 5 * 12, "{name}: {} duplicates", s.duplicates);
     }

@@ -443,14 +443,14 @@ async fn drive(
         actions.sort_by_key(|(at, _)| *at);
         let next_action = actions.first().map(|(at, _)| *at);
         let at = match next_action {
-            Some(a) if a < next_sample => a,
+            Some(a) if a <= next_sample => a,
             _ => next_sample,
         };
         if at > scenario.duration {
             break;
         }
         tokio::time::sleep_until(start + at).await;
-        if next_action == Some(at) && at < next_sample {
+        if next_action == Some(at) {
             let (_, action) = actions.remove(0);
             match action {
                 Action::Event(kind, label) => {

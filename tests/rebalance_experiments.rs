@@ -244,7 +244,7 @@ fn a_short_run_writes_its_time_series_summary_and_plots() {
         md.contains("| utilization |") && md.contains("join 1 at 30 s"),
         "{md}"
     );
-    assert_eq!(files.plots.len(), 8);
+    assert_eq!(files.plots.len(), 10);
     for plot in &files.plots {
         let bytes = std::fs::read(plot).unwrap();
         if plot.extension().unwrap() == "png" {

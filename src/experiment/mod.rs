@@ -35,7 +35,8 @@
 //! - `summary.md`: one table comparing the strategies on this scenario and seed;
 //! - plots, PNG and SVG (drawn with `plotters`; the font is the `dejavu` crate's DejaVu Sans, embedded so
 //!   that no system font is needed): leases per worker over time, load spread (most loaded worker / mean)
-//!   over time, lease moves over time with the events marked, lease-store calls per second.
+//!   over time, lease moves over time with the events marked, lease moves per event (bars), lease-store
+//!   calls per second.
 //!
 //! **Time.** Against the in-memory store the run is in paused tokio time: a 30-minute scenario takes as
 //! long as the work in it, and a seed replays the same run. With [`Backend::DynamoDb`] (dynalite, DynamoDB

@@ -20,6 +20,8 @@ pub struct Sample {
     pub moves: u64,
     /// Lease-store calls so far.
     pub requests: u64,
+    /// Lease-store calls so far, by operation.
+    pub requests_by_op: BTreeMap<String, u64>,
     /// Records processed so far.
     pub processed: u64,
     /// Records processed a second time so far.

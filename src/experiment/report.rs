@@ -65,6 +65,7 @@ fn write(report: &Report, dir: &Path) -> Result<Files, ExperimentError> {
     render::<LoadSpread>(report, dir, &mut plots)?;
     render::<Moves>(report, dir, &mut plots)?;
     render::<StoreRequests>(report, dir, &mut plots)?;
+    render::<MovesPerEvent>(report, dir, &mut plots)?;
     Ok(Files {
         csv,
         json,
@@ -458,5 +459,74 @@ impl Plot for StoreRequests {
                 })
                 .collect()
         })
+    }
+}
+
+struct MovesPerEvent;
+
+impl Plot for MovesPerEvent {
+    const NAME: &'static str = "moves_per_event";
+    fn draw<DB: DrawingBackend>(report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE).map_err(err)?;
+        let mut phases = vec!["start".to_owned()];
+        // Short labels: long ones (several events at one instant) are cut.
+        phases.extend(events(report).iter().map(|(t, l)| {
+            let short: String = if l.chars().count() > 16 {
+                l.chars().take(15).chain(std::iter::once('…')).collect()
+            } else {
+                l.clone()
+            };
+            format!("{short} ({t:.0} s)")
+        }));
+        let strategies = report.runs.len().max(1);
+        let y_max = report
+            .runs
+            .iter()
+            .flat_map(|r| r.summary.moves_per_phase.iter())
+            .copied()
+            .max()
+            .unwrap_or(1)
+            .max(1) as f64
+            * 1.15;
+        let labels = phases.clone();
+        let mut chart = ChartBuilder::on(root)
+            .caption("lease moves after the start and each event", ("sans-serif", 20))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0f64..phases.len() as f64, 0f64..y_max)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(phases.len() * 2 + 1)
+            .x_label_formatter(&|x| {
+                let i = x.floor() as usize;
+                if (x - x.floor() - 0.5).abs() < 1e-6 {
+                    labels.get(i).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc("moves")
+            .draw()
+            .map_err(err)?;
+        let width = 0.8 / strategies as f64;
+        for (i, run) in report.runs.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let bars = run.summary.moves_per_phase.iter().enumerate().map(move |(p, m)| {
+                let x0 = p as f64 + 0.1 + width * i as f64;
+                Rectangle::new([(x0, 0.0), (x0 + width * 0.95, *m as f64)], color.filled())
+            });
+            chart
+                .draw_series(bars)
+                .map_err(err)?
+                .label(run.strategy.as_str())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], color.filled()));
+        }
+        legend(&mut chart)
     }
 }

@@ -556,6 +556,11 @@ async fn drive(
             unowned,
             moves,
             requests: counting.total(),
+            requests_by_op: counting
+                .calls()
+                .into_iter()
+                .map(|(op, n)| (op.name().to_owned(), n))
+                .collect(),
             processed: tracker.processed.load(Ordering::Relaxed),
             duplicates: tracker.duplicates.load(Ordering::Relaxed),
         });

@@ -387,7 +387,9 @@ impl AssignmentStrategy for Kcl2Compatible {
 /// computes the same plan from the listing and carries out its own part of it, so workers deciding at once
 /// do not all drain the same donor: the leases of workers above the average, largest first, each go to the
 /// least loaded worker, as long as the donor stays above the average minus half a band, the receiver stays
-/// below the average plus half a band, and the receiver ends below the donor. After its steals a worker
+/// below the average plus half a band, and the receiver ends below the donor. A lease bigger than the
+/// average plus half a band (a hot shard) fits nowhere within the band; it moves only to a worker that
+/// ends below the donor, so hot shards spread one per worker. After its steals a worker
 /// waits a cooldown (default 10 s) before it takes part in a plan again. Each move lowers the sum of
 /// squared worker loads and nothing moves while every worker is inside the band, so the fleet converges
 /// and does not oscillate while loads hold still (a lease's reported load moves with it). Each lease moves
@@ -464,7 +466,10 @@ impl UtilizationAware {
             leases.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
             for (key, c) in leases {
                 let given = load[donor];
-                if given - c < avg - tolerance {
+                // A lease bigger than a share of the band fits nowhere within it: it may still move when that
+                // lowers the larger of the two loads (a worker holding several hot shards).
+                let big = c > avg + tolerance;
+                if given - c < avg - tolerance && !big {
                     continue;
                 }
                 let Some((receiver, taken)) = load
@@ -475,7 +480,7 @@ impl UtilizationAware {
                 else {
                     break;
                 };
-                if taken + c > avg + tolerance || taken + c >= given {
+                if (taken + c > avg + tolerance && !big) || taken + c >= given {
                     continue;
                 }
                 load.insert(donor, given - c);
@@ -816,6 +821,24 @@ mod tests {
         // Settled: no more moves.
         let (_, again) = utilization_fleet(&leases, &mut owners, &workers, 50);
         assert_eq!(again, 0, "oscillation after {moves} moves: {loads:?}");
+    }
+
+    #[test]
+    fn utilization_aware_spreads_several_hot_shards_one_per_worker() {
+        // Three leases each above the mean, all on w0, with 30 small ones; four workers.
+        let mut leases: Vec<(String, f64)> = (0..30).map(|i| (format!("s{i:02}"), 2.0)).collect();
+        for (i, kbps) in [120.0, 90.0, 70.0].into_iter().enumerate() {
+            leases.push((format!("hot{i}"), kbps));
+        }
+        let mut owners: BTreeMap<String, String> = leases.iter().map(|(k, _)| (k.clone(), "w0".to_owned())).collect();
+        let workers = ["w0", "w1", "w2", "w3"];
+        let (loads, _) = utilization_fleet(&leases, &mut owners, &workers, 100);
+        let hot_owners: BTreeSet<&String> = (0..3).map(|i| &owners[&format!("hot{i}")]).collect();
+        assert_eq!(hot_owners.len(), 3, "one hot shard per worker: {owners:?}");
+        let max = loads.values().cloned().fold(0.0, f64::max);
+        assert!(max <= 125.0, "the biggest load is about the biggest shard: {loads:?}");
+        let (_, again) = utilization_fleet(&leases, &mut owners, &workers, 30);
+        assert_eq!(again, 0, "settled");
     }
 
     #[test]

@@ -830,13 +830,17 @@ mod tests {
         for (i, kbps) in [120.0, 90.0, 70.0].into_iter().enumerate() {
             leases.push((format!("hot{i}"), kbps));
         }
-        let mut owners: BTreeMap<String, String> = leases.iter().map(|(k, _)| (k.clone(), "w0".to_owned())).collect();
+        let mut owners: BTreeMap<String, String> =
+            leases.iter().map(|(k, _)| (k.clone(), "w0".to_owned())).collect();
         let workers = ["w0", "w1", "w2", "w3"];
         let (loads, _) = utilization_fleet(&leases, &mut owners, &workers, 100);
         let hot_owners: BTreeSet<&String> = (0..3).map(|i| &owners[&format!("hot{i}")]).collect();
         assert_eq!(hot_owners.len(), 3, "one hot shard per worker: {owners:?}");
         let max = loads.values().cloned().fold(0.0, f64::max);
-        assert!(max <= 125.0, "the biggest load is about the biggest shard: {loads:?}");
+        assert!(
+            max <= 125.0,
+            "the biggest load is about the biggest shard: {loads:?}"
+        );
         let (_, again) = utilization_fleet(&leases, &mut owners, &workers, 30);
         assert_eq!(again, 0, "settled");
     }

@@ -61,11 +61,11 @@ fn write(report: &Report, dir: &Path) -> Result<Files, ExperimentError> {
     std::fs::write(&markdown, self::markdown(report)).map_err(io(&markdown))?;
     let mut plots = Vec::new();
     register_font();
-    render::<Leases>(report, dir, &mut plots)?;
-    render::<LoadSpread>(report, dir, &mut plots)?;
-    render::<Moves>(report, dir, &mut plots)?;
-    render::<StoreRequests>(report, dir, &mut plots)?;
-    render::<MovesPerEvent>(report, dir, &mut plots)?;
+    render(&Leases, report, dir, &mut plots)?;
+    for plot in LINE_PLOTS {
+        render(&Lines(plot), report, dir, &mut plots)?;
+    }
+    render(&MovesPerEvent, report, dir, &mut plots)?;
     Ok(Files {
         csv,
         json,
@@ -193,31 +193,36 @@ fn markdown(report: &Report) -> String {
 
 /// One plot, drawn on any plotters backend.
 trait Plot {
-    const NAME: &'static str;
-    fn size(report: &Report) -> (u32, u32) {
+    fn name(&self) -> &str;
+    fn size(&self, report: &Report) -> (u32, u32) {
         let _ = report;
         (1000, 480)
     }
-    fn draw<DB: DrawingBackend>(report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    fn draw<DB: DrawingBackend>(&self, report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
     where
         DB::ErrorType: 'static;
 }
 
-fn render<P: Plot>(report: &Report, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ExperimentError> {
-    let size = P::size(report);
+fn render<P: Plot>(
+    plot: &P,
+    report: &Report,
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), ExperimentError> {
+    let size = plot.size(report);
     for ext in ["png", "svg"] {
-        let path = dir.join(format!("{}.{ext}", P::NAME));
+        let path = dir.join(format!("{}.{ext}", plot.name()));
         let fail = |message: String| ExperimentError::Plot {
             path: path.display().to_string(),
             message,
         };
         if ext == "png" {
             let root = BitMapBackend::new(&path, size).into_drawing_area();
-            P::draw(report, &root).map_err(fail)?;
+            plot.draw(report, &root).map_err(fail)?;
             root.present().map_err(|e| fail(e.to_string()))?;
         } else {
             let root = SVGBackend::new(&path, size).into_drawing_area();
-            P::draw(report, &root).map_err(fail)?;
+            plot.draw(report, &root).map_err(fail)?;
             root.present().map_err(|e| fail(e.to_string()))?;
         }
         out.push(path);
@@ -332,11 +337,13 @@ where
 struct Leases;
 
 impl Plot for Leases {
-    const NAME: &'static str = "leases";
-    fn size(report: &Report) -> (u32, u32) {
+    fn name(&self) -> &str {
+        "leases"
+    }
+    fn size(&self, report: &Report) -> (u32, u32) {
         (1000, 300 * report.runs.len().max(1) as u32)
     }
-    fn draw<DB: DrawingBackend>(report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    fn draw<DB: DrawingBackend>(&self, report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
     where
         DB::ErrorType: 'static,
     {
@@ -389,68 +396,25 @@ impl Plot for Leases {
     }
 }
 
-struct LoadSpread;
+/// A time series per strategy, for the line plots.
+type Series = fn(&StrategyRun) -> Vec<(f64, f64)>;
 
-impl Plot for LoadSpread {
-    const NAME: &'static str = "load_spread";
-    fn draw<DB: DrawingBackend>(report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
-    where
-        DB::ErrorType: 'static,
-    {
-        per_strategy_lines(
-            report,
-            root,
-            "load spread: most loaded worker / mean",
-            "max / mean",
-            |run| {
-                run.samples
-                    .iter()
-                    .filter(|s| !s.load_kbps.is_empty())
-                    .map(|s| {
-                        let v: Vec<f64> = s.load_kbps.values().copied().collect();
-                        let mean = v.iter().sum::<f64>() / v.len() as f64;
-                        (
-                            s.t,
-                            if mean > 0.0 {
-                                v.iter().cloned().fold(0.0, f64::max) / mean
-                            } else {
-                                1.0
-                            },
-                        )
-                    })
-                    .collect()
-            },
-        )
-    }
-}
-
-struct Moves;
-
-impl Plot for Moves {
-    const NAME: &'static str = "moves";
-    fn draw<DB: DrawingBackend>(report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
-    where
-        DB::ErrorType: 'static,
-    {
-        per_strategy_lines(
-            report,
-            root,
-            "lease moves so far (events marked)",
-            "moves",
-            |run| run.samples.iter().map(|s| (s.t, s.moves as f64)).collect(),
-        )
-    }
-}
-
-struct StoreRequests;
-
-impl Plot for StoreRequests {
-    const NAME: &'static str = "store_requests";
-    fn draw<DB: DrawingBackend>(report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
-    where
-        DB::ErrorType: 'static,
-    {
-        per_strategy_lines(report, root, "lease-store calls per second", "calls / s", |run| {
+/// The line plots: file name, caption, y axis, the series.
+const LINE_PLOTS: [(&str, &str, &str, Series); 3] = [
+    (
+        "load_spread",
+        "load spread: most loaded worker / mean",
+        "max / mean",
+        load_spread,
+    ),
+    ("moves", "lease moves so far (events marked)", "moves", |run| {
+        run.samples.iter().map(|s| (s.t, s.moves as f64)).collect()
+    }),
+    (
+        "store_requests",
+        "lease-store calls per second",
+        "calls / s",
+        |run| {
             run.samples
                 .windows(2)
                 .map(|w| {
@@ -458,15 +422,50 @@ impl Plot for StoreRequests {
                     (w[1].t, w[1].requests.saturating_sub(w[0].requests) as f64 / dt)
                 })
                 .collect()
+        },
+    ),
+];
+
+fn load_spread(run: &StrategyRun) -> Vec<(f64, f64)> {
+    run.samples
+        .iter()
+        .filter(|s| !s.load_kbps.is_empty())
+        .map(|s| {
+            let v: Vec<f64> = s.load_kbps.values().copied().collect();
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let ratio = if mean > 0.0 {
+                v.iter().cloned().fold(0.0, f64::max) / mean
+            } else {
+                1.0
+            };
+            (s.t, ratio)
         })
+        .collect()
+}
+
+/// One of [`LINE_PLOTS`].
+struct Lines((&'static str, &'static str, &'static str, Series));
+
+impl Plot for Lines {
+    fn name(&self) -> &str {
+        self.0 .0
+    }
+    fn draw<DB: DrawingBackend>(&self, report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    where
+        DB::ErrorType: 'static,
+    {
+        let (_, caption, y_desc, series) = self.0;
+        per_strategy_lines(report, root, caption, y_desc, series)
     }
 }
 
 struct MovesPerEvent;
 
 impl Plot for MovesPerEvent {
-    const NAME: &'static str = "moves_per_event";
-    fn draw<DB: DrawingBackend>(report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
+    fn name(&self) -> &str {
+        "moves_per_event"
+    }
+    fn draw<DB: DrawingBackend>(&self, report: &Report, root: &DrawingArea<DB, Shift>) -> Result<(), String>
     where
         DB::ErrorType: 'static,
     {

@@ -117,20 +117,9 @@ async fn raw_read_rate(
         tasks.push(tokio::spawn(async move {
             let mut read = 0u64;
             for shard in mine {
-                let mut it = source
-                    .get_shard_iterator(&shard, &kcl::core::IteratorPosition::TrimHorizon)
-                    .await?;
-                loop {
-                    let out = source.get_records(&shard, &it, 10_000).await?;
-                    if out.records.is_empty() {
-                        break;
-                    }
-                    read += out.records.len() as u64;
-                    match out.next_iterator {
-                        Some(next) => it = next,
-                        None => break,
-                    }
-                }
+                let request = kcl::core::ReadRequest::new(&shard, kcl::core::IteratorPosition::TrimHorizon);
+                let mut reader = source.open_reader(request);
+                read += kcl::core::source::read_available(reader.as_mut()).await?.len() as u64;
             }
             Ok::<u64, kcl::core::Error>(read)
         }));

@@ -16,7 +16,7 @@ use kcl::checkpoint::{InMemoryLeaseStore, LeaseStore};
 use kcl::core::source::fanout::{FanOutConfig, FanOutSource, RetrievalMode};
 use kcl::core::{
     async_trait, Checkpointer, Error, InitialPosition, IteratorPosition, ProcessRecordsInput, ProcessorError,
-    RecordSource, ShardFilter, ShardRecordProcessor, Worker, WorkerConfig,
+    ReadRequest, RecordSource, ShardFilter, ShardReader, ShardRecordProcessor, Worker, WorkerConfig,
 };
 use kcl::emulator::server::Server;
 use kcl::emulator::{Emulator, EmulatorConfig, ErrorCode, FaultRule, Operation};
@@ -57,10 +57,7 @@ async fn start_server() -> Running {
 }
 
 fn fast() -> FanOutConfig {
-    FanOutConfig {
-        event_wait: Duration::from_millis(300),
-        ..FanOutConfig::default()
-    }
+    FanOutConfig::default().with_consumer_poll_interval(Duration::from_millis(100))
 }
 
 async fn put(client: &aws_sdk_kinesis::Client, stream: &str, data: &str) {
@@ -75,35 +72,33 @@ async fn put(client: &aws_sdk_kinesis::Client, stream: &str, data: &str) {
         .unwrap();
 }
 
-/// Reads through `source` from `iterator` until `want` records arrived, retrying retryable errors
-/// (throttled resubscriptions, takeovers). Returns the data and the next iterator.
-async fn read(
-    source: &FanOutSource,
-    shard: &str,
-    mut iterator: String,
-    want: usize,
-) -> (Vec<String>, Option<String>) {
+/// Reads batches from `reader` until `want` records arrived, retrying retryable errors (throttled
+/// resubscriptions, takeovers). Returns the data and whether the shard ended.
+async fn read(reader: &mut Box<dyn ShardReader>, want: usize) -> (Vec<String>, bool) {
     let mut data = Vec::new();
     for _ in 0..200 {
-        match source.get_records(shard, &iterator, 10_000).await {
-            Ok(out) => {
+        let next = tokio::time::timeout(Duration::from_secs(10), reader.next_batch())
+            .await
+            .expect("no event within 10 s");
+        match next {
+            Ok(batch) => {
                 data.extend(
-                    out.records
+                    batch
+                        .records
                         .iter()
                         .map(|r| String::from_utf8(r.data.to_vec()).unwrap()),
                 );
-                match out.next_iterator {
-                    Some(next) => iterator = next,
-                    None => return (data, None),
+                if batch.at_shard_end {
+                    return (data, true);
                 }
                 if data.len() >= want {
-                    return (data, Some(iterator));
+                    return (data, false);
                 }
             }
             Err(e) if e.is_retryable() || e.is_throttled() => {
                 tokio::time::sleep(Duration::from_millis(200)).await
             }
-            Err(e) => panic!("get_records failed: {e:?}"),
+            Err(e) => panic!("next_batch failed: {e:?}"),
         }
     }
     panic!("only {} of {want} records arrived: {data:?}", data.len());
@@ -122,10 +117,9 @@ async fn fan_out_reads_resubscribes_from_the_continuation_and_ends_with_children
     for i in 0..3 {
         put(&client, "efo", &format!("r{i}")).await;
     }
-    let iterator = source
-        .get_shard_iterator(&shard, &IteratorPosition::TrimHorizon)
-        .await
-        .unwrap();
+    let mut reader = source.open_reader(ReadRequest::new(&shard, IteratorPosition::TrimHorizon));
+    let (first, _) = read(&mut reader, 3).await;
+    assert_eq!(first, ["r0", "r1", "r2"]);
     let RetrievalMode::FanOut { consumer_arn } = source.mode().await else {
         panic!("fan-out was not chosen against our server");
     };
@@ -138,12 +132,9 @@ async fn fan_out_reads_resubscribes_from_the_continuation_and_ends_with_children
     assert_eq!(consumers.consumers().len(), 1);
     assert_eq!(consumers.consumers()[0].consumer_arn(), consumer_arn);
 
-    let (first, iterator) = read(&source, &shard, iterator, 3).await;
-    assert_eq!(first, ["r0", "r1", "r2"]);
-
     // Live delivery on the same subscription.
     put(&client, "efo", "r3").await;
-    let (live, iterator) = read(&source, &shard, iterator.unwrap(), 1).await;
+    let (live, _) = read(&mut reader, 1).await;
     assert_eq!(live, ["r3"]);
 
     // Another subscription of the same consumer takes the shard over: ours ends; the source resubscribes
@@ -165,7 +156,7 @@ async fn fan_out_reads_resubscribes_from_the_continuation_and_ends_with_children
     put(&client, "efo", "r4").await;
     put(&client, "efo", "r5").await;
     drop(thief);
-    let (resumed, iterator) = read(&source, &shard, iterator.unwrap(), 2).await;
+    let (resumed, _) = read(&mut reader, 2).await;
     assert_eq!(resumed, ["r4", "r5"]);
 
     // A second source (another worker of the same application) reuses the registered consumer.
@@ -186,24 +177,32 @@ async fn fan_out_reads_resubscribes_from_the_continuation_and_ends_with_children
         .send()
         .await
         .unwrap();
-    let mut iterator = iterator;
     let mut children = Vec::new();
+    let mut ended = false;
     for _ in 0..100 {
-        let Some(it) = iterator.take() else { break };
-        match source.get_records(&shard, &it, 10_000).await {
-            Ok(out) => {
-                assert!(out.records.is_empty(), "no records after r5: {:?}", out.records);
-                children.extend(out.child_shards.iter().map(|c| c.shard_id.clone()));
-                iterator = out.next_iterator;
+        let next = tokio::time::timeout(Duration::from_secs(10), reader.next_batch())
+            .await
+            .expect("no event within 10 s");
+        match next {
+            Ok(batch) => {
+                assert!(
+                    batch.records.is_empty(),
+                    "no records after r5: {:?}",
+                    batch.records
+                );
+                children.extend(batch.child_shards.iter().map(|c| c.shard_id.clone()));
+                if batch.at_shard_end {
+                    ended = true;
+                    break;
+                }
             }
             Err(e) if e.is_retryable() || e.is_throttled() => {
-                iterator = Some(it);
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             Err(e) => panic!("{e:?}"),
         }
     }
-    assert!(iterator.is_none(), "the closed shard never ended");
+    assert!(ended, "the closed shard never ended");
     assert_eq!(children.len(), 2, "{children:?}");
 
     source.deregister_consumer().await.unwrap();
@@ -233,12 +232,9 @@ async fn falls_back_to_polling_when_fan_out_is_refused() {
     let shard = source.list_shards(&ShardFilter::FromTrimHorizon).await.unwrap()[0]
         .shard_id
         .clone();
-    let iterator = source
-        .get_shard_iterator(&shard, &IteratorPosition::TrimHorizon)
-        .await
-        .unwrap();
+    let mut reader = source.open_reader(ReadRequest::new(&shard, IteratorPosition::TrimHorizon));
+    let out = reader.next_batch().await.unwrap();
     assert_eq!(source.mode().await, RetrievalMode::Polling);
-    let out = source.get_records(&shard, &iterator, 100).await.unwrap();
     assert_eq!(&out.records[0].data[..], b"polled");
 
     // Throttling is not a reason to fall back: it is returned as such.
@@ -274,12 +270,9 @@ async fn falls_back_to_polling_against_kinesalite() {
     let shard = source.list_shards(&ShardFilter::FromTrimHorizon).await.unwrap()[0]
         .shard_id
         .clone();
-    let iterator = source
-        .get_shard_iterator(&shard, &IteratorPosition::TrimHorizon)
-        .await
-        .unwrap();
+    let mut reader = source.open_reader(ReadRequest::new(&shard, IteratorPosition::TrimHorizon));
+    let out = reader.next_batch().await.unwrap();
     assert_eq!(source.mode().await, RetrievalMode::Polling);
-    let out = source.get_records(&shard, &iterator, 100).await.unwrap();
     assert_eq!(&out.records[0].data[..], b"from kinesalite");
 }
 

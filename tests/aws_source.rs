@@ -12,7 +12,7 @@ use support::servers::{kinesis_client, unique};
 use aws_sdk_kinesis::primitives::Blob;
 use kcl::checkpoint::SequenceNumber;
 use kcl::core::source::KinesisSource;
-use kcl::core::{Error, IteratorPosition, RecordSource, ShardFilter};
+use kcl::core::{Error, IteratorPosition, RecordSource, ShardFilter, ShardIteratorApi};
 use kcl::emulator::server::Server;
 use kcl::emulator::{Emulator, EmulatorConfig, ErrorCode, Operation};
 

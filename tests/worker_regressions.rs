@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kcl::checkpoint::{ExtendedSequenceNumber, Lease, LeaseKey, SequenceNumber};
-use kcl::core::{Backoff, InitialPosition, IteratorPosition};
+use kcl::core::source::read_available;
+use kcl::core::{Backoff, InitialPosition, IteratorPosition, ReadRequest};
 use support::*;
 
 const P0: &str = "shardId-000000000000";
@@ -19,21 +20,15 @@ const C2: &str = "shardId-000000000002";
 
 /// Every sequence number of a shard, in order.
 async fn shard_sequences(stream: &Stream, shard: &str) -> Vec<String> {
-    let mut it = stream
+    let mut reader = stream
         .source
-        .get_shard_iterator(shard, &IteratorPosition::TrimHorizon)
+        .open_reader(ReadRequest::new(shard, IteratorPosition::TrimHorizon));
+    read_available(reader.as_mut())
         .await
-        .unwrap();
-    let mut out = Vec::new();
-    loop {
-        let batch = stream.source.get_records(shard, &it, 10_000).await.unwrap();
-        let empty = batch.records.is_empty();
-        out.extend(batch.records.iter().map(|r| r.sequence_number.to_string()));
-        match batch.next_iterator {
-            Some(next) if !empty => it = next,
-            _ => return out,
-        }
-    }
+        .unwrap()
+        .iter()
+        .map(|r| r.sequence_number.to_string())
+        .collect()
 }
 
 /// Defect 1: a merge child whose lease exists while one parent has none yet must not start (and the

@@ -20,7 +20,7 @@
 //! - **Initializing**: re-reads the lease and checks it is still ours (a lease stolen meanwhile stops the
 //!   consumer here), creates the processor and calls `initialize` with the checkpoint just read (retried
 //!   with backoff on failure).
-//! - **Processing**: takes batches from the shard's poller, skips anything at or below the checkpoint,
+//! - **Processing**: takes batches from the shard's reader (read ahead by `retrieval`), skips anything at or below the checkpoint,
 //!   calls `process_records` under the error policy. A lost lease or a shutdown is acted on between
 //!   batches, never in the middle of one; no batch starts on a lease whose validity ran out.
 //! - **ShardEnded**: creates the children's leases, calls `shard_ended` until it checkpoints `SHARD_END`,
@@ -52,7 +52,7 @@ use crate::processor::{
 use crate::retrieval::Prefetcher;
 use crate::shard_sync::SyncFindings;
 use crate::signal;
-use crate::source::{IteratorPosition, RecordSource};
+use crate::source::{IteratorPosition, ReadRequest, RecordSource};
 use crate::status::WorkerStatus;
 
 /// Where a shard consumer is in its lifecycle.
@@ -109,6 +109,29 @@ impl fmt::Display for ConsumerState {
         };
         f.write_str(name)
     }
+}
+
+/// Evaluates `$attempt` until it is `Ok`, running `$failed` on each error (bound to `$e`) and pausing with
+/// delays from `$backoff` between attempts; a lost lease, a handoff or a shutdown during a pause ends the
+/// retries. Evaluates to `Ok(value)` or `Err(stop)`. (A macro rather than a function taking an async
+/// closure: the attempts borrow the processor mutably, and the consumer's future must stay `Send`.)
+macro_rules! retry {
+    ($consumer:expr, $backoff:expr, $attempt:expr, |$e:ident| $failed:expr) => {{
+        let backoff = $backoff;
+        let mut delays = $consumer.ctx.jitter.delays(backoff);
+        loop {
+            match $attempt {
+                Ok(value) => break Ok(value),
+                Err($e) => {
+                    $failed;
+                    let delay = delays.next().unwrap_or(backoff.max_delay);
+                    if let Some(stop) = $consumer.pause(delay).await {
+                        break Err(stop);
+                    }
+                }
+            }
+        }
+    }};
 }
 
 /// Everything a consumer needs from its worker.
@@ -223,13 +246,13 @@ impl ShardConsumer {
     }
 
     /// Waits for `delay`, returning early with the reason if the lease is lost or shutdown is requested.
-    async fn pause(&mut self, delay: std::time::Duration) -> Option<Stop> {
+    async fn pause(&self, delay: std::time::Duration) -> Option<Stop> {
         self.pause_until(tokio::time::Instant::now() + delay).await
     }
 
     /// Waits until `deadline`, returning early with the reason if the lease is lost or shutdown is
     /// requested.
-    async fn pause_until(&mut self, deadline: tokio::time::Instant) -> Option<Stop> {
+    async fn pause_until(&self, deadline: tokio::time::Instant) -> Option<Stop> {
         let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
         let mut handoff = self.handoff.clone();
         tokio::select! {
@@ -351,22 +374,17 @@ impl ShardConsumer {
     }
 
     /// Re-reads the lease and checks it is still ours (retrying failed reads with backoff).
-    async fn verify(&mut self) -> Result<Lease, Stop> {
-        let backoff = self.ctx.config.source_retry_backoff();
-        let mut delays = self.ctx.jitter.delays(backoff);
-        loop {
-            match self.lease.verify().await {
-                Ok(Some(lease)) => return Ok(lease),
-                Ok(None) if self.lease.is_handing_off() => return Err(Stop::HandOff),
-                Ok(None) => return Err(Stop::Lost),
-                Err(e) => {
-                    tracing::warn!(error = %DisplayChain(&e), "re-reading the lease before starting failed; retrying");
-                    let delay = delays.next().unwrap_or(backoff.max_delay);
-                    if let Some(stop) = self.pause(delay).await {
-                        return Err(stop);
-                    }
-                }
-            }
+    async fn verify(&self) -> Result<Lease, Stop> {
+        let found = retry!(
+            self,
+            self.ctx.config.source_retry_backoff(),
+            self.lease.verify().await,
+            |e| tracing::warn!(error = %DisplayChain(&e), "re-reading the lease before starting failed; retrying")
+        )?;
+        match found {
+            Some(lease) => Ok(lease),
+            None if self.lease.is_handing_off() => Err(Stop::HandOff),
+            None => Err(Stop::Lost),
         }
     }
 
@@ -467,53 +485,38 @@ impl ShardConsumer {
 
     /// Creates the processor; a panicking factory is retried with backoff like a failing `initialize`
     /// (the consumer keeps its lease instead of dying with it).
-    async fn create_processor(&mut self) -> Result<Box<dyn ShardRecordProcessor>, Stop> {
-        let mut delays = self.ctx.jitter.delays(self.ctx.config.processor_retry_backoff());
-        loop {
-            let factory = Arc::clone(&self.ctx.factory);
-            let shard_id = self.lease.shard_id();
-            match std::panic::catch_unwind(AssertUnwindSafe(|| factory.create_processor(shard_id))) {
-                Ok(processor) => return Ok(processor),
-                Err(panic) => {
-                    tracing::warn!(
-                        panic = %panic_message(panic.as_ref()),
-                        "the processor factory panicked; retrying"
-                    );
-                    self.count_failure();
-                    let delay = delays
-                        .next()
-                        .unwrap_or(self.ctx.config.processor_retry_backoff().max_delay);
-                    if let Some(stop) = self.pause(delay).await {
-                        return Err(stop);
-                    }
-                }
+    async fn create_processor(&self) -> Result<Box<dyn ShardRecordProcessor>, Stop> {
+        let shard_id = self.lease.shard_id();
+        let factory = &self.ctx.factory;
+        retry!(
+            self,
+            self.ctx.config.processor_retry_backoff(),
+            std::panic::catch_unwind(AssertUnwindSafe(|| factory.create_processor(shard_id)))
+                .map_err(|panic| panic_message(panic.as_ref())),
+            |panic| {
+                tracing::warn!(%panic, "the processor factory panicked; retrying");
+                self.count_failure();
             }
-        }
+        )
     }
 
-    async fn initialize(&mut self, processor: &mut dyn ShardRecordProcessor, lease: &Lease) -> Option<Stop> {
+    async fn initialize(&self, processor: &mut dyn ShardRecordProcessor, lease: &Lease) -> Option<Stop> {
         let input = InitializationInput {
             shard_id: self.lease.shard_id().to_owned(),
             checkpoint: lease.checkpoint.clone(),
             pending_checkpoint: lease.pending_checkpoint.clone(),
             pending_checkpoint_state: lease.pending_checkpoint_state.clone(),
         };
-        let mut delays = self.ctx.jitter.delays(self.ctx.config.processor_retry_backoff());
-        loop {
-            match guarded(processor.initialize(&input)).await {
-                Ok(()) => return None,
-                Err(e) => {
-                    tracing::warn!(error = %DisplayChain(&*e), "initialize failed; retrying");
-                    self.count_failure();
-                    let delay = delays
-                        .next()
-                        .unwrap_or(self.ctx.config.processor_retry_backoff().max_delay);
-                    if let Some(stop) = self.pause(delay).await {
-                        return Some(stop);
-                    }
-                }
+        retry!(
+            self,
+            self.ctx.config.processor_retry_backoff(),
+            guarded(processor.initialize(&input)).await,
+            |e| {
+                tracing::warn!(error = %DisplayChain(&*e), "initialize failed; retrying");
+                self.count_failure();
             }
-        }
+        )
+        .err()
     }
 
     fn count_failure(&self) {
@@ -552,10 +555,12 @@ impl ShardConsumer {
             c @ ExtendedSequenceNumber::Sequence { .. } => Some(c.clone()),
             _ => None,
         };
+        let request = ReadRequest::new(self.lease.shard_id(), start)
+            .with_max_records(cfg.max_records_per_call())
+            .with_idle_time_between_reads(cfg.idle_time_between_reads());
         let mut prefetcher = Prefetcher::spawn(
-            Arc::clone(&self.ctx.source),
-            self.lease.shard_id().to_owned(),
-            start,
+            self.ctx.source.open_reader(request),
+            self.lease.shard_id(),
             lease.hash_key_range,
             &cfg,
             &self.ctx.jitter,
@@ -594,8 +599,8 @@ impl ShardConsumer {
                 }
             };
             let Some(mut batch) = batch else {
-                // The poller only stops at the shard end, which arrives as a batch first.
-                tracing::warn!("poller stopped unexpectedly; treating the shard as ended");
+                // The reader only stops at the shard end, which arrives as a batch first.
+                tracing::warn!("the shard's reader stopped unexpectedly; treating the shard as ended");
                 checkpointer.reached_shard_end();
                 return Stop::ShardEnd;
             };

@@ -95,6 +95,9 @@ pub use processor::{
     ShardRecordProcessorFactory,
 };
 pub use record::{ChildShard, Record};
-pub use source::{GetRecordsOutput, IteratorPosition, RecordSource, ShardDescription, ShardFilter};
+pub use source::{
+    GetRecordsOutput, IteratorPosition, PollingReader, ReadRequest, RecordSource, ShardBatch,
+    ShardDescription, ShardFilter, ShardIteratorApi, ShardReader,
+};
 pub use status::{Balance, Check, ShardStatus, StatusReader, WorkerPhase, WorkerStatusSnapshot};
 pub use worker::{ShutdownReport, Worker, WorkerBuilder, WorkerHandle};

@@ -51,3 +51,6 @@ pub const SHARDS_EXPIRED: &str = "kcl_shards_expired_total";
 pub const KPL_MALFORMED: &str = "kcl_kpl_malformed_aggregates_total";
 /// Counter: KPL sub-records dropped because their hash key is outside the shard's range (after resharding).
 pub const KPL_SUBRECORDS_DROPPED: &str = "kcl_kpl_subrecords_dropped_total";
+/// Gauge: bytes held by the batches read ahead for a shard, the one being processed included (`shard`
+/// label); stays below `prefetch_max_bytes` plus one batch.
+pub const PREFETCH_BYTES: &str = "kcl_prefetch_bytes";

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use kcl_checkpoint::{InMemoryLeaseStore, LeaseStore};
-use kcl_core::source::KinesisSource;
+use kcl_core::source::{KinesisSource, ShardIteratorApi};
 use kcl_core::{
     Checkpointer, InitialPosition, IteratorPosition, ProcessRecordsInput, ProcessorError, RecordSource,
     ShardFilter, ShardRecordProcessor, Worker, WorkerConfig,
@@ -130,7 +130,8 @@ async fn kinesis_source_feeds_a_worker_through_a_split() {
         .await
         .unwrap();
     wait_active(&client, &stream).await;
-    let source: Arc<dyn RecordSource> = Arc::new(KinesisSource::new(client.clone(), &stream));
+    let kinesis = KinesisSource::new(client.clone(), &stream);
+    let source: Arc<dyn RecordSource> = Arc::new(kinesis.clone());
 
     // The raw calls.
     let shards = source.list_shards(&ShardFilter::FromTrimHorizon).await.unwrap();
@@ -138,16 +139,16 @@ async fn kinesis_source_feeds_a_worker_through_a_split() {
     assert!(shards.iter().all(|s| s.is_open() && s.hash_key_range.is_some()));
     let mut counters = BTreeMap::new();
     put(&client, &stream, &mut counters, 100).await;
-    let it = source
+    let it = kinesis
         .get_shard_iterator(&shards[0].shard_id, &IteratorPosition::TrimHorizon)
         .await
         .unwrap();
-    let out = source
+    let out = kinesis
         .get_records(&shards[0].shard_id, &it, 10_000)
         .await
         .unwrap();
     assert!(out.next_iterator.is_some());
-    let bogus = source
+    let bogus = kinesis
         .get_records(&shards[0].shard_id, "not-an-iterator", 10)
         .await
         .unwrap_err();

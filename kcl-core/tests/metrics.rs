@@ -9,9 +9,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kcl_checkpoint::{InMemoryLeaseStore, LeaseStore, SequenceNumber};
 use kcl_core::{
-    metrics as m, Checkpointer, Error, GetRecordsOutput, InitialPosition, IteratorPosition,
-    ProcessRecordsInput, ProcessorError, Record, RecordSource, ShardDescription, ShardFilter,
-    ShardRecordProcessor, Worker, WorkerConfig,
+    metrics as m, Checkpointer, Error, GetRecordsOutput, InitialPosition, IteratorPosition, PollingReader,
+    ProcessRecordsInput, ProcessorError, ReadRequest, Record, RecordSource, ShardDescription, ShardFilter,
+    ShardIteratorApi, ShardReader, ShardRecordProcessor, Worker, WorkerConfig,
 };
 use metrics::{Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder};
 
@@ -80,9 +80,9 @@ impl Recorder for TestRecorder {
 }
 
 /// One open shard with ten records; the first GetRecords is throttled.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct FakeSource {
-    calls: AtomicU64,
+    calls: Arc<AtomicU64>,
 }
 
 #[async_trait]
@@ -91,6 +91,13 @@ impl RecordSource for FakeSource {
         Ok(vec![ShardDescription::new("shard-0")])
     }
 
+    fn open_reader(&self, request: ReadRequest) -> Box<dyn ShardReader> {
+        Box::new(PollingReader::new(self.clone(), request))
+    }
+}
+
+#[async_trait]
+impl ShardIteratorApi for FakeSource {
     async fn get_shard_iterator(&self, _: &str, position: &IteratorPosition) -> Result<String, Error> {
         Ok(match position {
             IteratorPosition::AfterSequence(s) => format!("after-{s}"),

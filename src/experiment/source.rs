@@ -4,11 +4,14 @@
 //! parent closes (its last record is the last that arrived before the reshard) and children open.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use kcl_checkpoint::{HashKeyRange, SequenceNumber};
-use kcl_core::source::{GetRecordsOutput, IteratorPosition, RecordSource, ShardDescription, ShardFilter};
+use kcl_core::source::{
+    GetRecordsOutput, IteratorPosition, PollingReader, ReadRequest, RecordSource, ShardDescription,
+    ShardFilter, ShardIteratorApi, ShardReader,
+};
 use kcl_core::{async_trait, ChildShard, Error, Record};
 use tokio::time::Instant;
 
@@ -39,10 +42,10 @@ struct Shards {
     next_id: u64,
 }
 
-/// The synthetic stream (a [`RecordSource`]).
-#[derive(Debug)]
+/// The synthetic stream (a [`RecordSource`] read by polling). Clones share the stream.
+#[derive(Debug, Clone)]
 pub struct SyntheticStream {
-    inner: Mutex<Shards>,
+    inner: Arc<Mutex<Shards>>,
     payload: Bytes,
 }
 
@@ -75,7 +78,7 @@ impl SyntheticStream {
             );
         }
         SyntheticStream {
-            inner: Mutex::new(shards),
+            inner: Arc::new(Mutex::new(shards)),
             payload: Bytes::from(vec![0u8; record_bytes]),
         }
     }
@@ -227,6 +230,13 @@ impl RecordSource for SyntheticStream {
             .collect())
     }
 
+    fn open_reader(&self, request: ReadRequest) -> Box<dyn ShardReader> {
+        Box::new(PollingReader::new(self.clone(), request))
+    }
+}
+
+#[async_trait]
+impl ShardIteratorApi for SyntheticStream {
     async fn get_shard_iterator(
         &self,
         shard_id: &str,

@@ -41,11 +41,11 @@ use kcl::checkpoint::{
     ExtendedSequenceNumber, FaultyLeaseStore, InMemoryLeaseStore, Lease, LeaseKey, LeaseListing, LeaseStore,
     RandomFaults,
 };
-use kcl::core::source::EmulatorSource;
+use kcl::core::source::{read_available, EmulatorSource};
 use kcl::core::{
     async_trait, Backoff, Checkpointer, InitialPosition, InitializationInput, IteratorPosition, LeaseEvent,
-    LeaseRenewal, ProcessRecordsInput, ProcessorError, ProcessorErrorPolicy, RecordSource, ShardFilter,
-    ShardRecordProcessor, Worker, WorkerConfig, WorkerHandle,
+    LeaseRenewal, ProcessRecordsInput, ProcessorError, ProcessorErrorPolicy, ReadRequest, RecordSource,
+    ShardFilter, ShardRecordProcessor, Worker, WorkerConfig, WorkerHandle,
 };
 use kcl::emulator::types::{
     CreateStreamInput, MergeShardsInput, PutRecordsInput, PutRecordsRequestEntry, ScalingType,
@@ -1172,22 +1172,11 @@ async fn shard_layout(source: &Arc<dyn RecordSource>) -> Layout {
         .expect("listing shards for the checks");
     for shard in shards {
         let mut seqs = Vec::new();
-        let mut it = source
-            .get_shard_iterator(&shard.shard_id, &IteratorPosition::TrimHorizon)
+        let mut reader = source.open_reader(ReadRequest::new(&shard.shard_id, IteratorPosition::TrimHorizon));
+        let records = read_available(reader.as_mut())
             .await
-            .expect("iterator for the checks");
-        loop {
-            let out = source
-                .get_records(&shard.shard_id, &it, 10_000)
-                .await
-                .expect("records for the checks");
-            let empty = out.records.is_empty();
-            seqs.extend(out.records.iter().map(|r| r.sequence_number.to_string()));
-            match out.next_iterator {
-                Some(next) if !empty => it = next,
-                _ => break,
-            }
-        }
+            .expect("records for the checks");
+        seqs.extend(records.iter().map(|r| r.sequence_number.to_string()));
         layout.parents.insert(
             shard.shard_id.clone(),
             shard.parents().map(str::to_owned).collect(),

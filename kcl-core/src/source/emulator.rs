@@ -11,7 +11,10 @@ use kcl_checkpoint::{HashKeyRange, SequenceNumber};
 use kcl_emulator::types as et;
 use kcl_emulator::{Emulator, KinesisError};
 
-use super::{GetRecordsOutput, IteratorPosition, RecordSource, ShardDescription, ShardFilter};
+use super::{
+    GetRecordsOutput, IteratorPosition, PollingReader, ReadRequest, RecordSource, ShardDescription,
+    ShardFilter, ShardIteratorApi, ShardReader,
+};
 use crate::error::{Error, Result};
 use crate::record::{ChildShard, Record};
 
@@ -128,6 +131,13 @@ impl RecordSource for EmulatorSource {
         }
     }
 
+    fn open_reader(&self, request: ReadRequest) -> Box<dyn ShardReader> {
+        Box::new(PollingReader::new(self.clone(), request))
+    }
+}
+
+#[async_trait]
+impl ShardIteratorApi for EmulatorSource {
     async fn get_shard_iterator(&self, shard_id: &str, position: &IteratorPosition) -> Result<String> {
         let (kind, seq, ts) = match position {
             IteratorPosition::TrimHorizon => (et::ShardIteratorType::TrimHorizon, None, None),

@@ -30,7 +30,10 @@ use aws_sdk_kinesis::types::{self as kt, ShardFilterType, ShardIteratorType};
 use bytes::Bytes;
 use kcl_checkpoint::{HashKeyRange, SequenceNumber};
 
-use super::{GetRecordsOutput, IteratorPosition, RecordSource, ShardDescription, ShardFilter};
+use super::{
+    GetRecordsOutput, IteratorPosition, PollingReader, ReadRequest, RecordSource, ShardDescription,
+    ShardFilter, ShardIteratorApi, ShardReader,
+};
 use crate::error::{Error, Result};
 use crate::record::{ChildShard, Record};
 
@@ -105,7 +108,7 @@ where
 
 /// [`map_error`], with `also_retryable` service error codes counted as retryable (the fan-out source adds
 /// `ResourceInUseException`: a newer subscription took over, and resubscribing may work).
-pub(super) fn map_error_with<E>(
+pub(crate) fn map_error_with<E>(
     operation: &'static str,
     resource: &str,
     endpoint: &str,
@@ -190,7 +193,7 @@ fn parse_u128(s: &str) -> Option<u128> {
 
 /// An SDK record as ours (the SDK does not return explicit hash keys or sub-sequence numbers; KPL
 /// de-aggregation, in retrieval, fills in sub-sequences).
-pub(super) fn record(r: kt::Record) -> Result<Record> {
+pub(crate) fn record(r: kt::Record) -> Result<Record> {
     Ok(Record {
         sequence_number: SequenceNumber::new(r.sequence_number)?,
         data: Bytes::from(r.data.into_inner()),
@@ -204,7 +207,7 @@ pub(super) fn record(r: kt::Record) -> Result<Record> {
 }
 
 /// The SDK's ChildShards (returned at the end of a closed shard) as ours.
-pub(super) fn child_shards(children: Option<Vec<kt::ChildShard>>) -> Vec<ChildShard> {
+pub(crate) fn child_shards(children: Option<Vec<kt::ChildShard>>) -> Vec<ChildShard> {
     children
         .unwrap_or_default()
         .into_iter()
@@ -283,6 +286,13 @@ impl RecordSource for KinesisSource {
         }
     }
 
+    fn open_reader(&self, request: ReadRequest) -> Box<dyn ShardReader> {
+        Box::new(PollingReader::new(self.clone(), request))
+    }
+}
+
+#[async_trait]
+impl ShardIteratorApi for KinesisSource {
     async fn get_shard_iterator(&self, shard_id: &str, position: &IteratorPosition) -> Result<String> {
         let req = self.client.get_shard_iterator().shard_id(shard_id);
         let req = match &self.stream {

@@ -1,21 +1,31 @@
-//! Where records come from: the [`RecordSource`] trait and its implementations.
+//! Where records come from: the [`RecordSource`] and [`ShardReader`] traits and their implementations.
 //!
-//! A source is bound to one stream and offers the three Kinesis calls the worker needs: `ListShards`
-//! (all pages, with a [`ShardFilter`]), `GetShardIterator` and `GetRecords`. It maps its backend's errors
-//! onto [`Error`](crate::Error) at the edge: throttling is [`Error::Throttled`](crate::Error::Throttled), an
-//! expired iterator [`Error::ExpiredIterator`](crate::Error::ExpiredIterator), a missing stream or shard
+//! A source is bound to one stream. It lists the stream's shards (all pages, with a [`ShardFilter`]) and
+//! opens a [`ShardReader`] per shard at a position; the reader yields the shard's batches in order, one
+//! [`next_batch`](ShardReader::next_batch) call at a time, waiting as its retrieval needs:
+//!
+//! - [`PollingReader`] drives GetShardIterator/GetRecords ([`ShardIteratorApi`]): it waits
+//!   [`idle_time_between_reads`](ReadRequest::idle_time_between_reads) after an empty read (never after a
+//!   read that returned records) and renews an expired iterator from just after the last record it
+//!   returned, so nothing is lost or repeated. The aws-sdk-kinesis source, the in-process emulator source
+//!   and any custom iterator-shaped source use it.
+//! - The enhanced fan-out reader ([`FanOutSource`]) is pushed events by SubscribeToShard and never sleeps;
+//!   it resubscribes from the last event's continuation sequence number.
+//!
+//! Sources map their backend's errors onto [`Error`](crate::Error) at the edge: throttling is
+//! [`Error::Throttled`](crate::Error::Throttled), an expired iterator
+//! [`Error::ExpiredIterator`](crate::Error::ExpiredIterator), a missing stream or shard
 //! [`Error::ResourceNotFound`](crate::Error::ResourceNotFound), anything else
-//! [`Error::Source`](crate::Error::Source) with a retryable flag.
-//!
-//! Everything above the raw calls (prefetch, idle waits, iterator renewal, backoff) lives in the worker's
-//! retrieval layer, so a source stays a thin adapter. Implementations:
+//! [`Error::Source`](crate::Error::Source) with a retryable flag. A reader returns its failures; after one,
+//! the next call carries on from the same place. Retries with backoff, the prefetch queue and KPL
+//! de-aggregation are the worker's, around every reader alike (`retrieval`). Implementations:
 //! - `EmulatorSource` (feature `emulator`): the in-process kcl-emulator;
 //! - [`KinesisSource`] (feature `kinesis`): aws-sdk-kinesis, with a client the caller builds;
 //! - [`FanOutSource`] (feature `kinesis`): enhanced fan-out (SubscribeToShard, a dedicated 2 MB/s per
 //!   shard per consumer), falling back to polling where fan-out is unavailable; see [`fanout`].
 
 use std::fmt;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use kcl_checkpoint::{HashKeyRange, SequenceNumber};
@@ -29,6 +39,7 @@ mod emulator;
 pub mod fanout;
 #[cfg(feature = "kinesis")]
 mod kinesis;
+mod polling;
 
 #[cfg(feature = "emulator")]
 pub use emulator::EmulatorSource;
@@ -36,6 +47,7 @@ pub use emulator::EmulatorSource;
 pub use fanout::{FanOutConfig, FanOutSource, RetrievalMode};
 #[cfg(feature = "kinesis")]
 pub use kinesis::KinesisSource;
+pub use polling::{GetRecordsOutput, PollingReader, ShardIteratorApi};
 
 /// One shard as ListShards describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,33 +139,104 @@ pub enum IteratorPosition {
     AtTimestamp(SystemTime),
 }
 
-/// The result of one GetRecords call.
+/// What a reader is opened for: a shard, where to start, and the retrieval settings that apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReadRequest {
+    /// The shard to read.
+    pub shard_id: String,
+    /// Where reading starts.
+    pub start: IteratorPosition,
+    /// Records per read at most (GetRecords `Limit`, 1..=10,000). Default 10,000.
+    pub max_records: usize,
+    /// How long a polling reader waits after a read that returned no records. Default 1.5 s.
+    pub idle_time_between_reads: Duration,
+    /// GetRecords calls a polling reader makes per second at most, in bursts of as many (`0`: unpaced).
+    /// Default 5, the per-shard limit of Kinesis: a reader never throttles itself.
+    pub max_reads_per_second: u32,
+}
+
+impl ReadRequest {
+    /// Reads `shard_id` from `start`, with the default settings.
+    pub fn new(shard_id: impl Into<String>, start: IteratorPosition) -> Self {
+        ReadRequest {
+            shard_id: shard_id.into(),
+            start,
+            max_records: 10_000,
+            idle_time_between_reads: Duration::from_millis(1_500),
+            max_reads_per_second: 5,
+        }
+    }
+
+    /// Sets the records per read (builder style; clamped to 1..=10,000 by the readers).
+    pub fn with_max_records(mut self, max_records: usize) -> Self {
+        self.max_records = max_records;
+        self
+    }
+
+    /// Sets the wait after an empty read (builder style).
+    pub fn with_idle_time_between_reads(mut self, idle: Duration) -> Self {
+        self.idle_time_between_reads = idle;
+        self
+    }
+
+    /// Sets the most GetRecords calls per second (builder style; `0`: unpaced).
+    pub fn with_max_reads_per_second(mut self, reads: u32) -> Self {
+        self.max_reads_per_second = reads;
+        self
+    }
+}
+
+/// One batch a [`ShardReader`] yields.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
-pub struct GetRecordsOutput {
+pub struct ShardBatch {
     /// The records, in sequence order (possibly none).
     pub records: Vec<Record>,
-    /// The iterator for the next call; `None` once a closed shard has been read to its end.
-    pub next_iterator: Option<String>,
     /// How far behind the newest record of the shard this read is, in milliseconds.
     pub millis_behind_latest: Option<u64>,
+    /// True once a closed shard has been read to its end: this is the last batch.
+    pub at_shard_end: bool,
     /// At the end of a closed shard: its children.
     pub child_shards: Vec<ChildShard>,
 }
 
-impl GetRecordsOutput {
-    /// An output (for tests and custom sources).
-    pub fn new(records: Vec<Record>, next_iterator: Option<String>) -> Self {
-        GetRecordsOutput {
+impl ShardBatch {
+    /// A batch of `records` that is not the shard end (for tests and custom readers).
+    pub fn new(records: Vec<Record>) -> Self {
+        ShardBatch {
             records,
-            next_iterator,
+            ..ShardBatch::default()
+        }
+    }
+
+    /// The last batch of a closed shard, naming its children.
+    pub fn shard_end(records: Vec<Record>, child_shards: Vec<ChildShard>) -> Self {
+        ShardBatch {
+            records,
+            at_shard_end: true,
+            child_shards,
             millis_behind_latest: None,
-            child_shards: Vec::new(),
         }
     }
 }
 
-/// The raw Kinesis calls the worker makes, for one stream. Object safe: used as `Arc<dyn RecordSource>`.
+/// Reads one shard in order. Object safe: a source hands out `Box<dyn ShardReader>`.
+#[async_trait]
+pub trait ShardReader: Send + fmt::Debug {
+    /// The next batch. Waits as the retrieval needs: a polling reader sleeps after an empty read, a push
+    /// reader waits for the next event. After an error the next call carries on from the same place (no
+    /// record lost or repeated). Not called again after a batch with
+    /// [`at_shard_end`](ShardBatch::at_shard_end).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Throttled`](crate::Error::Throttled), [`Error::ResourceNotFound`](crate::Error::ResourceNotFound),
+    /// [`Error::Source`](crate::Error::Source) (retryable or not), [`Error::Unreachable`](crate::Error::Unreachable).
+    async fn next_batch(&mut self) -> Result<ShardBatch>;
+}
+
+/// A stream's shards and a reader per shard. Object safe: used as `Arc<dyn RecordSource>`.
 #[async_trait]
 pub trait RecordSource: Send + Sync + fmt::Debug {
     /// Every shard matching `filter`, following pagination to the end.
@@ -164,20 +247,28 @@ pub trait RecordSource: Send + Sync + fmt::Debug {
     /// [`Error::Source`](crate::Error::Source).
     async fn list_shards(&self, filter: &ShardFilter) -> Result<Vec<ShardDescription>>;
 
-    /// A shard iterator at `position`.
-    ///
-    /// # Errors
-    ///
-    /// As [`list_shards`](RecordSource::list_shards).
-    async fn get_shard_iterator(&self, shard_id: &str, position: &IteratorPosition) -> Result<String>;
+    /// A reader of `request.shard_id` from `request.start`. Makes no call: the reader's first
+    /// [`next_batch`](ShardReader::next_batch) does (so failures come from there, where they are retried).
+    fn open_reader(&self, request: ReadRequest) -> Box<dyn ShardReader>;
+}
 
-    /// Up to `limit` records from `iterator`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::ExpiredIterator`](crate::Error::ExpiredIterator) when the iterator is too old; otherwise as
-    /// [`list_shards`](RecordSource::list_shards).
-    async fn get_records(&self, shard_id: &str, iterator: &str, limit: usize) -> Result<GetRecordsOutput>;
+/// Reads `reader` until a batch comes back empty or the shard ends, and returns the records read (a
+/// whole shard's retained records, when the reader starts at the trim horizon). For checks and tools.
+///
+/// # Errors
+///
+/// The first read that fails.
+pub async fn read_available(reader: &mut dyn ShardReader) -> Result<Vec<Record>> {
+    let mut records = Vec::new();
+    loop {
+        let batch = reader.next_batch().await?;
+        let done = batch.records.is_empty() || batch.at_shard_end;
+        records.extend(batch.records);
+        if done {
+            return Ok(records);
+        }
+    }
 }
 
 const _: Option<std::sync::Arc<dyn RecordSource>> = None;
+const _: Option<Box<dyn ShardReader>> = None;

@@ -10,12 +10,15 @@
 //!    (the emulator source), polling through the server (aws-sdk-kinesis), enhanced fan-out through the
 //!    server (SubscribeToShard), at the default idle time (1.5 s) and at 200 ms.
 //! 2. **Prefetch memory.** A slow processor (200 ms per batch) behind a one-shard stream prefilled with
-//!    128 MiB of 10 KiB records, then of 1 MiB records, read through a server running in a child process
-//!    (so the stream's data is not in this process). Printed: the default byte cap, the largest batch, the
-//!    peak of `kcl_prefetch_bytes` (bytes held by batches read ahead, the one being processed included)
-//!    and the growth of this process's peak resident set (Linux `VmHWM`, reset before the run).
+//!    128 MiB of 10 KiB records, then of 1 MiB records, at the default 8 MiB byte cap and at 32 MiB, read through a server running in a child process
+//!    (so the stream's data is not in the worker's process); each row runs in a fresh process of its own.
+//!    Printed: the default byte cap, the largest batch, the peak of `kcl_prefetch_bytes` (bytes held by
+//!    batches read ahead, the one being processed included) and the growth of the worker process's peak
+//!    resident set (Linux `VmHWM` over `VmRSS` before the worker starts; it also counts the SDK's buffers
+//!    for the response being decoded).
 //!
-//! Optional arguments: `bench_retrieval [records-per-latency-row]` (default 200).
+//! Optional arguments: `bench_retrieval [records-per-latency-row]` (default 200; twice as many at the
+//! default idle time, for as many polling cycles).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -309,10 +312,27 @@ async fn child_server(size: usize, count: usize) -> Result<(), Box<dyn std::erro
     Ok(())
 }
 
+/// Runs one memory row in a fresh process (`--memory-row`), so its resident set starts clean.
+fn memory_row_process(size: usize, count: usize, cap: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .args([
+            "--memory-row",
+            &size.to_string(),
+            &count.to_string(),
+            &cap.to_string(),
+        ])
+        .status()?;
+    if !status.success() {
+        return Err(format!("the memory row for {size}-byte records failed: {status}").into());
+    }
+    Ok(())
+}
+
 /// One memory row: reads `count` records of `size` bytes with the slow processor.
 async fn memory_row(
     size: usize,
     count: usize,
+    cap: usize,
     gauges: &PeakGauges,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use std::io::BufRead;
@@ -326,8 +346,8 @@ async fn memory_row(
     let source: Arc<dyn RecordSource> = Arc::new(KinesisSource::new(kinesis_client(endpoint.trim()), STREAM));
     let config = WorkerConfig::builder()
         .initial_position(InitialPosition::TrimHorizon)
+        .prefetch_max_bytes(cap)
         .build()?;
-    let cap = config.prefetch_max_bytes();
     let (records, largest) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let (r, l) = (Arc::clone(&records), Arc::clone(&largest));
     let factory = move |_: &str| {
@@ -382,14 +402,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let count = args.get(3).ok_or("count")?.parse()?;
         return runtime.block_on(child_server(size, count));
     }
-    let records: usize = args.get(1).map_or(Ok(200), |a| a.parse())?;
     let gauges: &'static PeakGauges = Box::leak(Box::default());
     metrics::set_global_recorder(gauges).map_err(|e| e.to_string())?;
+    if args.get(1).map(String::as_str) == Some("--memory-row") {
+        let size = args.get(2).ok_or("size")?.parse()?;
+        let count = args.get(3).ok_or("count")?.parse()?;
+        let cap = args.get(4).ok_or("cap")?.parse()?;
+        return runtime.block_on(memory_row(size, count, cap, gauges));
+    }
+    let records: usize = args.get(1).map_or(Ok(200), |a| a.parse())?;
     epoch();
     runtime.block_on(async {
-        println!("## Put-to-process latency ({records} records a row)\n");
-        println!("| retrieval | idle time between reads | p50 ms | p90 ms | p99 ms | max ms | target |");
-        println!("|---|---|---|---|---|---|---|");
+        println!("## Put-to-process latency\n");
+        println!("| retrieval | idle time between reads | records | p50 ms | p90 ms | p99 ms | max ms | target |");
+        println!("|---|---|---|---|---|---|---|---|");
         let fast = Some(Duration::from_millis(200));
         let (slow_gap, fast_gap) = (Duration::from_millis(157), Duration::from_millis(37));
         let rows = [
@@ -400,7 +426,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ("enhanced fan-out, server", Retrieval::ServerFanOut, None, Duration::from_millis(61)),
         ];
         for (name, retrieval, idle, gap) in rows {
-            let seen = latency_row(retrieval, idle, gap, records).await?;
+            // Twice the records at the default idle time: twice as many cycles to average over.
+            let n = if idle.is_none() { 2 * records } else { records };
+            let seen = latency_row(retrieval, idle, gap, n).await?;
             let (p50, p99) = (percentile(&seen, 0.5), percentile(&seen, 0.99));
             let idle_time = idle.unwrap_or(Duration::from_millis(1_500));
             let target = match retrieval {
@@ -418,7 +446,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             };
             println!(
-                "| {name} | {}{} | {} | {} | {} | {} | {target} |",
+                "| {name} | {}{} | {n} | {} | {} | {} | {} | {target} |",
                 ms(idle_time),
                 if idle.is_none() { " ms (default)" } else { " ms" },
                 ms(p50),
@@ -430,8 +458,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("\n## Prefetch memory (slow processor: 200 ms a batch; server in a child process)\n");
         println!("| record size | records | byte cap MiB | largest batch MiB | peak read-ahead MiB | cap + batch MiB | within | peak RSS growth MiB | took |");
         println!("|---|---|---|---|---|---|---|---|---|");
-        memory_row(10 * 1024, 128 * 1024 / 10, gauges).await?;
-        memory_row(MIB, 128, gauges).await?;
         Ok::<(), Box<dyn std::error::Error>>(())
-    })
+    })?;
+    // The default cap with both record sizes; then four times the cap, to show what the cap itself costs.
+    memory_row_process(10 * 1024, 128 * 1024 / 10, 8 * MIB)?;
+    memory_row_process(MIB, 128, 8 * MIB)?;
+    memory_row_process(10 * 1024, 128 * 1024 / 10, 32 * MIB)?;
+    memory_row_process(MIB, 128, 32 * MIB)
 }

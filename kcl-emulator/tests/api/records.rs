@@ -1,13 +1,11 @@
 //! PutRecord / PutRecords / GetRecords: routing, sequence numbers, limits, partial failures, batching.
 
-mod support;
-
 use std::time::{Duration, UNIX_EPOCH};
 
+use crate::support::*;
 use bytes::Bytes;
 use kcl_emulator::types::*;
 use md5::{Digest, Md5};
-use support::*;
 
 fn md5_hash(key: &str) -> u128 {
     u128::from_be_bytes(Md5::digest(key.as_bytes()).into())

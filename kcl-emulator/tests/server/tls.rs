@@ -1,7 +1,4 @@
 //! HTTPS: TLS with ALPN, so clients negotiate HTTP/2; aws-sdk-kinesis over it, SubscribeToShard included.
-#![cfg(feature = "server")]
-
-mod server_support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +11,7 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext,
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use kcl_emulator::server::{Server, TlsConfig};
-use server_support::TestServer;
+use kcl_emulator::test_util::{kinesis_client, TestServer};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
@@ -98,7 +95,7 @@ async fn alpn_selects_http2_and_requests_are_served_over_it() {
     assert!(body["StreamNames"].is_array());
 
     // Cleartext clients are refused (the handshake fails), and the server keeps serving TLS.
-    let plain = server_support::client(&server.endpoint);
+    let plain = kinesis_client(&server.endpoint);
     assert!(plain.list_streams().send().await.is_err());
     server.stop().await;
 }

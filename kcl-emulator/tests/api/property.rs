@@ -1,14 +1,12 @@
 //! Property: random sequences of puts, splits, merges, rescales and reads never lose, duplicate or
 //! reorder a record within a shard's lineage (reading every shard from TRIM_HORIZON, parents first).
 
-mod support;
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use crate::support::*;
 use bytes::Bytes;
 use kcl_emulator::types::*;
 use proptest::prelude::*;
-use support::*;
 
 #[derive(Debug, Clone)]
 enum Op {

@@ -1,13 +1,11 @@
 //! No input makes the emulator panic: arbitrary field values for every operation, and arbitrary JSON
 //! bodies deserialized into the request types, all answer with a value or a typed error.
 
-mod support;
-
+use crate::support::*;
 use bytes::Bytes;
 use kcl_emulator::types::*;
 use kcl_emulator::Emulator;
 use proptest::prelude::*;
-use support::*;
 
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![

@@ -1,12 +1,10 @@
 //! Stream lifecycle: create, delete, describe, list, tags, retention, mode, ARNs, status transitions.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::support::*;
 use kcl_emulator::types::*;
-use support::*;
 
 #[tokio::test]
 async fn create_describe_and_hash_ranges() {

@@ -1,13 +1,11 @@
 //! Fault injection: scripted errors, latency, forced throttling, per operation / stream / shard, seeded.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use bytes::Bytes;
 use kcl_emulator::types::*;
 use kcl_emulator::{ErrorCode, FaultRule, KinesisError, Operation};
-use support::*;
 
 #[tokio::test]
 async fn scripted_errors_for_the_next_calls() {

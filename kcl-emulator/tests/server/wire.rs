@@ -1,7 +1,4 @@
 //! The wire protocol seen by a raw HTTP client: CBOR bodies, AWS-shaped errors, HTTP/2 (h2c) event streams.
-#![cfg(feature = "server")]
-
-mod server_support;
 
 use std::time::Duration;
 
@@ -10,8 +7,8 @@ use ciborium::value::Value as Cbor;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use kcl_emulator::test_util::{unique_name, TestServer};
 use serde_json::{json, Value};
-use server_support::{unique_name, TestServer};
 
 const AUTH: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/kinesis/aws4_request, \
                     SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000";

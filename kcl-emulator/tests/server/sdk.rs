@@ -1,7 +1,4 @@
 //! aws-sdk-kinesis (Rust) against the server: every operation the emulator implements, over HTTP/1.1.
-#![cfg(feature = "server")]
-
-mod server_support;
 
 use std::time::Duration;
 
@@ -10,7 +7,7 @@ use aws_sdk_kinesis::types::{
     ConsumerStatus, ScalingType, ShardFilter, ShardFilterType, ShardIteratorType, StartingPosition,
     StreamMode, StreamModeDetails, StreamStatus, SubscribeToShardEventStream,
 };
-use server_support::{unique_name, wait_active, TestServer};
+use kcl_emulator::test_util::{unique_name, wait_active, TestServer};
 
 async fn create(client: &aws_sdk_kinesis::Client, shards: i32) -> String {
     let name = unique_name("sdk");

@@ -1,12 +1,10 @@
 //! ListShards: pagination, NextToken rules and every ShardFilter type.
 
-mod support;
-
 use std::time::{Duration, UNIX_EPOCH};
 
+use crate::support::*;
 use kcl_emulator::types::*;
 use kcl_emulator::Emulator;
-use support::*;
 
 const HALF: u128 = 1 << 127;
 

@@ -1,13 +1,11 @@
 //! Per-shard throughput limits: writes (1 MiB/s, 1,000 records/s) and reads (5 calls/s, 2 MiB/s).
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use bytes::Bytes;
 use kcl_emulator::types::*;
 use kcl_emulator::ThroughputLimits;
-use support::*;
 
 fn records(n: usize, size: usize, key: &str) -> Vec<PutRecordsRequestEntry> {
     (0..n)

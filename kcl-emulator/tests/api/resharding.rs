@@ -1,9 +1,7 @@
 //! SplitShard, MergeShards and UpdateShardCount: closed parents, open children, lineage, errors.
 
-mod support;
-
+use crate::support::*;
 use kcl_emulator::types::*;
-use support::*;
 
 const HALF: u128 = 1 << 127;
 

@@ -1,13 +1,11 @@
 //! Stream consumers (register, describe, list, deregister) and SubscribeToShard event streams.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use futures::StreamExt;
 use kcl_emulator::types::*;
 use kcl_emulator::{Emulator, Subscription};
-use support::*;
 
 async fn register(e: &Emulator, name: &str) -> Consumer {
     e.register_stream_consumer(RegisterStreamConsumerInput {

@@ -2,19 +2,16 @@
 //!
 //! `KCL_TEST_PYTHON` names a python interpreter with boto3 installed. Without it the test prints a loud
 //! `SKIPPED` line and passes, unless `KCL_TEST_REQUIRE_SERVERS=1`, in which case it fails.
-#![cfg(feature = "server")]
 
-mod server_support;
-
-use server_support::TestServer;
+use kcl_emulator::test_util::{skip_or_fail, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_create_put_list_get_split_describe() {
     let Ok(python) = std::env::var("KCL_TEST_PYTHON") else {
-        if std::env::var("KCL_TEST_REQUIRE_SERVERS").as_deref() == Ok("1") {
-            panic!("KCL_TEST_PYTHON is not set and KCL_TEST_REQUIRE_SERVERS=1");
-        }
-        eprintln!("SKIPPED: boto3 conformance: KCL_TEST_PYTHON (a python with boto3) is not set");
+        skip_or_fail(
+            "boto3 conformance",
+            "KCL_TEST_PYTHON (a python with boto3) is not set",
+        );
         return;
     };
     let server = TestServer::start().await;

@@ -1,4 +1,4 @@
-//! Shared helpers for the emulator's integration tests.
+//! Shared helpers for the in-process operation tests: seeded emulators, puts, iterators, reads, listings.
 #![allow(dead_code, unreachable_pub)]
 
 use bytes::Bytes;

@@ -1,11 +1,9 @@
 //! Shard iterators: the five types, five-minute expiry, and rejection of forged or foreign tokens.
 
-mod support;
-
 use std::time::{Duration, UNIX_EPOCH};
 
+use crate::support::*;
 use kcl_emulator::types::*;
-use support::*;
 
 async fn seeded(e: &kcl_emulator::Emulator) -> Vec<PutRecordOutput> {
     create(e, "s", 1).await;

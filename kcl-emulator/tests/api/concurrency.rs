@@ -1,13 +1,11 @@
 //! Concurrent writers, readers and resharding on a multi-threaded runtime: nothing is lost, duplicated
 //! or reordered per partition key across the shard lineage.
 
-mod support;
-
 use std::collections::{HashMap, HashSet};
 
+use crate::support::*;
 use bytes::Bytes;
 use kcl_emulator::types::*;
-use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writers_racing_with_resharding() {

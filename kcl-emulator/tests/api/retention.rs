@@ -1,11 +1,9 @@
 //! Retention: expired records are trimmed, TRIM_HORIZON moves, expired closed shards leave the listing.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::*;
 use kcl_emulator::types::*;
-use support::*;
 
 const HOUR: Duration = Duration::from_secs(3600);
 

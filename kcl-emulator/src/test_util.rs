@@ -5,9 +5,11 @@
 //! - skipping loudly: a test that needs a real server (dynalite, kinesalite, moto, a python with boto3, a
 //!   docker engine) prints `SKIPPED: <test>: <reason>` and returns when the server is missing, and fails
 //!   instead when `KCL_TEST_REQUIRE_SERVERS=1` (the README's test command sets it, so CI never skips):
-//!   [`skip_or_fail`], [`server_url`], [`unique_name`];
+//!   [`skip_or_fail`], [`server_url`], [`docker`], [`docker_image`], [`unique_name`];
 //! - the emulator's wire-protocol server in process on `127.0.0.1:0` ([`TestServer`]) and an
-//!   aws-sdk-kinesis client for it or any other Kinesis endpoint ([`kinesis_client`], [`wait_active`]);
+//!   aws-sdk-kinesis client for it or any other Kinesis endpoint ([`kinesis_client`], [`create_stream`],
+//!   [`wait_active`], [`put_records`]);
+//! - [`eventually`]: polling a condition on real time (tests on real sockets cannot pause time);
 //! - KPL aggregated records, built the way the Kinesis Producer Library writes them ([`KplAggregate`]), for
 //!   the de-aggregation tests of the consumers.
 
@@ -25,6 +27,9 @@ use crate::{Emulator, EmulatorConfig};
 
 /// The variable that turns every loud skip into a failure (`1`): set by `scripts/test-all.sh`.
 pub const REQUIRE_SERVERS: &str = "KCL_TEST_REQUIRE_SERVERS";
+
+/// As [`REQUIRE_SERVERS`], for the tests that need a docker engine.
+pub const REQUIRE_DOCKER: &str = "KCL_TEST_REQUIRE_DOCKER";
 
 /// True when the variable `require` is `1`: tests that cannot run must fail rather than skip.
 pub fn required(require: &str) -> bool {
@@ -68,6 +73,65 @@ pub fn server_url(var: &str, test: &str) -> Option<String> {
             None
         }
     }
+}
+
+/// True when a docker engine answers (`$DOCKER_HOST` or the default socket); otherwise `false` after a loud
+/// `SKIPPED` line.
+///
+/// # Panics
+/// When no engine answers and `KCL_TEST_REQUIRE_DOCKER=1` ([`REQUIRE_DOCKER`]).
+pub fn docker(test: &str) -> bool {
+    let answers = std::process::Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !answers {
+        skip_or_fail_unless(
+            REQUIRE_DOCKER,
+            test,
+            "no docker engine answers (scripts/test-all.sh starts one)",
+        );
+    }
+    answers
+}
+
+/// True when a docker engine answers and `image` is present (built by `scripts/build-images.sh`); otherwise
+/// `false` after a loud `SKIPPED` line.
+///
+/// # Panics
+/// When either is missing and `KCL_TEST_REQUIRE_DOCKER=1`.
+pub fn docker_image(test: &str, image: &str) -> bool {
+    if !docker(test) {
+        return false;
+    }
+    let present = std::process::Command::new("docker")
+        .args(["image", "inspect", image])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        skip_or_fail_unless(
+            REQUIRE_DOCKER,
+            test,
+            &format!("image {image} is missing (bash scripts/build-images.sh builds it)"),
+        );
+    }
+    present
+}
+
+/// Polls `cond` every 50 ms for up to `limit`: the time it took to hold, or `None`.
+pub async fn eventually<F, Fut>(limit: Duration, mut cond: F) -> Option<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = tokio::time::Instant::now();
+    while start.elapsed() < limit {
+        if cond().await {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
 }
 
 /// A name for a stream or table unique to this process and call: `<prefix>-<pid>-<n>`.
@@ -168,6 +232,22 @@ impl TestServer {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
     }
+
+    /// Stops the server and checks that it shut down cleanly.
+    ///
+    /// # Panics
+    /// When serving failed, or the server is still running after 10 s.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("the server stops within 10 s")
+                .expect("the server shuts down without an error");
+        }
+    }
 }
 
 impl Drop for TestServer {
@@ -190,6 +270,59 @@ pub fn kinesis_client(endpoint: &str) -> aws_sdk_kinesis::Client {
         .retry_config(aws_sdk_kinesis::config::retry::RetryConfig::disabled())
         .build();
     aws_sdk_kinesis::Client::from_conf(config)
+}
+
+/// Creates `stream` with `shards` shards and waits until it is ACTIVE.
+///
+/// # Panics
+/// When the server refuses the stream, or it does not become ACTIVE.
+pub async fn create_stream(client: &aws_sdk_kinesis::Client, stream: &str, shards: i32) {
+    client
+        .create_stream()
+        .stream_name(stream)
+        .shard_count(shards)
+        .send()
+        .await
+        .expect("create stream");
+    wait_active(client, stream).await;
+}
+
+/// Puts `count` records numbered from `from` (payload `record-<i>`, partition key `key-<i % keys>`), 200 per
+/// PutRecords call.
+///
+/// # Panics
+/// When a call fails or rejects a record.
+pub async fn put_records(
+    client: &aws_sdk_kinesis::Client,
+    stream: &str,
+    from: usize,
+    count: usize,
+    keys: usize,
+) {
+    use aws_sdk_kinesis::primitives::Blob;
+    use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+    let mut start = from;
+    while start < from + count {
+        let end = (start + 200).min(from + count);
+        let entries = (start..end)
+            .map(|i| {
+                PutRecordsRequestEntry::builder()
+                    .partition_key(format!("key-{}", i % keys))
+                    .data(Blob::new(format!("record-{i}")))
+                    .build()
+                    .expect("a complete entry")
+            })
+            .collect::<Vec<_>>();
+        let out = client
+            .put_records()
+            .stream_name(stream)
+            .set_records(Some(entries))
+            .send()
+            .await
+            .expect("put records");
+        assert_eq!(out.failed_record_count(), Some(0), "records rejected");
+        start = end;
+    }
 }
 
 /// Waits until `stream` is ACTIVE (after creation or resharding; servers may delay the transition).

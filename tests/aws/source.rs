@@ -4,17 +4,14 @@
 //! kinesalite lacks ListShards `ShardFilter`, `ChildShards` in GetRecords and fault injection, so the checks
 //! for those run against our server only (see kcl-emulator/README.md).
 
-mod support;
-
 use std::time::Duration;
-use support::servers::{kinesis_client, unique};
 
 use aws_sdk_kinesis::primitives::Blob;
 use kcl::checkpoint::SequenceNumber;
 use kcl::core::source::KinesisSource;
 use kcl::core::{Error, IteratorPosition, RecordSource, ShardFilter};
-use kcl::emulator::server::Server;
-use kcl::emulator::{Emulator, EmulatorConfig, ErrorCode, Operation};
+use kcl::emulator::{ErrorCode, Operation};
+use kcl_emulator::test_util::{self, kinesis_client, skip_or_fail, unique_name, TestServer};
 
 /// What the server under test supports beyond the common core.
 #[derive(Clone, Copy)]
@@ -61,7 +58,7 @@ async fn read_from(source: &KinesisSource, shard: &str, position: IteratorPositi
 /// The conformance checks, against the server at `endpoint`.
 async fn conformance(endpoint: &str, features: Features) {
     let client = kinesis_client(endpoint);
-    let stream = unique("source");
+    let stream = unique_name("source");
     client
         .create_stream()
         .stream_name(&stream)
@@ -206,7 +203,7 @@ async fn conformance(endpoint: &str, features: Features) {
     }
 
     // A missing stream is ResourceNotFound.
-    let missing = KinesisSource::new(client.clone(), unique("missing"));
+    let missing = KinesisSource::new(client.clone(), unique_name("missing"));
     let err = missing
         .list_shards(&ShardFilter::FromTrimHorizon)
         .await
@@ -217,24 +214,8 @@ async fn conformance(endpoint: &str, features: Features) {
 #[tokio::test]
 async fn kinesis_source_against_kcl_emulator_server() {
     // kinesalite does not enforce the 5 reads/s per shard limit and the checks read in quick succession.
-    let emulator = Emulator::new(
-        EmulatorConfig::builder()
-            .without_throughput_limits()
-            .build()
-            .unwrap(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        Server::builder()
-            .emulator(emulator.clone())
-            .build()
-            .unwrap()
-            .serve(listener, async {
-                let _ = stopped.await;
-            }),
-    );
+    let server = TestServer::start_unlimited().await;
+    let (endpoint, emulator) = (server.endpoint.clone(), server.emulator.clone());
     conformance(
         &endpoint,
         Features {
@@ -246,7 +227,7 @@ async fn kinesis_source_against_kcl_emulator_server() {
 
     // Error mapping at the edge, driven by the emulator's fault injection (our server only).
     let client = kinesis_client(&endpoint);
-    let stream = unique("faults");
+    let stream = unique_name("faults");
     client
         .create_stream()
         .stream_name(&stream)
@@ -285,18 +266,15 @@ async fn kinesis_source_against_kcl_emulator_server() {
     // After the scripted faults, the same iterator still works.
     assert!(source.get_records(&shard, &iterator, 10).await.is_ok());
 
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.shutdown().await;
 }
 
 #[tokio::test]
 async fn kinesis_source_against_kinesalite() {
     let Ok(endpoint) = std::env::var("KCL_TEST_KINESALITE_URL") else {
-        if std::env::var("KCL_TEST_REQUIRE_SERVERS").as_deref() == Ok("1") {
-            panic!("KCL_TEST_KINESALITE_URL is not set and KCL_TEST_REQUIRE_SERVERS=1");
-        }
-        eprintln!(
-            "SKIPPED: KinesisSource conformance against kinesalite: KCL_TEST_KINESALITE_URL is not set"
+        skip_or_fail(
+            "KinesisSource conformance against kinesalite",
+            "KCL_TEST_KINESALITE_URL is not set",
         );
         return;
     };
@@ -314,7 +292,7 @@ async fn kinesis_source_against_kinesalite() {
 /// image (built by `scripts/build-images.sh`) started through its testcontainers module.
 #[tokio::test]
 async fn kinesis_source_against_the_kcl_emulator_container() {
-    if !support::servers::docker_image(
+    if !test_util::docker_image(
         "kinesis source against the kcl-emulator container",
         "kcl-emulator:local",
     ) {

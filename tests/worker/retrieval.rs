@@ -1,16 +1,14 @@
 //! Retrieval under adversity: expired shard iterators, throttling (the emulator's real per-shard limits
 //! plus injected throttles) and transient service errors. Nothing is lost, repeated or reordered.
 
-mod support;
-
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use kcl::core::Backoff;
 use kcl::emulator::operation::Operation;
 use kcl::emulator::{Emulator, EmulatorConfig, ErrorCode, FaultRule};
-use support::*;
 
 #[tokio::test(start_paused = true)]
 async fn an_iterator_expired_while_the_processor_was_busy_restarts_after_the_last_record_queued() {

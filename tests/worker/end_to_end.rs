@@ -1,12 +1,10 @@
 //! One worker end to end on the in-process emulator and the in-memory store (paused time).
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use kcl::checkpoint::ExtendedSequenceNumber;
-use support::*;
 
 #[tokio::test(start_paused = true)]
 async fn one_worker_processes_everything_once_in_order_and_resumes_after_its_checkpoint() {

@@ -2,14 +2,12 @@
 //! records come out in order across the reshard (children wait for their parents), and finished parent
 //! leases are cleaned up once their children have started.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use kcl::core::{ConsumerState, ShardDescription, ShardFilter};
-use support::*;
 
 async fn shards(stream: &Stream) -> BTreeMap<String, ShardDescription> {
     stream

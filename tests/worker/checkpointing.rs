@@ -1,12 +1,11 @@
 //! Checkpoint positions through a worker: two-phase checkpoints (prepared state reaches the next owner's
 //! `initialize`), and the LATEST and AT_TIMESTAMP initial positions.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::support::*;
 use bytes::Bytes;
 use kcl::checkpoint::{ExtendedSequenceNumber, LeaseKey};
 use kcl::core::{
@@ -14,7 +13,6 @@ use kcl::core::{
     ShardRecordProcessor, Worker,
 };
 use kcl::emulator::{Emulator, EmulatorConfig};
-use support::*;
 
 /// Prepares (never commits) a checkpoint at each batch's last record with the batch size as state; once
 /// it was initialized with a pending checkpoint, commits that one instead.

@@ -3,12 +3,9 @@
 //! from the continuation sequence number, shard end, the fall back to polling, and a worker reading through
 //! it. kinesalite has no enhanced fan-out, so against it (`KCL_TEST_KINESALITE_URL`) only the fall back runs.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::servers::{create_stream, kinesis_client};
 
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{ShardIteratorType, StartingPosition};
@@ -18,43 +15,8 @@ use kcl::core::{
     async_trait, Checkpointer, Error, InitialPosition, IteratorPosition, ProcessRecordsInput, ProcessorError,
     RecordSource, ShardFilter, ShardRecordProcessor, Worker, WorkerConfig,
 };
-use kcl::emulator::server::Server;
-use kcl::emulator::{Emulator, EmulatorConfig, ErrorCode, FaultRule, Operation};
-
-struct Running {
-    endpoint: String,
-    emulator: Emulator,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-async fn start_server() -> Running {
-    let emulator = Emulator::new(
-        EmulatorConfig::builder()
-            .without_throughput_limits()
-            .build()
-            .unwrap(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = Server::builder().emulator(emulator.clone()).build().unwrap();
-    tokio::spawn(server.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    Running {
-        endpoint,
-        emulator,
-        stop: Some(stop),
-    }
-}
+use kcl::emulator::{ErrorCode, FaultRule, Operation};
+use kcl_emulator::test_util::{create_stream, kinesis_client, skip_or_fail, TestServer};
 
 fn fast() -> FanOutConfig {
     FanOutConfig {
@@ -111,7 +73,7 @@ async fn read(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fan_out_reads_resubscribes_from_the_continuation_and_ends_with_children() {
-    let server = start_server().await;
+    let server = TestServer::start_unlimited().await;
     let client = kinesis_client(&server.endpoint);
     create_stream(&client, "efo", 1).await;
     let source = FanOutSource::with_config(client.clone(), "efo", "app", fast());
@@ -221,7 +183,7 @@ async fn fan_out_reads_resubscribes_from_the_continuation_and_ends_with_children
 
 #[tokio::test]
 async fn falls_back_to_polling_when_fan_out_is_refused() {
-    let server = start_server().await;
+    let server = TestServer::start_unlimited().await;
     let client = kinesis_client(&server.endpoint);
     create_stream(&client, "nofo", 1).await;
     server
@@ -260,10 +222,10 @@ async fn falls_back_to_polling_when_fan_out_is_refused() {
 #[tokio::test]
 async fn falls_back_to_polling_against_kinesalite() {
     let Ok(endpoint) = std::env::var("KCL_TEST_KINESALITE_URL") else {
-        if std::env::var("KCL_TEST_REQUIRE_SERVERS").as_deref() == Ok("1") {
-            panic!("KCL_TEST_KINESALITE_URL is not set and KCL_TEST_REQUIRE_SERVERS=1");
-        }
-        eprintln!("SKIPPED: fan-out fall back against kinesalite: KCL_TEST_KINESALITE_URL is not set");
+        skip_or_fail(
+            "fan-out fall back against kinesalite",
+            "KCL_TEST_KINESALITE_URL is not set",
+        );
         return;
     };
     let client = kinesis_client(&endpoint);
@@ -318,7 +280,7 @@ impl ShardRecordProcessor for Recorder {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_reads_everything_through_fan_out_across_a_split() {
-    let server = start_server().await;
+    let server = TestServer::start_unlimited().await;
     let client = kinesis_client(&server.endpoint);
     create_stream(&client, "efo-worker", 2).await;
     let fan_out = Arc::new(FanOutSource::with_config(

@@ -1,62 +1,27 @@
 //! KPL aggregated records through a worker: sub-records are delivered with sub-sequence numbers, a
 //! checkpoint inside an aggregate resumes right after it, and malformed aggregates pass through as plain
-//! records. Aggregates are built here with prost from the KPL message layout.
-
-mod support;
+//! records. Aggregates are built by `kcl_emulator::test_util::KplAggregate` (the KPL message layout).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::*;
 use bytes::Bytes;
 use kcl::checkpoint::{ExtendedSequenceNumber, LeaseKey, SequenceNumber};
 use kcl::core::{
     async_trait, Checkpointer, ProcessRecordsInput, ProcessorError, ShardRecordProcessor, Worker,
 };
 use kcl::emulator::types::PutRecordsRequestEntry;
-use md5::{Digest, Md5};
-use prost::Message;
-use support::*;
-
-#[derive(Clone, PartialEq, Message)]
-struct AggregatedRecord {
-    #[prost(string, repeated, tag = "1")]
-    partition_key_table: Vec<String>,
-    #[prost(string, repeated, tag = "2")]
-    explicit_hash_key_table: Vec<String>,
-    #[prost(message, repeated, tag = "3")]
-    records: Vec<SubRecord>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct SubRecord {
-    #[prost(uint64, required, tag = "1")]
-    partition_key_index: u64,
-    #[prost(uint64, optional, tag = "2")]
-    explicit_hash_key_index: Option<u64>,
-    #[prost(bytes = "vec", required, tag = "3")]
-    data: Vec<u8>,
-}
-
-const MAGIC: [u8; 4] = [0xF3, 0x89, 0x9A, 0xC2];
+use kcl_emulator::test_util::KplAggregate;
 
 /// An aggregate of `count` sub-records over two partition keys, payloads `sub-<i>`.
 fn aggregate(count: usize) -> Bytes {
-    let message = AggregatedRecord {
-        partition_key_table: vec!["alpha".into(), "beta".into()],
-        explicit_hash_key_table: Vec::new(),
-        records: (0..count)
-            .map(|i| SubRecord {
-                partition_key_index: (i % 2) as u64,
-                explicit_hash_key_index: None,
-                data: format!("sub-{i}").into_bytes(),
-            })
-            .collect(),
-    };
-    let body = message.encode_to_vec();
-    let mut out = MAGIC.to_vec();
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&Md5::digest(&body));
-    Bytes::from(out)
+    (0..count)
+        .fold(KplAggregate::new(), |agg, i| {
+            let key = if i % 2 == 0 { "alpha" } else { "beta" };
+            agg.record(key, format!("sub-{i}"))
+        })
+        .encode()
 }
 
 /// What a processor saw: (partition key, payload, sub-sequence number).

@@ -10,8 +10,6 @@
 //! Build the images first: `bash scripts/build-images.sh` (the README test command does). Needs a docker
 //! engine: skips loudly without one, unless `KCL_TEST_REQUIRE_DOCKER=1`.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,7 +22,7 @@ use kcl::core::{
     ShardRecordProcessor, Worker, WorkerConfig, WorkerHandle,
 };
 use kcl::emulator::testcontainers::KclEmulator;
-use support::servers;
+use kcl_emulator::test_util;
 
 /// Deliveries in order: (worker, shard, partition key, payload counter).
 type Deliveries = Arc<Mutex<Vec<(String, String, String, u64)>>>;
@@ -160,8 +158,8 @@ async fn until(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
 
 async fn two_workers_split_and_graceful_stop(retrieval: Retrieval) {
     let test = format!("container suite ({retrieval:?})");
-    if !servers::docker_image(&test, "kcl-emulator:local")
-        || !servers::docker_image(&test, "kcl-dynalite:local")
+    if !test_util::docker_image(&test, "kcl-emulator:local")
+        || !test_util::docker_image(&test, "kcl-dynalite:local")
     {
         return;
     }
@@ -175,8 +173,8 @@ async fn two_workers_split_and_graceful_stop(retrieval: Retrieval) {
         .await
         .expect("the kcl-dynalite:local image (bash scripts/build-images.sh)");
     let kinesis = KclEmulator::kinesis_client(&emulator);
-    let stream = servers::unique("suite");
-    servers::create_stream(&kinesis, &stream, 2).await;
+    let stream = test_util::unique_name("suite");
+    test_util::create_stream(&kinesis, &stream, 2).await;
     let store = lease_store(&dynalite.image().endpoint(), "suite").await.unwrap();
     let fan_out_sources: Mutex<Vec<Arc<FanOutSource>>> = Mutex::default();
     let source = || -> Arc<dyn RecordSource> {
@@ -219,7 +217,7 @@ async fn two_workers_split_and_graceful_stop(retrieval: Retrieval) {
         .send()
         .await
         .unwrap();
-    servers::wait_active(&kinesis, &stream).await;
+    test_util::wait_active(&kinesis, &stream).await;
     produce(&kinesis, &stream, &mut counters, 600).await;
     let total = |c: &BTreeMap<String, u64>| c.values().sum::<u64>() as usize;
     let produced = total(&counters);
@@ -290,10 +288,10 @@ async fn fan_out_workers_in_containers_process_every_record_once_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_emulator_container_keeps_its_streams_across_a_restart_on_a_volume() {
-    if !servers::docker_image("container persistence", "kcl-emulator:local") {
+    if !test_util::docker_image("container persistence", "kcl-emulator:local") {
         return;
     }
-    let dir = std::env::temp_dir().join(servers::unique("kcl-emulator-volume"));
+    let dir = std::env::temp_dir().join(test_util::unique_name("kcl-emulator-volume"));
     std::fs::create_dir_all(&dir).unwrap();
     // The container runs as uid 10001.
     std::process::Command::new("chmod")

@@ -6,13 +6,12 @@
 //! Needs a docker engine and `KCL_TEST_DYNALITE_URL` (skips loudly without them, unless
 //! `KCL_TEST_REQUIRE_DOCKER=1` / `KCL_TEST_REQUIRE_SERVERS=1`, as the README test command sets).
 
-mod support;
-
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
-use support::servers::{self, ecs_consumer_binary, EmulatorServer};
+use crate::support::{self, ecs_consumer_binary};
+use kcl_emulator::test_util::{self, TestServer};
 
 fn docker(args: &[&str]) -> (bool, String) {
     let out = Command::new("docker").args(args).output().expect("docker runs");
@@ -39,14 +38,14 @@ impl Drop for Cleanup {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_image_runs_answers_healthz_and_stops_on_sigterm() {
-    if !servers::docker("ecs_consumer image") {
+    if !test_util::docker("ecs_consumer image") {
         return;
     }
-    let Some(dynalite) = servers::dynalite("ecs_consumer image") else {
+    let Some(dynalite) = support::dynalite("ecs_consumer image") else {
         return;
     };
     let image = format!("kcl-ecs-consumer:test-{}", std::process::id());
-    let container = servers::unique("kcl-ecs-consumer");
+    let container = test_util::unique_name("kcl-ecs-consumer");
     let _cleanup = Cleanup {
         container: container.clone(),
         image: image.clone(),
@@ -68,13 +67,13 @@ async fn the_image_runs_answers_healthz_and_stops_on_sigterm() {
     println!("{}", build_log.trim());
     assert!(build.status.success(), "build-image.sh failed:\n{build_log}");
 
-    let emulator = EmulatorServer::start().await;
-    let kinesis = servers::kinesis_client(&emulator.url);
-    let stream = servers::unique("image");
-    servers::create_stream(&kinesis, &stream, 2).await;
-    let http = SocketAddr::from(([127, 0, 0, 1], servers::free_port()));
+    let emulator = TestServer::start_unlimited().await;
+    let kinesis = test_util::kinesis_client(&emulator.endpoint);
+    let stream = test_util::unique_name("image");
+    test_util::create_stream(&kinesis, &stream, 2).await;
+    let http = SocketAddr::from(([127, 0, 0, 1], support::free_port()));
     let envs = [
-        format!("KCL_APPLICATION_NAME={}", servers::unique("image-app")),
+        format!("KCL_APPLICATION_NAME={}", test_util::unique_name("image-app")),
         format!("KCL_STREAM_NAME={stream}"),
         "KCL_WORKER_ID=container-1".to_owned(),
         "KCL_INITIAL_POSITION=TRIM_HORIZON".to_owned(),
@@ -85,7 +84,7 @@ async fn the_image_runs_answers_healthz_and_stops_on_sigterm() {
         "AWS_ACCESS_KEY_ID=test".to_owned(),
         "AWS_SECRET_ACCESS_KEY=test".to_owned(),
         "AWS_EC2_METADATA_DISABLED=true".to_owned(),
-        format!("AWS_ENDPOINT_URL_KINESIS={}", emulator.url),
+        format!("AWS_ENDPOINT_URL_KINESIS={}", emulator.endpoint),
         format!("AWS_ENDPOINT_URL_DYNAMODB={dynalite}"),
     ];
     let mut args = vec!["run", "-d", "--network", "host", "--name", &container];
@@ -96,8 +95,8 @@ async fn the_image_runs_answers_healthz_and_stops_on_sigterm() {
     let (ok, out) = docker(&args);
     assert!(ok, "docker run: {out}");
 
-    let healthy = servers::eventually(Duration::from_secs(30), || async {
-        servers::http("GET", http, "/healthz").await.map(|r| r.0) == Some(200)
+    let healthy = test_util::eventually(Duration::from_secs(30), || async {
+        support::http("GET", http, "/healthz").await.map(|r| r.0) == Some(200)
     })
     .await;
     println!("container /healthz 200 after {healthy:?}");
@@ -113,9 +112,9 @@ async fn the_image_runs_answers_healthz_and_stops_on_sigterm() {
     assert!(out.is_empty(), "a healthy --healthcheck prints nothing: {out}");
 
     // Records flow through the container.
-    servers::put(&kinesis, &stream, 0, 100, 8).await;
-    let processed = servers::eventually(Duration::from_secs(20), || async {
-        servers::http("GET", http, "/status")
+    test_util::put_records(&kinesis, &stream, 0, 100, 8).await;
+    let processed = test_util::eventually(Duration::from_secs(20), || async {
+        support::http("GET", http, "/status")
             .await
             .is_some_and(|(_, body)| {
                 serde_json::from_str::<serde_json::Value>(&body).is_ok_and(|s| {

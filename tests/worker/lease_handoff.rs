@@ -3,14 +3,12 @@
 //! no shard processed by two workers at once; a fleet started together converges with each shard started
 //! about once. Paused time, the in-process emulator and the in-memory store.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::*;
 use kcl::core::{LeaseEvent, LeaseRenewal};
-use support::*;
 use tokio::time::Instant;
 
 /// Lease events with the (virtual) time they happened.

@@ -6,12 +6,9 @@
 //! and `KCL_TEST_DYNALITE_URL` (skips loudly without them unless `KCL_TEST_REQUIRE_SERVERS=1`). Real
 //! sockets, so real time: the lease timings are shortened to keep it to a few seconds.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::servers::{dynamodb_client, kinesis_client};
 
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
@@ -21,6 +18,8 @@ use kcl::core::{
     async_trait, Checkpointer, InitialPosition, ProcessRecordsInput, ProcessorError, RecordSource,
     ShardRecordProcessor, Worker, WorkerConfig, WorkerHandle,
 };
+use kcl_checkpoint::test_util::dynamodb_client;
+use kcl_emulator::test_util::{kinesis_client, skip_or_fail};
 
 fn endpoints() -> Option<(String, String)> {
     match (
@@ -29,12 +28,9 @@ fn endpoints() -> Option<(String, String)> {
     ) {
         (Ok(k), Ok(d)) => Some((k, d)),
         _ => {
-            if std::env::var("KCL_TEST_REQUIRE_SERVERS").as_deref() == Ok("1") {
-                panic!("KCL_TEST_KINESALITE_URL and KCL_TEST_DYNALITE_URL are required (KCL_TEST_REQUIRE_SERVERS=1)");
-            }
-            eprintln!(
-                "SKIPPED: worker end to end over kinesalite + dynalite: \
-                 KCL_TEST_KINESALITE_URL and KCL_TEST_DYNALITE_URL are not both set"
+            skip_or_fail(
+                "worker end to end over kinesalite + dynalite",
+                "KCL_TEST_KINESALITE_URL and KCL_TEST_DYNALITE_URL are not both set",
             );
             None
         }

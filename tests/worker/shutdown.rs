@@ -3,14 +3,12 @@
 //! (another worker takes them at once, not after expiry); a stream that does not exist stops the worker with
 //! [`Error::Fatal`] and turns its liveness red.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{config, wait_until, Behaviour, Log, Stream};
 use kcl::core::WorkerHandle;
 use kcl::core::{Error, WorkerPhase};
-use support::{config, wait_until, Behaviour, Log, Stream};
 
 /// A 2-shard stream with 100 records and one worker `w1` with `behaviour` that has processed them all.
 async fn processing(behaviour: Behaviour) -> (Stream, Arc<Log>, WorkerHandle) {
@@ -82,8 +80,8 @@ async fn a_processor_hanging_in_shutdown_is_cut_off_and_its_leases_released() {
         .await
         .is_some()
     );
-    support::assert_all_processed(&stream, &log);
-    support::assert_in_order_per_key(&log);
+    crate::support::assert_all_processed(&stream, &log);
+    crate::support::assert_in_order_per_key(&log);
     w2.shutdown().await.unwrap();
 }
 
@@ -96,8 +94,9 @@ async fn a_missing_stream_stops_the_worker_with_a_fatal_error_and_fails_liveness
         stream.emulator.clone(),
         "no-such-stream",
     ));
-    let factory =
-        move |shard: &str| support::recorder("w", shard, &log) as Box<dyn kcl::core::ShardRecordProcessor>;
+    let factory = move |shard: &str| {
+        crate::support::recorder("w", shard, &log) as Box<dyn kcl::core::ShardRecordProcessor>
+    };
     let worker = kcl::core::Worker::builder(Arc::clone(&stream.store), source, factory, "w")
         .config(config().fatal_error_attempts(4).build().unwrap())
         .build()

@@ -1,14 +1,12 @@
 //! A lease lost mid-batch: the batch finishes, its checkpoint fails with `LeaseLost`, then `lease_lost` is
 //! called; the new owner's progress is never overwritten.
 
-mod support;
-
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use kcl::checkpoint::LeaseKey;
-use support::*;
 
 #[tokio::test(start_paused = true)]
 async fn lease_lost_mid_batch_finishes_the_batch_then_refuses_checkpoints_then_calls_lease_lost() {

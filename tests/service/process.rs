@@ -12,15 +12,14 @@
 //! Needs `KCL_TEST_DYNALITE_URL` (skips loudly without it unless `KCL_TEST_REQUIRE_SERVERS=1`). The example
 //! binary is built by `cargo test`/`nextest` (examples are test targets' siblings); if missing it is built.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use support::servers::{self, ecs_consumer_binary, EmulatorServer};
+use crate::support::{self, ecs_consumer_binary};
+use kcl_emulator::test_util::{self, TestServer};
 
 /// The environment of one consumer process: only `KCL_*`, `AWS_*` and the example's own variables.
 fn consumer_env(
@@ -116,7 +115,7 @@ impl Consumer {
     }
 
     async fn status(&self) -> Option<serde_json::Value> {
-        let (code, body) = servers::http("GET", self.http, "/status").await?;
+        let (code, body) = support::http("GET", self.http, "/status").await?;
         (code == 200).then(|| serde_json::from_str(&body).ok()).flatten()
     }
 
@@ -181,20 +180,20 @@ fn now_ms() -> u128 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_hands_shards_over_without_duplicates_and_a_hung_processor_is_cut_off() {
-    let Some(dynalite) = servers::dynalite("ecs_consumer processes") else {
+    let Some(dynalite) = support::dynalite("ecs_consumer processes") else {
         return;
     };
-    let emulator = EmulatorServer::start().await;
-    let kinesis = servers::kinesis_client(&emulator.url);
-    let stream = servers::unique("ecs");
-    servers::create_stream(&kinesis, &stream, 4).await;
-    let app = servers::unique("ecs-app");
+    let emulator = TestServer::start_unlimited().await;
+    let kinesis = test_util::kinesis_client(&emulator.endpoint);
+    let stream = test_util::unique_name("ecs");
+    test_util::create_stream(&kinesis, &stream, 4).await;
+    let app = test_util::unique_name("ecs-app");
     let dir = tempdir();
-    let http1 = SocketAddr::from(([127, 0, 0, 1], servers::free_port()));
-    let http2 = SocketAddr::from(([127, 0, 0, 1], servers::free_port()));
+    let http1 = SocketAddr::from(([127, 0, 0, 1], support::free_port()));
+    let http2 = SocketAddr::from(([127, 0, 0, 1], support::free_port()));
     let spawn = |worker: &str, http: SocketAddr| {
         let out = dir.join(format!("{worker}.tsv"));
-        let env = consumer_env(&emulator.url, &dynalite, &app, &stream, worker, http, &out);
+        let env = consumer_env(&emulator.endpoint, &dynalite, &app, &stream, worker, http, &out);
         Consumer::spawn(env, worker, http, out, &dir)
     };
     let mut c1 = spawn("ecs-1", http1);
@@ -213,7 +212,7 @@ async fn sigterm_hands_shards_over_without_duplicates_and_a_hung_processor_is_cu
         tokio::spawn(async move {
             while producing.load(std::sync::atomic::Ordering::Relaxed) {
                 let from = produced.load(std::sync::atomic::Ordering::Relaxed);
-                servers::put(&kinesis, &stream, from, 40, 16).await;
+                test_util::put_records(&kinesis, &stream, from, 40, 16).await;
                 produced.fetch_add(40, std::sync::atomic::Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
@@ -222,7 +221,7 @@ async fn sigterm_hands_shards_over_without_duplicates_and_a_hung_processor_is_cu
 
     // Both ready and balanced 2/2, every consumer processing (no stolen lease still waiting out its
     // previous owner: such a lease is left to expire when released, by design).
-    let balanced = servers::eventually(Duration::from_secs(40), || async {
+    let balanced = test_util::eventually(Duration::from_secs(40), || async {
         c1.processing().await == 2 && c2.processing().await == 2
     })
     .await;
@@ -234,18 +233,18 @@ async fn sigterm_hands_shards_over_without_duplicates_and_a_hung_processor_is_cu
         c1.logs()
     );
     for c in [&c1, &c2] {
-        let ready = servers::eventually(Duration::from_secs(10), || async {
-            servers::http("GET", c.http, "/readyz").await.map(|r| r.0) == Some(200)
+        let ready = test_util::eventually(Duration::from_secs(10), || async {
+            support::http("GET", c.http, "/readyz").await.map(|r| r.0) == Some(200)
         })
         .await;
         assert!(
             ready.is_some(),
             "{} not ready: {:?}",
             c.worker,
-            servers::http("GET", c.http, "/readyz").await
+            support::http("GET", c.http, "/readyz").await
         );
         assert_eq!(
-            servers::http("GET", c.http, "/healthz").await.map(|r| r.0),
+            support::http("GET", c.http, "/healthz").await.map(|r| r.0),
             Some(200),
             "{}",
             c.worker
@@ -274,7 +273,7 @@ async fn sigterm_hands_shards_over_without_duplicates_and_a_hung_processor_is_cu
     assert_eq!(code, Some(0), "{}", c1.logs());
 
     // The second processes the moved shards: the first record of each after the handoff.
-    let takeover = servers::eventually(Duration::from_secs(20), || async {
+    let takeover = test_util::eventually(Duration::from_secs(20), || async {
         let seen = processed(&c2.out);
         moved
             .iter()
@@ -303,7 +302,7 @@ async fn sigterm_hands_shards_over_without_duplicates_and_a_hung_processor_is_cu
     producing.store(false, std::sync::atomic::Ordering::Relaxed);
     producer.await.unwrap();
     let total = produced.load(std::sync::atomic::Ordering::Relaxed);
-    let complete = servers::eventually(Duration::from_secs(30), || async {
+    let complete = test_util::eventually(Duration::from_secs(30), || async {
         processed(&c1.out).len() + processed(&c2.out).len() >= total
     })
     .await;
@@ -369,14 +368,22 @@ async fn sigterm_hands_shards_over_without_duplicates_and_a_hung_processor_is_cu
 
     // A processor that hangs in shutdown_requested: cut off at its 2 s deadline, the process still exits
     // and says what it abandoned; ecs-2 takes the shards back.
-    let http3 = SocketAddr::from(([127, 0, 0, 1], servers::free_port()));
+    let http3 = SocketAddr::from(([127, 0, 0, 1], support::free_port()));
     let out3 = dir.join("ecs-3.tsv");
-    let mut env = consumer_env(&emulator.url, &dynalite, &app, &stream, "ecs-3", http3, &out3);
+    let mut env = consumer_env(
+        &emulator.endpoint,
+        &dynalite,
+        &app,
+        &stream,
+        "ecs-3",
+        http3,
+        &out3,
+    );
     env.push(("ECS_CONSUMER_HANG_ON_SHUTDOWN".into(), "1".into()));
     env.push(("KCL_SHUTDOWN_DEADLINE".into(), "2s".into()));
     let mut c3 = Consumer::spawn(env, "ecs-3", http3, out3, &dir);
     assert!(
-        servers::eventually(Duration::from_secs(40), || async { c3.processing().await == 2 })
+        test_util::eventually(Duration::from_secs(40), || async { c3.processing().await == 2 })
             .await
             .is_some(),
         "ecs-3 never processed its share"
@@ -390,7 +397,7 @@ async fn sigterm_hands_shards_over_without_duplicates_and_a_hung_processor_is_cu
     let logs = c3.logs();
     assert!(logs.contains("abandoned"), "{logs}");
     assert!(
-        servers::eventually(Duration::from_secs(5), || async { c2.leases().await == 4 })
+        test_util::eventually(Duration::from_secs(5), || async { c2.leases().await == 4 })
             .await
             .is_some(),
         "ecs-2 did not take the abandoned shards back"
@@ -448,7 +455,7 @@ async fn bad_environment_is_named_and_exits_without_starting() {
 }
 
 fn tempdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(servers::unique("kcl-ecs-test"));
+    let dir = std::env::temp_dir().join(test_util::unique_name("kcl-ecs-test"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -485,22 +492,22 @@ async fn task_metadata_endpoint(task_arn: &'static str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_worker_id_defaults_to_the_ecs_task_id() {
-    let Some(dynalite) = servers::dynalite("ecs_consumer worker id") else {
+    let Some(dynalite) = support::dynalite("ecs_consumer worker id") else {
         return;
     };
-    let emulator = EmulatorServer::start().await;
-    let kinesis = servers::kinesis_client(&emulator.url);
-    let stream = servers::unique("taskid");
-    servers::create_stream(&kinesis, &stream, 1).await;
+    let emulator = TestServer::start_unlimited().await;
+    let kinesis = test_util::kinesis_client(&emulator.endpoint);
+    let stream = test_util::unique_name("taskid");
+    test_util::create_stream(&kinesis, &stream, 1).await;
     let metadata =
         task_metadata_endpoint("arn:aws:ecs:us-east-1:123456789012:task/prod/5f0c7e1d9a2b4c3d").await;
     let dir = tempdir();
-    let http = SocketAddr::from(([127, 0, 0, 1], servers::free_port()));
+    let http = SocketAddr::from(([127, 0, 0, 1], support::free_port()));
     let out = dir.join("taskid.tsv");
     let mut env = consumer_env(
-        &emulator.url,
+        &emulator.endpoint,
         &dynalite,
-        &servers::unique("taskid-app"),
+        &test_util::unique_name("taskid-app"),
         &stream,
         "x",
         http,
@@ -509,7 +516,7 @@ async fn the_worker_id_defaults_to_the_ecs_task_id() {
     env.retain(|(k, _)| k != "KCL_WORKER_ID");
     env.push(("ECS_CONTAINER_METADATA_URI_V4".into(), metadata));
     let consumer = Consumer::spawn(env, "taskid", http, out, &dir);
-    let id = servers::eventually(Duration::from_secs(30), || async {
+    let id = test_util::eventually(Duration::from_secs(30), || async {
         consumer
             .status()
             .await
@@ -538,7 +545,7 @@ async fn sigterm_while_the_lease_table_does_not_answer_exits_cleanly() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", silent.local_addr().unwrap());
     let dir = tempdir();
-    let http = SocketAddr::from(([127, 0, 0, 1], servers::free_port()));
+    let http = SocketAddr::from(([127, 0, 0, 1], support::free_port()));
     let env = consumer_env(
         &endpoint,
         &endpoint,
@@ -550,7 +557,7 @@ async fn sigterm_while_the_lease_table_does_not_answer_exits_cleanly() {
     );
     let mut consumer = Consumer::spawn(env, "w-start", http, dir.join("out"), &dir);
     let logs = consumer.log.clone();
-    servers::eventually(Duration::from_secs(10), || {
+    test_util::eventually(Duration::from_secs(10), || {
         let logs = logs.clone();
         async move {
             std::fs::read_to_string(&logs)

@@ -1,14 +1,12 @@
 //! Failover: a crashed worker's shards resume within lease duration + 1 s; a gracefully stopped worker's
 //! shards move at once, with no record processed twice.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use kcl::core::LeaseRenewal;
-use support::*;
 
 const LEASE: Duration = Duration::from_secs(10);
 

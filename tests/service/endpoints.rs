@@ -10,20 +10,20 @@
 //!
 //! Needs `KCL_TEST_DYNALITE_URL` (skips loudly without it unless `KCL_TEST_REQUIRE_SERVERS=1`).
 
-mod support;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{self, Proxy};
 use kcl::checkpoint::{DynamoDbLeaseStore, LeaseStore, RetryPolicy};
 use kcl::core::source::KinesisSource;
 use kcl::core::{
     async_trait, Checkpointer, Error, ProcessRecordsInput, ProcessorError, RecordSource, ShardRecordProcessor,
 };
 use kcl::service::{Service, ServiceConfig, ServiceError};
-use support::servers::{self, EmulatorServer, Proxy};
+use kcl_checkpoint::test_util::dynamodb_client;
+use kcl_emulator::test_util::{self, TestServer};
 
 struct Checkpointing;
 
@@ -49,7 +49,7 @@ fn config(vars: &[(&str, String)]) -> ServiceConfig {
 }
 
 fn store(url: &str, config: &ServiceConfig) -> Arc<dyn LeaseStore> {
-    DynamoDbLeaseStore::builder(servers::dynamodb_client(url), &config.lease_table)
+    DynamoDbLeaseStore::builder(dynamodb_client(url), &config.lease_table)
         .create_table_if_missing(config.create_lease_table)
         .endpoint(url)
         .build_with_retry(RetryPolicy::default())
@@ -57,11 +57,11 @@ fn store(url: &str, config: &ServiceConfig) -> Arc<dyn LeaseStore> {
 }
 
 fn source(url: &str, stream: &str) -> Arc<dyn RecordSource> {
-    Arc::new(KinesisSource::new(servers::kinesis_client(url), stream).with_endpoint(url))
+    Arc::new(KinesisSource::new(test_util::kinesis_client(url), stream).with_endpoint(url))
 }
 
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    servers::http("GET", addr, path)
+    support::http("GET", addr, path)
         .await
         .unwrap_or((0, String::new()))
 }
@@ -86,19 +86,19 @@ fn counter(scrape: &prometheus_parse::Scrape, name: &str, worker: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn endpoints_report_readiness_health_metrics_and_status() {
-    let Some(dynalite) = servers::dynalite("service endpoints") else {
+    let Some(dynalite) = support::dynalite("service endpoints") else {
         return;
     };
-    let emulator = EmulatorServer::start().await;
-    let kinesis = servers::kinesis_client(&emulator.url);
-    let stream = servers::unique("endpoints");
-    servers::create_stream(&kinesis, &stream, 2).await;
+    let emulator = TestServer::start_unlimited().await;
+    let kinesis = test_util::kinesis_client(&emulator.endpoint);
+    let stream = test_util::unique_name("endpoints");
+    test_util::create_stream(&kinesis, &stream, 2).await;
     // The lease store is not there at first: no shard sync can succeed.
     let proxy = Proxy::new(&dynalite).await;
-    let http_addr = SocketAddr::from(([127, 0, 0, 1], servers::free_port()));
+    let http_addr = SocketAddr::from(([127, 0, 0, 1], support::free_port()));
     let worker_id = "endpoints-worker".to_owned();
     let cfg = config(&[
-        ("KCL_APPLICATION_NAME", servers::unique("endpoints-app")),
+        ("KCL_APPLICATION_NAME", test_util::unique_name("endpoints-app")),
         ("KCL_STREAM_NAME", stream.clone()),
         ("KCL_WORKER_ID", worker_id.clone()),
         ("KCL_INITIAL_POSITION", "TRIM_HORIZON".into()),
@@ -110,7 +110,7 @@ async fn endpoints_report_readiness_health_metrics_and_status() {
     let service = Service::with_components(
         cfg.clone(),
         store(&proxy.url(), &cfg),
-        source(&emulator.url, &stream),
+        source(&emulator.endpoint, &stream),
     )
     .await;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -120,7 +120,7 @@ async fn endpoints_report_readiness_health_metrics_and_status() {
 
     // Before the first shard sync: not ready, and not healthy (the store never answered).
     assert!(
-        servers::eventually(Duration::from_secs(5), || async {
+        test_util::eventually(Duration::from_secs(5), || async {
             get(http_addr, "/readyz").await.0 == 503
         })
         .await
@@ -134,7 +134,7 @@ async fn endpoints_report_readiness_health_metrics_and_status() {
 
     // The store appears: ready once both leases are held, healthy.
     proxy.start().await;
-    let ready = servers::eventually(Duration::from_secs(20), || async {
+    let ready = test_util::eventually(Duration::from_secs(20), || async {
         get(http_addr, "/readyz").await.0 == 200
     })
     .await;
@@ -150,7 +150,7 @@ async fn endpoints_report_readiness_health_metrics_and_status() {
     );
 
     // Metrics: counters move, histograms exist.
-    servers::put(&kinesis, &stream, 0, 200, 10).await;
+    test_util::put_records(&kinesis, &stream, 0, 200, 10).await;
     let processed = |n: f64| {
         move || async move {
             counter(
@@ -160,7 +160,7 @@ async fn endpoints_report_readiness_health_metrics_and_status() {
             ) >= n
         }
     };
-    assert!(servers::eventually(Duration::from_secs(20), processed(200.0))
+    assert!(test_util::eventually(Duration::from_secs(20), processed(200.0))
         .await
         .is_some());
     let first = counter(
@@ -168,9 +168,9 @@ async fn endpoints_report_readiness_health_metrics_and_status() {
         "kcl_records_processed_total",
         &worker_id,
     );
-    servers::put(&kinesis, &stream, 200, 100, 10).await;
+    test_util::put_records(&kinesis, &stream, 200, 100, 10).await;
     assert!(
-        servers::eventually(Duration::from_secs(20), processed(first + 100.0))
+        test_util::eventually(Duration::from_secs(20), processed(first + 100.0))
             .await
             .is_some()
     );
@@ -214,22 +214,22 @@ async fn endpoints_report_readiness_health_metrics_and_status() {
     assert_eq!(get(http_addr, "/nope").await.0, 404);
     assert_eq!(get(http_addr, "/").await.0, 404);
     assert_eq!(
-        servers::http("POST", http_addr, "/healthz").await.map(|r| r.0),
+        support::http("POST", http_addr, "/healthz").await.map(|r| r.0),
         Some(405)
     );
     assert_eq!(
-        servers::http("DELETE", http_addr, "/metrics").await.map(|r| r.0),
+        support::http("DELETE", http_addr, "/metrics").await.map(|r| r.0),
         Some(405)
     );
     assert_eq!(
-        servers::http("HEAD", http_addr, "/healthz").await.map(|r| r.0),
+        support::http("HEAD", http_addr, "/healthz").await.map(|r| r.0),
         Some(200)
     );
     assert_eq!(get(http_addr, "/healthz?verbose=1").await.0, 200);
 
     // The lease store goes away for longer than the lease duration: unhealthy; back: healthy again.
     proxy.stop();
-    let red = servers::eventually(Duration::from_secs(10), || async {
+    let red = test_util::eventually(Duration::from_secs(10), || async {
         get(http_addr, "/healthz").await.0 == 503
     })
     .await;
@@ -238,7 +238,7 @@ async fn endpoints_report_readiness_health_metrics_and_status() {
     let (_, body) = get(http_addr, "/healthz").await;
     assert!(body.contains("lease store has not answered"), "{body}");
     proxy.start().await;
-    let green = servers::eventually(Duration::from_secs(15), || async {
+    let green = test_util::eventually(Duration::from_secs(15), || async {
         get(http_addr, "/healthz").await.0 == 200
     })
     .await;
@@ -253,19 +253,19 @@ async fn endpoints_report_readiness_health_metrics_and_status() {
     let outcome = run.await.unwrap().expect("a clean run");
     assert!(outcome.shutdown.graceful, "{:?}", outcome.shutdown);
     assert!(
-        servers::http("GET", http_addr, "/healthz").await.is_none(),
+        support::http("GET", http_addr, "/healthz").await.is_none(),
         "the endpoints outlived the service"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_stream_ends_run_with_the_typed_fatal_error() {
-    let Some(dynalite) = servers::dynalite("service fatal errors") else {
+    let Some(dynalite) = support::dynalite("service fatal errors") else {
         return;
     };
-    let emulator = EmulatorServer::start().await;
+    let emulator = TestServer::start_unlimited().await;
     let cfg = config(&[
-        ("KCL_APPLICATION_NAME", servers::unique("missing-stream")),
+        ("KCL_APPLICATION_NAME", test_util::unique_name("missing-stream")),
         ("KCL_STREAM_NAME", "no-such-stream".into()),
         ("KCL_WORKER_ID", "w".into()),
         ("KCL_FATAL_ERROR_ATTEMPTS", "3".into()),
@@ -274,7 +274,7 @@ async fn a_missing_stream_ends_run_with_the_typed_fatal_error() {
     let service = Service::with_components(
         cfg.clone(),
         store(&dynalite, &cfg),
-        source(&emulator.url, "no-such-stream"),
+        source(&emulator.endpoint, "no-such-stream"),
     )
     .await;
     let started = tokio::time::Instant::now();
@@ -303,15 +303,19 @@ async fn a_missing_stream_ends_run_with_the_typed_fatal_error() {
 
     // A missing lease table with creation off: fatal at once, naming the table.
     let cfg = config(&[
-        ("KCL_APPLICATION_NAME", servers::unique("no-table")),
+        ("KCL_APPLICATION_NAME", test_util::unique_name("no-table")),
         ("KCL_STREAM_NAME", "any".into()),
         ("KCL_WORKER_ID", "w".into()),
         ("KCL_CREATE_LEASE_TABLE", "false".into()),
         ("KCL_HTTP_ADDR", "off".into()),
     ]);
     let table = cfg.lease_table.clone();
-    let service =
-        Service::with_components(cfg.clone(), store(&dynalite, &cfg), source(&emulator.url, "any")).await;
+    let service = Service::with_components(
+        cfg.clone(),
+        store(&dynalite, &cfg),
+        source(&emulator.endpoint, "any"),
+    )
+    .await;
     let err = tokio::time::timeout(
         Duration::from_secs(30),
         service.run_until(factory(), std::future::pending()),
@@ -331,8 +335,8 @@ async fn a_missing_stream_ends_run_with_the_typed_fatal_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_connection_is_reported_as_such_never_as_a_timeout() {
     // Nothing listens on this port: both clients get "connection refused".
-    let closed = format!("http://127.0.0.1:{}", servers::free_port());
-    let store = DynamoDbLeaseStore::builder(servers::dynamodb_client(&closed), "some-table")
+    let closed = format!("http://127.0.0.1:{}", support::free_port());
+    let store = DynamoDbLeaseStore::builder(dynamodb_client(&closed), "some-table")
         .endpoint(&closed)
         .build()
         .unwrap();
@@ -350,7 +354,7 @@ async fn a_refused_connection_is_reported_as_such_never_as_a_timeout() {
         "{text}"
     );
 
-    let source = KinesisSource::new(servers::kinesis_client(&closed), "s").with_endpoint(&closed);
+    let source = KinesisSource::new(test_util::kinesis_client(&closed), "s").with_endpoint(&closed);
     let err = source
         .list_shards(&kcl::core::ShardFilter::default())
         .await

@@ -1,14 +1,12 @@
 //! Processor errors and panics never skip records silently: retried by default; skipped only under the
 //! `RetryThenSkip` policy (counted and logged); `RetryThenStop` stops the consumer and releases the lease.
 
-mod support;
-
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use kcl::core::{ConsumerState, ProcessorErrorPolicy};
-use support::*;
 
 #[tokio::test(start_paused = true)]
 async fn failing_and_panicking_processors_are_retried_and_nothing_is_skipped() {

@@ -1,17 +1,15 @@
 //! Pinned regressions of the defects the seeded fleet simulation found, each as a scripted schedule
-//! (the KPL one lives in `worker_kpl.rs`; the shard-sync planning ones are unit tests in
-//! `kcl-core/src/shard_sync.rs`; seeds that showed the others are pinned in `fleet_simulation.rs`).
-
-mod support;
+//! (the KPL one lives in `kpl.rs`; the shard-sync planning ones are unit tests in
+//! `kcl-core/src/shard_sync.rs`; seeds that showed the others are pinned in `tests/fleet_simulation.rs`).
 
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use kcl::checkpoint::{ExtendedSequenceNumber, Lease, LeaseKey, SequenceNumber};
 use kcl::core::{Backoff, InitialPosition, IteratorPosition};
-use support::*;
 
 const P0: &str = "shardId-000000000000";
 const P1: &str = "shardId-000000000001";

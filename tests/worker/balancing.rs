@@ -1,13 +1,11 @@
 //! Lease balancing: workers joining a fleet reach max - min <= 1 within two taker cycles, moving no more
 //! leases than needed, and never oscillate.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::*;
+use crate::support::*;
 
 const TAKER: Duration = Duration::from_secs(1);
 

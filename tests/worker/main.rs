@@ -1,6 +1,6 @@
 //! The worker on paused tokio time against the in-process emulator and the in-memory lease store: one
 //! module per area of the worker's behaviour, sharing the stream, recording processor and checks of
-//! `support.rs`. No sockets, so every test runs on virtual time and in milliseconds.
+//! `support/`. No sockets, so every test runs on virtual time and in milliseconds.
 
 mod support;
 

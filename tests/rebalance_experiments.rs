@@ -2,8 +2,6 @@
 //! (real workers, paused virtual time), with assertions on their outcomes; the harness's files; the shipped
 //! scenario files.
 
-mod support;
-
 use kcl::experiment::{run, Backend, Report, RunOptions, Scenario, StrategyName};
 
 fn scenario(toml: &str) -> Scenario {
@@ -290,9 +288,10 @@ fn the_shipped_scenarios_parse() {
 
 #[test]
 fn the_same_scenario_runs_against_dynalite_and_counts_its_requests() {
-    let Some(endpoint) =
-        support::servers::dynalite("the_same_scenario_runs_against_dynalite_and_counts_its_requests")
-    else {
+    let Some(endpoint) = kcl_emulator::test_util::server_url(
+        "KCL_TEST_DYNALITE_URL",
+        "the_same_scenario_runs_against_dynalite_and_counts_its_requests",
+    ) else {
         return;
     };
     // Real time against a real server: a short run.

@@ -43,6 +43,8 @@ pub mod memory;
 pub mod retry;
 pub mod sequence;
 pub mod store;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 #[cfg(feature = "testcontainers")]
 pub mod testcontainers;
 

@@ -51,6 +51,8 @@ pub mod server;
 pub mod snapshot;
 mod state;
 pub mod subscription;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 #[cfg(feature = "testcontainers")]
 pub mod testcontainers;
 mod token;

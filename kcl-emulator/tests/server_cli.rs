@@ -4,9 +4,6 @@
 //! `scripts/build-images.sh`) the same checks run against the container image instead of the binary:
 //! `docker run -i --network host`, the temp directory mounted at the same path (the README test command
 //! runs them both ways).
-#![cfg(feature = "server")]
-
-mod server_support;
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -14,7 +11,7 @@ use std::time::Duration;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::ShardIteratorType;
 use kcl_emulator::server::Server;
-use server_support::{client, TestServer};
+use kcl_emulator::test_util::{kinesis_client, TestServer};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -140,7 +137,7 @@ async fn binary_creates_initial_streams_and_persists_across_restart() {
         "48",
     ])
     .await;
-    let kinesis = client(&endpoint);
+    let kinesis = kinesis_client(&endpoint);
     let summary = kinesis
         .describe_stream_summary()
         .stream_name("orders")
@@ -197,7 +194,7 @@ async fn binary_creates_initial_streams_and_persists_across_restart() {
         "false",
     ])
     .await;
-    let kinesis = client(&endpoint);
+    let kinesis = kinesis_client(&endpoint);
     let shards = kinesis.list_shards().stream_name("orders").send().await.unwrap();
     assert_eq!(shards.shards().len(), 4, "the split survived");
     assert_eq!(read_all(&kinesis, "orders").await, before, "the records survived");
@@ -222,7 +219,7 @@ async fn binary_creates_initial_streams_and_persists_across_restart() {
     assert!(dir.path().join("snapshot.json").exists());
     let (mut third, endpoint) =
         start_binary(&["--data-dir", &data_dir, "--throughput-limits", "false"]).await;
-    let kinesis = client(&endpoint);
+    let kinesis = kinesis_client(&endpoint);
     assert_eq!(
         record_at(&kinesis, "orders", late.shard_id(), late.sequence_number()).await,
         late_seen
@@ -371,7 +368,7 @@ async fn in_process_persistence_restores_the_exact_state() {
 
 /// Reads one shard `calls` times in quick succession; returns how many calls were throttled.
 async fn throttled_reads(endpoint: &str, calls: usize) -> usize {
-    let kinesis = client(endpoint);
+    let kinesis = kinesis_client(endpoint);
     let shard = kinesis
         .list_shards()
         .stream_name("hot")
@@ -481,7 +478,7 @@ async fn binary_serves_https_with_a_generated_certificate() {
     let pem = tokio::fs::read_to_string(&cert).await.unwrap();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
     // A cleartext client cannot talk to it.
-    let plain = client(&endpoint.replace("https://", "http://"));
+    let plain = kinesis_client(&endpoint.replace("https://", "http://"));
     assert!(plain.list_streams().send().await.is_err());
     child.kill().await.unwrap();
 }

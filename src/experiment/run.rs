@@ -2,14 +2,13 @@
 //! time against DynamoDB), sampled into a time series.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kcl_checkpoint::{FaultyLeaseStore, InMemoryLeaseStore, LeaseStore, RandomFaults};
 use kcl_core::{
-    async_trait, Checkpointer, InitialPosition, InitializationInput, LeaseRenewal, ProcessRecordsInput,
-    ProcessorError, RecordSource, ShardRecordProcessor, Worker, WorkerConfig, WorkerHandle,
+    InitialPosition, LeaseRenewal, RecordSource, ShardRecordProcessor, Worker, WorkerConfig, WorkerHandle,
 };
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -21,6 +20,12 @@ use super::outcome::{Report, Sample, StrategyRun, Summary};
 use super::scenario::{EventKind, Renewal, Scenario, StrategyName};
 use super::source::SyntheticStream;
 use super::store::CountingLeaseStore;
+
+mod progress;
+mod tracker;
+
+use progress::{peak_memory_mib, wall_clock, Progress};
+use tracker::{Processor, Tracker};
 
 /// Where leases live during a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -92,57 +97,6 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<Report, Experime
     })
 }
 
-/// The progress bar, or plain lines when standard error is not a terminal.
-struct Progress {
-    bar: indicatif::ProgressBar,
-    plain: bool,
-    /// Wall time of the last plain line (at most one per 10 s: short runs print none).
-    last_line: std::sync::Mutex<std::time::Duration>,
-}
-
-impl Progress {
-    /// `t` virtual seconds of `strategy`'s run are done (of `total`), `step` since the last call.
-    fn advance(&self, strategy: StrategyName, step: u64, t: f64, total: f64, wall: std::time::Duration) {
-        self.bar.inc(step);
-        if self.plain {
-            let tenth = (total / 10.0).max(1.0);
-            let mut last = self.last_line.lock().unwrap_or_else(|p| p.into_inner());
-            let crossed = (t / tenth).floor() > ((t - step as f64) / tenth).floor();
-            if crossed && wall >= *last + std::time::Duration::from_secs(10) {
-                *last = wall;
-                eprintln!(
-                    "rebalance: {}: {:.0} of {:.0} virtual s after {:.0} s wall",
-                    strategy.as_str(),
-                    t,
-                    total,
-                    wall.as_secs_f64()
-                );
-            }
-        }
-    }
-}
-
-/// The real clock, for the wall time a run takes (never for anything the workers do: they run on tokio
-/// time, paused here).
-fn wall_clock() -> std::time::Instant {
-    #[allow(clippy::disallowed_methods)]
-    std::time::Instant::now()
-}
-
-/// `VmHWM` of `/proc/self/status`.
-fn peak_memory_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib / 1024.0)
-}
-
 /// A DynamoDB lease store on a fresh table at `endpoint` (static local credentials).
 async fn dynamodb_store(
     endpoint: &str,
@@ -190,91 +144,6 @@ async fn dynamodb_store(
         .await
         .map_err(|e| ExperimentError::Store(kcl_checkpoint::DisplayChain(&e).to_string()))?;
     Ok(store)
-}
-
-/// What every processor of a run reports to.
-#[derive(Debug, Default)]
-struct Tracker {
-    shards: Mutex<HashMap<String, ShardTrack>>,
-    gaps: Mutex<Vec<f64>>,
-    starts: AtomicU64,
-    processed: AtomicU64,
-    duplicates: AtomicU64,
-}
-
-#[derive(Debug, Default)]
-struct ShardTrack {
-    /// The highest sequence number processed.
-    max: u64,
-    last_at: Option<Instant>,
-    processors: u64,
-}
-
-struct Processor {
-    shard_id: String,
-    tracker: Arc<Tracker>,
-    checkpoint_every: Duration,
-    last_checkpoint: Instant,
-    first_batch: bool,
-}
-
-#[async_trait]
-impl ShardRecordProcessor for Processor {
-    async fn initialize(&mut self, _: &InitializationInput) -> Result<(), ProcessorError> {
-        self.tracker.starts.fetch_add(1, Ordering::Relaxed);
-        let mut shards = self.tracker.shards.lock().unwrap_or_else(|p| p.into_inner());
-        shards.entry(self.shard_id.clone()).or_default().processors += 1;
-        Ok(())
-    }
-
-    async fn process_records(
-        &mut self,
-        input: &ProcessRecordsInput,
-        checkpointer: &Checkpointer,
-    ) -> Result<(), ProcessorError> {
-        let now = Instant::now();
-        {
-            let mut shards = self.tracker.shards.lock().unwrap_or_else(|p| p.into_inner());
-            let track = shards.entry(self.shard_id.clone()).or_default();
-            if self.first_batch && !input.records.is_empty() {
-                self.first_batch = false;
-                if let (true, Some(last)) = (track.processors > 1, track.last_at) {
-                    let gap = now.saturating_duration_since(last).as_secs_f64();
-                    self.tracker
-                        .gaps
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(gap);
-                }
-            }
-            let mut dups = 0;
-            for r in &input.records {
-                let seq: u64 = r.sequence_number.as_str().parse().unwrap_or(0);
-                if seq <= track.max {
-                    dups += 1;
-                } else {
-                    track.max = seq;
-                }
-            }
-            if !input.records.is_empty() {
-                track.last_at = Some(now);
-            }
-            self.tracker.duplicates.fetch_add(dups, Ordering::Relaxed);
-            self.tracker
-                .processed
-                .fetch_add(input.records.len() as u64, Ordering::Relaxed);
-        }
-        if now.saturating_duration_since(self.last_checkpoint) >= self.checkpoint_every {
-            self.last_checkpoint = now;
-            checkpointer.checkpoint().await?;
-        }
-        Ok(())
-    }
-
-    async fn shutdown_requested(&mut self, checkpointer: &Checkpointer) -> Result<(), ProcessorError> {
-        checkpointer.checkpoint().await?;
-        Ok(())
-    }
 }
 
 /// One step of the schedule.

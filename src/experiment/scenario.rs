@@ -7,6 +7,12 @@ use serde::{Deserialize, Deserializer};
 
 use super::error::ExperimentError;
 
+mod load;
+#[cfg(test)]
+mod tests;
+
+pub use load::{LoadModel, LoadShape};
+
 /// A scenario, read from TOML or JSON (see the [module docs](super) for an example).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -136,86 +142,6 @@ pub enum Renewal {
     PerLease,
     /// One heartbeat per worker.
     Heartbeat,
-}
-
-/// How records arrive: a rate per shard.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct LoadModel {
-    /// `uniform` (default), `zipf` or `hot`.
-    #[serde(default)]
-    pub model: LoadShape,
-    /// The mean rate per shard in records per second (default 5).
-    #[serde(default = "defaults::rate")]
-    pub records_per_sec: f64,
-    /// Bytes per record (default 1,024).
-    #[serde(default = "defaults::record_bytes")]
-    pub record_bytes: usize,
-    /// `zipf`: the exponent (default 1.0).
-    #[serde(default = "defaults::zipf")]
-    pub zipf_exponent: f64,
-    /// `hot`: the share of the whole stream's records on the first shard (default 0.3).
-    #[serde(default = "defaults::hot_share")]
-    pub hot_share: f64,
-}
-
-impl Default for LoadModel {
-    fn default() -> Self {
-        LoadModel {
-            model: LoadShape::default(),
-            records_per_sec: defaults::rate(),
-            record_bytes: defaults::record_bytes(),
-            zipf_exponent: defaults::zipf(),
-            hot_share: defaults::hot_share(),
-        }
-    }
-}
-
-/// The shape of the load over shards.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum LoadShape {
-    /// Every shard the same rate.
-    #[default]
-    Uniform,
-    /// Shard `i` gets a rate proportional to `1 / (i + 1)^s`.
-    Zipf,
-    /// The first shard carries `hot_share` of the stream, the others share the rest.
-    Hot,
-}
-
-impl LoadModel {
-    /// Records per second of each of `shards` shards; their mean is `records_per_sec`.
-    pub fn rates(&self, shards: usize) -> Vec<f64> {
-        let total = self.records_per_sec * shards as f64;
-        match self.model {
-            LoadShape::Uniform => vec![self.records_per_sec; shards],
-            LoadShape::Zipf => {
-                let weights: Vec<f64> = (0..shards)
-                    .map(|i| 1.0 / ((i + 1) as f64).powf(self.zipf_exponent))
-                    .collect();
-                let sum: f64 = weights.iter().sum();
-                weights.iter().map(|w| total * w / sum).collect()
-            }
-            LoadShape::Hot => {
-                let rest = if shards > 1 {
-                    total * (1.0 - self.hot_share) / (shards - 1) as f64
-                } else {
-                    0.0
-                };
-                (0..shards)
-                    .map(|i| {
-                        if i == 0 {
-                            total * self.hot_share.min(1.0)
-                        } else {
-                            rest
-                        }
-                    })
-                    .collect()
-            }
-        }
-    }
 }
 
 /// Something that happens during the run. (Unknown fields are refused by [`EventKind`].)
@@ -502,81 +428,10 @@ mod defaults {
     pub(super) fn checkpoint() -> Duration {
         Duration::from_secs(10)
     }
-    pub(super) fn rate() -> f64 {
-        5.0
-    }
-    pub(super) fn record_bytes() -> usize {
-        1024
-    }
-    pub(super) fn zipf() -> f64 {
-        1.0
-    }
-    pub(super) fn hot_share() -> f64 {
-        0.3
-    }
     pub(super) fn one() -> usize {
         1
     }
     pub(super) fn deploy_step() -> Duration {
         Duration::from_secs(30)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn toml_and_json_scenarios_parse_with_defaults() {
-        let s = Scenario::from_toml(
-            r#"
-            workers = 4
-            shards = 40
-            duration = "5m"
-            [load]
-            model = "hot"
-            hot_share = 0.5
-            [[events]]
-            at = "1m"
-            kind = "join"
-            count = 2
-            [[events]]
-            at = "30s"
-            kind = "store-latency"
-            min = "5ms"
-            max = "20ms"
-            "#,
-        )
-        .unwrap();
-        assert_eq!(s.strategies.len(), 3);
-        assert_eq!(s.worker.lease_duration, Duration::from_secs(10));
-        assert_eq!(s.schedule()[0].at, Duration::from_secs(30));
-        assert_eq!(s.schedule()[1].kind, EventKind::Join { count: 2 });
-        let rates = s.load.rates(40);
-        assert!((rates[0] - 0.5 * 5.0 * 40.0).abs() < 1e-9);
-        assert!((rates.iter().sum::<f64>() - 200.0).abs() < 1e-6);
-        let j = Scenario::from_json(
-            r#"{"workers": 2, "shards": 4, "duration": "1m", "strategies": ["kcl2"],
-                "events": [{"at": "10s", "kind": "crash"}]}"#,
-        )
-        .unwrap();
-        assert_eq!(j.strategies, vec![StrategyName::Kcl2]);
-        assert_eq!(j.events[0].kind, EventKind::Crash { count: 1 });
-    }
-
-    #[test]
-    fn bad_scenarios_say_what_to_change() {
-        let err = |t: &str| Scenario::from_toml(t).unwrap_err().to_string();
-        assert!(err("workers = 0\nshards = 1\nduration = \"1m\"").contains("workers must be at least 1"));
-        assert!(err("workers = 1\nshards = 1\nduration = \"soon\"").contains("is not a duration"));
-        assert!(
-            err("workers = 1\nshards = 1\nduration = \"1m\"\nstrategies = [\"best\"]")
-                .contains("unknown variant")
-        );
-        assert!(
-            err("workers = 1\nshards = 1\nduration = \"1m\"\n[[events]]\nat = \"2m\"\nkind = \"join\"")
-                .contains("after the end")
-        );
-        assert!(err("workers = 1\nshards = 1\nduration = \"1m\"\nbogus = 1").contains("unknown field"));
     }
 }

@@ -10,22 +10,9 @@ use aws_sdk_dynamodb::Client;
 use kcl_checkpoint::{DynamoDbLeaseStore, LeaseStore};
 use tokio::time::Duration;
 
-/// The endpoint in `var`, or `None` after a loud skip notice. Panics when the variable is missing and
-/// `KCL_TEST_REQUIRE_SERVERS=1` (the CI runs that must not skip).
-pub fn server_url(var: &str, test: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            if std::env::var("KCL_TEST_REQUIRE_SERVERS").as_deref() == Ok("1") {
-                panic!("{test}: {var} is not set but KCL_TEST_REQUIRE_SERVERS=1");
-            }
-            eprintln!(
-                "SKIPPED: {test}: {var} is not set (start the server and export {var}=http://127.0.0.1:PORT)"
-            );
-            None
-        }
-    }
-}
+/// The endpoint in `var`, or `None` after a loud `SKIPPED` line (a failure with `KCL_TEST_REQUIRE_SERVERS=1`,
+/// as in the CI runs that must not skip): the workspace's one skip helper.
+pub use kcl_emulator::test_util::server_url;
 
 /// A DynamoDB client for a local server: static test credentials, us-east-1, the given endpoint.
 pub fn dynamodb_client(url: &str) -> Client {

@@ -37,6 +37,7 @@
 //!
 //! Each is `#[non_exhaustive]` with predicates (`is_retryable`, `is_snapshot`, `is_config`).
 
+mod blob;
 pub mod clock;
 pub mod config;
 mod emulator;
@@ -53,6 +54,7 @@ mod state;
 pub mod subscription;
 #[cfg(feature = "testcontainers")]
 pub mod testcontainers;
+mod timestamp;
 mod token;
 pub mod types;
 mod validate;

@@ -9,156 +9,11 @@
 //! deserializes and the operation itself answers with the AWS `ValidationException`.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::time::SystemTime;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{millis_to_system_time, system_time_to_millis};
-
-/// A point in time with millisecond precision (epoch milliseconds), as Kinesis keeps them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Timestamp(i64);
-
-impl Timestamp {
-    /// The timestamp `millis` milliseconds after the Unix epoch.
-    pub const fn from_millis(millis: i64) -> Self {
-        Self(millis)
-    }
-
-    /// Milliseconds since the Unix epoch.
-    pub const fn as_millis(self) -> i64 {
-        self.0
-    }
-
-    /// From fractional epoch seconds (the JSON wire format), rounded to the nearest millisecond: a
-    /// decimal such as `1.001` is slightly below itself in binary, and must not come out 1 ms early.
-    pub fn from_secs_f64(secs: f64) -> Self {
-        if secs.is_finite() {
-            // `as` saturates for out-of-range floats; no panic.
-            Self((secs * 1000.0).round() as i64)
-        } else {
-            Self(0)
-        }
-    }
-
-    /// Fractional epoch seconds (the JSON wire format).
-    pub fn as_secs_f64(self) -> f64 {
-        self.0 as f64 / 1000.0
-    }
-
-    /// From a `SystemTime`, truncated to the millisecond.
-    pub fn from_system_time(t: SystemTime) -> Self {
-        Self(system_time_to_millis(t))
-    }
-
-    /// As a `SystemTime`.
-    pub fn to_system_time(self) -> SystemTime {
-        millis_to_system_time(self.0)
-    }
-}
-
-impl From<SystemTime> for Timestamp {
-    fn from(t: SystemTime) -> Self {
-        Self::from_system_time(t)
-    }
-}
-
-impl Serialize for Timestamp {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if serializer.is_human_readable() {
-            serializer.serialize_f64(self.as_secs_f64())
-        } else {
-            serializer.serialize_i64(self.0)
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Timestamp {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V(bool);
-        impl serde::de::Visitor<'_> for V {
-            type Value = Timestamp;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a timestamp (epoch seconds in JSON, epoch milliseconds in CBOR)")
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Timestamp, E> {
-                Ok(if self.0 {
-                    Timestamp(v.saturating_mul(1000))
-                } else {
-                    Timestamp(v)
-                })
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Timestamp, E> {
-                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Timestamp, E> {
-                Ok(Timestamp::from_secs_f64(v))
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
-                v.trim()
-                    .parse::<f64>()
-                    .map(Timestamp::from_secs_f64)
-                    .map_err(|_| E::custom("timestamp string is not a number of epoch seconds"))
-            }
-        }
-        let human = deserializer.is_human_readable();
-        deserializer.deserialize_any(V(human))
-    }
-}
-
-/// Serde for record data: base64 text in human-readable formats, a byte string otherwise.
-pub mod blob {
-    use std::fmt;
-
-    use base64::Engine as _;
-    use bytes::Bytes;
-
-    /// Serializes `data` as base64 (JSON) or bytes (CBOR).
-    pub fn serialize<S: serde::Serializer>(data: &Bytes, serializer: S) -> Result<S::Ok, S::Error> {
-        if serializer.is_human_readable() {
-            serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(data))
-        } else {
-            serializer.serialize_bytes(data)
-        }
-    }
-
-    /// Deserializes base64 text, a byte string, or a sequence of bytes.
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Bytes, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Bytes;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("base64 text or a byte string")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Bytes, E> {
-                base64::engine::general_purpose::STANDARD
-                    .decode(v)
-                    .map(Bytes::from)
-                    .map_err(|e| E::custom(format!("invalid base64: {e}")))
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Bytes, E> {
-                Ok(Bytes::copy_from_slice(v))
-            }
-            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Bytes, E> {
-                Ok(Bytes::from(v))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Bytes, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
-                while let Some(b) = seq.next_element::<u8>()? {
-                    out.push(b);
-                }
-                Ok(Bytes::from(out))
-            }
-        }
-        if deserializer.is_human_readable() {
-            deserializer.deserialize_str(V)
-        } else {
-            deserializer.deserialize_bytes(V)
-        }
-    }
-}
+pub use crate::timestamp::Timestamp;
 
 // ---------------------------------------------------------------------------------------------------------
 // Enumerations
@@ -329,7 +184,7 @@ pub struct Record {
     /// When the record was accepted (emulator clock).
     pub approximate_arrival_timestamp: Timestamp,
     /// The payload.
-    #[serde(with = "blob")]
+    #[serde(with = "crate::blob")]
     pub data: Bytes,
     /// The partition key it was written with.
     pub partition_key: String,
@@ -693,7 +548,7 @@ pub struct PutRecordInput {
     #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
     pub stream_arn: Option<String>,
     /// The payload; with the partition key at most 1 MiB.
-    #[serde(with = "blob")]
+    #[serde(with = "crate::blob")]
     pub data: Bytes,
     /// 1..=256 characters; its MD5 picks the shard.
     pub partition_key: String,
@@ -723,7 +578,7 @@ pub struct PutRecordOutput {
 #[serde(rename_all = "PascalCase", default)]
 pub struct PutRecordsRequestEntry {
     /// The payload; with the partition key at most 1 MiB.
-    #[serde(with = "blob")]
+    #[serde(with = "crate::blob")]
     pub data: Bytes,
     /// A decimal 128-bit hash key that overrides the partition key's hash.
     #[serde(skip_serializing_if = "Option::is_none")]

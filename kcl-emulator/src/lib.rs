@@ -38,6 +38,7 @@
 //! Each is `#[non_exhaustive]` with predicates (`is_retryable`, `is_snapshot`, `is_config`).
 
 mod blob;
+mod bucket;
 pub mod clock;
 pub mod config;
 mod emulator;
@@ -46,6 +47,7 @@ pub mod faults;
 mod hashkey;
 pub mod operation;
 mod ops;
+mod reshard;
 mod sequence;
 #[cfg(feature = "server")]
 pub mod server;

@@ -246,7 +246,7 @@ pub(crate) fn import(inner: &Inner, snapshot: &EmulatorSnapshot) -> Result<(), C
                 )
             })
             .collect();
-        built.push(Arc::new(StreamState::restored(state::RestoredStream {
+        built.push(Arc::new(StreamState::from_parts(state::StreamParts {
             name: s.name.clone(),
             arn: s.arn.clone(),
             epoch: s.epoch,

@@ -19,9 +19,10 @@ use futures::Stream;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::bucket::Bucket;
 use crate::error::KinesisError;
 use crate::ops::get_records::read;
-use crate::state::{Bucket, Inner, ShardState, StreamState};
+use crate::state::{Inner, ShardState, StreamState};
 use crate::types::{ConsumerStatus, StreamStatus, SubscribeToShardEvent};
 
 /// How long a subscription lives.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::error::KinesisError;
 use crate::operation::Operation;
-use crate::state::{Inner, StreamState};
+use crate::state::Inner;
 use crate::types::{CreateStreamInput, CreateStreamOutput, StreamMode};
 use crate::validate;
 
@@ -58,13 +58,7 @@ pub(crate) async fn execute(
 
     // Settle any stream of that name that has finished deleting, then insert under the write lock.
     let _ = inner.stream(&input.stream_name);
-    let stream = Arc::new(StreamState::new(
-        inner,
-        input.stream_name.clone(),
-        mode,
-        shard_count,
-        tags,
-    ));
+    let stream = Arc::new(inner.new_stream(input.stream_name.clone(), mode, shard_count, tags));
     let mut streams = inner.streams.write();
     if streams.by_name.contains_key(&input.stream_name) {
         return Err(KinesisError::in_use(format!(

@@ -118,7 +118,7 @@ pub(crate) async fn execute(inner: &Inner, input: GetRecordsInput) -> Result<Get
     super::require_usable(inner, &stream)?;
     let shard = stream
         .shard_by_index(it.shard, now_ms)
-        .ok_or_else(|| stream.shard_not_found(inner, &crate::state::shard_id(it.shard)))?;
+        .ok_or_else(|| inner.shard_not_found(&stream, &crate::state::shard_id(it.shard)))?;
     if !inner.faults.is_empty() {
         inner
             .faults

@@ -151,7 +151,7 @@ pub(crate) async fn execute(
     let now_ms = inner.now_millis();
     let shard = stream
         .shard(&input.shard_id, now_ms)
-        .ok_or_else(|| stream.shard_not_found(inner, &input.shard_id))?;
+        .ok_or_else(|| inner.shard_not_found(&stream, &input.shard_id))?;
     inner
         .faults
         .apply(

@@ -10,7 +10,7 @@ use crate::state::Inner;
 use crate::types::{MergeShardsInput, MergeShardsOutput, StreamStatus};
 use crate::validate;
 
-use super::reshard;
+use crate::reshard;
 
 super::stream_request!(MergeShardsInput, MergeShards);
 
@@ -26,10 +26,10 @@ pub(crate) async fn execute(
     let now_ms = inner.now_millis();
     let a = stream
         .shard(&input.shard_to_merge, now_ms)
-        .ok_or_else(|| stream.shard_not_found(inner, &input.shard_to_merge))?;
+        .ok_or_else(|| inner.shard_not_found(&stream, &input.shard_to_merge))?;
     let b = stream
         .shard(&input.adjacent_shard_to_merge, now_ms)
-        .ok_or_else(|| stream.shard_not_found(inner, &input.adjacent_shard_to_merge))?;
+        .ok_or_else(|| inner.shard_not_found(&stream, &input.adjacent_shard_to_merge))?;
     let not_adjacent = || {
         KinesisError::invalid(format!(
             "Shards {} and {} in stream {} under account {} are not an adjacent pair of shards eligible \
@@ -58,7 +58,7 @@ pub(crate) async fn execute(
         return Err(not_adjacent());
     }
     reshard::merge(&stream, &mut meta, &a, &b, now_ms);
-    reshard::publish_routes(&mut meta);
+    meta.publish_routes();
     stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
     Ok(MergeShardsOutput {})
 }

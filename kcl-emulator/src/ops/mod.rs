@@ -31,7 +31,6 @@ pub(crate) mod put_record;
 pub(crate) mod put_records;
 pub(crate) mod register_stream_consumer;
 pub(crate) mod remove_tags_from_stream;
-pub(crate) mod reshard;
 pub(crate) mod split_shard;
 pub(crate) mod subscribe_to_shard;
 pub(crate) mod update_shard_count;

@@ -11,7 +11,7 @@ use crate::state::Inner;
 use crate::types::{SplitShardInput, SplitShardOutput, StreamStatus};
 use crate::validate;
 
-use super::reshard;
+use crate::reshard;
 
 super::stream_request!(SplitShardInput, SplitShard);
 
@@ -30,7 +30,7 @@ pub(crate) async fn execute(inner: &Inner, input: SplitShardInput) -> Result<Spl
     let now_ms = inner.now_millis();
     let shard = stream
         .shard(&input.shard_to_split, now_ms)
-        .ok_or_else(|| stream.shard_not_found(inner, &input.shard_to_split))?;
+        .ok_or_else(|| inner.shard_not_found(&stream, &input.shard_to_split))?;
     if shard.closed_at().is_some() {
         return Err(reshard::not_open(inner, &stream, &shard.id));
     }
@@ -62,7 +62,7 @@ pub(crate) async fn execute(inner: &Inner, input: SplitShardInput) -> Result<Spl
         return Err(reshard::not_open(inner, &stream, &shard.id));
     }
     reshard::split(&stream, &mut meta, &shard, at, now_ms);
-    reshard::publish_routes(&mut meta);
+    meta.publish_routes();
     stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
     Ok(SplitShardOutput {})
 }

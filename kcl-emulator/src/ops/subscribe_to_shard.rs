@@ -16,9 +16,10 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::bucket::Bucket;
 use crate::error::KinesisError;
 use crate::operation::Operation;
-use crate::state::{Bucket, Inner, SubscriptionSlot};
+use crate::state::{Inner, SubscriptionSlot};
 use crate::subscription::{SlotHandle, Sub, Subscription, SUBSCRIPTION_LIFETIME};
 use crate::types::{ConsumerStatus, SubscribeToShardInput};
 use crate::validate;
@@ -49,7 +50,7 @@ pub(crate) async fn execute(
     let now_ms = inner.now_millis();
     let shard = stream
         .shard(&input.shard_id, now_ms)
-        .ok_or_else(|| stream.shard_not_found(inner, &input.shard_id))?;
+        .ok_or_else(|| inner.shard_not_found(&stream, &input.shard_id))?;
     if !inner.faults.is_empty() {
         inner
             .faults

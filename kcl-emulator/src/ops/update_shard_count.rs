@@ -17,7 +17,7 @@ use crate::state::{Inner, ShardState};
 use crate::types::{StreamStatus, UpdateShardCountInput, UpdateShardCountOutput};
 use crate::validate;
 
-use super::reshard;
+use crate::reshard;
 
 super::stream_request!(UpdateShardCountInput, UpdateShardCount);
 
@@ -87,7 +87,7 @@ pub(crate) async fn execute(
             }
             merged.push(acc);
         }
-        reshard::publish_routes(&mut meta);
+        meta.publish_routes();
         stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
     }
     Ok(UpdateShardCountOutput {

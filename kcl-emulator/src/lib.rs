@@ -41,25 +41,32 @@ mod blob;
 mod bucket;
 pub mod clock;
 pub mod config;
+mod consumer;
 mod emulator;
 pub mod error;
 pub mod faults;
 mod hashkey;
+mod iterator;
+mod lookup;
 pub mod operation;
 mod ops;
+mod read;
 mod reshard;
+mod retention;
 mod sequence;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod snapshot;
 mod state;
 pub mod subscription;
+mod tags;
 #[cfg(feature = "testcontainers")]
 pub mod testcontainers;
 mod timestamp;
 mod token;
 pub mod types;
 mod validate;
+mod write;
 
 pub use clock::Clock;
 pub use config::{EmulatorConfig, EmulatorConfigBuilder, ThroughputLimits};

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 use crate::bucket::Bucket;
 use crate::error::KinesisError;
-use crate::ops::get_records::read;
+use crate::read::read;
 use crate::state::{Inner, ShardState, StreamState};
 use crate::types::{ConsumerStatus, StreamStatus, SubscribeToShardEvent};
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::error::KinesisError;
 use crate::operation::Operation;
 use crate::state::Inner;
+use crate::tags;
 use crate::types::{CreateStreamInput, CreateStreamOutput, StreamMode};
 use crate::validate;
 
@@ -39,7 +40,7 @@ pub(crate) async fn execute(
     };
     let shard_count = u32::try_from(shard_count).unwrap_or(1);
     let tags = input.tags.unwrap_or_default();
-    super::add_tags_to_stream::validate_tags(&tags)?;
+    tags::validate(&tags)?;
     if tags.len() > 50 {
         return Err(KinesisError::invalid(
             "Failed to create stream: a stream cannot have more than 50 tags.",

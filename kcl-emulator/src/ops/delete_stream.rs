@@ -4,6 +4,7 @@
 //! `EnforceConsumerDeletion` not set).
 
 use crate::error::KinesisError;
+use crate::lookup;
 use crate::state::Inner;
 use crate::types::{DeleteStreamInput, DeleteStreamOutput, StreamStatus};
 
@@ -13,7 +14,7 @@ pub(crate) async fn execute(
     inner: &Inner,
     input: DeleteStreamInput,
 ) -> Result<DeleteStreamOutput, KinesisError> {
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     {
         let mut meta = stream.meta.write();
         if meta.status == StreamStatus::Deleting {

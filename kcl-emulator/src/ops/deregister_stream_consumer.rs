@@ -9,12 +9,12 @@ use crate::operation::Operation;
 use crate::state::Inner;
 use crate::types::{ConsumerStatus, DeregisterStreamConsumerInput, DeregisterStreamConsumerOutput};
 
-use super::describe_stream_consumer::{consumer_stream_hint, find};
+use crate::consumer::{self, find};
 
 impl super::Request for DeregisterStreamConsumerInput {
     const OPERATION: Operation = Operation::DeregisterStreamConsumer;
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
-        consumer_stream_hint(inner, self.stream_arn.as_deref(), self.consumer_arn.as_deref())
+        consumer::stream_hint(inner, self.stream_arn.as_deref(), self.consumer_arn.as_deref())
     }
 }
 

@@ -3,6 +3,7 @@
 //! Errors: `ResourceNotFoundException`, `ValidationException` (limit, shard id).
 
 use crate::error::KinesisError;
+use crate::lookup;
 use crate::state::{Inner, StreamState};
 use crate::types::{DescribeStreamInput, DescribeStreamOutput, StreamDescription, StreamModeDetails};
 use crate::validate;
@@ -17,7 +18,7 @@ pub(crate) async fn execute(
     if let Some(id) = &input.exclusive_start_shard_id {
         validate::shard_id(id, "exclusiveStartShardId")?;
     }
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     let now = inner.now_millis();
     let after = input.exclusive_start_shard_id.as_deref().map(|id| id.to_owned());
     let listed = stream.listed_shards(now);

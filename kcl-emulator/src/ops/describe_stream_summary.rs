@@ -3,6 +3,7 @@
 //! Errors: `ResourceNotFoundException`.
 
 use crate::error::KinesisError;
+use crate::lookup;
 use crate::state::Inner;
 use crate::types::{
     DescribeStreamSummaryInput, DescribeStreamSummaryOutput, StreamDescriptionSummary, StreamModeDetails,
@@ -14,7 +15,7 @@ pub(crate) async fn execute(
     inner: &Inner,
     input: DescribeStreamSummaryInput,
 ) -> Result<DescribeStreamSummaryOutput, KinesisError> {
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     let meta = stream.meta.read();
     Ok(DescribeStreamSummaryOutput {
         stream_description_summary: StreamDescriptionSummary {

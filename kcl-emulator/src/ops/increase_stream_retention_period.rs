@@ -4,6 +4,8 @@
 //! (outside 24..=8760 or below the current retention), `ValidationException` (below 1).
 
 use crate::error::KinesisError;
+use crate::lookup;
+use crate::retention;
 use crate::state::Inner;
 use crate::types::{IncreaseStreamRetentionPeriodInput, IncreaseStreamRetentionPeriodOutput};
 
@@ -13,12 +15,7 @@ pub(crate) async fn execute(
     inner: &Inner,
     input: IncreaseStreamRetentionPeriodInput,
 ) -> Result<IncreaseStreamRetentionPeriodOutput, KinesisError> {
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    super::decrease_stream_retention_period::change_retention(
-        inner,
-        &stream,
-        input.retention_period_hours,
-        true,
-    )?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    retention::change(inner, &stream, input.retention_period_hours, true)?;
     Ok(IncreaseStreamRetentionPeriodOutput {})
 }

@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use crate::error::{ErrorCode, KinesisError};
+use crate::lookup;
 use crate::state::{parse_shard_id, Inner, ShardState, StreamState};
 use crate::token::Reader;
 use crate::types::{ListShardsInput, ListShardsOutput, ShardFilter, ShardFilterType};
@@ -21,8 +22,6 @@ use crate::validate;
 super::stream_request!(ListShardsInput, ListShards);
 
 const TOKEN_KIND: u8 = 2;
-/// How long a NextToken stays valid.
-pub(crate) const NEXT_TOKEN_TTL_MS: i64 = 300_000;
 
 /// A filter reduced to what matching needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,7 +174,7 @@ fn decode_token(inner: &Inner, token: &str, now_ms: i64) -> Result<Cursor, Kines
         ))
     })();
     let (epoch, last, issued, filter) = parsed.ok_or_else(invalid)?;
-    if now_ms.saturating_sub(issued) > NEXT_TOKEN_TTL_MS {
+    if now_ms.saturating_sub(issued) > crate::token::NEXT_TOKEN_TTL_MS {
         return Err(KinesisError::new(
             ErrorCode::ExpiredNextTokenException,
             format!("The timestamp of the NextToken has expired: {token}"),
@@ -225,7 +224,7 @@ pub(crate) async fn execute(inner: &Inner, input: ListShardsInput) -> Result<Lis
                 None => None,
             };
             let filter = parse_filter(input.shard_filter.as_ref())?;
-            let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+            let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
             if let Some(ts) = input.stream_creation_timestamp {
                 // Clients may send it rounded to the second.
                 let (given, created) = (ts.as_millis(), stream.created.as_millis());

@@ -5,6 +5,7 @@
 //! `ExpiredNextTokenException`.
 
 use crate::error::{ErrorCode, KinesisError};
+use crate::lookup;
 use crate::operation::Operation;
 use crate::state::Inner;
 use crate::token::Reader;
@@ -16,7 +17,7 @@ const TOKEN_KIND: u8 = 3;
 impl super::Request for ListStreamConsumersInput {
     const OPERATION: Operation = Operation::ListStreamConsumers;
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
-        super::hint(inner, None, Some(&self.stream_arn))
+        lookup::hint(inner, None, Some(&self.stream_arn))
     }
 }
 
@@ -25,7 +26,7 @@ pub(crate) async fn execute(
     input: ListStreamConsumersInput,
 ) -> Result<ListStreamConsumersOutput, KinesisError> {
     let max = validate::int_in(input.max_results, "maxResults", 1, 10_000, 100)?;
-    let stream = super::resolve(inner, None, Some(&input.stream_arn))?;
+    let stream = lookup::resolve(inner, None, Some(&input.stream_arn))?;
     let now_ms = inner.now_millis();
     let after = match &input.next_token {
         None => None,
@@ -41,7 +42,7 @@ pub(crate) async fn execute(
             if epoch != stream.epoch {
                 return Err(invalid());
             }
-            if now_ms.saturating_sub(issued) > super::list_shards::NEXT_TOKEN_TTL_MS {
+            if now_ms.saturating_sub(issued) > crate::token::NEXT_TOKEN_TTL_MS {
                 return Err(KinesisError::new(
                     ErrorCode::ExpiredNextTokenException,
                     format!("The timestamp of the NextToken has expired: {token}"),

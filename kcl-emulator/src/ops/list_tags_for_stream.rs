@@ -4,6 +4,7 @@
 //! Errors: `ResourceNotFoundException`, `ValidationException`.
 
 use crate::error::KinesisError;
+use crate::lookup;
 use crate::state::Inner;
 use crate::types::{ListTagsForStreamInput, ListTagsForStreamOutput, Tag};
 use crate::validate;
@@ -18,7 +19,7 @@ pub(crate) async fn execute(
     if let Some(key) = &input.exclusive_start_tag_key {
         validate::length(key, "exclusiveStartTagKey", 1, 128)?;
     }
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     let meta = stream.meta.read();
     let after = input.exclusive_start_tag_key.as_deref();
     let mut page = meta

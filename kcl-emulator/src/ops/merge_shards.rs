@@ -6,6 +6,7 @@
 //! already closed).
 
 use crate::error::KinesisError;
+use crate::lookup;
 use crate::state::Inner;
 use crate::types::{MergeShardsInput, MergeShardsOutput, StreamStatus};
 use crate::validate;
@@ -20,9 +21,9 @@ pub(crate) async fn execute(
 ) -> Result<MergeShardsOutput, KinesisError> {
     validate::shard_id(&input.shard_to_merge, "shardToMerge")?;
     validate::shard_id(&input.adjacent_shard_to_merge, "adjacentShardToMerge")?;
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     reshard::require_provisioned(inner, &stream, "MergeShards")?;
-    super::require_active(inner, &stream)?;
+    lookup::require_active(inner, &stream)?;
     let now_ms = inner.now_millis();
     let a = stream
         .shard(&input.shard_to_merge, now_ms)
@@ -43,7 +44,7 @@ pub(crate) async fn execute(
     let mut meta = stream.meta.write();
     if meta.status != StreamStatus::Active {
         drop(meta);
-        return Err(super::require_active(inner, &stream)
+        return Err(lookup::require_active(inner, &stream)
             .err()
             .unwrap_or_else(not_adjacent));
     }

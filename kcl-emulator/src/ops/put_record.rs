@@ -5,11 +5,13 @@
 //! `ProvisionedThroughputExceededException` (shard write limits), or an injected fault.
 
 use crate::error::{ErrorCode, KinesisError};
+use crate::lookup;
 use crate::operation::Operation;
 use crate::sequence;
 use crate::state::Inner;
 use crate::types::{PutRecordInput, PutRecordOutput};
 use crate::validate;
+use crate::write;
 
 super::stream_request!(PutRecordInput, PutRecord);
 
@@ -23,17 +25,17 @@ pub(crate) async fn execute(inner: &Inner, input: PutRecordInput) -> Result<PutR
             ));
         }
     }
-    let entry = super::put_records::validate_entry(
+    let entry = write::validate_entry(
         input.data,
         input.partition_key,
         input.explicit_hash_key.as_deref(),
         None,
     )?;
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    super::require_usable(inner, &stream)?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    lookup::require_usable(inner, &stream)?;
     // Sequence numbers already increase strictly per shard in arrival order, which is what
     // SequenceNumberForOrdering asks for.
-    let result = super::put_records::append(inner, Operation::PutRecord, &stream, vec![entry])
+    let result = write::append(inner, Operation::PutRecord, &stream, vec![entry])
         .pop()
         .unwrap_or_default();
     match (result.error_code, result.sequence_number, result.shard_id) {

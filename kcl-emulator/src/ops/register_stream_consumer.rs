@@ -5,6 +5,7 @@
 //! (name taken), `LimitExceededException` (20 consumers per stream by default).
 
 use crate::error::KinesisError;
+use crate::lookup;
 use crate::operation::Operation;
 use crate::state::{ConsumerState, Inner};
 use crate::types::{Consumer, ConsumerStatus, RegisterStreamConsumerInput, RegisterStreamConsumerOutput};
@@ -13,7 +14,7 @@ use crate::validate;
 impl super::Request for RegisterStreamConsumerInput {
     const OPERATION: Operation = Operation::RegisterStreamConsumer;
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
-        super::hint(inner, None, Some(&self.stream_arn))
+        lookup::hint(inner, None, Some(&self.stream_arn))
     }
 }
 
@@ -22,8 +23,8 @@ pub(crate) async fn execute(
     input: RegisterStreamConsumerInput,
 ) -> Result<RegisterStreamConsumerOutput, KinesisError> {
     validate::name(&input.consumer_name, "consumerName", 128)?;
-    let stream = super::resolve(inner, None, Some(&input.stream_arn))?;
-    super::require_usable(inner, &stream)?;
+    let stream = lookup::resolve(inner, None, Some(&input.stream_arn))?;
+    lookup::require_usable(inner, &stream)?;
     let created = inner.clock.timestamp();
     let mut meta = stream.meta.write();
     if meta.consumers.contains_key(&input.consumer_name) {

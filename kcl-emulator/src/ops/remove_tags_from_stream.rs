@@ -3,6 +3,7 @@
 //! Errors: `ResourceNotFoundException`, `ValidationException`, `ResourceInUseException` (not ACTIVE).
 
 use crate::error::KinesisError;
+use crate::lookup;
 use crate::state::Inner;
 use crate::types::{RemoveTagsFromStreamInput, RemoveTagsFromStreamOutput};
 use crate::validate;
@@ -23,8 +24,8 @@ pub(crate) async fn execute(
     for key in &input.tag_keys {
         validate::length(key, "tagKeys.member", 1, 128)?;
     }
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    super::require_active(inner, &stream)?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    lookup::require_active(inner, &stream)?;
     let mut meta = stream.meta.write();
     for key in &input.tag_keys {
         meta.tags.remove(key);

@@ -7,6 +7,7 @@
 
 use crate::error::KinesisError;
 use crate::hashkey;
+use crate::lookup;
 use crate::state::Inner;
 use crate::types::{SplitShardInput, SplitShardOutput, StreamStatus};
 use crate::validate;
@@ -24,9 +25,9 @@ pub(crate) async fn execute(inner: &Inner, input: SplitShardInput) -> Result<Spl
             "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})",
         ));
     }
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     reshard::require_provisioned(inner, &stream, "SplitShard")?;
-    super::require_active(inner, &stream)?;
+    lookup::require_active(inner, &stream)?;
     let now_ms = inner.now_millis();
     let shard = stream
         .shard(&input.shard_to_split, now_ms)
@@ -54,7 +55,7 @@ pub(crate) async fn execute(inner: &Inner, input: SplitShardInput) -> Result<Spl
     // Re-check under the write lock: a concurrent reshard may have won.
     if meta.status != StreamStatus::Active {
         drop(meta);
-        return Err(super::require_active(inner, &stream)
+        return Err(lookup::require_active(inner, &stream)
             .err()
             .unwrap_or_else(|| reshard::not_open(inner, &stream, &shard.id)));
     }

@@ -18,14 +18,15 @@ use tokio::time::Instant;
 
 use crate::bucket::Bucket;
 use crate::error::KinesisError;
+use crate::lookup;
 use crate::operation::Operation;
 use crate::state::{Inner, SubscriptionSlot};
 use crate::subscription::{SlotHandle, Sub, Subscription, SUBSCRIPTION_LIFETIME};
 use crate::types::{ConsumerStatus, SubscribeToShardInput};
 use crate::validate;
 
-use super::describe_stream_consumer::{find, parse_consumer_arn};
-use super::get_shard_iterator::starting_counter;
+use crate::consumer::{find, parse_consumer_arn};
+use crate::iterator::starting_counter;
 
 impl super::Request for SubscribeToShardInput {
     const OPERATION: Operation = Operation::SubscribeToShard;
@@ -46,7 +47,7 @@ pub(crate) async fn execute(
             consumer.arn
         )));
     }
-    super::require_usable(inner, &stream)?;
+    lookup::require_usable(inner, &stream)?;
     let now_ms = inner.now_millis();
     let shard = stream
         .shard(&input.shard_id, now_ms)

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::error::KinesisError;
 use crate::hashkey;
+use crate::lookup;
 use crate::state::{Inner, ShardState};
 use crate::types::{StreamStatus, UpdateShardCountInput, UpdateShardCountOutput};
 use crate::validate;
@@ -26,9 +27,9 @@ pub(crate) async fn execute(
     input: UpdateShardCountInput,
 ) -> Result<UpdateShardCountOutput, KinesisError> {
     let target = validate::int_in(Some(input.target_shard_count), "targetShardCount", 1, 10_000, 1)?;
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     reshard::require_provisioned(inner, &stream, "UpdateShardCount")?;
-    super::require_active(inner, &stream)?;
+    lookup::require_active(inner, &stream)?;
     let current = stream.meta.read().routes.len();
     let target_n = usize::try_from(target).unwrap_or(1);
     if target_n > current.saturating_mul(2) {
@@ -52,7 +53,7 @@ pub(crate) async fn execute(
     let mut meta = stream.meta.write();
     if meta.status != StreamStatus::Active {
         drop(meta);
-        super::require_active(inner, &stream)?;
+        lookup::require_active(inner, &stream)?;
         return Err(KinesisError::in_use("The stream is being updated."));
     }
     let mut open: Vec<Arc<ShardState>> = meta.routes.to_vec();

@@ -4,6 +4,7 @@
 //! ACTIVE), `InvalidArgumentException` (already in that mode).
 
 use crate::error::KinesisError;
+use crate::lookup;
 use crate::operation::Operation;
 use crate::state::Inner;
 use crate::types::{StreamStatus, UpdateStreamModeInput, UpdateStreamModeOutput};
@@ -11,7 +12,7 @@ use crate::types::{StreamStatus, UpdateStreamModeInput, UpdateStreamModeOutput};
 impl super::Request for UpdateStreamModeInput {
     const OPERATION: Operation = Operation::UpdateStreamMode;
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
-        super::hint(inner, None, Some(&self.stream_arn))
+        lookup::hint(inner, None, Some(&self.stream_arn))
     }
 }
 
@@ -19,8 +20,8 @@ pub(crate) async fn execute(
     inner: &Inner,
     input: UpdateStreamModeInput,
 ) -> Result<UpdateStreamModeOutput, KinesisError> {
-    let stream = super::resolve(inner, None, Some(&input.stream_arn))?;
-    super::require_active(inner, &stream)?;
+    let stream = lookup::resolve(inner, None, Some(&input.stream_arn))?;
+    lookup::require_active(inner, &stream)?;
     let mut meta = stream.meta.write();
     if meta.mode == input.stream_mode_details.stream_mode {
         return Err(KinesisError::invalid(format!(

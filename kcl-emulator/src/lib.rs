@@ -42,6 +42,7 @@ mod bucket;
 pub mod clock;
 pub mod config;
 mod consumer;
+mod dispatch;
 mod emulator;
 pub mod error;
 pub mod faults;

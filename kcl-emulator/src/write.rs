@@ -9,11 +9,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::time::Instant;
 
+use crate::dispatch::RecordFaults;
 use crate::error::KinesisError;
 use crate::hashkey;
-use crate::operation::Operation;
 use crate::state::{Inner, ShardState, StreamState};
-use crate::types::PutRecordsResultEntry;
 use crate::validate;
 
 /// Largest record: data plus partition key.
@@ -90,27 +89,38 @@ fn route(routes: &[Arc<ShardState>], hash: u128) -> usize {
     routes.partition_point(|s| s.start_key <= hash).saturating_sub(1)
 }
 
-fn failure(code: &str, message: String) -> PutRecordsResultEntry {
-    PutRecordsResultEntry {
-        error_code: Some(code.to_owned()),
-        error_message: Some(message),
-        ..Default::default()
+/// What became of one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Appended {
+    /// Stored in `shard_id` with `sequence_number`.
+    Stored {
+        shard_id: String,
+        sequence_number: String,
+    },
+    /// Not stored: the AWS error code and message of the record's failure.
+    Failed { code: String, message: String },
+}
+
+fn failure(code: &str, message: String) -> Appended {
+    Appended::Failed {
+        code: code.to_owned(),
+        message,
     }
 }
 
-/// Appends validated entries to the open shards of `stream`; one result per entry, in order.
+/// Appends validated entries to the open shards of `stream`; one result per entry, in order. `faults` is
+/// asked for each record before it is stored (a scripted failure fails that record only).
 pub(crate) fn append(
     inner: &Inner,
-    op: Operation,
+    faults: RecordFaults<'_>,
     stream: &StreamState,
     mut entries: Vec<Entry>,
-) -> Vec<PutRecordsResultEntry> {
-    let mut results = vec![PutRecordsResultEntry::default(); entries.len()];
+) -> Vec<Appended> {
+    let mut results = vec![failure("InternalFailure", "Internal service failure.".to_owned()); entries.len()];
     let now_ms = inner.now_millis();
     let cutoff = now_ms.saturating_sub(stream.retention_ms());
     let limits = inner.config.throughput;
     let limited = limits.write_bytes_per_sec.is_some() || limits.write_records_per_sec.is_some();
-    let faults = &inner.faults;
     let mut pending: Vec<usize> = (0..entries.len()).collect();
     // A shard can close between routing and locking (a concurrent reshard): such records are routed
     // again with the new routes. Resharding is rare, so a handful of rounds always suffices.
@@ -149,11 +159,9 @@ pub(crate) fn append(
             let now = limited.then(Instant::now);
             for &(_, i) in group {
                 let entry = &mut entries[i];
-                if !faults.is_empty() {
-                    if let Some(e) = faults.check(op, Some(&stream.name), Some(&shard.id)).error {
-                        results[i] = failure(e.code(), e.message().to_owned());
-                        continue;
-                    }
+                if let Some(e) = faults(&stream.name, &shard.id) {
+                    results[i] = failure(e.code(), e.message().to_owned());
+                    continue;
                 }
                 if let Some(now) = now {
                     let size = (entry.data.len() + entry.partition_key.len()) as u64;
@@ -191,11 +199,9 @@ pub(crate) fn append(
             // The result strings are built outside the shard lock, so concurrent writers of the
             // shard wait only for the appends.
             for (i, counter) in accepted.drain(..) {
-                results[i] = PutRecordsResultEntry {
-                    sequence_number: Some(shard.seq(counter)),
-                    shard_id: Some(shard.id.clone()),
-                    error_code: None,
-                    error_message: None,
+                results[i] = Appended::Stored {
+                    sequence_number: shard.seq(counter),
+                    shard_id: shard.id.clone(),
                 };
             }
         }

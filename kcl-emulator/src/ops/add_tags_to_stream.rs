@@ -10,7 +10,7 @@ use crate::tags;
 use crate::types::{AddTagsToStreamInput, AddTagsToStreamOutput};
 use crate::validate;
 
-super::stream_request!(AddTagsToStreamInput, AddTagsToStream);
+crate::dispatch::named_stream!(AddTagsToStreamInput);
 
 pub(crate) async fn execute(
     inner: &Inner,

@@ -7,14 +7,12 @@
 use std::sync::Arc;
 
 use crate::error::KinesisError;
-use crate::operation::Operation;
 use crate::state::Inner;
 use crate::tags;
 use crate::types::{CreateStreamInput, CreateStreamOutput, StreamMode};
 use crate::validate;
 
-impl super::Request for CreateStreamInput {
-    const OPERATION: Operation = Operation::CreateStream;
+impl crate::dispatch::Scoped for CreateStreamInput {
     fn stream_hint(&self, _inner: &Inner) -> Option<String> {
         Some(self.stream_name.clone())
     }

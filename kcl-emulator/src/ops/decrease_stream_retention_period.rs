@@ -9,7 +9,7 @@ use crate::retention;
 use crate::state::Inner;
 use crate::types::{DecreaseStreamRetentionPeriodInput, DecreaseStreamRetentionPeriodOutput};
 
-super::stream_request!(DecreaseStreamRetentionPeriodInput, DecreaseStreamRetentionPeriod);
+crate::dispatch::named_stream!(DecreaseStreamRetentionPeriodInput);
 
 pub(crate) async fn execute(
     inner: &Inner,

@@ -8,7 +8,7 @@ use crate::lookup;
 use crate::state::Inner;
 use crate::types::{DeleteStreamInput, DeleteStreamOutput, StreamStatus};
 
-super::stream_request!(DeleteStreamInput, DeleteStream);
+crate::dispatch::named_stream!(DeleteStreamInput);
 
 pub(crate) async fn execute(
     inner: &Inner,

@@ -5,14 +5,12 @@
 //! `ResourceNotFoundException`.
 
 use crate::error::KinesisError;
-use crate::operation::Operation;
 use crate::state::Inner;
 use crate::types::{ConsumerStatus, DeregisterStreamConsumerInput, DeregisterStreamConsumerOutput};
 
 use crate::consumer::{self, find};
 
-impl super::Request for DeregisterStreamConsumerInput {
-    const OPERATION: Operation = Operation::DeregisterStreamConsumer;
+impl crate::dispatch::Scoped for DeregisterStreamConsumerInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
         consumer::stream_hint(inner, self.stream_arn.as_deref(), self.consumer_arn.as_deref())
     }

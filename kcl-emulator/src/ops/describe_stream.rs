@@ -8,7 +8,7 @@ use crate::state::{Inner, StreamState};
 use crate::types::{DescribeStreamInput, DescribeStreamOutput, StreamDescription, StreamModeDetails};
 use crate::validate;
 
-super::stream_request!(DescribeStreamInput, DescribeStream);
+crate::dispatch::named_stream!(DescribeStreamInput);
 
 pub(crate) async fn execute(
     inner: &Inner,

@@ -5,12 +5,10 @@
 
 use crate::consumer;
 use crate::error::KinesisError;
-use crate::operation::Operation;
 use crate::state::Inner;
 use crate::types::{ConsumerDescription, DescribeStreamConsumerInput, DescribeStreamConsumerOutput};
 
-impl super::Request for DescribeStreamConsumerInput {
-    const OPERATION: Operation = Operation::DescribeStreamConsumer;
+impl crate::dispatch::Scoped for DescribeStreamConsumerInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
         consumer::stream_hint(inner, self.stream_arn.as_deref(), self.consumer_arn.as_deref())
     }

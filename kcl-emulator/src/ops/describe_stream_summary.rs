@@ -9,7 +9,7 @@ use crate::types::{
     DescribeStreamSummaryInput, DescribeStreamSummaryOutput, StreamDescriptionSummary, StreamModeDetails,
 };
 
-super::stream_request!(DescribeStreamSummaryInput, DescribeStreamSummary);
+crate::dispatch::named_stream!(DescribeStreamSummaryInput);
 
 pub(crate) async fn execute(
     inner: &Inner,

@@ -11,28 +11,35 @@
 
 use tokio::time::Instant;
 
+use crate::dispatch::AtShard;
 use crate::error::{ErrorCode, KinesisError};
+use crate::iterator::{decode, encode, IteratorPosition, ITERATOR_TTL_MS};
 use crate::lookup;
-use crate::operation::Operation;
+use crate::read::read;
 use crate::state::Inner;
 use crate::types::{GetRecordsInput, GetRecordsOutput};
 use crate::validate;
 
-use crate::iterator::{decode, encode, IteratorPosition, ITERATOR_TTL_MS};
-use crate::read::read;
-
 /// Largest GetRecords response.
 pub(crate) const MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
 
-impl super::Request for GetRecordsInput {
-    const OPERATION: Operation = Operation::GetRecords;
+impl crate::dispatch::Scoped for GetRecordsInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
         let it = decode(inner, &self.shard_iterator)?;
         inner.stream_by_epoch(it.epoch).map(|s| s.name.clone())
     }
 }
 
-pub(crate) async fn execute(inner: &Inner, input: GetRecordsInput) -> Result<GetRecordsOutput, KinesisError> {
+/// What `execute` needs besides the stream and shard.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    limit: i32,
+    it: IteratorPosition,
+    now_ms: i64,
+}
+
+/// Validates the request and its iterator (signature, age) and finds the iterator's stream and shard.
+pub(crate) fn locate(inner: &Inner, input: GetRecordsInput) -> Result<AtShard<Plan>, KinesisError> {
     let limit = validate::int_in(input.limit, "limit", 1, 10_000, 10_000)?;
     validate::length(&input.shard_iterator, "shardIterator", 1, 512)?;
     let it = decode(inner, &input.shard_iterator)
@@ -62,12 +69,20 @@ pub(crate) async fn execute(inner: &Inner, input: GetRecordsInput) -> Result<Get
     let shard = stream
         .shard_by_index(it.shard, now_ms)
         .ok_or_else(|| inner.shard_not_found(&stream, &crate::state::shard_id(it.shard)))?;
-    if !inner.faults.is_empty() {
-        inner
-            .faults
-            .apply(Operation::GetRecords, Some(&stream.name), Some(&shard.id))
-            .await?;
-    }
+    Ok(AtShard {
+        stream,
+        shard,
+        plan: Plan { limit, it, now_ms },
+    })
+}
+
+/// Reads from the located shard, within its read limits.
+pub(crate) async fn execute(inner: &Inner, at: AtShard<Plan>) -> Result<GetRecordsOutput, KinesisError> {
+    let AtShard {
+        stream,
+        shard,
+        plan: Plan { limit, it, now_ms },
+    } = at;
     let limits = inner.config.throughput;
     let batch = {
         let mut data = shard.data.lock();

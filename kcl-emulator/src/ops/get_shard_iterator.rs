@@ -1,13 +1,13 @@
 //! GetShardIterator: an opaque token naming a position in a shard, valid for five minutes.
 //!
-//! The token signs (stream epoch, shard index, position, issue time) with the emulator's key, so it
-//! survives nothing but honest use: altered, forged or foreign tokens are `InvalidArgumentException`,
-//! old ones `ExpiredIteratorException` (checked by GetRecords).
+//! The token is made and checked by [`crate::iterator`]. Shard-scoped fault rules apply once the shard
+//! is found (`locate`), before the position is worked out (`execute`).
 //!
 //! Errors: `ValidationException` (shard id, sequence-number format), `InvalidArgumentException` (missing
 //! or foreign starting sequence number, missing timestamp), `ResourceNotFoundException` (stream or shard),
 //! `ProvisionedThroughputExceededException` (injected).
 
+use crate::dispatch::AtShard;
 use crate::error::KinesisError;
 use crate::iterator::{encode, starting_counter, IteratorPosition};
 use crate::lookup;
@@ -15,12 +15,17 @@ use crate::state::Inner;
 use crate::types::{GetShardIteratorInput, GetShardIteratorOutput};
 use crate::validate;
 
-super::stream_request!(GetShardIteratorInput, GetShardIterator);
+crate::dispatch::named_stream!(GetShardIteratorInput);
 
-pub(crate) async fn execute(
-    inner: &Inner,
+/// What `execute` needs besides the stream and shard.
+#[derive(Debug)]
+pub(crate) struct Plan {
     input: GetShardIteratorInput,
-) -> Result<GetShardIteratorOutput, KinesisError> {
+    now_ms: i64,
+}
+
+/// Validates the request and finds its stream and shard.
+pub(crate) fn locate(inner: &Inner, input: GetShardIteratorInput) -> Result<AtShard<Plan>, KinesisError> {
     validate::shard_id(&input.shard_id, "shardId")?;
     let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     lookup::require_usable(inner, &stream)?;
@@ -28,14 +33,23 @@ pub(crate) async fn execute(
     let shard = stream
         .shard(&input.shard_id, now_ms)
         .ok_or_else(|| inner.shard_not_found(&stream, &input.shard_id))?;
-    inner
-        .faults
-        .apply(
-            crate::operation::Operation::GetShardIterator,
-            Some(&stream.name),
-            Some(&shard.id),
-        )
-        .await?;
+    Ok(AtShard {
+        stream,
+        shard,
+        plan: Plan { input, now_ms },
+    })
+}
+
+/// The iterator at the requested position of the located shard.
+pub(crate) async fn execute(
+    inner: &Inner,
+    at: AtShard<Plan>,
+) -> Result<GetShardIteratorOutput, KinesisError> {
+    let AtShard {
+        stream,
+        shard,
+        plan: Plan { input, now_ms },
+    } = at;
     let position = {
         let mut data = shard.data.lock();
         data.trim(now_ms.saturating_sub(stream.retention_ms()));

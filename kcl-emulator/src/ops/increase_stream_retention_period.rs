@@ -9,7 +9,7 @@ use crate::retention;
 use crate::state::Inner;
 use crate::types::{IncreaseStreamRetentionPeriodInput, IncreaseStreamRetentionPeriodOutput};
 
-super::stream_request!(IncreaseStreamRetentionPeriodInput, IncreaseStreamRetentionPeriod);
+crate::dispatch::named_stream!(IncreaseStreamRetentionPeriodInput);
 
 pub(crate) async fn execute(
     inner: &Inner,

@@ -19,7 +19,7 @@ use crate::token::Reader;
 use crate::types::{ListShardsInput, ListShardsOutput, ShardFilter, ShardFilterType};
 use crate::validate;
 
-super::stream_request!(ListShardsInput, ListShards);
+crate::dispatch::named_stream!(ListShardsInput);
 
 const TOKEN_KIND: u8 = 2;
 

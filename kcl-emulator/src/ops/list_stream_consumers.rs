@@ -6,7 +6,6 @@
 
 use crate::error::{ErrorCode, KinesisError};
 use crate::lookup;
-use crate::operation::Operation;
 use crate::state::Inner;
 use crate::token::Reader;
 use crate::types::{Consumer, ListStreamConsumersInput, ListStreamConsumersOutput};
@@ -14,8 +13,7 @@ use crate::validate;
 
 const TOKEN_KIND: u8 = 3;
 
-impl super::Request for ListStreamConsumersInput {
-    const OPERATION: Operation = Operation::ListStreamConsumers;
+impl crate::dispatch::Scoped for ListStreamConsumersInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
         lookup::hint(inner, None, Some(&self.stream_arn))
     }

@@ -4,15 +4,13 @@
 //! Errors: `ValidationException` (limit), `InvalidArgumentException` (a forged or foreign NextToken).
 
 use crate::error::KinesisError;
-use crate::operation::Operation;
 use crate::state::Inner;
 use crate::types::{ListStreamsInput, ListStreamsOutput, StreamModeDetails, StreamSummary};
 use crate::validate;
 
 const TOKEN_KIND: u8 = 4;
 
-impl super::Request for ListStreamsInput {
-    const OPERATION: Operation = Operation::ListStreams;
+impl crate::dispatch::Scoped for ListStreamsInput {
     fn stream_hint(&self, _inner: &Inner) -> Option<String> {
         None
     }

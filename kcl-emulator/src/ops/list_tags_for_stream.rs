@@ -9,7 +9,7 @@ use crate::state::Inner;
 use crate::types::{ListTagsForStreamInput, ListTagsForStreamOutput, Tag};
 use crate::validate;
 
-super::stream_request!(ListTagsForStreamInput, ListTagsForStream);
+crate::dispatch::named_stream!(ListTagsForStreamInput);
 
 pub(crate) async fn execute(
     inner: &Inner,

@@ -13,7 +13,7 @@ use crate::validate;
 
 use crate::reshard;
 
-super::stream_request!(MergeShardsInput, MergeShards);
+crate::dispatch::named_stream!(MergeShardsInput);
 
 pub(crate) async fn execute(
     inner: &Inner,

@@ -1,11 +1,16 @@
-//! One module per Kinesis operation, each with its validation next to it.
+//! The Kinesis operations: one module per operation, and the one list they are dispatched from.
 //!
-//! Every module exposes `execute(&Inner, Input) -> Result<Output, KinesisError>` and implements
-//! [`Request`] for its input, which tells the fault injector which operation and stream a call targets.
-//! The [`Emulator`](crate::Emulator) methods dispatch here.
+//! Each module holds its operation's request and response types (re-exported from
+//! [`types`](crate::types)), its validation and its logic, and imports no other module of `ops/`: what
+//! operations share lives in the crate's own modules (stream and consumer lookup, iterators, the read
+//! and write paths, tags, retention, resharding). The list below generates the [`Operation`] enum, the
+//! [`Emulator`](crate::Emulator) methods and the server's routing (see [`crate::dispatch`] for the
+//! syntax and for how scripted faults wrap each call). Adding an operation: a module here, and one entry
+//! in the list.
 
-use crate::operation::Operation;
-use crate::state::Inner;
+#[allow(unused_imports)] // for the docs of the list's entries
+use crate::subscription::Subscription;
+use crate::types::*;
 
 pub(crate) mod add_tags_to_stream;
 pub(crate) mod create_stream;
@@ -32,28 +37,61 @@ pub(crate) mod subscribe_to_shard;
 pub(crate) mod update_shard_count;
 pub(crate) mod update_stream_mode;
 
-/// What the dispatcher needs to know about a request before running it.
-pub(crate) trait Request {
-    /// The operation this request is for.
-    const OPERATION: Operation;
-
-    /// The stream the request targets, when it can be told cheaply (for stream-scoped fault rules).
-    fn stream_hint(&self, inner: &Inner) -> Option<String>;
+crate::dispatch::operations! {
+    /// CreateStream: a PROVISIONED stream of `shard_count` shards, or an ON_DEMAND stream.
+    CreateStream => create_stream(CreateStreamInput) -> CreateStreamOutput [writes];
+    /// DeleteStream.
+    DeleteStream => delete_stream(DeleteStreamInput) -> DeleteStreamOutput [writes];
+    /// DescribeStream: the stream and a page of its shards.
+    DescribeStream => describe_stream(DescribeStreamInput) -> DescribeStreamOutput [reads];
+    /// DescribeStreamSummary: the stream without its shards.
+    DescribeStreamSummary => describe_stream_summary(DescribeStreamSummaryInput)
+        -> DescribeStreamSummaryOutput [reads];
+    /// ListStreams, paginated.
+    ListStreams => list_streams(ListStreamsInput) -> ListStreamsOutput [reads];
+    /// AddTagsToStream.
+    AddTagsToStream => add_tags_to_stream(AddTagsToStreamInput) -> AddTagsToStreamOutput [writes];
+    /// RemoveTagsFromStream.
+    RemoveTagsFromStream => remove_tags_from_stream(RemoveTagsFromStreamInput)
+        -> RemoveTagsFromStreamOutput [writes];
+    /// ListTagsForStream, paginated.
+    ListTagsForStream => list_tags_for_stream(ListTagsForStreamInput) -> ListTagsForStreamOutput [reads];
+    /// IncreaseStreamRetentionPeriod (24..=8760 hours).
+    IncreaseStreamRetentionPeriod => increase_stream_retention_period(IncreaseStreamRetentionPeriodInput)
+        -> IncreaseStreamRetentionPeriodOutput [writes];
+    /// DecreaseStreamRetentionPeriod (24..=8760 hours).
+    DecreaseStreamRetentionPeriod => decrease_stream_retention_period(DecreaseStreamRetentionPeriodInput)
+        -> DecreaseStreamRetentionPeriodOutput [writes];
+    /// UpdateStreamMode: switch between PROVISIONED and ON_DEMAND.
+    UpdateStreamMode => update_stream_mode(UpdateStreamModeInput) -> UpdateStreamModeOutput [writes];
+    /// PutRecord.
+    PutRecord => put_record(PutRecordInput) -> PutRecordOutput [writes, per_record];
+    /// PutRecords: 1..=500 records with per-record results (partial failure).
+    PutRecords => put_records(PutRecordsInput) -> PutRecordsOutput [writes, per_record];
+    /// GetShardIterator: a five-minute token for GetRecords.
+    GetShardIterator => get_shard_iterator(GetShardIteratorInput) -> GetShardIteratorOutput [reads, at_shard];
+    /// GetRecords.
+    GetRecords => get_records(GetRecordsInput) -> GetRecordsOutput [reads, at_shard];
+    /// ListShards, with filters and pagination.
+    ListShards => list_shards(ListShardsInput) -> ListShardsOutput [reads];
+    /// SplitShard.
+    SplitShard => split_shard(SplitShardInput) -> SplitShardOutput [writes];
+    /// MergeShards.
+    MergeShards => merge_shards(MergeShardsInput) -> MergeShardsOutput [writes];
+    /// UpdateShardCount (UNIFORM_SCALING).
+    UpdateShardCount => update_shard_count(UpdateShardCountInput) -> UpdateShardCountOutput [writes];
+    /// RegisterStreamConsumer.
+    RegisterStreamConsumer => register_stream_consumer(RegisterStreamConsumerInput)
+        -> RegisterStreamConsumerOutput [writes];
+    /// DescribeStreamConsumer.
+    DescribeStreamConsumer => describe_stream_consumer(DescribeStreamConsumerInput)
+        -> DescribeStreamConsumerOutput [reads];
+    /// ListStreamConsumers, paginated.
+    ListStreamConsumers => list_stream_consumers(ListStreamConsumersInput)
+        -> ListStreamConsumersOutput [reads];
+    /// DeregisterStreamConsumer.
+    DeregisterStreamConsumer => deregister_stream_consumer(DeregisterStreamConsumerInput)
+        -> DeregisterStreamConsumerOutput [writes];
+    /// SubscribeToShard: a [`Subscription`] stream of events that lives up to five minutes.
+    SubscribeToShard => subscribe_to_shard(SubscribeToShardInput) -> Subscription [reads, at_shard, events];
 }
-
-/// Implements [`Request`] for inputs that name their stream with `stream_name` / `stream_arn` options.
-macro_rules! stream_request {
-    ($input:ty, $op:ident) => {
-        impl $crate::ops::Request for $input {
-            const OPERATION: $crate::operation::Operation = $crate::operation::Operation::$op;
-            fn stream_hint(&self, inner: &$crate::state::Inner) -> Option<String> {
-                $crate::lookup::hint(
-                    inner,
-                    self.stream_name.as_deref(),
-                    self.stream_arn.as_deref(),
-                )
-            }
-        }
-    };
-}
-pub(crate) use stream_request;

@@ -4,18 +4,22 @@
 //! `InvalidArgumentException` (record over 1 MiB, hash key out of range), `ResourceNotFoundException`,
 //! `ProvisionedThroughputExceededException` (shard write limits), or an injected fault.
 
+use crate::dispatch::RecordFaults;
 use crate::error::{ErrorCode, KinesisError};
 use crate::lookup;
-use crate::operation::Operation;
 use crate::sequence;
 use crate::state::Inner;
 use crate::types::{PutRecordInput, PutRecordOutput};
 use crate::validate;
-use crate::write;
+use crate::write::{self, Appended};
 
-super::stream_request!(PutRecordInput, PutRecord);
+crate::dispatch::named_stream!(PutRecordInput);
 
-pub(crate) async fn execute(inner: &Inner, input: PutRecordInput) -> Result<PutRecordOutput, KinesisError> {
+pub(crate) async fn execute(
+    inner: &Inner,
+    input: PutRecordInput,
+    faults: RecordFaults<'_>,
+) -> Result<PutRecordOutput, KinesisError> {
     if let Some(seq) = &input.sequence_number_for_ordering {
         if !sequence::is_well_formed(seq) {
             return Err(validate::error(
@@ -35,20 +39,17 @@ pub(crate) async fn execute(inner: &Inner, input: PutRecordInput) -> Result<PutR
     lookup::require_usable(inner, &stream)?;
     // Sequence numbers already increase strictly per shard in arrival order, which is what
     // SequenceNumberForOrdering asks for.
-    let result = write::append(inner, Operation::PutRecord, &stream, vec![entry])
-        .pop()
-        .unwrap_or_default();
-    match (result.error_code, result.sequence_number, result.shard_id) {
-        (Some(code), _, _) => Err(KinesisError::new(
-            ErrorCode::parse(&code),
-            result.error_message.unwrap_or_default(),
-        )),
-        (None, Some(sequence_number), Some(shard_id)) => Ok(PutRecordOutput {
+    match write::append(inner, faults, &stream, vec![entry]).pop() {
+        Some(Appended::Stored {
+            shard_id,
+            sequence_number,
+        }) => Ok(PutRecordOutput {
             shard_id,
             sequence_number,
             encryption_type: Some(crate::types::EncryptionType::None),
         }),
-        _ => Err(KinesisError::new(
+        Some(Appended::Failed { code, message }) => Err(KinesisError::new(ErrorCode::parse(&code), message)),
+        None => Err(KinesisError::new(
             ErrorCode::InternalFailure,
             "Internal service failure.",
         )),

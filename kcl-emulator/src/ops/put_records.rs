@@ -9,21 +9,25 @@
 //! Errors: `ValidationException`, `InvalidArgumentException`, `ResourceNotFoundException` (missing or not
 //! yet ACTIVE stream).
 
+use crate::dispatch::RecordFaults;
 use crate::error::KinesisError;
 use crate::lookup;
-use crate::operation::Operation;
 use crate::state::Inner;
-use crate::types::{PutRecordsInput, PutRecordsOutput};
+use crate::types::{PutRecordsInput, PutRecordsOutput, PutRecordsResultEntry};
 use crate::validate;
-use crate::write;
+use crate::write::{self, Appended};
 
-super::stream_request!(PutRecordsInput, PutRecords);
+crate::dispatch::named_stream!(PutRecordsInput);
 
 /// Largest PutRecords request.
 const MAX_REQUEST_BYTES: usize = 5 * 1024 * 1024;
 const MAX_RECORDS: usize = 500;
 
-pub(crate) async fn execute(inner: &Inner, input: PutRecordsInput) -> Result<PutRecordsOutput, KinesisError> {
+pub(crate) async fn execute(
+    inner: &Inner,
+    input: PutRecordsInput,
+    faults: RecordFaults<'_>,
+) -> Result<PutRecordsOutput, KinesisError> {
     if input.records.is_empty() || input.records.len() > MAX_RECORDS {
         return Err(validate::error(
             format!("{} records", input.records.len()),
@@ -49,7 +53,25 @@ pub(crate) async fn execute(inner: &Inner, input: PutRecordsInput) -> Result<Put
     }
     let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     lookup::require_usable(inner, &stream)?;
-    let records = write::append(inner, Operation::PutRecords, &stream, entries);
+    let records: Vec<PutRecordsResultEntry> = write::append(inner, faults, &stream, entries)
+        .into_iter()
+        .map(|appended| match appended {
+            Appended::Stored {
+                shard_id,
+                sequence_number,
+            } => PutRecordsResultEntry {
+                sequence_number: Some(sequence_number),
+                shard_id: Some(shard_id),
+                error_code: None,
+                error_message: None,
+            },
+            Appended::Failed { code, message } => PutRecordsResultEntry {
+                error_code: Some(code),
+                error_message: Some(message),
+                ..Default::default()
+            },
+        })
+        .collect();
     let failed = records.iter().filter(|r| r.is_failure()).count();
     Ok(PutRecordsOutput {
         failed_record_count: i32::try_from(failed).unwrap_or(i32::MAX),

@@ -6,13 +6,11 @@
 
 use crate::error::KinesisError;
 use crate::lookup;
-use crate::operation::Operation;
 use crate::state::{ConsumerState, Inner};
 use crate::types::{Consumer, ConsumerStatus, RegisterStreamConsumerInput, RegisterStreamConsumerOutput};
 use crate::validate;
 
-impl super::Request for RegisterStreamConsumerInput {
-    const OPERATION: Operation = Operation::RegisterStreamConsumer;
+impl crate::dispatch::Scoped for RegisterStreamConsumerInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
         lookup::hint(inner, None, Some(&self.stream_arn))
     }

@@ -8,7 +8,7 @@ use crate::state::Inner;
 use crate::types::{RemoveTagsFromStreamInput, RemoveTagsFromStreamOutput};
 use crate::validate;
 
-super::stream_request!(RemoveTagsFromStreamInput, RemoveTagsFromStream);
+crate::dispatch::named_stream!(RemoveTagsFromStreamInput);
 
 pub(crate) async fn execute(
     inner: &Inner,

@@ -14,7 +14,7 @@ use crate::validate;
 
 use crate::reshard;
 
-super::stream_request!(SplitShardInput, SplitShard);
+crate::dispatch::named_stream!(SplitShardInput);
 
 pub(crate) async fn execute(inner: &Inner, input: SplitShardInput) -> Result<SplitShardOutput, KinesisError> {
     validate::shard_id(&input.shard_to_split, "shardToSplit")?;

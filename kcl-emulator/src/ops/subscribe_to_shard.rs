@@ -17,28 +17,33 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::bucket::Bucket;
+use crate::dispatch::AtShard;
 use crate::error::KinesisError;
 use crate::lookup;
-use crate::operation::Operation;
-use crate::state::{Inner, SubscriptionSlot};
+use crate::state::{ConsumerState, Inner, SubscriptionSlot};
 use crate::subscription::{SlotHandle, Sub, Subscription, SUBSCRIPTION_LIFETIME};
-use crate::types::{ConsumerStatus, SubscribeToShardInput};
+use crate::types::{ConsumerStatus, StartingPosition, SubscribeToShardInput};
 use crate::validate;
 
 use crate::consumer::{find, parse_consumer_arn};
 use crate::iterator::starting_counter;
 
-impl super::Request for SubscribeToShardInput {
-    const OPERATION: Operation = Operation::SubscribeToShard;
+impl crate::dispatch::Scoped for SubscribeToShardInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
         parse_consumer_arn(inner, &self.consumer_arn).ok().map(|(s, _)| s)
     }
 }
 
-pub(crate) async fn execute(
-    inner: &Arc<Inner>,
-    input: SubscribeToShardInput,
-) -> Result<Subscription, KinesisError> {
+/// What `execute` needs besides the stream and shard.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    consumer: ConsumerState,
+    starting_position: StartingPosition,
+    now_ms: i64,
+}
+
+/// Validates the request and finds the (ACTIVE) consumer, its stream and the shard.
+pub(crate) fn locate(inner: &Inner, input: SubscribeToShardInput) -> Result<AtShard<Plan>, KinesisError> {
     validate::shard_id(&input.shard_id, "shardId")?;
     let (stream, consumer) = find(inner, None, None, Some(&input.consumer_arn))?;
     if consumer.status != ConsumerStatus::Active {
@@ -52,16 +57,31 @@ pub(crate) async fn execute(
     let shard = stream
         .shard(&input.shard_id, now_ms)
         .ok_or_else(|| inner.shard_not_found(&stream, &input.shard_id))?;
-    if !inner.faults.is_empty() {
-        inner
-            .faults
-            .apply(Operation::SubscribeToShard, Some(&stream.name), Some(&shard.id))
-            .await?;
-    }
+    Ok(AtShard {
+        stream,
+        shard,
+        plan: Plan {
+            consumer,
+            starting_position: input.starting_position,
+            now_ms,
+        },
+    })
+}
+
+/// Subscribes the consumer to the located shard, taking over an older subscription of the pair.
+pub(crate) async fn execute(inner: &Arc<Inner>, at: AtShard<Plan>) -> Result<Subscription, KinesisError> {
+    let AtShard {
+        stream,
+        shard,
+        plan: Plan {
+            consumer,
+            starting_position: p,
+            now_ms,
+        },
+    } = at;
     let position = {
         let mut data = shard.data.lock();
         data.trim(now_ms.saturating_sub(stream.retention_ms()));
-        let p = &input.starting_position;
         starting_counter(
             inner,
             &stream,

@@ -20,7 +20,7 @@ use crate::validate;
 
 use crate::reshard;
 
-super::stream_request!(UpdateShardCountInput, UpdateShardCount);
+crate::dispatch::named_stream!(UpdateShardCountInput);
 
 pub(crate) async fn execute(
     inner: &Inner,

@@ -5,12 +5,10 @@
 
 use crate::error::KinesisError;
 use crate::lookup;
-use crate::operation::Operation;
 use crate::state::Inner;
 use crate::types::{StreamStatus, UpdateStreamModeInput, UpdateStreamModeOutput};
 
-impl super::Request for UpdateStreamModeInput {
-    const OPERATION: Operation = Operation::UpdateStreamMode;
+impl crate::dispatch::Scoped for UpdateStreamModeInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
         lookup::hint(inner, None, Some(&self.stream_arn))
     }

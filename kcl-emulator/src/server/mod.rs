@@ -17,8 +17,9 @@
 //! # Layout
 //! - `listener`: the accept loop (HTTP/1.1 and h2c on one socket) and graceful shutdown.
 //! - `service`: per-request checks in AWS's order, dispatch, and AWS-shaped error answers.
-//! - `backend`: decoded requests to [`Emulator`] calls and back.
-//! - `operation`: the operation names of `X-Amz-Target`.
+//! - `backend`: decoded requests to [`Emulator`] calls (routed by the crate's list of operations) and
+//!   back, with persistence.
+//! - `target`: the operation named by `X-Amz-Target`, implemented or not.
 //! - `auth`: SigV4 presence checks (signatures are not verified).
 //! - `codec`: JSON 1.1 and CBOR 1.1 bodies to and from one canonical form.
 //! - `eventstream`: event-stream framing for SubscribeToShard.
@@ -27,14 +28,14 @@
 //! - `error`: [`ServerError`] and the error answers.
 
 mod auth;
-mod backend;
+pub(crate) mod backend;
 mod codec;
 mod error;
 mod eventstream;
 mod listener;
-mod operation;
 mod persist;
 mod service;
+mod target;
 mod tls;
 
 use std::future::Future;
@@ -48,9 +49,11 @@ use tokio::sync::watch;
 pub use error::ServerError;
 pub use tls::TlsConfig;
 
+pub(crate) use error::ApiError;
+pub(crate) use service::Reply;
+
 use crate::Emulator;
 use backend::EmulatorBackend;
-use operation::Operation;
 use persist::Persistence;
 use service::Handler;
 
@@ -227,7 +230,7 @@ async fn create_initial_stream(backend: &EmulatorBackend, stream: &InitialStream
     let mut request = serde_json::Map::new();
     request.insert("StreamName".into(), stream.name.clone().into());
     request.insert("ShardCount".into(), stream.shards.into());
-    match backend.call(Operation::CreateStream, request).await {
+    match backend.call(crate::Operation::CreateStream.into(), request).await {
         Ok(_) => {
             tracing::info!(stream = %stream.name, shards = stream.shards, "created initial stream");
             Ok(())

@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use super::codec::{self, WireFormat};
 use super::error::ApiError;
 use super::eventstream;
-use super::operation::Operation;
+use super::target::Target;
 
 /// The response body type: whole bodies and event streams alike.
 pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -47,10 +47,10 @@ impl std::fmt::Debug for Reply {
 
 /// Executes decoded Kinesis requests. The server's implementation drives the in-process emulator.
 pub(crate) trait Backend: Send + Sync + 'static {
-    /// Runs `operation` with `request` (canonical JSON form).
+    /// Runs the operation `target` names with `request` (canonical JSON form).
     fn call(
         &self,
-        operation: Operation,
+        target: Target,
         request: Map<String, Value>,
     ) -> BoxFuture<'static, Result<Reply, ApiError>>;
 }
@@ -127,7 +127,7 @@ impl Handler {
             .get("x-amz-target")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let operation = Operation::from_target(target)
+        let operation = Target::from_target(target)
             .ok_or_else(|| ApiError::unknown_operation(format!("unknown operation target '{target}'")))?;
         super::auth::check(&parts.headers, parts.uri.query())?;
 
@@ -261,14 +261,15 @@ mod tests {
     impl Backend for Echo {
         fn call(
             &self,
-            operation: Operation,
+            operation: Target,
             request: Map<String, Value>,
         ) -> BoxFuture<'static, Result<Reply, ApiError>> {
+            use crate::Operation;
             Box::pin(async move {
                 match operation {
-                    Operation::DeleteStream => Err(ApiError::from_code("ResourceNotFoundException", "no such stream")),
-                    Operation::MergeShards => panic!("backend bug"),
-                    Operation::SubscribeToShard => Ok(Reply::Stream(
+                    Target::Implemented(Operation::DeleteStream) => Err(ApiError::from_code("ResourceNotFoundException", "no such stream")),
+                    Target::Implemented(Operation::MergeShards) => panic!("backend bug"),
+                    Target::Implemented(Operation::SubscribeToShard) => Ok(Reply::Stream(
                         stream::iter(vec![
                             Ok(json!({"ContinuationSequenceNumber": "1", "MillisBehindLatest": 0, "Records": []})),
                             Err(ApiError::from_code("ResourceInUseException", "taken over")),

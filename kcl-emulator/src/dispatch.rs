@@ -3,7 +3,8 @@
 //! every call.
 //!
 //! Each entry of [`operations!`] names an operation, its method (which is also its module under `ops/`),
-//! its input and output, and a few flags:
+//! its input and output (types of that module, re-exported from [`types`](crate::types)), and a few
+//! flags:
 //! - `writes` or `reads`: whether it changes state (the server persists after those that write);
 //! - `at_shard`: the operation touches one shard, and fault rules scoped to a shard apply to it once the
 //!   shard is known. Its module splits in two: `locate(&Inner, Input) -> Result<AtShard<Plan>, _>`
@@ -103,7 +104,7 @@ pub(crate) fn record_faults(
 macro_rules! operations {
     ($(
         $(#[$doc:meta])*
-        $op:ident => $method:ident($input:ty) -> $output:ty [$($flag:ident),+];
+        $op:ident => $method:ident($input:ident) -> $output:ident [$($flag:ident),+];
     )+) => {
         /// A Kinesis API operation the emulator implements.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -151,7 +152,10 @@ macro_rules! operations {
                 /// The AWS error of the operation as a [`KinesisError`](crate::KinesisError) (see the
                 /// operation's module docs), or an error scripted through
                 /// [`Emulator::faults`](crate::Emulator::faults).
-                pub async fn $method(&self, input: $input) -> Result<$output, $crate::KinesisError> {
+                pub async fn $method(
+                    &self,
+                    input: $crate::ops::$method::$input,
+                ) -> Result<$crate::ops::$method::$output, $crate::KinesisError> {
                     let inner = self.shared();
                     $crate::dispatch::before(inner, Operation::$op, || {
                         $crate::dispatch::Scoped::stream_hint(&input, inner)

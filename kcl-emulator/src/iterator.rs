@@ -8,9 +8,9 @@
 
 use crate::error::KinesisError;
 use crate::sequence;
+use crate::shapes::{ShardIteratorType, Timestamp};
 use crate::state::{Inner, ShardData, ShardState, StreamState};
 use crate::token::Reader;
-use crate::types::{ShardIteratorType, Timestamp};
 use crate::validate;
 
 const TOKEN_KIND: u8 = 1;

@@ -57,6 +57,7 @@ mod retention;
 mod sequence;
 #[cfg(feature = "server")]
 pub mod server;
+mod shapes;
 pub mod snapshot;
 mod state;
 pub mod subscription;

@@ -93,7 +93,7 @@ pub(crate) fn resolve_name(
 /// `ResourceInUseException` unless the stream is ACTIVE.
 pub(crate) fn require_active(inner: &Inner, stream: &StreamState) -> Result<(), KinesisError> {
     let status = stream.meta.read().status;
-    if status == crate::types::StreamStatus::Active {
+    if status == crate::shapes::StreamStatus::Active {
         Ok(())
     } else {
         Err(KinesisError::in_use(format!(
@@ -116,8 +116,8 @@ pub(crate) fn require_usable(inner: &Inner, stream: &StreamState) -> Result<(), 
 }
 
 /// The AWS spelling of a stream status.
-pub(crate) fn status_name(status: crate::types::StreamStatus) -> &'static str {
-    use crate::types::StreamStatus::*;
+pub(crate) fn status_name(status: crate::shapes::StreamStatus) -> &'static str {
+    use crate::shapes::StreamStatus::*;
     match status {
         Creating => "CREATING",
         Deleting => "DELETING",

@@ -1,7 +1,7 @@
 //! Reading records from a shard: the batch GetRecords answers with and SubscribeToShard pushes.
 
+use crate::shapes::{ChildShard, Record, Timestamp};
 use crate::state::{ShardData, ShardState};
-use crate::types::{ChildShard, Record, Timestamp};
 
 /// A batch read from one shard.
 #[derive(Debug)]

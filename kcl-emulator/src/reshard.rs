@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use crate::error::KinesisError;
+use crate::shapes::{StreamMode, Timestamp};
 use crate::state::{Inner, ShardState, StreamMeta, StreamState};
-use crate::types::{StreamMode, Timestamp};
 
 fn next_index(meta: &StreamMeta) -> u32 {
     u32::try_from(meta.shards.len()).unwrap_or(u32::MAX)

@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 
 use crate::error::KinesisError;
 use crate::lookup;
+use crate::shapes::StreamStatus;
 use crate::state::{Inner, StreamState};
-use crate::types::StreamStatus;
 use crate::validate;
 
 /// Validates and applies a retention change (`increase` says which of the two operations asks).

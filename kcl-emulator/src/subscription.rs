@@ -22,8 +22,8 @@ use tokio::time::Instant;
 use crate::bucket::Bucket;
 use crate::error::KinesisError;
 use crate::read::read;
+use crate::shapes::{ConsumerStatus, StreamStatus, SubscribeToShardEvent};
 use crate::state::{Inner, ShardState, StreamState};
-use crate::types::{ConsumerStatus, StreamStatus, SubscribeToShardEvent};
 
 /// How long a subscription lives.
 pub const SUBSCRIPTION_LIFETIME: Duration = Duration::from_secs(300);

@@ -3,12 +3,34 @@
 //! Errors: `ResourceNotFoundException`, `ValidationException` (tag count, key/value length),
 //! `InvalidArgumentException` (stream would exceed 50 tags), `ResourceInUseException` (not ACTIVE).
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
 use crate::lookup;
 use crate::state::Inner;
 use crate::tags;
-use crate::types::{AddTagsToStreamInput, AddTagsToStreamOutput};
+
 use crate::validate;
+
+/// AddTagsToStream request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct AddTagsToStreamInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// Tags to add or overwrite (1..=50).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// AddTagsToStream response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AddTagsToStreamOutput {}
 
 crate::dispatch::named_stream!(AddTagsToStreamInput);
 

@@ -4,13 +4,39 @@
 //! `LimitExceededException` (account shard limit), `InvalidArgumentException` (ShardCount missing in
 //! PROVISIONED mode, too many tags).
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
 use std::sync::Arc;
 
 use crate::error::KinesisError;
+use crate::shapes::StreamMode;
+use crate::shapes::StreamModeDetails;
 use crate::state::Inner;
 use crate::tags;
-use crate::types::{CreateStreamInput, CreateStreamOutput, StreamMode};
 use crate::validate;
+
+/// CreateStream request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct CreateStreamInput {
+    /// Name of the new stream (1-128 of `[a-zA-Z0-9_.-]`).
+    pub stream_name: String,
+    /// Number of shards (PROVISIONED mode; 1 or more).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard_count: Option<i32>,
+    /// Capacity mode (default PROVISIONED).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_mode_details: Option<StreamModeDetails>,
+    /// Tags to attach.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// CreateStream response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CreateStreamOutput {}
 
 impl crate::dispatch::Scoped for CreateStreamInput {
     fn stream_hint(&self, _inner: &Inner) -> Option<String> {

@@ -4,11 +4,32 @@
 //! Errors: `InvalidArgumentException` (neither form given), `ValidationException`,
 //! `ResourceNotFoundException`.
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
+use crate::shapes::ConsumerStatus;
 use crate::state::Inner;
-use crate::types::{ConsumerStatus, DeregisterStreamConsumerInput, DeregisterStreamConsumerOutput};
 
 use crate::consumer::{self, find};
+
+/// DeregisterStreamConsumer request: a consumer ARN, or a stream ARN and consumer name.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DeregisterStreamConsumerInput {
+    /// Stream ARN (with `consumer_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// Consumer name (with `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer_name: Option<String>,
+    /// Consumer ARN.
+    #[serde(rename = "ConsumerARN", skip_serializing_if = "Option::is_none")]
+    pub consumer_arn: Option<String>,
+}
+
+/// DeregisterStreamConsumer response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeregisterStreamConsumerOutput {}
 
 impl crate::dispatch::Scoped for DeregisterStreamConsumerInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {

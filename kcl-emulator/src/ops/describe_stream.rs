@@ -2,11 +2,39 @@
 //!
 //! Errors: `ResourceNotFoundException`, `ValidationException` (limit, shard id).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
 use crate::lookup;
+use crate::shapes::{StreamDescription, StreamModeDetails};
 use crate::state::{Inner, StreamState};
-use crate::types::{DescribeStreamInput, DescribeStreamOutput, StreamDescription, StreamModeDetails};
 use crate::validate;
+
+/// DescribeStream request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DescribeStreamInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// Maximum shards returned, 1..=10000 (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i32>,
+    /// List shards after this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclusive_start_shard_id: Option<String>,
+}
+
+/// DescribeStream response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeStreamOutput {
+    /// The stream.
+    pub stream_description: StreamDescription,
+}
 
 crate::dispatch::named_stream!(DescribeStreamInput);
 
@@ -36,7 +64,7 @@ pub(crate) async fn execute(
     })
 }
 
-fn description(stream: &StreamState, shards: Vec<crate::types::Shard>, has_more: bool) -> StreamDescription {
+fn description(stream: &StreamState, shards: Vec<crate::shapes::Shard>, has_more: bool) -> StreamDescription {
     let meta = stream.meta.read();
     StreamDescription {
         stream_name: stream.name.clone(),
@@ -50,7 +78,7 @@ fn description(stream: &StreamState, shards: Vec<crate::types::Shard>, has_more:
         retention_period_hours: i32::try_from(meta.retention_hours).unwrap_or(i32::MAX),
         stream_creation_timestamp: stream.created,
         enhanced_monitoring: vec![Default::default()],
-        encryption_type: Some(crate::types::EncryptionType::None),
+        encryption_type: Some(crate::shapes::EncryptionType::None),
         key_id: None,
     }
 }

@@ -3,10 +3,35 @@
 //! Errors: `InvalidArgumentException` (neither form given), `ValidationException`,
 //! `ResourceNotFoundException`.
 
+use serde::{Deserialize, Serialize};
+
 use crate::consumer;
 use crate::error::KinesisError;
+use crate::shapes::ConsumerDescription;
 use crate::state::Inner;
-use crate::types::{ConsumerDescription, DescribeStreamConsumerInput, DescribeStreamConsumerOutput};
+
+/// DescribeStreamConsumer request: a consumer ARN, or a stream ARN and consumer name.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DescribeStreamConsumerInput {
+    /// Stream ARN (with `consumer_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// Consumer name (with `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer_name: Option<String>,
+    /// Consumer ARN.
+    #[serde(rename = "ConsumerARN", skip_serializing_if = "Option::is_none")]
+    pub consumer_arn: Option<String>,
+}
+
+/// DescribeStreamConsumer response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeStreamConsumerOutput {
+    /// The consumer.
+    pub consumer_description: ConsumerDescription,
+}
 
 impl crate::dispatch::Scoped for DescribeStreamConsumerInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {

@@ -9,6 +9,8 @@
 //! iterator, StreamARN mismatch), `ExpiredIteratorException` (older than five minutes),
 //! `ResourceNotFoundException` (stream deleted, shard expired), `ProvisionedThroughputExceededException`.
 
+use serde::{Deserialize, Serialize};
+
 use tokio::time::Instant;
 
 use crate::dispatch::AtShard;
@@ -17,8 +19,39 @@ use crate::iterator::{decode, encode, IteratorPosition, ITERATOR_TTL_MS};
 use crate::lookup;
 use crate::read::read;
 use crate::state::Inner;
-use crate::types::{GetRecordsInput, GetRecordsOutput};
+
+use crate::shapes::{ChildShard, Record};
 use crate::validate;
+
+/// GetRecords request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GetRecordsInput {
+    /// Token from GetShardIterator or a previous GetRecords.
+    pub shard_iterator: String,
+    /// Maximum records, 1..=10000 (default 10000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i32>,
+    /// Stream ARN (optional; must match the iterator's stream when given).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+}
+
+/// GetRecords response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetRecordsOutput {
+    /// Records in shard order.
+    pub records: Vec<Record>,
+    /// Where to continue; absent at the end of a closed shard.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_shard_iterator: Option<String>,
+    /// How far behind the newest record this response is (0 = caught up).
+    pub millis_behind_latest: i64,
+    /// The shard's children, at the end of a closed shard.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub child_shards: Option<Vec<ChildShard>>,
+}
 
 /// Largest GetRecords response.
 pub(crate) const MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;

@@ -7,13 +7,46 @@
 //! or foreign starting sequence number, missing timestamp), `ResourceNotFoundException` (stream or shard),
 //! `ProvisionedThroughputExceededException` (injected).
 
+use serde::{Deserialize, Serialize};
+
 use crate::dispatch::AtShard;
 use crate::error::KinesisError;
 use crate::iterator::{encode, starting_counter, IteratorPosition};
 use crate::lookup;
 use crate::state::Inner;
-use crate::types::{GetShardIteratorInput, GetShardIteratorOutput};
+
+use crate::shapes::{ShardIteratorType, Timestamp};
 use crate::validate;
+
+/// GetShardIterator request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GetShardIteratorInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// The shard to read.
+    pub shard_id: String,
+    /// Where to start.
+    pub shard_iterator_type: ShardIteratorType,
+    /// For AT_/AFTER_SEQUENCE_NUMBER.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starting_sequence_number: Option<String>,
+    /// For AT_TIMESTAMP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
+}
+
+/// GetShardIterator response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetShardIteratorOutput {
+    /// An opaque token valid for five minutes.
+    pub shard_iterator: String,
+}
 
 crate::dispatch::named_stream!(GetShardIteratorInput);
 

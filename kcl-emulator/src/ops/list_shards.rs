@@ -10,14 +10,70 @@
 //! forged token), `ExpiredNextTokenException`, `ValidationException` (MaxResults, shard id),
 //! `ResourceNotFoundException`.
 
+use serde::{Deserialize, Serialize};
+
 use std::sync::Arc;
 
 use crate::error::{ErrorCode, KinesisError};
 use crate::lookup;
+use crate::shapes::ShardFilterType;
+use crate::shapes::{Shard, Timestamp};
 use crate::state::{parse_shard_id, Inner, ShardState, StreamState};
 use crate::token::Reader;
-use crate::types::{ListShardsInput, ListShardsOutput, ShardFilter, ShardFilterType};
 use crate::validate;
+
+/// A ListShards filter.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ShardFilter {
+    /// The kind of filter.
+    #[serde(rename = "Type")]
+    pub filter_type: ShardFilterType,
+    /// For AFTER_SHARD_ID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard_id: Option<String>,
+    /// For AT_TIMESTAMP / FROM_TIMESTAMP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
+}
+
+/// ListShards request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ListShardsInput {
+    /// Stream name (or give `stream_arn`; not allowed with `next_token`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// Token from a previous page (expires after 300 s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    /// List shards after this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclusive_start_shard_id: Option<String>,
+    /// Maximum shards returned, 1..=10000 (default 1000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    /// Distinguishes streams of the same name (must match when given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_creation_timestamp: Option<Timestamp>,
+    /// Which shards to list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard_filter: Option<ShardFilter>,
+}
+
+/// ListShards response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListShardsOutput {
+    /// Shards in this page.
+    pub shards: Vec<Shard>,
+    /// Token for the next page.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_token: Option<String>,
+}
 
 crate::dispatch::named_stream!(ListShardsInput);
 

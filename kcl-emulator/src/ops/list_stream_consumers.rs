@@ -4,12 +4,44 @@
 //! Errors: `ValidationException`, `ResourceNotFoundException`, `InvalidArgumentException` (forged token),
 //! `ExpiredNextTokenException`.
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{ErrorCode, KinesisError};
 use crate::lookup;
+use crate::shapes::Consumer;
+use crate::shapes::Timestamp;
 use crate::state::Inner;
 use crate::token::Reader;
-use crate::types::{Consumer, ListStreamConsumersInput, ListStreamConsumersOutput};
 use crate::validate;
+
+/// ListStreamConsumers request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ListStreamConsumersInput {
+    /// Stream ARN (required).
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: String,
+    /// Token from a previous page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    /// Maximum consumers returned, 1..=10000 (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    /// Distinguishes streams of the same name (must match when given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_creation_timestamp: Option<Timestamp>,
+}
+
+/// ListStreamConsumers response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListStreamConsumersOutput {
+    /// Consumers in this page, by name.
+    pub consumers: Vec<Consumer>,
+    /// Token for the next page.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_token: Option<String>,
+}
 
 const TOKEN_KIND: u8 = 3;
 

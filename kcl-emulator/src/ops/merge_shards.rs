@@ -5,13 +5,35 @@
 //! or the same shard), `ResourceNotFoundException`, `ResourceInUseException` (stream not ACTIVE, shard
 //! already closed).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
 use crate::lookup;
+use crate::shapes::StreamStatus;
 use crate::state::Inner;
-use crate::types::{MergeShardsInput, MergeShardsOutput, StreamStatus};
 use crate::validate;
 
 use crate::reshard;
+
+/// MergeShards request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct MergeShardsInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// First open shard (becomes ParentShardId).
+    pub shard_to_merge: String,
+    /// Adjacent open shard (becomes AdjacentParentShardId).
+    pub adjacent_shard_to_merge: String,
+}
+
+/// MergeShards response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MergeShardsOutput {}
 
 crate::dispatch::named_stream!(MergeShardsInput);
 

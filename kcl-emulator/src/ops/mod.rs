@@ -8,10 +8,6 @@
 //! syntax and for how scripted faults wrap each call). Adding an operation: a module here, and one entry
 //! in the list.
 
-#[allow(unused_imports)] // for the docs of the list's entries
-use crate::subscription::Subscription;
-use crate::types::*;
-
 pub(crate) mod add_tags_to_stream;
 pub(crate) mod create_stream;
 pub(crate) mod decrease_stream_retention_period;
@@ -92,6 +88,6 @@ crate::dispatch::operations! {
     /// DeregisterStreamConsumer.
     DeregisterStreamConsumer => deregister_stream_consumer(DeregisterStreamConsumerInput)
         -> DeregisterStreamConsumerOutput [writes];
-    /// SubscribeToShard: a [`Subscription`] stream of events that lives up to five minutes.
+    /// SubscribeToShard: a [`Subscription`](crate::Subscription) stream of events that lives up to five minutes.
     SubscribeToShard => subscribe_to_shard(SubscribeToShardInput) -> Subscription [reads, at_shard, events];
 }

@@ -4,14 +4,54 @@
 //! `InvalidArgumentException` (record over 1 MiB, hash key out of range), `ResourceNotFoundException`,
 //! `ProvisionedThroughputExceededException` (shard write limits), or an injected fault.
 
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
 use crate::dispatch::RecordFaults;
 use crate::error::{ErrorCode, KinesisError};
 use crate::lookup;
 use crate::sequence;
 use crate::state::Inner;
-use crate::types::{PutRecordInput, PutRecordOutput};
+
+use crate::shapes::EncryptionType;
 use crate::validate;
 use crate::write::{self, Appended};
+
+/// PutRecord request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PutRecordInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// The payload; with the partition key at most 1 MiB.
+    #[serde(with = "crate::blob")]
+    pub data: Bytes,
+    /// 1..=256 characters; its MD5 picks the shard.
+    pub partition_key: String,
+    /// A decimal 128-bit hash key that overrides the partition key's hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explicit_hash_key: Option<String>,
+    /// Ordering hint: the sequence number of the previous record of this producer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence_number_for_ordering: Option<String>,
+}
+
+/// PutRecord response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutRecordOutput {
+    /// Shard that took the record.
+    pub shard_id: String,
+    /// Its sequence number.
+    pub sequence_number: String,
+    /// Encryption applied.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub encryption_type: Option<EncryptionType>,
+}
 
 crate::dispatch::named_stream!(PutRecordInput);
 
@@ -46,7 +86,7 @@ pub(crate) async fn execute(
         }) => Ok(PutRecordOutput {
             shard_id,
             sequence_number,
-            encryption_type: Some(crate::types::EncryptionType::None),
+            encryption_type: Some(crate::shapes::EncryptionType::None),
         }),
         Some(Appended::Failed { code, message }) => Err(KinesisError::new(ErrorCode::parse(&code), message)),
         None => Err(KinesisError::new(

@@ -9,13 +9,83 @@
 //! Errors: `ValidationException`, `InvalidArgumentException`, `ResourceNotFoundException` (missing or not
 //! yet ACTIVE stream).
 
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
 use crate::dispatch::RecordFaults;
 use crate::error::KinesisError;
 use crate::lookup;
 use crate::state::Inner;
-use crate::types::{PutRecordsInput, PutRecordsOutput, PutRecordsResultEntry};
+
+use crate::shapes::EncryptionType;
 use crate::validate;
 use crate::write::{self, Appended};
+
+/// One record of a PutRecords request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PutRecordsRequestEntry {
+    /// The payload; with the partition key at most 1 MiB.
+    #[serde(with = "crate::blob")]
+    pub data: Bytes,
+    /// A decimal 128-bit hash key that overrides the partition key's hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explicit_hash_key: Option<String>,
+    /// 1..=256 characters; its MD5 picks the shard.
+    pub partition_key: String,
+}
+
+/// PutRecords request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PutRecordsInput {
+    /// 1..=500 records, at most 5 MiB in total.
+    pub records: Vec<PutRecordsRequestEntry>,
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+}
+
+/// The outcome of one PutRecords record: a sequence number and shard, or an error code and message.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PutRecordsResultEntry {
+    /// Sequence number on success.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence_number: Option<String>,
+    /// Shard on success.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard_id: Option<String>,
+    /// `ProvisionedThroughputExceededException` or `InternalFailure` on failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// Failure detail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+impl PutRecordsResultEntry {
+    /// Whether this record was rejected.
+    pub fn is_failure(&self) -> bool {
+        self.error_code.is_some()
+    }
+}
+
+/// PutRecords response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutRecordsOutput {
+    /// Number of rejected records.
+    pub failed_record_count: i32,
+    /// One result per request record, in request order.
+    pub records: Vec<PutRecordsResultEntry>,
+    /// Encryption applied.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub encryption_type: Option<EncryptionType>,
+}
 
 crate::dispatch::named_stream!(PutRecordsInput);
 
@@ -76,6 +146,6 @@ pub(crate) async fn execute(
     Ok(PutRecordsOutput {
         failed_record_count: i32::try_from(failed).unwrap_or(i32::MAX),
         records,
-        encryption_type: Some(crate::types::EncryptionType::None),
+        encryption_type: Some(crate::shapes::EncryptionType::None),
     })
 }

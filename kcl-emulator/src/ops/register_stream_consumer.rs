@@ -4,11 +4,37 @@
 //! Errors: `ValidationException` (ARN, name), `ResourceNotFoundException`, `ResourceInUseException`
 //! (name taken), `LimitExceededException` (20 consumers per stream by default).
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
 use crate::lookup;
+use crate::shapes::{Consumer, ConsumerStatus};
 use crate::state::{ConsumerState, Inner};
-use crate::types::{Consumer, ConsumerStatus, RegisterStreamConsumerInput, RegisterStreamConsumerOutput};
 use crate::validate;
+
+/// RegisterStreamConsumer request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RegisterStreamConsumerInput {
+    /// Stream ARN (required).
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: String,
+    /// 1..=128 of `[a-zA-Z0-9_.-]`, unique per stream.
+    pub consumer_name: String,
+    /// Tags to attach.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// RegisterStreamConsumer response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RegisterStreamConsumerOutput {
+    /// The new consumer (CREATING, or ACTIVE when the consumer delay is zero).
+    pub consumer: Consumer,
+}
 
 impl crate::dispatch::Scoped for RegisterStreamConsumerInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {

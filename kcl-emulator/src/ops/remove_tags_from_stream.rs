@@ -2,11 +2,31 @@
 //!
 //! Errors: `ResourceNotFoundException`, `ValidationException`, `ResourceInUseException` (not ACTIVE).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
 use crate::lookup;
 use crate::state::Inner;
-use crate::types::{RemoveTagsFromStreamInput, RemoveTagsFromStreamOutput};
+
 use crate::validate;
+
+/// RemoveTagsFromStream request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RemoveTagsFromStreamInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// Keys to remove (1..=50).
+    pub tag_keys: Vec<String>,
+}
+
+/// RemoveTagsFromStream response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RemoveTagsFromStreamOutput {}
 
 crate::dispatch::named_stream!(RemoveTagsFromStreamInput);
 

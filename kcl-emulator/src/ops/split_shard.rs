@@ -5,14 +5,36 @@
 //! `ResourceNotFoundException`, `ResourceInUseException` (stream not ACTIVE, shard already closed),
 //! `LimitExceededException` (account shard limit).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
 use crate::hashkey;
 use crate::lookup;
+use crate::shapes::StreamStatus;
 use crate::state::Inner;
-use crate::types::{SplitShardInput, SplitShardOutput, StreamStatus};
 use crate::validate;
 
 use crate::reshard;
+
+/// SplitShard request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SplitShardInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// The open shard to split.
+    pub shard_to_split: String,
+    /// First hash key of the second child (decimal).
+    pub new_starting_hash_key: String,
+}
+
+/// SplitShard response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SplitShardOutput {}
 
 crate::dispatch::named_stream!(SplitShardInput);
 

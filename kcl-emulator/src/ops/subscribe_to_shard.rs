@@ -8,6 +8,8 @@
 //! stream, shard), `ResourceInUseException` (consumer not ACTIVE), `InvalidArgumentException` (starting
 //! position), `LimitExceededException`.
 
+use serde::{Deserialize, Serialize};
+
 use std::collections::hash_map::Entry;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -20,13 +22,43 @@ use crate::bucket::Bucket;
 use crate::dispatch::AtShard;
 use crate::error::KinesisError;
 use crate::lookup;
+use crate::shapes::ConsumerStatus;
 use crate::state::{ConsumerState, Inner, SubscriptionSlot};
-use crate::subscription::{SlotHandle, Sub, Subscription, SUBSCRIPTION_LIFETIME};
-use crate::types::{ConsumerStatus, StartingPosition, SubscribeToShardInput};
+pub(crate) use crate::subscription::Subscription;
+use crate::subscription::{SlotHandle, Sub, SUBSCRIPTION_LIFETIME};
 use crate::validate;
 
 use crate::consumer::{find, parse_consumer_arn};
 use crate::iterator::starting_counter;
+use crate::shapes::{ShardIteratorType, Timestamp};
+
+/// Where a SubscribeToShard subscription starts.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct StartingPosition {
+    /// Same meaning as for GetShardIterator.
+    #[serde(rename = "Type")]
+    pub position_type: ShardIteratorType,
+    /// For AT_/AFTER_SEQUENCE_NUMBER.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence_number: Option<String>,
+    /// For AT_TIMESTAMP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
+}
+
+/// SubscribeToShard request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SubscribeToShardInput {
+    /// The (ACTIVE) consumer subscribing.
+    #[serde(rename = "ConsumerARN")]
+    pub consumer_arn: String,
+    /// The shard to read.
+    pub shard_id: String,
+    /// Where to start.
+    pub starting_position: StartingPosition,
+}
 
 impl crate::dispatch::Scoped for SubscribeToShardInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {

@@ -9,16 +9,50 @@
 //! (more than double or less than half the open shards, account shard limit),
 //! `ResourceNotFoundException`, `ResourceInUseException` (stream not ACTIVE).
 
+use serde::{Deserialize, Serialize};
+
 use std::sync::Arc;
 
 use crate::error::KinesisError;
 use crate::hashkey;
 use crate::lookup;
+use crate::shapes::StreamStatus;
 use crate::state::{Inner, ShardState};
-use crate::types::{StreamStatus, UpdateShardCountInput, UpdateShardCountOutput};
 use crate::validate;
 
 use crate::reshard;
+use crate::shapes::ScalingType;
+
+/// UpdateShardCount request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UpdateShardCountInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// New open-shard count, within [half, double] of the current one.
+    pub target_shard_count: i32,
+    /// Only UNIFORM_SCALING exists.
+    pub scaling_type: ScalingType,
+}
+
+/// UpdateShardCount response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateShardCountOutput {
+    /// Stream name.
+    pub stream_name: String,
+    /// Open shards before the update.
+    pub current_shard_count: i32,
+    /// Open shards after the update.
+    pub target_shard_count: i32,
+    /// Stream ARN.
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: String,
+}
 
 crate::dispatch::named_stream!(UpdateShardCountInput);
 

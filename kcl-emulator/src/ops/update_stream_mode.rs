@@ -3,10 +3,28 @@
 //! Errors: `ValidationException` (ARN), `ResourceNotFoundException`, `ResourceInUseException` (not
 //! ACTIVE), `InvalidArgumentException` (already in that mode).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
 use crate::lookup;
+use crate::shapes::StreamModeDetails;
+use crate::shapes::StreamStatus;
 use crate::state::Inner;
-use crate::types::{StreamStatus, UpdateStreamModeInput, UpdateStreamModeOutput};
+
+/// UpdateStreamMode request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UpdateStreamModeInput {
+    /// Stream ARN (required, as in AWS).
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: String,
+    /// The new capacity mode.
+    pub stream_mode_details: StreamModeDetails,
+}
+
+/// UpdateStreamMode response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UpdateStreamModeOutput {}
 
 impl crate::dispatch::Scoped for UpdateStreamModeInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {

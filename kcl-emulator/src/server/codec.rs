@@ -296,7 +296,7 @@ mod tests {
 
     #[test]
     fn cbor_millis_survive_the_trip_through_seconds() {
-        use crate::types::Timestamp;
+        use crate::shapes::Timestamp;
         for millis in [
             0_i64,
             1,

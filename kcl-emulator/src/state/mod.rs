@@ -28,8 +28,8 @@ use crate::clock::Clock;
 use crate::config::EmulatorConfig;
 use crate::error::KinesisError;
 use crate::faults::Faults;
+use crate::shapes::{StreamMode, StreamStatus};
 use crate::token::TokenKey;
-use crate::types::{StreamMode, StreamStatus};
 
 pub(crate) use shard::{parse_shard_id, shard_id, Closed, ShardData, ShardState};
 pub(crate) use stream::{deadline_after, ConsumerState, StreamMeta, StreamParts, StreamState};

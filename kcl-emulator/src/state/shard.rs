@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use crate::bucket::Bucket;
 use crate::sequence;
-use crate::types::{ChildShard, HashKeyRange, SequenceNumberRange, Shard, Timestamp};
+use crate::shapes::{ChildShard, HashKeyRange, SequenceNumberRange, Shard, Timestamp};
 
 /// `shardId-000000000042` -> 42.
 pub(crate) fn parse_shard_id(id: &str) -> Option<u32> {

@@ -10,7 +10,7 @@ use parking_lot::RwLock;
 use tokio::time::Instant;
 
 use super::shard::{parse_shard_id, ShardState};
-use crate::types::{ConsumerStatus, StreamMode, StreamStatus, Timestamp};
+use crate::shapes::{ConsumerStatus, StreamMode, StreamStatus, Timestamp};
 
 /// The parts of a stream, new or restored from a snapshot (see [`StreamState::from_parts`]).
 pub(crate) struct StreamParts {

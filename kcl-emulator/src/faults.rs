@@ -3,7 +3,7 @@
 //! A [`Faults`] handle (from [`Emulator::faults`](crate::Emulator::faults)) holds a list of [`FaultRule`]s.
 //! Each rule has an action (an error with any code, latency, or throttling) and a scope: an operation, a
 //! stream, a shard, a number of times, and a probability drawn from a seeded generator. The rules wrap
-//! every operation at one place, the dispatch point ([`crate::dispatch`]): rules without a shard apply
+//! every operation at one place, the dispatch point (`dispatch.rs`): rules without a shard apply
 //! before the operation runs; rules with a shard apply once the shard is known (GetShardIterator,
 //! GetRecords, SubscribeToShard: after the request is validated and its shard found), and PutRecord /
 //! PutRecords apply them to the individual records routed to that shard, as a partial failure. When no

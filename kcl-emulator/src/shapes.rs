@@ -69,7 +69,7 @@ pub enum ShardIteratorType {
     AtTimestamp,
 }
 
-/// The kind of [`ShardFilter`] for ListShards.
+/// The kind of [`ShardFilter`](crate::types::ShardFilter) for ListShards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ShardFilterType {

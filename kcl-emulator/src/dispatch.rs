@@ -1,8 +1,9 @@
-//! The dispatch point: how the one list of operations (in `ops/mod.rs`) becomes the [`Operation`] enum,
-//! the [`Emulator`](crate::Emulator) methods and the server's routing, and where scripted faults wrap
-//! every call.
+//! The dispatch point: where scripted faults wrap every operation call, and what operations implement
+//! for it.
 //!
-//! Each entry of [`operations!`] names an operation, its method (which is also its module under `ops/`),
+//! The one list of operations (`ops/mod.rs`) is expanded three times: into the [`Operation`] enum
+//! (`operation.rs`), the [`Emulator`](crate::Emulator) methods (`emulator.rs`, which call the wrappers
+//! here around each operation) and the server's routing (`server/backend.rs`). Each entry names an operation, its method (which is also its module under `ops/`),
 //! its input and output (types of that module, re-exported from [`types`](crate::types)), and a few
 //! flags:
 //! - `writes` or `reads`: whether it changes state (the server persists after those that write);
@@ -98,113 +99,3 @@ pub(crate) fn record_faults(
         faults.check(op, Some(stream), Some(shard)).error
     }
 }
-
-/// Generates, from the one list of operations, the [`Operation`] enum, the `Emulator` methods and the
-/// server's routing (see the module docs for the entry syntax).
-macro_rules! operations {
-    ($(
-        $(#[$doc:meta])*
-        $op:ident => $method:ident($input:ident) -> $output:ident [$($flag:ident),+];
-    )+) => {
-        /// A Kinesis API operation the emulator implements.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[non_exhaustive]
-        pub enum Operation {
-            $(
-                $(#[$doc])*
-                $op,
-            )+
-        }
-
-        impl Operation {
-            /// Every operation, in declaration order.
-            pub const ALL: &'static [Operation] = &[$(Operation::$op),+];
-
-            /// The AWS operation name, e.g. `"PutRecords"`.
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(Operation::$op => stringify!($op),)+
-                }
-            }
-
-            /// Parses an AWS operation name (case-sensitive).
-            pub fn from_name(name: &str) -> Option<Self> {
-                match name {
-                    $(stringify!($op) => Some(Operation::$op),)+
-                    _ => None,
-                }
-            }
-
-            /// Whether the operation changes the emulator's state (and so is persisted by the server).
-            #[cfg_attr(not(feature = "server"), allow(dead_code))]
-            pub(crate) fn is_mutating(self) -> bool {
-                match self {
-                    $(Operation::$op => $crate::dispatch::operations!(@writes $($flag),+),)+
-                }
-            }
-        }
-
-        impl $crate::Emulator {
-            $(
-                $(#[$doc])*
-                ///
-                /// # Errors
-                /// The AWS error of the operation as a [`KinesisError`](crate::KinesisError) (see the
-                /// operation's module docs), or an error scripted through
-                /// [`Emulator::faults`](crate::Emulator::faults).
-                pub async fn $method(
-                    &self,
-                    input: $crate::ops::$method::$input,
-                ) -> Result<$crate::ops::$method::$output, $crate::KinesisError> {
-                    let inner = self.shared();
-                    $crate::dispatch::before(inner, Operation::$op, || {
-                        $crate::dispatch::Scoped::stream_hint(&input, inner)
-                    })
-                    .await?;
-                    $crate::dispatch::operations!(@call inner, $op, $method, input; $($flag),+)
-                }
-            )+
-        }
-
-        /// Runs one decoded request of the server against the emulator: the input is decoded from its
-        /// canonical JSON form, the output encoded back (SubscribeToShard answers an event stream).
-        #[cfg(feature = "server")]
-        pub(crate) async fn route(
-            emulator: &$crate::Emulator,
-            operation: Operation,
-            request: serde_json::Map<String, serde_json::Value>,
-        ) -> Result<$crate::server::Reply, $crate::server::ApiError> {
-            use $crate::server::backend as wire;
-            match operation {
-                $(Operation::$op => {
-                    let input = wire::decode(request)?;
-                    $crate::dispatch::operations!(@reply emulator.$method(input).await; $($flag),+)
-                })+
-            }
-        }
-    };
-
-    (@writes writes $(, $rest:ident)*) => { true };
-    (@writes reads $(, $rest:ident)*) => { false };
-
-    (@call $inner:ident, $op:ident, $method:ident, $input:ident; $rw:ident, at_shard $(, $rest:ident)*) => {{
-        let at = $crate::ops::$method::locate($inner, $input)?;
-        $crate::dispatch::at_shard($inner, Operation::$op, &at).await?;
-        $crate::ops::$method::execute($inner, at).await
-    }};
-    (@call $inner:ident, $op:ident, $method:ident, $input:ident; $rw:ident, per_record) => {{
-        let faults = $crate::dispatch::record_faults($inner, Operation::$op);
-        $crate::ops::$method::execute($inner, $input, &faults).await
-    }};
-    (@call $inner:ident, $op:ident, $method:ident, $input:ident; $rw:ident) => {
-        $crate::ops::$method::execute($inner, $input).await
-    };
-
-    (@reply $call:expr; reads, at_shard, events) => {
-        wire::events($call)
-    };
-    (@reply $call:expr; $($flag:ident),+) => {
-        wire::value($call)
-    };
-}
-pub(crate) use operations;

@@ -9,8 +9,10 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::EmulatorConfig;
+use crate::dispatch;
 use crate::error::ConfigError;
 use crate::faults::Faults;
+use crate::operation::Operation;
 use crate::snapshot::EmulatorSnapshot;
 use crate::state::Inner;
 
@@ -129,8 +131,54 @@ impl Emulator {
         self.inner.stream_arn(name)
     }
 
-    /// The shared state (for the generated operation methods and the server's persistence).
+    /// The shared state (for the server's persistence).
+    #[cfg(feature = "server")]
     pub(crate) fn shared(&self) -> &Arc<Inner> {
         &self.inner
     }
 }
+
+/// Generates the operation methods from the list of operations (`ops/mod.rs`): the fault rules without a
+/// shard, then the operation (with its shard-scoped rules where its flags say so, see `dispatch.rs`).
+macro_rules! operation_methods {
+    ($(
+        $(#[$doc:meta])*
+        $op:ident => $method:ident($input:ident) -> $output:ident [$($flag:ident),+];
+    )+) => {
+        impl Emulator {
+            $(
+                $(#[$doc])*
+                ///
+                /// # Errors
+                /// The AWS error of the operation as a [`KinesisError`](crate::KinesisError) (see the
+                /// operation's module docs), or an error scripted through [`Emulator::faults`].
+                pub async fn $method(
+                    &self,
+                    input: crate::ops::$method::$input,
+                ) -> Result<crate::ops::$method::$output, crate::KinesisError> {
+                    let inner = &self.inner;
+                    dispatch::before(inner, Operation::$op, || {
+                        dispatch::Scoped::stream_hint(&input, inner)
+                    })
+                    .await?;
+                    operation_methods!(@call inner, $op, $method, input; $($flag),+)
+                }
+            )+
+        }
+    };
+
+    (@call $inner:ident, $op:ident, $method:ident, $input:ident; $rw:ident, at_shard $(, $rest:ident)*) => {{
+        let at = crate::ops::$method::locate($inner, $input)?;
+        dispatch::at_shard($inner, Operation::$op, &at).await?;
+        crate::ops::$method::execute($inner, at).await
+    }};
+    (@call $inner:ident, $op:ident, $method:ident, $input:ident; $rw:ident, per_record) => {{
+        let faults = dispatch::record_faults($inner, Operation::$op);
+        crate::ops::$method::execute($inner, $input, &faults).await
+    }};
+    (@call $inner:ident, $op:ident, $method:ident, $input:ident; $rw:ident) => {
+        crate::ops::$method::execute($inner, $input).await
+    };
+}
+
+crate::ops::operations!(operation_methods);

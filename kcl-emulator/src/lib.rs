@@ -11,13 +11,13 @@
 //! # Layout
 //! One operation, one place: each Kinesis operation is one file under `ops/` (its request and response
 //! types, validation and logic) plus one entry in the list in `ops/mod.rs`, from which the [`Operation`]
-//! enum, the [`Emulator`] methods and the server's routing are generated (`dispatch.rs`, which is also
-//! where scripted [`faults`] wrap every call). Operation files import no other operation file; what they
-//! share has its own module:
+//! enum (`operation.rs`), the [`Emulator`] methods (`emulator.rs`) and the server's routing
+//! (`server/backend.rs`) are generated; scripted [`faults`] wrap every call at that one dispatch point
+//! (`dispatch.rs`). Operation files import no other operation file; what they share has its own module:
 //! - [`Emulator`] (`emulator.rs`): the handle (configuration, faults, snapshots; the operation methods
 //!   are generated);
-//! - `ops/`: one module per operation, and the list; `dispatch.rs`: the list's macro and the fault
-//!   wrapper;
+//! - `ops/`: one module per operation, and the list; `dispatch.rs`: the fault wrapper around each call,
+//!   the list's entry syntax, and what operations implement for the dispatch point;
 //! - [`types`]: the public request and response shapes, gathered from `ops/` and `shapes.rs` (the shapes
 //!   several operations share), serializable with the AWS field names; `blob.rs`: serde for record data;
 //!   `timestamp.rs`: [`types::Timestamp`];

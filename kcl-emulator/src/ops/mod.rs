@@ -3,10 +3,9 @@
 //! Each module holds its operation's request and response types (re-exported from
 //! [`types`](crate::types)), its validation and its logic, and imports no other module of `ops/`: what
 //! operations share lives in the crate's own modules (stream and consumer lookup, iterators, the read
-//! and write paths, tags, retention, resharding). The list below generates the [`Operation`] enum, the
-//! [`Emulator`](crate::Emulator) methods and the server's routing (see [`crate::dispatch`] for the
-//! syntax and for how scripted faults wrap each call). Adding an operation: a module here, and one entry
-//! in the list.
+//! and write paths, tags, retention, resharding). The list below generates the
+//! [`Operation`](crate::Operation) enum, the [`Emulator`](crate::Emulator) methods and the server's
+//! routing (see `dispatch.rs` for the syntax and for how scripted faults wrap each call).
 
 pub(crate) mod add_tags_to_stream;
 pub(crate) mod create_stream;
@@ -33,61 +32,71 @@ pub(crate) mod subscribe_to_shard;
 pub(crate) mod update_shard_count;
 pub(crate) mod update_stream_mode;
 
-crate::dispatch::operations! {
-    /// CreateStream: a PROVISIONED stream of `shard_count` shards, or an ON_DEMAND stream.
-    CreateStream => create_stream(CreateStreamInput) -> CreateStreamOutput [writes];
-    /// DeleteStream.
-    DeleteStream => delete_stream(DeleteStreamInput) -> DeleteStreamOutput [writes];
-    /// DescribeStream: the stream and a page of its shards.
-    DescribeStream => describe_stream(DescribeStreamInput) -> DescribeStreamOutput [reads];
-    /// DescribeStreamSummary: the stream without its shards.
-    DescribeStreamSummary => describe_stream_summary(DescribeStreamSummaryInput)
-        -> DescribeStreamSummaryOutput [reads];
-    /// ListStreams, paginated.
-    ListStreams => list_streams(ListStreamsInput) -> ListStreamsOutput [reads];
-    /// AddTagsToStream.
-    AddTagsToStream => add_tags_to_stream(AddTagsToStreamInput) -> AddTagsToStreamOutput [writes];
-    /// RemoveTagsFromStream.
-    RemoveTagsFromStream => remove_tags_from_stream(RemoveTagsFromStreamInput)
-        -> RemoveTagsFromStreamOutput [writes];
-    /// ListTagsForStream, paginated.
-    ListTagsForStream => list_tags_for_stream(ListTagsForStreamInput) -> ListTagsForStreamOutput [reads];
-    /// IncreaseStreamRetentionPeriod (24..=8760 hours).
-    IncreaseStreamRetentionPeriod => increase_stream_retention_period(IncreaseStreamRetentionPeriodInput)
-        -> IncreaseStreamRetentionPeriodOutput [writes];
-    /// DecreaseStreamRetentionPeriod (24..=8760 hours).
-    DecreaseStreamRetentionPeriod => decrease_stream_retention_period(DecreaseStreamRetentionPeriodInput)
-        -> DecreaseStreamRetentionPeriodOutput [writes];
-    /// UpdateStreamMode: switch between PROVISIONED and ON_DEMAND.
-    UpdateStreamMode => update_stream_mode(UpdateStreamModeInput) -> UpdateStreamModeOutput [writes];
-    /// PutRecord.
-    PutRecord => put_record(PutRecordInput) -> PutRecordOutput [writes, per_record];
-    /// PutRecords: 1..=500 records with per-record results (partial failure).
-    PutRecords => put_records(PutRecordsInput) -> PutRecordsOutput [writes, per_record];
-    /// GetShardIterator: a five-minute token for GetRecords.
-    GetShardIterator => get_shard_iterator(GetShardIteratorInput) -> GetShardIteratorOutput [reads, at_shard];
-    /// GetRecords.
-    GetRecords => get_records(GetRecordsInput) -> GetRecordsOutput [reads, at_shard];
-    /// ListShards, with filters and pagination.
-    ListShards => list_shards(ListShardsInput) -> ListShardsOutput [reads];
-    /// SplitShard.
-    SplitShard => split_shard(SplitShardInput) -> SplitShardOutput [writes];
-    /// MergeShards.
-    MergeShards => merge_shards(MergeShardsInput) -> MergeShardsOutput [writes];
-    /// UpdateShardCount (UNIFORM_SCALING).
-    UpdateShardCount => update_shard_count(UpdateShardCountInput) -> UpdateShardCountOutput [writes];
-    /// RegisterStreamConsumer.
-    RegisterStreamConsumer => register_stream_consumer(RegisterStreamConsumerInput)
-        -> RegisterStreamConsumerOutput [writes];
-    /// DescribeStreamConsumer.
-    DescribeStreamConsumer => describe_stream_consumer(DescribeStreamConsumerInput)
-        -> DescribeStreamConsumerOutput [reads];
-    /// ListStreamConsumers, paginated.
-    ListStreamConsumers => list_stream_consumers(ListStreamConsumersInput)
-        -> ListStreamConsumersOutput [reads];
-    /// DeregisterStreamConsumer.
-    DeregisterStreamConsumer => deregister_stream_consumer(DeregisterStreamConsumerInput)
-        -> DeregisterStreamConsumerOutput [writes];
-    /// SubscribeToShard: a [`Subscription`](crate::Subscription) stream of events that lives up to five minutes.
-    SubscribeToShard => subscribe_to_shard(SubscribeToShardInput) -> Subscription [reads, at_shard, events];
+/// The one list of operations: `operations!(generate)` expands to `generate! { entries }`, so each
+/// generator (the [`Operation`](crate::Operation) enum in `operation.rs`, the
+/// [`Emulator`](crate::Emulator) methods in `emulator.rs`, the server's routing in `server/backend.rs`)
+/// sits next to what it generates, and all of them read this list. Entry syntax and flags: see
+/// `dispatch.rs`.
+macro_rules! operations {
+    ($generate:ident) => {
+        $generate! {
+            /// CreateStream: a PROVISIONED stream of `shard_count` shards, or an ON_DEMAND stream.
+            CreateStream => create_stream(CreateStreamInput) -> CreateStreamOutput [writes];
+            /// DeleteStream.
+            DeleteStream => delete_stream(DeleteStreamInput) -> DeleteStreamOutput [writes];
+            /// DescribeStream: the stream and a page of its shards.
+            DescribeStream => describe_stream(DescribeStreamInput) -> DescribeStreamOutput [reads];
+            /// DescribeStreamSummary: the stream without its shards.
+            DescribeStreamSummary => describe_stream_summary(DescribeStreamSummaryInput)
+                -> DescribeStreamSummaryOutput [reads];
+            /// ListStreams, paginated.
+            ListStreams => list_streams(ListStreamsInput) -> ListStreamsOutput [reads];
+            /// AddTagsToStream.
+            AddTagsToStream => add_tags_to_stream(AddTagsToStreamInput) -> AddTagsToStreamOutput [writes];
+            /// RemoveTagsFromStream.
+            RemoveTagsFromStream => remove_tags_from_stream(RemoveTagsFromStreamInput)
+                -> RemoveTagsFromStreamOutput [writes];
+            /// ListTagsForStream, paginated.
+            ListTagsForStream => list_tags_for_stream(ListTagsForStreamInput) -> ListTagsForStreamOutput [reads];
+            /// IncreaseStreamRetentionPeriod (24..=8760 hours).
+            IncreaseStreamRetentionPeriod => increase_stream_retention_period(IncreaseStreamRetentionPeriodInput)
+                -> IncreaseStreamRetentionPeriodOutput [writes];
+            /// DecreaseStreamRetentionPeriod (24..=8760 hours).
+            DecreaseStreamRetentionPeriod => decrease_stream_retention_period(DecreaseStreamRetentionPeriodInput)
+                -> DecreaseStreamRetentionPeriodOutput [writes];
+            /// UpdateStreamMode: switch between PROVISIONED and ON_DEMAND.
+            UpdateStreamMode => update_stream_mode(UpdateStreamModeInput) -> UpdateStreamModeOutput [writes];
+            /// PutRecord.
+            PutRecord => put_record(PutRecordInput) -> PutRecordOutput [writes, per_record];
+            /// PutRecords: 1..=500 records with per-record results (partial failure).
+            PutRecords => put_records(PutRecordsInput) -> PutRecordsOutput [writes, per_record];
+            /// GetShardIterator: a five-minute token for GetRecords.
+            GetShardIterator => get_shard_iterator(GetShardIteratorInput) -> GetShardIteratorOutput [reads, at_shard];
+            /// GetRecords.
+            GetRecords => get_records(GetRecordsInput) -> GetRecordsOutput [reads, at_shard];
+            /// ListShards, with filters and pagination.
+            ListShards => list_shards(ListShardsInput) -> ListShardsOutput [reads];
+            /// SplitShard.
+            SplitShard => split_shard(SplitShardInput) -> SplitShardOutput [writes];
+            /// MergeShards.
+            MergeShards => merge_shards(MergeShardsInput) -> MergeShardsOutput [writes];
+            /// UpdateShardCount (UNIFORM_SCALING).
+            UpdateShardCount => update_shard_count(UpdateShardCountInput) -> UpdateShardCountOutput [writes];
+            /// RegisterStreamConsumer.
+            RegisterStreamConsumer => register_stream_consumer(RegisterStreamConsumerInput)
+                -> RegisterStreamConsumerOutput [writes];
+            /// DescribeStreamConsumer.
+            DescribeStreamConsumer => describe_stream_consumer(DescribeStreamConsumerInput)
+                -> DescribeStreamConsumerOutput [reads];
+            /// ListStreamConsumers, paginated.
+            ListStreamConsumers => list_stream_consumers(ListStreamConsumersInput)
+                -> ListStreamConsumersOutput [reads];
+            /// DeregisterStreamConsumer.
+            DeregisterStreamConsumer => deregister_stream_consumer(DeregisterStreamConsumerInput)
+                -> DeregisterStreamConsumerOutput [writes];
+            /// SubscribeToShard: a [`Subscription`](crate::Subscription) stream of events that lives up to five minutes.
+            SubscribeToShard => subscribe_to_shard(SubscribeToShardInput) -> Subscription [reads, at_shard, events];
+        }
+    };
 }
+pub(crate) use operations;

@@ -2,8 +2,7 @@
 //!
 //! Each operation deserializes its input type from the canonical JSON form (the emulator's types carry the
 //! AWS member names), calls the emulator method of the same name, and serializes the output back; the
-//! routing is generated from the crate's one list of operations (`ops/mod.rs`, [`crate::dispatch`]) and
-//! uses [`decode`], [`value`] and [`events`] from here. Inputs
+//! routing ([`route`]) is generated here from the crate's one list of operations (`ops/mod.rs`). Inputs
 //! that do not fit the operation's shape (a string where a number belongs, say) are answered with
 //! `SerializationException`, as AWS does; semantic checks (required members, lengths, ranges) are the
 //! emulator's, which answers `ValidationException` and friends. Operations of the Kinesis API that the
@@ -48,7 +47,7 @@ impl EmulatorBackend {
         request: Map<String, Value>,
     ) -> Result<Reply, ApiError> {
         match target {
-            Target::Implemented(operation) => crate::ops::route(&self.emulator, operation, request).await,
+            Target::Implemented(operation) => route(&self.emulator, operation, request).await,
             Target::Unimplemented(name) => Err(ApiError::unknown_operation(format!(
                 "the emulator does not implement {name}"
             ))),
@@ -100,17 +99,17 @@ impl Backend for EmulatorBackend {
 }
 
 /// Decodes an operation's input from its canonical JSON form; a mismatch is a `SerializationException`.
-pub(crate) fn decode<I: DeserializeOwned>(request: Map<String, Value>) -> Result<I, ApiError> {
+fn decode<I: DeserializeOwned>(request: Map<String, Value>) -> Result<I, ApiError> {
     serde_json::from_value(Value::Object(request)).map_err(|e| ApiError::serialization(e.to_string()))
 }
 
 /// The reply to a unary operation: its output in canonical JSON form, or its error.
-pub(crate) fn value<O: Serialize>(result: Result<O, KinesisError>) -> Result<Reply, ApiError> {
+fn value<O: Serialize>(result: Result<O, KinesisError>) -> Result<Reply, ApiError> {
     encode(&result.map_err(api_error)?).map(Reply::Value)
 }
 
 /// The reply to SubscribeToShard: its events in canonical JSON form, or its error.
-pub(crate) fn events(result: Result<Subscription, KinesisError>) -> Result<Reply, ApiError> {
+fn events(result: Result<Subscription, KinesisError>) -> Result<Reply, ApiError> {
     let events = result.map_err(api_error)?.map(|event| match event {
         Ok(event) => encode(&event),
         Err(error) => Err(api_error(error)),
@@ -125,3 +124,35 @@ fn encode<O: Serialize>(output: &O) -> Result<Value, ApiError> {
 fn api_error(error: KinesisError) -> ApiError {
     ApiError::from_code(error.code(), error.message())
 }
+
+/// Generates [`route`] from the list of operations (`ops/mod.rs`).
+macro_rules! routes {
+    ($(
+        $(#[$doc:meta])*
+        $op:ident => $method:ident($input:ident) -> $output:ident [$($flag:ident),+];
+    )+) => {
+        /// Runs one decoded request against the emulator: the input is decoded from its canonical JSON
+        /// form, the output encoded back (SubscribeToShard answers an event stream).
+        async fn route(
+            emulator: &Emulator,
+            operation: Operation,
+            request: Map<String, Value>,
+        ) -> Result<Reply, ApiError> {
+            match operation {
+                $(Operation::$op => {
+                    let input = decode(request)?;
+                    routes!(@reply emulator.$method(input).await; $($flag),+)
+                })+
+            }
+        }
+    };
+
+    (@reply $call:expr; reads, at_shard, events) => {
+        events($call)
+    };
+    (@reply $call:expr; $($flag:ident),+) => {
+        value($call)
+    };
+}
+
+crate::ops::operations!(routes);

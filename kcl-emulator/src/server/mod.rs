@@ -28,7 +28,7 @@
 //! - `error`: [`ServerError`] and the error answers.
 
 mod auth;
-pub(crate) mod backend;
+mod backend;
 mod codec;
 mod error;
 mod eventstream;
@@ -48,9 +48,6 @@ use tokio::sync::watch;
 
 pub use error::ServerError;
 pub use tls::TlsConfig;
-
-pub(crate) use error::ApiError;
-pub(crate) use service::Reply;
 
 use crate::Emulator;
 use backend::EmulatorBackend;

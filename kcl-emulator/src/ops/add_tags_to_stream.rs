@@ -11,7 +11,6 @@ use crate::error::KinesisError;
 use crate::lookup;
 use crate::state::Inner;
 use crate::tags;
-
 use crate::validate;
 
 /// AddTagsToStream request.

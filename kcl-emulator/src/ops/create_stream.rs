@@ -5,14 +5,12 @@
 //! PROVISIONED mode, too many tags).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use std::sync::Arc;
-
 use crate::error::KinesisError;
-use crate::shapes::StreamMode;
-use crate::shapes::StreamModeDetails;
+use crate::shapes::{StreamMode, StreamModeDetails};
 use crate::state::Inner;
 use crate::tags;
 use crate::validate;

@@ -6,11 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::consumer::{self, find};
 use crate::error::KinesisError;
 use crate::shapes::ConsumerStatus;
 use crate::state::Inner;
-
-use crate::consumer::{self, find};
 
 /// DeregisterStreamConsumer request: a consumer ARN, or a stream ARN and consumer name.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

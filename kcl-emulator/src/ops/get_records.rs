@@ -10,7 +10,6 @@
 //! `ResourceNotFoundException` (stream deleted, shard expired), `ProvisionedThroughputExceededException`.
 
 use serde::{Deserialize, Serialize};
-
 use tokio::time::Instant;
 
 use crate::dispatch::AtShard;
@@ -18,9 +17,8 @@ use crate::error::{ErrorCode, KinesisError};
 use crate::iterator::{decode, encode, IteratorPosition, ITERATOR_TTL_MS};
 use crate::lookup;
 use crate::read::read;
-use crate::state::Inner;
-
 use crate::shapes::{ChildShard, Record};
+use crate::state::Inner;
 use crate::validate;
 
 /// GetRecords request.

@@ -13,9 +13,8 @@ use crate::dispatch::AtShard;
 use crate::error::KinesisError;
 use crate::iterator::{encode, starting_counter, IteratorPosition};
 use crate::lookup;
-use crate::state::Inner;
-
 use crate::shapes::{ShardIteratorType, Timestamp};
+use crate::state::Inner;
 use crate::validate;
 
 /// GetShardIterator request.

@@ -10,14 +10,13 @@
 //! forged token), `ExpiredNextTokenException`, `ValidationException` (MaxResults, shard id),
 //! `ResourceNotFoundException`.
 
-use serde::{Deserialize, Serialize};
-
 use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorCode, KinesisError};
 use crate::lookup;
-use crate::shapes::ShardFilterType;
-use crate::shapes::{Shard, Timestamp};
+use crate::shapes::{Shard, ShardFilterType, Timestamp};
 use crate::state::{parse_shard_id, Inner, ShardState, StreamState};
 use crate::token::Reader;
 use crate::validate;

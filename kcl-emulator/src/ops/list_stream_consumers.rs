@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorCode, KinesisError};
 use crate::lookup;
-use crate::shapes::Consumer;
-use crate::shapes::Timestamp;
+use crate::shapes::{Consumer, Timestamp};
 use crate::state::Inner;
 use crate::token::Reader;
 use crate::validate;

@@ -9,11 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::KinesisError;
 use crate::lookup;
+use crate::reshard;
 use crate::shapes::StreamStatus;
 use crate::state::Inner;
 use crate::validate;
-
-use crate::reshard;
 
 /// MergeShards request.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

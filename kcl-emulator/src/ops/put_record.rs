@@ -11,9 +11,8 @@ use crate::dispatch::RecordFaults;
 use crate::error::{ErrorCode, KinesisError};
 use crate::lookup;
 use crate::sequence;
-use crate::state::Inner;
-
 use crate::shapes::EncryptionType;
+use crate::state::Inner;
 use crate::validate;
 use crate::write::{self, Appended};
 

@@ -15,9 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::dispatch::RecordFaults;
 use crate::error::KinesisError;
 use crate::lookup;
-use crate::state::Inner;
-
 use crate::shapes::EncryptionType;
+use crate::state::Inner;
 use crate::validate;
 use crate::write::{self, Appended};
 

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use crate::error::KinesisError;
 use crate::lookup;
 use crate::state::Inner;
-
 use crate::validate;
 
 /// RemoveTagsFromStream request.

@@ -8,29 +8,26 @@
 //! stream, shard), `ResourceInUseException` (consumer not ACTIVE), `InvalidArgumentException` (starting
 //! position), `LimitExceededException`.
 
-use serde::{Deserialize, Serialize};
-
 use std::collections::hash_map::Entry;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::bucket::Bucket;
+use crate::consumer::{find, parse_consumer_arn};
 use crate::dispatch::AtShard;
 use crate::error::KinesisError;
+use crate::iterator::starting_counter;
 use crate::lookup;
-use crate::shapes::ConsumerStatus;
+use crate::shapes::{ConsumerStatus, ShardIteratorType, Timestamp};
 use crate::state::{ConsumerState, Inner, SubscriptionSlot};
 pub(crate) use crate::subscription::Subscription;
 use crate::subscription::{SlotHandle, Sub, SUBSCRIPTION_LIFETIME};
 use crate::validate;
-
-use crate::consumer::{find, parse_consumer_arn};
-use crate::iterator::starting_counter;
-use crate::shapes::{ShardIteratorType, Timestamp};
 
 /// Where a SubscribeToShard subscription starts.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

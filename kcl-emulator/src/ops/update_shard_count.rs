@@ -9,19 +9,17 @@
 //! (more than double or less than half the open shards, account shard limit),
 //! `ResourceNotFoundException`, `ResourceInUseException` (stream not ACTIVE).
 
-use serde::{Deserialize, Serialize};
-
 use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::KinesisError;
 use crate::hashkey;
 use crate::lookup;
-use crate::shapes::StreamStatus;
+use crate::reshard;
+use crate::shapes::{ScalingType, StreamStatus};
 use crate::state::{Inner, ShardState};
 use crate::validate;
-
-use crate::reshard;
-use crate::shapes::ScalingType;
 
 /// UpdateShardCount request.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

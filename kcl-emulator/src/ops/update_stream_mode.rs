@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::KinesisError;
 use crate::lookup;
-use crate::shapes::StreamModeDetails;
-use crate::shapes::StreamStatus;
+use crate::shapes::{StreamModeDetails, StreamStatus};
 use crate::state::Inner;
 
 /// UpdateStreamMode request.

@@ -6,11 +6,11 @@
 //! `#[tokio::test(start_paused = true)]`, `tokio::time::advance` therefore moves the emulator's wall time
 //! exactly, which makes time-dependent behaviour deterministic in tests.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use tokio::time::Instant;
 
-use crate::types::Timestamp;
+use crate::timestamp::Timestamp;
 
 /// A wall clock driven by tokio time: `base + (tokio::time::Instant::now() - start)`.
 ///
@@ -63,31 +63,10 @@ impl Default for Clock {
     }
 }
 
-/// Milliseconds since the Unix epoch of `t` (negative before 1970), saturating.
-pub(crate) fn system_time_to_millis(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-        Err(e) => i64::try_from(e.duration().as_millis())
-            .map(|m| -m)
-            .unwrap_or(i64::MIN),
-    }
-}
-
-/// The `SystemTime` `millis` milliseconds after the Unix epoch.
-pub(crate) fn millis_to_system_time(millis: i64) -> SystemTime {
-    if millis >= 0 {
-        UNIX_EPOCH
-            .checked_add(Duration::from_millis(millis.unsigned_abs()))
-            .unwrap_or(UNIX_EPOCH)
-    } else {
-        UNIX_EPOCH
-            .checked_sub(Duration::from_millis(millis.unsigned_abs()))
-            .unwrap_or(UNIX_EPOCH)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
     use super::*;
 
     #[tokio::test(start_paused = true)]
@@ -96,12 +75,5 @@ mod tests {
         assert_eq!(clock.now_millis(), 1_000_000);
         tokio::time::advance(Duration::from_millis(1_500)).await;
         assert_eq!(clock.now_millis(), 1_001_500);
-    }
-
-    #[test]
-    fn millis_round_trip() {
-        for m in [0_i64, 1, 1_700_000_000_123, -5_000] {
-            assert_eq!(system_time_to_millis(millis_to_system_time(m)), m);
-        }
     }
 }

@@ -1,20 +1,20 @@
-//! The [`Emulator`] handle: one async method per Kinesis operation.
+//! The [`Emulator`] handle: configuration, faults, snapshots, and one async method per Kinesis operation.
 //!
-//! Each method runs the fault-injection rules scoped to its operation (and stream) and then the operation
-//! itself, implemented in its own module under `ops/`.
+//! The operation methods are generated from the list in `ops/mod.rs` (see [`crate::dispatch`]): each runs
+//! the fault-injection rules scoped to its operation (and stream) and then the operation itself,
+//! implemented in its own module under `ops/`.
 
 use std::fmt;
 use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::EmulatorConfig;
-use crate::error::{ConfigError, KinesisError};
+use crate::dispatch;
+use crate::error::ConfigError;
 use crate::faults::Faults;
-use crate::ops::{self, Request};
+use crate::operation::Operation;
 use crate::snapshot::EmulatorSnapshot;
 use crate::state::Inner;
-use crate::subscription::Subscription;
-use crate::types::*;
 
 /// An in-process Kinesis Data Streams emulator.
 ///
@@ -71,24 +71,6 @@ impl Default for Emulator {
     fn default() -> Self {
         Self::new(EmulatorConfig::default())
     }
-}
-
-macro_rules! operation_methods {
-    ($($(#[$doc:meta])* $method:ident($input:ty) -> $output:ty => $module:ident;)+) => {
-        impl Emulator {
-            $(
-                $(#[$doc])*
-                ///
-                /// # Errors
-                /// The AWS error of the operation as a [`KinesisError`] (see the operation's module docs),
-                /// or an error scripted through [`Emulator::faults`].
-                pub async fn $method(&self, input: $input) -> Result<$output, KinesisError> {
-                    self.before(&input).await?;
-                    ops::$module::execute(&self.inner, input).await
-                }
-            )+
-        }
-    };
 }
 
 impl Emulator {
@@ -151,72 +133,52 @@ impl Emulator {
 
     /// The shared state (for the server's persistence).
     #[cfg(feature = "server")]
-    pub(crate) fn inner(&self) -> &Inner {
+    pub(crate) fn shared(&self) -> &Arc<Inner> {
         &self.inner
     }
+}
 
-    async fn before<R: Request>(&self, input: &R) -> Result<(), KinesisError> {
-        let faults = &self.inner.faults;
-        if faults.is_empty() {
-            return Ok(());
+/// Generates the operation methods from the list of operations (`ops/mod.rs`): the fault rules without a
+/// shard, then the operation (with its shard-scoped rules where its flags say so, see `dispatch.rs`).
+macro_rules! operation_methods {
+    ($(
+        $(#[$doc:meta])*
+        $op:ident => $method:ident($input:ident) -> $output:ident [$($flag:ident),+];
+    )+) => {
+        impl Emulator {
+            $(
+                $(#[$doc])*
+                ///
+                /// # Errors
+                /// The AWS error of the operation as a [`KinesisError`](crate::KinesisError) (see the
+                /// operation's module docs), or an error scripted through [`Emulator::faults`].
+                pub async fn $method(
+                    &self,
+                    input: crate::ops::$method::$input,
+                ) -> Result<crate::ops::$method::$output, crate::KinesisError> {
+                    let inner = &self.inner;
+                    dispatch::before(inner, Operation::$op, || {
+                        dispatch::Scoped::stream_hint(&input, inner)
+                    })
+                    .await?;
+                    operation_methods!(@call inner, $op, $method, input; $($flag),+)
+                }
+            )+
         }
-        let hint = input.stream_hint(&self.inner);
-        faults.apply(R::OPERATION, hint.as_deref(), None).await
-    }
+    };
+
+    (@call $inner:ident, $op:ident, $method:ident, $input:ident; $rw:ident, at_shard $(, $rest:ident)*) => {{
+        let at = crate::ops::$method::locate($inner, $input)?;
+        dispatch::at_shard($inner, Operation::$op, &at).await?;
+        crate::ops::$method::execute($inner, at).await
+    }};
+    (@call $inner:ident, $op:ident, $method:ident, $input:ident; $rw:ident, per_record) => {{
+        let faults = dispatch::record_faults($inner, Operation::$op);
+        crate::ops::$method::execute($inner, $input, &faults).await
+    }};
+    (@call $inner:ident, $op:ident, $method:ident, $input:ident; $rw:ident) => {
+        crate::ops::$method::execute($inner, $input).await
+    };
 }
 
-operation_methods! {
-    /// CreateStream: a PROVISIONED stream of `shard_count` shards, or an ON_DEMAND stream.
-    create_stream(CreateStreamInput) -> CreateStreamOutput => create_stream;
-    /// DeleteStream.
-    delete_stream(DeleteStreamInput) -> DeleteStreamOutput => delete_stream;
-    /// DescribeStream: the stream and a page of its shards.
-    describe_stream(DescribeStreamInput) -> DescribeStreamOutput => describe_stream;
-    /// DescribeStreamSummary: the stream without its shards.
-    describe_stream_summary(DescribeStreamSummaryInput) -> DescribeStreamSummaryOutput => describe_stream_summary;
-    /// ListStreams, paginated.
-    list_streams(ListStreamsInput) -> ListStreamsOutput => list_streams;
-    /// AddTagsToStream.
-    add_tags_to_stream(AddTagsToStreamInput) -> AddTagsToStreamOutput => add_tags_to_stream;
-    /// RemoveTagsFromStream.
-    remove_tags_from_stream(RemoveTagsFromStreamInput) -> RemoveTagsFromStreamOutput => remove_tags_from_stream;
-    /// ListTagsForStream, paginated.
-    list_tags_for_stream(ListTagsForStreamInput) -> ListTagsForStreamOutput => list_tags_for_stream;
-    /// IncreaseStreamRetentionPeriod (24..=8760 hours).
-    increase_stream_retention_period(IncreaseStreamRetentionPeriodInput)
-        -> IncreaseStreamRetentionPeriodOutput => increase_stream_retention_period;
-    /// DecreaseStreamRetentionPeriod (24..=8760 hours).
-    decrease_stream_retention_period(DecreaseStreamRetentionPeriodInput)
-        -> DecreaseStreamRetentionPeriodOutput => decrease_stream_retention_period;
-    /// UpdateStreamMode: switch between PROVISIONED and ON_DEMAND.
-    update_stream_mode(UpdateStreamModeInput) -> UpdateStreamModeOutput => update_stream_mode;
-    /// PutRecord.
-    put_record(PutRecordInput) -> PutRecordOutput => put_record;
-    /// PutRecords: 1..=500 records with per-record results (partial failure).
-    put_records(PutRecordsInput) -> PutRecordsOutput => put_records;
-    /// GetShardIterator: a five-minute token for GetRecords.
-    get_shard_iterator(GetShardIteratorInput) -> GetShardIteratorOutput => get_shard_iterator;
-    /// GetRecords.
-    get_records(GetRecordsInput) -> GetRecordsOutput => get_records;
-    /// ListShards, with filters and pagination.
-    list_shards(ListShardsInput) -> ListShardsOutput => list_shards;
-    /// SplitShard.
-    split_shard(SplitShardInput) -> SplitShardOutput => split_shard;
-    /// MergeShards.
-    merge_shards(MergeShardsInput) -> MergeShardsOutput => merge_shards;
-    /// UpdateShardCount (UNIFORM_SCALING).
-    update_shard_count(UpdateShardCountInput) -> UpdateShardCountOutput => update_shard_count;
-    /// RegisterStreamConsumer.
-    register_stream_consumer(RegisterStreamConsumerInput)
-        -> RegisterStreamConsumerOutput => register_stream_consumer;
-    /// DescribeStreamConsumer.
-    describe_stream_consumer(DescribeStreamConsumerInput)
-        -> DescribeStreamConsumerOutput => describe_stream_consumer;
-    /// ListStreamConsumers, paginated.
-    list_stream_consumers(ListStreamConsumersInput) -> ListStreamConsumersOutput => list_stream_consumers;
-    /// DeregisterStreamConsumer.
-    deregister_stream_consumer(DeregisterStreamConsumerInput)
-        -> DeregisterStreamConsumerOutput => deregister_stream_consumer;
-    /// SubscribeToShard: a [`Subscription`] stream of events that lives up to five minutes.
-    subscribe_to_shard(SubscribeToShardInput) -> Subscription => subscribe_to_shard;
-}
+crate::ops::operations!(operation_methods);

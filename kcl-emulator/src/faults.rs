@@ -2,10 +2,12 @@
 //!
 //! A [`Faults`] handle (from [`Emulator::faults`](crate::Emulator::faults)) holds a list of [`FaultRule`]s.
 //! Each rule has an action (an error with any code, latency, or throttling) and a scope: an operation, a
-//! stream, a shard, a number of times, and a probability drawn from a seeded generator. Operations consult
-//! the rules when they start (rules without a shard) and again once they know the shard they touch (rules
-//! with a shard); PutRecords applies shard-scoped errors to the individual records routed to that shard, as
-//! a partial failure. When no rule is installed the check is a single atomic load.
+//! stream, a shard, a number of times, and a probability drawn from a seeded generator. The rules wrap
+//! every operation at one place, the dispatch point (`dispatch.rs`): rules without a shard apply
+//! before the operation runs; rules with a shard apply once the shard is known (GetShardIterator,
+//! GetRecords, SubscribeToShard: after the request is validated and its shard found), and PutRecord /
+//! PutRecords apply them to the individual records routed to that shard, as a partial failure. When no
+//! rule is installed the check is a single atomic load.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::error::ConfigError;
+use crate::shapes::{ChildShard, ConsumerStatus, StreamMode, StreamStatus, Timestamp};
 use crate::state::{self, Closed, ConsumerState, Inner, ShardState, StreamState};
-use crate::types::{ChildShard, ConsumerStatus, StreamMode, StreamStatus, Timestamp};
 
 /// The snapshot format version this build writes and reads.
 const VERSION: u32 = 1;
@@ -246,7 +246,7 @@ pub(crate) fn import(inner: &Inner, snapshot: &EmulatorSnapshot) -> Result<(), C
                 )
             })
             .collect();
-        built.push(Arc::new(StreamState::restored(state::RestoredStream {
+        built.push(Arc::new(StreamState::from_parts(state::StreamParts {
             name: s.name.clone(),
             arn: s.arn.clone(),
             epoch: s.epoch,

@@ -19,10 +19,11 @@ use futures::Stream;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::bucket::Bucket;
 use crate::error::KinesisError;
-use crate::ops::get_records::read;
-use crate::state::{Bucket, Inner, ShardState, StreamState};
-use crate::types::{ConsumerStatus, StreamStatus, SubscribeToShardEvent};
+use crate::read::read;
+use crate::shapes::{ConsumerStatus, StreamStatus, SubscribeToShardEvent};
+use crate::state::{Inner, ShardState, StreamState};
 
 /// How long a subscription lives.
 pub const SUBSCRIPTION_LIFETIME: Duration = Duration::from_secs(300);

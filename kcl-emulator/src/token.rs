@@ -9,6 +9,9 @@ use sha2::Sha256;
 
 const MAC_LEN: usize = 16;
 
+/// How long a pagination token (ListShards, ListStreamConsumers `NextToken`) stays valid.
+pub(crate) const NEXT_TOKEN_TTL_MS: i64 = 300_000;
+
 /// Signs and verifies tokens with one emulator's key (replaceable, so a restored snapshot keeps
 /// accepting the iterators issued before it was taken).
 pub(crate) struct TokenKey(parking_lot::RwLock<[u8; 32]>);

@@ -5,46 +5,57 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
+use crate::lookup;
 use crate::state::Inner;
-use crate::types::{AddTagsToStreamInput, AddTagsToStreamOutput};
+use crate::tags;
 use crate::validate;
 
-super::stream_request!(AddTagsToStreamInput, AddTagsToStream);
-
-/// Maximum tags on one stream.
-pub(crate) const MAX_TAGS: usize = 50;
-
-/// Key 1..=128 characters, value 0..=256 characters.
-pub(crate) fn validate_tags(tags: &BTreeMap<String, String>) -> Result<(), KinesisError> {
-    for (key, value) in tags {
-        validate::length(key, "tags.key", 1, 128)?;
-        validate::length(value, "tags.value", 0, 256)?;
-    }
-    Ok(())
+/// AddTagsToStream request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct AddTagsToStreamInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// Tags to add or overwrite (1..=50).
+    pub tags: BTreeMap<String, String>,
 }
+
+/// AddTagsToStream response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AddTagsToStreamOutput {}
+
+crate::dispatch::named_stream!(AddTagsToStreamInput);
 
 pub(crate) async fn execute(
     inner: &Inner,
     input: AddTagsToStreamInput,
 ) -> Result<AddTagsToStreamOutput, KinesisError> {
-    if input.tags.is_empty() || input.tags.len() > MAX_TAGS {
+    if input.tags.is_empty() || input.tags.len() > tags::MAX_TAGS {
         return Err(validate::error(
             format!("{} tags", input.tags.len()),
             "tags",
             "Member must have between 1 and 50 entries",
         ));
     }
-    validate_tags(&input.tags)?;
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    super::require_active(inner, &stream)?;
+    tags::validate(&input.tags)?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    lookup::require_active(inner, &stream)?;
     let mut meta = stream.meta.write();
     let new_keys = input.tags.keys().filter(|k| !meta.tags.contains_key(*k)).count();
-    if meta.tags.len() + new_keys > MAX_TAGS {
+    if meta.tags.len() + new_keys > tags::MAX_TAGS {
         return Err(KinesisError::invalid(format!(
             "Failed to add tags to stream {} under account {} because a given stream cannot have more \
-             than {MAX_TAGS} tags.",
-            stream.name, inner.config.account_id
+             than {} tags.",
+            stream.name,
+            inner.config.account_id,
+            tags::MAX_TAGS
         )));
     }
     meta.tags.extend(input.tags);

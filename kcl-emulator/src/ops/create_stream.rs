@@ -4,16 +4,39 @@
 //! `LimitExceededException` (account shard limit), `InvalidArgumentException` (ShardCount missing in
 //! PROVISIONED mode, too many tags).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
-use crate::operation::Operation;
-use crate::state::{Inner, StreamState};
-use crate::types::{CreateStreamInput, CreateStreamOutput, StreamMode};
+use crate::shapes::{StreamMode, StreamModeDetails};
+use crate::state::Inner;
+use crate::tags;
 use crate::validate;
 
-impl super::Request for CreateStreamInput {
-    const OPERATION: Operation = Operation::CreateStream;
+/// CreateStream request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct CreateStreamInput {
+    /// Name of the new stream (1-128 of `[a-zA-Z0-9_.-]`).
+    pub stream_name: String,
+    /// Number of shards (PROVISIONED mode; 1 or more).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard_count: Option<i32>,
+    /// Capacity mode (default PROVISIONED).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_mode_details: Option<StreamModeDetails>,
+    /// Tags to attach.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// CreateStream response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CreateStreamOutput {}
+
+impl crate::dispatch::Scoped for CreateStreamInput {
     fn stream_hint(&self, _inner: &Inner) -> Option<String> {
         Some(self.stream_name.clone())
     }
@@ -39,7 +62,7 @@ pub(crate) async fn execute(
     };
     let shard_count = u32::try_from(shard_count).unwrap_or(1);
     let tags = input.tags.unwrap_or_default();
-    super::add_tags_to_stream::validate_tags(&tags)?;
+    tags::validate(&tags)?;
     if tags.len() > 50 {
         return Err(KinesisError::invalid(
             "Failed to create stream: a stream cannot have more than 50 tags.",
@@ -58,13 +81,7 @@ pub(crate) async fn execute(
 
     // Settle any stream of that name that has finished deleting, then insert under the write lock.
     let _ = inner.stream(&input.stream_name);
-    let stream = Arc::new(StreamState::new(
-        inner,
-        input.stream_name.clone(),
-        mode,
-        shard_count,
-        tags,
-    ));
+    let stream = Arc::new(inner.new_stream(input.stream_name.clone(), mode, shard_count, tags));
     let mut streams = inner.streams.write();
     if streams.by_name.contains_key(&input.stream_name) {
         return Err(KinesisError::in_use(format!(

@@ -3,71 +3,38 @@
 //! Errors: `ResourceNotFoundException`, `ResourceInUseException` (not ACTIVE), `InvalidArgumentException`
 //! (outside 24..=8760 or above the current retention), `ValidationException` (below 1).
 
-use std::sync::atomic::Ordering;
+use serde::{Deserialize, Serialize};
 
 use crate::error::KinesisError;
-use crate::state::{Inner, StreamState};
-use crate::types::{DecreaseStreamRetentionPeriodInput, DecreaseStreamRetentionPeriodOutput, StreamStatus};
-use crate::validate;
+use crate::lookup;
+use crate::retention;
+use crate::state::Inner;
 
-super::stream_request!(DecreaseStreamRetentionPeriodInput, DecreaseStreamRetentionPeriod);
+/// DecreaseStreamRetentionPeriod request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DecreaseStreamRetentionPeriodInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// New retention, 24..=8760 hours, not above the current one.
+    pub retention_period_hours: i32,
+}
+
+/// DecreaseStreamRetentionPeriod response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DecreaseStreamRetentionPeriodOutput {}
+
+crate::dispatch::named_stream!(DecreaseStreamRetentionPeriodInput);
 
 pub(crate) async fn execute(
     inner: &Inner,
     input: DecreaseStreamRetentionPeriodInput,
 ) -> Result<DecreaseStreamRetentionPeriodOutput, KinesisError> {
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    change_retention(inner, &stream, input.retention_period_hours, false)?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    retention::change(inner, &stream, input.retention_period_hours, false)?;
     Ok(DecreaseStreamRetentionPeriodOutput {})
-}
-
-/// Validates and applies a retention change (shared with IncreaseStreamRetentionPeriod).
-pub(crate) fn change_retention(
-    inner: &Inner,
-    stream: &StreamState,
-    hours: i32,
-    increase: bool,
-) -> Result<(), KinesisError> {
-    validate::int_in(Some(hours), "retentionPeriodHours", 1, i32::MAX, 24)?;
-    if hours < 24 {
-        return Err(KinesisError::invalid(format!(
-            "Minimum allowed retention period is 24 hours. Requested retention period ({hours} hours) is \
-             too short."
-        )));
-    }
-    if hours > 8760 {
-        return Err(KinesisError::invalid(format!(
-            "Maximum allowed retention period is 8760 hours. Requested retention period ({hours} hours) is \
-             too long."
-        )));
-    }
-    super::require_active(inner, stream)?;
-    let hours = u32::try_from(hours).unwrap_or(24);
-    let mut meta = stream.meta.write();
-    if increase && hours < meta.retention_hours {
-        return Err(KinesisError::invalid(format!(
-            "Requested retention period ({hours} hours) for stream {} can not be shorter than existing \
-             retention period ({} hours). Use DecreaseRetentionPeriod API.",
-            stream.name, meta.retention_hours
-        )));
-    }
-    if !increase && hours > meta.retention_hours {
-        return Err(KinesisError::invalid(format!(
-            "Requested retention period ({hours} hours) for stream {} can not be longer than existing \
-             retention period ({} hours). Use IncreaseRetentionPeriod API.",
-            stream.name, meta.retention_hours
-        )));
-    }
-    // Trim with the old retention first, so that raising it cannot bring expired records back.
-    let now = inner.now_millis();
-    let cutoff = now.saturating_sub(stream.retention_ms());
-    for shard in &meta.shards {
-        shard.data.lock().trim(cutoff);
-    }
-    meta.retention_hours = hours;
-    stream
-        .retention_ms
-        .store(u64::from(hours) * 3_600_000, Ordering::Relaxed);
-    stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
-    Ok(())
 }

@@ -3,17 +3,39 @@
 //! Errors: `ResourceNotFoundException`, `ResourceInUseException` (consumers registered and
 //! `EnforceConsumerDeletion` not set).
 
-use crate::error::KinesisError;
-use crate::state::Inner;
-use crate::types::{DeleteStreamInput, DeleteStreamOutput, StreamStatus};
+use serde::{Deserialize, Serialize};
 
-super::stream_request!(DeleteStreamInput, DeleteStream);
+use crate::error::KinesisError;
+use crate::lookup;
+use crate::shapes::StreamStatus;
+use crate::state::Inner;
+
+/// DeleteStream request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DeleteStreamInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// Delete even if consumers are registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enforce_consumer_deletion: Option<bool>,
+}
+
+/// DeleteStream response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeleteStreamOutput {}
+
+crate::dispatch::named_stream!(DeleteStreamInput);
 
 pub(crate) async fn execute(
     inner: &Inner,
     input: DeleteStreamInput,
 ) -> Result<DeleteStreamOutput, KinesisError> {
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     {
         let mut meta = stream.meta.write();
         if meta.status == StreamStatus::Deleting {

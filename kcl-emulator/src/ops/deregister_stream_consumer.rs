@@ -4,17 +4,35 @@
 //! Errors: `InvalidArgumentException` (neither form given), `ValidationException`,
 //! `ResourceNotFoundException`.
 
+use serde::{Deserialize, Serialize};
+
+use crate::consumer::{self, find};
 use crate::error::KinesisError;
-use crate::operation::Operation;
+use crate::shapes::ConsumerStatus;
 use crate::state::Inner;
-use crate::types::{ConsumerStatus, DeregisterStreamConsumerInput, DeregisterStreamConsumerOutput};
 
-use super::describe_stream_consumer::{consumer_stream_hint, find};
+/// DeregisterStreamConsumer request: a consumer ARN, or a stream ARN and consumer name.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DeregisterStreamConsumerInput {
+    /// Stream ARN (with `consumer_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// Consumer name (with `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer_name: Option<String>,
+    /// Consumer ARN.
+    #[serde(rename = "ConsumerARN", skip_serializing_if = "Option::is_none")]
+    pub consumer_arn: Option<String>,
+}
 
-impl super::Request for DeregisterStreamConsumerInput {
-    const OPERATION: Operation = Operation::DeregisterStreamConsumer;
+/// DeregisterStreamConsumer response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeregisterStreamConsumerOutput {}
+
+impl crate::dispatch::Scoped for DeregisterStreamConsumerInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
-        consumer_stream_hint(inner, self.stream_arn.as_deref(), self.consumer_arn.as_deref())
+        consumer::stream_hint(inner, self.stream_arn.as_deref(), self.consumer_arn.as_deref())
     }
 }
 

@@ -2,12 +2,41 @@
 //!
 //! Errors: `ResourceNotFoundException`, `ValidationException` (limit, shard id).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
+use crate::lookup;
+use crate::shapes::{StreamDescription, StreamModeDetails};
 use crate::state::{Inner, StreamState};
-use crate::types::{DescribeStreamInput, DescribeStreamOutput, StreamDescription, StreamModeDetails};
 use crate::validate;
 
-super::stream_request!(DescribeStreamInput, DescribeStream);
+/// DescribeStream request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DescribeStreamInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// Maximum shards returned, 1..=10000 (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i32>,
+    /// List shards after this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclusive_start_shard_id: Option<String>,
+}
+
+/// DescribeStream response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeStreamOutput {
+    /// The stream.
+    pub stream_description: StreamDescription,
+}
+
+crate::dispatch::named_stream!(DescribeStreamInput);
 
 pub(crate) async fn execute(
     inner: &Inner,
@@ -17,7 +46,7 @@ pub(crate) async fn execute(
     if let Some(id) = &input.exclusive_start_shard_id {
         validate::shard_id(id, "exclusiveStartShardId")?;
     }
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     let now = inner.now_millis();
     let after = input.exclusive_start_shard_id.as_deref().map(|id| id.to_owned());
     let listed = stream.listed_shards(now);
@@ -35,7 +64,7 @@ pub(crate) async fn execute(
     })
 }
 
-fn description(stream: &StreamState, shards: Vec<crate::types::Shard>, has_more: bool) -> StreamDescription {
+fn description(stream: &StreamState, shards: Vec<crate::shapes::Shard>, has_more: bool) -> StreamDescription {
     let meta = stream.meta.read();
     StreamDescription {
         stream_name: stream.name.clone(),
@@ -49,7 +78,7 @@ fn description(stream: &StreamState, shards: Vec<crate::types::Shard>, has_more:
         retention_period_hours: i32::try_from(meta.retention_hours).unwrap_or(i32::MAX),
         stream_creation_timestamp: stream.created,
         enhanced_monitoring: vec![Default::default()],
-        encryption_type: Some(crate::types::EncryptionType::None),
+        encryption_type: Some(crate::shapes::EncryptionType::None),
         key_id: None,
     }
 }

@@ -3,106 +3,47 @@
 //! Errors: `InvalidArgumentException` (neither form given), `ValidationException`,
 //! `ResourceNotFoundException`.
 
-use std::sync::Arc;
+use serde::{Deserialize, Serialize};
 
+use crate::consumer;
 use crate::error::KinesisError;
-use crate::operation::Operation;
-use crate::state::{ConsumerState, Inner, StreamState};
-use crate::types::{ConsumerDescription, DescribeStreamConsumerInput, DescribeStreamConsumerOutput};
-use crate::validate;
+use crate::shapes::ConsumerDescription;
+use crate::state::Inner;
 
-impl super::Request for DescribeStreamConsumerInput {
-    const OPERATION: Operation = Operation::DescribeStreamConsumer;
+/// DescribeStreamConsumer request: a consumer ARN, or a stream ARN and consumer name.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DescribeStreamConsumerInput {
+    /// Stream ARN (with `consumer_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// Consumer name (with `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer_name: Option<String>,
+    /// Consumer ARN.
+    #[serde(rename = "ConsumerARN", skip_serializing_if = "Option::is_none")]
+    pub consumer_arn: Option<String>,
+}
+
+/// DescribeStreamConsumer response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeStreamConsumerOutput {
+    /// The consumer.
+    pub consumer_description: ConsumerDescription,
+}
+
+impl crate::dispatch::Scoped for DescribeStreamConsumerInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
-        consumer_stream_hint(inner, self.stream_arn.as_deref(), self.consumer_arn.as_deref())
+        consumer::stream_hint(inner, self.stream_arn.as_deref(), self.consumer_arn.as_deref())
     }
-}
-
-/// The stream name of a consumer request, for fault scoping.
-pub(crate) fn consumer_stream_hint(
-    inner: &Inner,
-    stream_arn: Option<&str>,
-    consumer_arn: Option<&str>,
-) -> Option<String> {
-    stream_arn
-        .and_then(|a| super::stream_name_from_arn(inner, a).ok())
-        .or_else(|| consumer_arn.and_then(|a| parse_consumer_arn(inner, a).ok().map(|(s, _)| s)))
-}
-
-/// `(stream name, consumer name)` from `STREAM_ARN/consumer/NAME:EPOCH`.
-pub(crate) fn parse_consumer_arn(inner: &Inner, arn: &str) -> Result<(String, String), KinesisError> {
-    let bad = || {
-        validate::error(
-            arn,
-            "consumerARN",
-            "Member must satisfy regular expression pattern: \
-             ^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+",
-        )
-    };
-    validate::length(arn, "consumerARN", 1, 2048)?;
-    let (stream_arn, rest) = arn.split_once("/consumer/").ok_or_else(bad)?;
-    let (name, epoch) = rest.rsplit_once(':').ok_or_else(bad)?;
-    if epoch.is_empty() || !epoch.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    validate::name(name, "consumerARN", 128).map_err(|_| bad())?;
-    let stream =
-        super::stream_name_from_arn(inner, stream_arn).map_err(
-            |e| {
-                if e.is_not_found() {
-                    e
-                } else {
-                    bad()
-                }
-            },
-        )?;
-    Ok((stream, name.to_owned()))
-}
-
-/// Finds a consumer by ARN or by stream ARN + name.
-pub(crate) fn find(
-    inner: &Inner,
-    stream_arn: Option<&str>,
-    consumer_name: Option<&str>,
-    consumer_arn: Option<&str>,
-) -> Result<(Arc<StreamState>, ConsumerState), KinesisError> {
-    let (stream_name, name) = match (consumer_arn, stream_arn, consumer_name) {
-        (Some(arn), _, _) => parse_consumer_arn(inner, arn)?,
-        (None, Some(stream_arn), Some(name)) => {
-            validate::name(name, "consumerName", 128)?;
-            (super::stream_name_from_arn(inner, stream_arn)?, name.to_owned())
-        }
-        _ => {
-            return Err(KinesisError::invalid(
-                "Either ConsumerARN or both StreamARN and ConsumerName must be provided.",
-            ))
-        }
-    };
-    let not_found = || {
-        KinesisError::not_found(format!(
-            "Consumer {name}, account {} not found.",
-            inner.config.account_id
-        ))
-    };
-    let stream = inner.stream(&stream_name).map_err(|_| not_found())?;
-    let consumer = stream
-        .meta
-        .read()
-        .consumers
-        .get(&name)
-        .cloned()
-        .ok_or_else(not_found)?;
-    if consumer_arn.is_some_and(|arn| arn != consumer.arn) {
-        return Err(not_found());
-    }
-    Ok((stream, consumer))
 }
 
 pub(crate) async fn execute(
     inner: &Inner,
     input: DescribeStreamConsumerInput,
 ) -> Result<DescribeStreamConsumerOutput, KinesisError> {
-    let (stream, c) = find(
+    let (stream, c) = consumer::find(
         inner,
         input.stream_arn.as_deref(),
         input.consumer_name.as_deref(),

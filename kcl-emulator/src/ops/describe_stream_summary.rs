@@ -2,19 +2,40 @@
 //!
 //! Errors: `ResourceNotFoundException`.
 
-use crate::error::KinesisError;
-use crate::state::Inner;
-use crate::types::{
-    DescribeStreamSummaryInput, DescribeStreamSummaryOutput, StreamDescriptionSummary, StreamModeDetails,
-};
+use serde::{Deserialize, Serialize};
 
-super::stream_request!(DescribeStreamSummaryInput, DescribeStreamSummary);
+use crate::error::KinesisError;
+use crate::lookup;
+use crate::shapes::{StreamDescriptionSummary, StreamModeDetails};
+use crate::state::Inner;
+
+/// DescribeStreamSummary request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DescribeStreamSummaryInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+}
+
+/// DescribeStreamSummary response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeStreamSummaryOutput {
+    /// The stream.
+    pub stream_description_summary: StreamDescriptionSummary,
+}
+
+crate::dispatch::named_stream!(DescribeStreamSummaryInput);
 
 pub(crate) async fn execute(
     inner: &Inner,
     input: DescribeStreamSummaryInput,
 ) -> Result<DescribeStreamSummaryOutput, KinesisError> {
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     let meta = stream.meta.read();
     Ok(DescribeStreamSummaryOutput {
         stream_description_summary: StreamDescriptionSummary {
@@ -27,7 +48,7 @@ pub(crate) async fn execute(
             retention_period_hours: i32::try_from(meta.retention_hours).unwrap_or(i32::MAX),
             stream_creation_timestamp: stream.created,
             enhanced_monitoring: vec![Default::default()],
-            encryption_type: Some(crate::types::EncryptionType::None),
+            encryption_type: Some(crate::shapes::EncryptionType::None),
             key_id: None,
             open_shard_count: i32::try_from(meta.routes.len()).unwrap_or(i32::MAX),
             consumer_count: Some(i32::try_from(meta.consumers.len()).unwrap_or(i32::MAX)),

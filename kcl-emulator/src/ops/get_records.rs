@@ -9,87 +9,68 @@
 //! iterator, StreamARN mismatch), `ExpiredIteratorException` (older than five minutes),
 //! `ResourceNotFoundException` (stream deleted, shard expired), `ProvisionedThroughputExceededException`.
 
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use crate::dispatch::AtShard;
 use crate::error::{ErrorCode, KinesisError};
-use crate::operation::Operation;
-use crate::state::{Inner, ShardData, ShardState};
-use crate::types::{ChildShard, GetRecordsInput, GetRecordsOutput, Record, Timestamp};
+use crate::iterator::{decode, encode, IteratorPosition, ITERATOR_TTL_MS};
+use crate::lookup;
+use crate::read::read;
+use crate::shapes::{ChildShard, Record};
+use crate::state::Inner;
 use crate::validate;
 
-use super::get_shard_iterator::{decode, encode, IteratorPosition, ITERATOR_TTL_MS};
+/// GetRecords request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GetRecordsInput {
+    /// Token from GetShardIterator or a previous GetRecords.
+    pub shard_iterator: String,
+    /// Maximum records, 1..=10000 (default 10000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i32>,
+    /// Stream ARN (optional; must match the iterator's stream when given).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+}
+
+/// GetRecords response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetRecordsOutput {
+    /// Records in shard order.
+    pub records: Vec<Record>,
+    /// Where to continue; absent at the end of a closed shard.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_shard_iterator: Option<String>,
+    /// How far behind the newest record this response is (0 = caught up).
+    pub millis_behind_latest: i64,
+    /// The shard's children, at the end of a closed shard.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub child_shards: Option<Vec<ChildShard>>,
+}
 
 /// Largest GetRecords response.
 pub(crate) const MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
 
-impl super::Request for GetRecordsInput {
-    const OPERATION: Operation = Operation::GetRecords;
+impl crate::dispatch::Scoped for GetRecordsInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
         let it = decode(inner, &self.shard_iterator)?;
         inner.stream_by_epoch(it.epoch).map(|s| s.name.clone())
     }
 }
 
-/// A batch read from one shard.
+/// What `execute` needs besides the stream and shard.
 #[derive(Debug)]
-pub(crate) struct Batch {
-    pub(crate) records: Vec<Record>,
-    /// Counter of the next record to read.
-    pub(crate) next: u64,
-    /// Bytes the records count for.
-    pub(crate) bytes: usize,
-    pub(crate) millis_behind_latest: i64,
-    /// `Some(children)` when the read reached the end of a closed shard.
-    pub(crate) end_of_shard: Option<Vec<ChildShard>>,
-}
-
-/// Reads records of `shard` from counter `from`, up to `limit` records and `max_bytes` bytes.
-pub(crate) fn read(
-    shard: &ShardState,
-    data: &ShardData,
-    from: u64,
-    limit: usize,
-    max_bytes: usize,
+pub(crate) struct Plan {
+    limit: i32,
+    it: IteratorPosition,
     now_ms: i64,
-) -> Batch {
-    let start = data.index_of(from);
-    let available = data.records.len() - start;
-    let mut records = Vec::with_capacity(limit.min(available));
-    let mut bytes = 0usize;
-    let first = data.base + start as u64;
-    for (i, stored) in data.records.range(start..).take(limit).enumerate() {
-        let size = stored.size();
-        if bytes + size > max_bytes && !records.is_empty() {
-            break;
-        }
-        bytes += size;
-        records.push(Record {
-            sequence_number: shard.seq(first + i as u64),
-            approximate_arrival_timestamp: Timestamp::from_millis(stored.arrival_ms),
-            data: stored.data.clone(),
-            partition_key: stored.key(),
-            encryption_type: None,
-        });
-    }
-    let next_index = start + records.len();
-    let millis_behind_latest = data
-        .records
-        .get(next_index)
-        .map_or(0, |r| now_ms.saturating_sub(r.arrival_ms).max(0));
-    let end_of_shard = match &data.closed {
-        Some(closed) if next_index >= data.records.len() => Some(closed.children.clone()),
-        _ => None,
-    };
-    Batch {
-        records,
-        next: first + (next_index - start) as u64,
-        bytes,
-        millis_behind_latest,
-        end_of_shard,
-    }
 }
 
-pub(crate) async fn execute(inner: &Inner, input: GetRecordsInput) -> Result<GetRecordsOutput, KinesisError> {
+/// Validates the request and its iterator (signature, age) and finds the iterator's stream and shard.
+pub(crate) fn locate(inner: &Inner, input: GetRecordsInput) -> Result<AtShard<Plan>, KinesisError> {
     let limit = validate::int_in(input.limit, "limit", 1, 10_000, 10_000)?;
     validate::length(&input.shard_iterator, "shardIterator", 1, 512)?;
     let it = decode(inner, &input.shard_iterator)
@@ -115,16 +96,24 @@ pub(crate) async fn execute(inner: &Inner, input: GetRecordsInput) -> Result<Get
             )));
         }
     }
-    super::require_usable(inner, &stream)?;
+    lookup::require_usable(inner, &stream)?;
     let shard = stream
         .shard_by_index(it.shard, now_ms)
-        .ok_or_else(|| stream.shard_not_found(inner, &crate::state::shard_id(it.shard)))?;
-    if !inner.faults.is_empty() {
-        inner
-            .faults
-            .apply(Operation::GetRecords, Some(&stream.name), Some(&shard.id))
-            .await?;
-    }
+        .ok_or_else(|| inner.shard_not_found(&stream, &crate::state::shard_id(it.shard)))?;
+    Ok(AtShard {
+        stream,
+        shard,
+        plan: Plan { limit, it, now_ms },
+    })
+}
+
+/// Reads from the located shard, within its read limits.
+pub(crate) async fn execute(inner: &Inner, at: AtShard<Plan>) -> Result<GetRecordsOutput, KinesisError> {
+    let AtShard {
+        stream,
+        shard,
+        plan: Plan { limit, it, now_ms },
+    } = at;
     let limits = inner.config.throughput;
     let batch = {
         let mut data = shard.data.lock();

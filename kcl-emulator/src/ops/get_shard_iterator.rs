@@ -1,165 +1,87 @@
 //! GetShardIterator: an opaque token naming a position in a shard, valid for five minutes.
 //!
-//! The token signs (stream epoch, shard index, position, issue time) with the emulator's key, so it
-//! survives nothing but honest use: altered, forged or foreign tokens are `InvalidArgumentException`,
-//! old ones `ExpiredIteratorException` (checked by GetRecords).
+//! The token is made and checked by [`crate::iterator`]. Shard-scoped fault rules apply once the shard
+//! is found (`locate`), before the position is worked out (`execute`).
 //!
 //! Errors: `ValidationException` (shard id, sequence-number format), `InvalidArgumentException` (missing
 //! or foreign starting sequence number, missing timestamp), `ResourceNotFoundException` (stream or shard),
 //! `ProvisionedThroughputExceededException` (injected).
 
+use serde::{Deserialize, Serialize};
+
+use crate::dispatch::AtShard;
 use crate::error::KinesisError;
-use crate::sequence;
-use crate::state::{Inner, ShardData, ShardState, StreamState};
-use crate::token::Reader;
-use crate::types::{GetShardIteratorInput, GetShardIteratorOutput, ShardIteratorType, Timestamp};
+use crate::iterator::{encode, starting_counter, IteratorPosition};
+use crate::lookup;
+use crate::shapes::{ShardIteratorType, Timestamp};
+use crate::state::Inner;
 use crate::validate;
 
-super::stream_request!(GetShardIteratorInput, GetShardIterator);
-
-const TOKEN_KIND: u8 = 1;
-/// How long an iterator stays valid.
-pub(crate) const ITERATOR_TTL_MS: i64 = 300_000;
-
-/// A decoded shard iterator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct IteratorPosition {
-    pub(crate) epoch: u64,
-    pub(crate) shard: u32,
-    /// Counter of the next record to read.
-    pub(crate) position: u64,
-    pub(crate) issued_ms: i64,
+/// GetShardIterator request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct GetShardIteratorInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// The shard to read.
+    pub shard_id: String,
+    /// Where to start.
+    pub shard_iterator_type: ShardIteratorType,
+    /// For AT_/AFTER_SEQUENCE_NUMBER.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starting_sequence_number: Option<String>,
+    /// For AT_TIMESTAMP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
 }
 
-/// Encodes an iterator.
-pub(crate) fn encode(inner: &Inner, it: IteratorPosition) -> String {
-    let mut payload = Vec::with_capacity(29);
-    payload.push(TOKEN_KIND);
-    payload.extend_from_slice(&it.epoch.to_be_bytes());
-    payload.extend_from_slice(&it.shard.to_be_bytes());
-    payload.extend_from_slice(&it.position.to_be_bytes());
-    payload.extend_from_slice(&it.issued_ms.to_be_bytes());
-    inner.tokens.sign(&payload)
+/// GetShardIterator response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetShardIteratorOutput {
+    /// An opaque token valid for five minutes.
+    pub shard_iterator: String,
 }
 
-/// Decodes an iterator this emulator issued; `None` for anything else.
-pub(crate) fn decode(inner: &Inner, token: &str) -> Option<IteratorPosition> {
-    let payload = inner.tokens.verify(token)?;
-    let mut r = Reader::new(&payload);
-    if r.u8()? != TOKEN_KIND {
-        return None;
-    }
-    let it = IteratorPosition {
-        epoch: r.u64()?,
-        shard: r.u32()?,
-        position: r.u64()?,
-        issued_ms: r.i64()?,
-    };
-    r.is_empty().then_some(it)
-}
+crate::dispatch::named_stream!(GetShardIteratorInput);
 
-/// Where a starting position (shared with SubscribeToShard) points in a shard: the counter of the first
-/// record to read.
-///
-/// # Errors
-/// `InvalidArgumentException` for missing parameters or a sequence number of another stream or shard,
-/// `ValidationException` for a malformed one.
-pub(crate) fn starting_counter(
-    inner: &Inner,
-    stream: &StreamState,
-    shard: &ShardState,
-    data: &ShardData,
-    kind: ShardIteratorType,
-    sequence_number: Option<&str>,
-    timestamp: Option<Timestamp>,
-) -> Result<u64, KinesisError> {
-    Ok(match kind {
-        ShardIteratorType::TrimHorizon => data.base,
-        ShardIteratorType::Latest => data.next_counter(),
-        ShardIteratorType::AtSequenceNumber | ShardIteratorType::AfterSequenceNumber => {
-            let seq = sequence_number.ok_or_else(|| {
-                KinesisError::invalid(format!(
-                    "StartingSequenceNumber must be specified for shard iterator type {}.",
-                    iterator_type_name(kind)
-                ))
-            })?;
-            if !sequence::is_well_formed(seq) {
-                return Err(validate::error(
-                    seq,
-                    "startingSequenceNumber",
-                    "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,128})",
-                ));
-            }
-            let parts = sequence::parse(seq)
-                .filter(|p| p.epoch == stream.epoch)
-                .ok_or_else(|| {
-                    KinesisError::invalid(format!(
-                        "Invalid StartingSequenceNumber. It does not belong to stream {} under account {}.",
-                        stream.name, inner.config.account_id
-                    ))
-                })?;
-            if parts.shard != shard.index {
-                return Err(KinesisError::invalid(format!(
-                    "Invalid StartingSequenceNumber. It encodes {}, while it was used in a call to a shard \
-                     with {}",
-                    crate::state::shard_id(parts.shard),
-                    shard.id
-                )));
-            }
-            if parts.counter > data.last_counter() {
-                return Err(KinesisError::invalid(format!(
-                    "StartingSequenceNumber {seq} used in GetShardIterator on shard {} in stream {} under \
-                     account {} is invalid because it did not come from this stream.",
-                    shard.id, stream.name, inner.config.account_id
-                )));
-            }
-            let counter = if kind == ShardIteratorType::AfterSequenceNumber {
-                parts.counter.saturating_add(1)
-            } else {
-                parts.counter
-            };
-            counter.max(data.base)
-        }
-        ShardIteratorType::AtTimestamp => {
-            let ts = timestamp.ok_or_else(|| {
-                KinesisError::invalid("Timestamp must be specified for shard iterator type AT_TIMESTAMP.")
-            })?;
-            let idx = data.records.partition_point(|r| r.arrival_ms < ts.as_millis());
-            data.base + idx as u64
-        }
-    })
-}
-
-/// The AWS spelling of an iterator type.
-pub(crate) fn iterator_type_name(kind: ShardIteratorType) -> &'static str {
-    match kind {
-        ShardIteratorType::AtSequenceNumber => "AT_SEQUENCE_NUMBER",
-        ShardIteratorType::AfterSequenceNumber => "AFTER_SEQUENCE_NUMBER",
-        ShardIteratorType::TrimHorizon => "TRIM_HORIZON",
-        ShardIteratorType::Latest => "LATEST",
-        ShardIteratorType::AtTimestamp => "AT_TIMESTAMP",
-    }
-}
-
-pub(crate) async fn execute(
-    inner: &Inner,
+/// What `execute` needs besides the stream and shard.
+#[derive(Debug)]
+pub(crate) struct Plan {
     input: GetShardIteratorInput,
-) -> Result<GetShardIteratorOutput, KinesisError> {
+    now_ms: i64,
+}
+
+/// Validates the request and finds its stream and shard.
+pub(crate) fn locate(inner: &Inner, input: GetShardIteratorInput) -> Result<AtShard<Plan>, KinesisError> {
     validate::shard_id(&input.shard_id, "shardId")?;
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    super::require_usable(inner, &stream)?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    lookup::require_usable(inner, &stream)?;
     let now_ms = inner.now_millis();
     let shard = stream
         .shard(&input.shard_id, now_ms)
-        .ok_or_else(|| stream.shard_not_found(inner, &input.shard_id))?;
-    inner
-        .faults
-        .apply(
-            crate::operation::Operation::GetShardIterator,
-            Some(&stream.name),
-            Some(&shard.id),
-        )
-        .await?;
+        .ok_or_else(|| inner.shard_not_found(&stream, &input.shard_id))?;
+    Ok(AtShard {
+        stream,
+        shard,
+        plan: Plan { input, now_ms },
+    })
+}
+
+/// The iterator at the requested position of the located shard.
+pub(crate) async fn execute(
+    inner: &Inner,
+    at: AtShard<Plan>,
+) -> Result<GetShardIteratorOutput, KinesisError> {
+    let AtShard {
+        stream,
+        shard,
+        plan: Plan { input, now_ms },
+    } = at;
     let position = {
         let mut data = shard.data.lock();
         data.trim(now_ms.saturating_sub(stream.retention_ms()));

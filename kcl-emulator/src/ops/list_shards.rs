@@ -12,17 +12,71 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{ErrorCode, KinesisError};
+use crate::lookup;
+use crate::shapes::{Shard, ShardFilterType, Timestamp};
 use crate::state::{parse_shard_id, Inner, ShardState, StreamState};
 use crate::token::Reader;
-use crate::types::{ListShardsInput, ListShardsOutput, ShardFilter, ShardFilterType};
 use crate::validate;
 
-super::stream_request!(ListShardsInput, ListShards);
+/// A ListShards filter.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ShardFilter {
+    /// The kind of filter.
+    #[serde(rename = "Type")]
+    pub filter_type: ShardFilterType,
+    /// For AFTER_SHARD_ID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard_id: Option<String>,
+    /// For AT_TIMESTAMP / FROM_TIMESTAMP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
+}
+
+/// ListShards request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ListShardsInput {
+    /// Stream name (or give `stream_arn`; not allowed with `next_token`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// Token from a previous page (expires after 300 s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    /// List shards after this one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclusive_start_shard_id: Option<String>,
+    /// Maximum shards returned, 1..=10000 (default 1000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    /// Distinguishes streams of the same name (must match when given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_creation_timestamp: Option<Timestamp>,
+    /// Which shards to list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard_filter: Option<ShardFilter>,
+}
+
+/// ListShards response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListShardsOutput {
+    /// Shards in this page.
+    pub shards: Vec<Shard>,
+    /// Token for the next page.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_token: Option<String>,
+}
+
+crate::dispatch::named_stream!(ListShardsInput);
 
 const TOKEN_KIND: u8 = 2;
-/// How long a NextToken stays valid.
-pub(crate) const NEXT_TOKEN_TTL_MS: i64 = 300_000;
 
 /// A filter reduced to what matching needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,7 +229,7 @@ fn decode_token(inner: &Inner, token: &str, now_ms: i64) -> Result<Cursor, Kines
         ))
     })();
     let (epoch, last, issued, filter) = parsed.ok_or_else(invalid)?;
-    if now_ms.saturating_sub(issued) > NEXT_TOKEN_TTL_MS {
+    if now_ms.saturating_sub(issued) > crate::token::NEXT_TOKEN_TTL_MS {
         return Err(KinesisError::new(
             ErrorCode::ExpiredNextTokenException,
             format!("The timestamp of the NextToken has expired: {token}"),
@@ -225,7 +279,7 @@ pub(crate) async fn execute(inner: &Inner, input: ListShardsInput) -> Result<Lis
                 None => None,
             };
             let filter = parse_filter(input.shard_filter.as_ref())?;
-            let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+            let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
             if let Some(ts) = input.stream_creation_timestamp {
                 // Clients may send it rounded to the second.
                 let (given, created) = (ts.as_millis(), stream.created.as_millis());

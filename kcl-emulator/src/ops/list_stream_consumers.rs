@@ -4,19 +4,49 @@
 //! Errors: `ValidationException`, `ResourceNotFoundException`, `InvalidArgumentException` (forged token),
 //! `ExpiredNextTokenException`.
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{ErrorCode, KinesisError};
-use crate::operation::Operation;
+use crate::lookup;
+use crate::shapes::{Consumer, Timestamp};
 use crate::state::Inner;
 use crate::token::Reader;
-use crate::types::{Consumer, ListStreamConsumersInput, ListStreamConsumersOutput};
 use crate::validate;
+
+/// ListStreamConsumers request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ListStreamConsumersInput {
+    /// Stream ARN (required).
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: String,
+    /// Token from a previous page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    /// Maximum consumers returned, 1..=10000 (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i32>,
+    /// Distinguishes streams of the same name (must match when given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_creation_timestamp: Option<Timestamp>,
+}
+
+/// ListStreamConsumers response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListStreamConsumersOutput {
+    /// Consumers in this page, by name.
+    pub consumers: Vec<Consumer>,
+    /// Token for the next page.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_token: Option<String>,
+}
 
 const TOKEN_KIND: u8 = 3;
 
-impl super::Request for ListStreamConsumersInput {
-    const OPERATION: Operation = Operation::ListStreamConsumers;
+impl crate::dispatch::Scoped for ListStreamConsumersInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
-        super::hint(inner, None, Some(&self.stream_arn))
+        lookup::hint(inner, None, Some(&self.stream_arn))
     }
 }
 
@@ -25,7 +55,7 @@ pub(crate) async fn execute(
     input: ListStreamConsumersInput,
 ) -> Result<ListStreamConsumersOutput, KinesisError> {
     let max = validate::int_in(input.max_results, "maxResults", 1, 10_000, 100)?;
-    let stream = super::resolve(inner, None, Some(&input.stream_arn))?;
+    let stream = lookup::resolve(inner, None, Some(&input.stream_arn))?;
     let now_ms = inner.now_millis();
     let after = match &input.next_token {
         None => None,
@@ -41,7 +71,7 @@ pub(crate) async fn execute(
             if epoch != stream.epoch {
                 return Err(invalid());
             }
-            if now_ms.saturating_sub(issued) > super::list_shards::NEXT_TOKEN_TTL_MS {
+            if now_ms.saturating_sub(issued) > crate::token::NEXT_TOKEN_TTL_MS {
                 return Err(KinesisError::new(
                     ErrorCode::ExpiredNextTokenException,
                     format!("The timestamp of the NextToken has expired: {token}"),

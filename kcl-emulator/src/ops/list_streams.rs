@@ -3,16 +3,47 @@
 //!
 //! Errors: `ValidationException` (limit), `InvalidArgumentException` (a forged or foreign NextToken).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
-use crate::operation::Operation;
+use crate::shapes::{StreamModeDetails, StreamSummary};
 use crate::state::Inner;
-use crate::types::{ListStreamsInput, ListStreamsOutput, StreamModeDetails, StreamSummary};
 use crate::validate;
+
+/// ListStreams request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ListStreamsInput {
+    /// Maximum names returned, 1..=10000 (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i32>,
+    /// List streams after this name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exclusive_start_stream_name: Option<String>,
+    /// Token from a previous page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+/// ListStreams response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListStreamsOutput {
+    /// Names in this page, sorted.
+    pub stream_names: Vec<String>,
+    /// Whether more streams follow.
+    pub has_more_streams: bool,
+    /// Token for the next page.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_token: Option<String>,
+    /// Summaries of the streams in this page.
+    #[serde(default)]
+    pub stream_summaries: Vec<StreamSummary>,
+}
 
 const TOKEN_KIND: u8 = 4;
 
-impl super::Request for ListStreamsInput {
-    const OPERATION: Operation = Operation::ListStreams;
+impl crate::dispatch::Scoped for ListStreamsInput {
     fn stream_hint(&self, _inner: &Inner) -> Option<String> {
         None
     }

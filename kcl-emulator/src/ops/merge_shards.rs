@@ -5,14 +5,36 @@
 //! or the same shard), `ResourceNotFoundException`, `ResourceInUseException` (stream not ACTIVE, shard
 //! already closed).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
+use crate::lookup;
+use crate::reshard;
+use crate::shapes::StreamStatus;
 use crate::state::Inner;
-use crate::types::{MergeShardsInput, MergeShardsOutput, StreamStatus};
 use crate::validate;
 
-use super::reshard;
+/// MergeShards request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct MergeShardsInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// First open shard (becomes ParentShardId).
+    pub shard_to_merge: String,
+    /// Adjacent open shard (becomes AdjacentParentShardId).
+    pub adjacent_shard_to_merge: String,
+}
 
-super::stream_request!(MergeShardsInput, MergeShards);
+/// MergeShards response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MergeShardsOutput {}
+
+crate::dispatch::named_stream!(MergeShardsInput);
 
 pub(crate) async fn execute(
     inner: &Inner,
@@ -20,16 +42,16 @@ pub(crate) async fn execute(
 ) -> Result<MergeShardsOutput, KinesisError> {
     validate::shard_id(&input.shard_to_merge, "shardToMerge")?;
     validate::shard_id(&input.adjacent_shard_to_merge, "adjacentShardToMerge")?;
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     reshard::require_provisioned(inner, &stream, "MergeShards")?;
-    super::require_active(inner, &stream)?;
+    lookup::require_active(inner, &stream)?;
     let now_ms = inner.now_millis();
     let a = stream
         .shard(&input.shard_to_merge, now_ms)
-        .ok_or_else(|| stream.shard_not_found(inner, &input.shard_to_merge))?;
+        .ok_or_else(|| inner.shard_not_found(&stream, &input.shard_to_merge))?;
     let b = stream
         .shard(&input.adjacent_shard_to_merge, now_ms)
-        .ok_or_else(|| stream.shard_not_found(inner, &input.adjacent_shard_to_merge))?;
+        .ok_or_else(|| inner.shard_not_found(&stream, &input.adjacent_shard_to_merge))?;
     let not_adjacent = || {
         KinesisError::invalid(format!(
             "Shards {} and {} in stream {} under account {} are not an adjacent pair of shards eligible \
@@ -43,7 +65,7 @@ pub(crate) async fn execute(
     let mut meta = stream.meta.write();
     if meta.status != StreamStatus::Active {
         drop(meta);
-        return Err(super::require_active(inner, &stream)
+        return Err(lookup::require_active(inner, &stream)
             .err()
             .unwrap_or_else(not_adjacent));
     }
@@ -58,7 +80,7 @@ pub(crate) async fn execute(
         return Err(not_adjacent());
     }
     reshard::merge(&stream, &mut meta, &a, &b, now_ms);
-    reshard::publish_routes(&mut meta);
+    meta.publish_routes();
     stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
     Ok(MergeShardsOutput {})
 }

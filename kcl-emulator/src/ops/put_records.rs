@@ -9,94 +9,94 @@
 //! Errors: `ValidationException`, `InvalidArgumentException`, `ResourceNotFoundException` (missing or not
 //! yet ACTIVE stream).
 
-use std::sync::Arc;
-
 use bytes::Bytes;
-use tokio::time::Instant;
+use serde::{Deserialize, Serialize};
 
+use crate::dispatch::RecordFaults;
 use crate::error::KinesisError;
-use crate::hashkey;
-use crate::operation::Operation;
-use crate::state::{Inner, ShardState, StreamState};
-use crate::types::{PutRecordsInput, PutRecordsOutput, PutRecordsResultEntry};
+use crate::lookup;
+use crate::shapes::EncryptionType;
+use crate::state::Inner;
 use crate::validate;
+use crate::write::{self, Appended};
 
-super::stream_request!(PutRecordsInput, PutRecords);
+/// One record of a PutRecords request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PutRecordsRequestEntry {
+    /// The payload; with the partition key at most 1 MiB.
+    #[serde(with = "crate::blob")]
+    pub data: Bytes,
+    /// A decimal 128-bit hash key that overrides the partition key's hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explicit_hash_key: Option<String>,
+    /// 1..=256 characters; its MD5 picks the shard.
+    pub partition_key: String,
+}
 
-/// Largest record: data plus partition key.
-pub(crate) const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// PutRecords request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PutRecordsInput {
+    /// 1..=500 records, at most 5 MiB in total.
+    pub records: Vec<PutRecordsRequestEntry>,
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+}
+
+/// The outcome of one PutRecords record: a sequence number and shard, or an error code and message.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct PutRecordsResultEntry {
+    /// Sequence number on success.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence_number: Option<String>,
+    /// Shard on success.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard_id: Option<String>,
+    /// `ProvisionedThroughputExceededException` or `InternalFailure` on failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// Failure detail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+impl PutRecordsResultEntry {
+    /// Whether this record was rejected.
+    pub fn is_failure(&self) -> bool {
+        self.error_code.is_some()
+    }
+}
+
+/// PutRecords response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutRecordsOutput {
+    /// Number of rejected records.
+    pub failed_record_count: i32,
+    /// One result per request record, in request order.
+    pub records: Vec<PutRecordsResultEntry>,
+    /// Encryption applied.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub encryption_type: Option<EncryptionType>,
+}
+
+crate::dispatch::named_stream!(PutRecordsInput);
+
 /// Largest PutRecords request.
 const MAX_REQUEST_BYTES: usize = 5 * 1024 * 1024;
 const MAX_RECORDS: usize = 500;
 
-/// A validated record on its way into a shard.
-#[derive(Debug)]
-pub(crate) struct Entry {
-    pub(crate) data: Bytes,
-    pub(crate) partition_key: String,
-    pub(crate) hash: u128,
-}
-
-/// Validates one record's key, data and explicit hash key; `index` is its position in a PutRecords
-/// request (for the field names in messages).
-pub(crate) fn validate_entry(
-    data: Bytes,
-    partition_key: String,
-    explicit_hash_key: Option<&str>,
-    index: Option<usize>,
-) -> Result<Entry, KinesisError> {
-    let field = |name: &str| match index {
-        Some(i) => format!("records.{}.member.{name}", i + 1),
-        None => name.to_owned(),
-    };
-    let key_ok =
-        !partition_key.is_empty() && (partition_key.len() <= 256 || partition_key.chars().count() <= 256);
-    if !key_ok {
-        validate::length(&partition_key, &field("partitionKey"), 1, 256)?;
-    }
-    if data.len() > MAX_RECORD_BYTES {
-        return Err(validate::error(
-            format!(
-                "java.nio.HeapByteBuffer[pos=0 lim={} cap={}]",
-                data.len(),
-                data.len()
-            ),
-            &field("data"),
-            "Member must have length less than or equal to 1048576",
-        ));
-    }
-    if data.len() + partition_key.len() > MAX_RECORD_BYTES {
-        return Err(KinesisError::invalid(format!(
-            "The record size ({} bytes of data and partition key) exceeds the 1 MiB limit.",
-            data.len() + partition_key.len()
-        )));
-    }
-    let hash = match explicit_hash_key {
-        None => hashkey::of_partition_key(&partition_key),
-        Some(key) => {
-            if !hashkey::is_well_formed(key) {
-                return Err(validate::error(
-                    key,
-                    &field("explicitHashKey"),
-                    "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})",
-                ));
-            }
-            hashkey::parse(key).ok_or_else(|| {
-                KinesisError::invalid(format!(
-                    "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. \
-                     Specified value was {key}"
-                ))
-            })?
-        }
-    };
-    Ok(Entry {
-        data,
-        partition_key,
-        hash,
-    })
-}
-
-pub(crate) async fn execute(inner: &Inner, input: PutRecordsInput) -> Result<PutRecordsOutput, KinesisError> {
+pub(crate) async fn execute(
+    inner: &Inner,
+    input: PutRecordsInput,
+    faults: RecordFaults<'_>,
+) -> Result<PutRecordsOutput, KinesisError> {
     if input.records.is_empty() || input.records.len() > MAX_RECORDS {
         return Err(validate::error(
             format!("{} records", input.records.len()),
@@ -108,7 +108,7 @@ pub(crate) async fn execute(inner: &Inner, input: PutRecordsInput) -> Result<Put
     let mut entries = Vec::with_capacity(input.records.len());
     for (i, r) in input.records.into_iter().enumerate() {
         total += r.data.len() + r.partition_key.len();
-        entries.push(validate_entry(
+        entries.push(write::validate_entry(
             r.data,
             r.partition_key,
             r.explicit_hash_key.as_deref(),
@@ -120,138 +120,31 @@ pub(crate) async fn execute(inner: &Inner, input: PutRecordsInput) -> Result<Put
             "Records size exceeds 5 MB limit (request size: {total} bytes)."
         )));
     }
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    super::require_usable(inner, &stream)?;
-    let records = append(inner, Operation::PutRecords, &stream, entries);
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    lookup::require_usable(inner, &stream)?;
+    let records: Vec<PutRecordsResultEntry> = write::append(inner, faults, &stream, entries)
+        .into_iter()
+        .map(|appended| match appended {
+            Appended::Stored {
+                shard_id,
+                sequence_number,
+            } => PutRecordsResultEntry {
+                sequence_number: Some(sequence_number),
+                shard_id: Some(shard_id),
+                error_code: None,
+                error_message: None,
+            },
+            Appended::Failed { code, message } => PutRecordsResultEntry {
+                error_code: Some(code),
+                error_message: Some(message),
+                ..Default::default()
+            },
+        })
+        .collect();
     let failed = records.iter().filter(|r| r.is_failure()).count();
     Ok(PutRecordsOutput {
         failed_record_count: i32::try_from(failed).unwrap_or(i32::MAX),
         records,
-        encryption_type: Some(crate::types::EncryptionType::None),
+        encryption_type: Some(crate::shapes::EncryptionType::None),
     })
-}
-
-/// The index in `routes` (open shards sorted by starting hash key) of the shard owning `hash`.
-fn route(routes: &[Arc<ShardState>], hash: u128) -> usize {
-    routes.partition_point(|s| s.start_key <= hash).saturating_sub(1)
-}
-
-fn failure(code: &str, message: String) -> PutRecordsResultEntry {
-    PutRecordsResultEntry {
-        error_code: Some(code.to_owned()),
-        error_message: Some(message),
-        ..Default::default()
-    }
-}
-
-/// Appends validated entries to the open shards of `stream`; one result per entry, in order.
-pub(crate) fn append(
-    inner: &Inner,
-    op: Operation,
-    stream: &StreamState,
-    mut entries: Vec<Entry>,
-) -> Vec<PutRecordsResultEntry> {
-    let mut results = vec![PutRecordsResultEntry::default(); entries.len()];
-    let now_ms = inner.now_millis();
-    let cutoff = now_ms.saturating_sub(stream.retention_ms());
-    let limits = inner.config.throughput;
-    let limited = limits.write_bytes_per_sec.is_some() || limits.write_records_per_sec.is_some();
-    let faults = &inner.faults;
-    let mut pending: Vec<usize> = (0..entries.len()).collect();
-    // A shard can close between routing and locking (a concurrent reshard): such records are routed
-    // again with the new routes. Resharding is rare, so a handful of rounds always suffices.
-    for _round in 0..16 {
-        if pending.is_empty() {
-            break;
-        }
-        let routes = stream.meta.read().routes.clone();
-        if routes.is_empty() {
-            break;
-        }
-        // Group the records by shard, keeping request order within each shard (a counting sort).
-        let targets: Vec<usize> = pending.iter().map(|&i| route(&routes, entries[i].hash)).collect();
-        let mut fill = vec![0usize; routes.len() + 1];
-        for &t in &targets {
-            fill[t + 1] += 1;
-        }
-        for r in 0..routes.len() {
-            fill[r + 1] += fill[r];
-        }
-        let mut order = vec![(0usize, 0usize); pending.len()];
-        for (&i, &t) in pending.iter().zip(&targets) {
-            order[fill[t]] = (t, i);
-            fill[t] += 1;
-        }
-        let mut retry = Vec::new();
-        let mut accepted: Vec<(usize, u64)> = Vec::with_capacity(pending.len());
-        for group in order.chunk_by(|a, b| a.0 == b.0) {
-            let shard = &routes[group[0].0];
-            let mut data = shard.data.lock();
-            if data.closed.is_some() {
-                retry.extend(group.iter().map(|g| g.1));
-                continue;
-            }
-            data.trim(cutoff);
-            let now = limited.then(Instant::now);
-            for &(_, i) in group {
-                let entry = &mut entries[i];
-                if !faults.is_empty() {
-                    if let Some(e) = faults.check(op, Some(&stream.name), Some(&shard.id)).error {
-                        results[i] = failure(e.code(), e.message().to_owned());
-                        continue;
-                    }
-                }
-                if let Some(now) = now {
-                    let size = (entry.data.len() + entry.partition_key.len()) as u64;
-                    let bytes_ok = limits
-                        .write_bytes_per_sec
-                        .is_none_or(|rate| data.write_bytes.can_take(rate, size, now));
-                    let records_ok = limits
-                        .write_records_per_sec
-                        .is_none_or(|rate| data.write_records.can_take(rate, 1, now));
-                    if !(bytes_ok && records_ok) {
-                        results[i] = failure(
-                            "ProvisionedThroughputExceededException",
-                            format!(
-                                "Rate exceeded for shard {} in stream {} under account {}.",
-                                shard.id, stream.name, inner.config.account_id
-                            ),
-                        );
-                        continue;
-                    }
-                    if let Some(rate) = limits.write_bytes_per_sec {
-                        data.write_bytes.try_take(rate, size, now);
-                    }
-                    if let Some(rate) = limits.write_records_per_sec {
-                        data.write_records.try_take(rate, 1, now);
-                    }
-                }
-                let arrival_ms = data.last_arrival_ms().map_or(now_ms, |last| last.max(now_ms));
-                data.push(arrival_ms, std::mem::take(&mut entry.data), &entry.partition_key);
-                accepted.push((i, data.last_counter()));
-            }
-            drop(data);
-            if !accepted.is_empty() {
-                shard.notify.notify_waiters();
-            }
-            // The result strings are built outside the shard lock, so concurrent writers of the
-            // shard wait only for the appends.
-            for (i, counter) in accepted.drain(..) {
-                results[i] = PutRecordsResultEntry {
-                    sequence_number: Some(shard.seq(counter)),
-                    shard_id: Some(shard.id.clone()),
-                    error_code: None,
-                    error_message: None,
-                };
-            }
-        }
-        pending = retry;
-    }
-    for i in pending {
-        results[i] = failure(
-            "InternalFailure",
-            "Internal service failure: the stream was resharded repeatedly during the call.".to_owned(),
-        );
-    }
-    results
 }

@@ -4,16 +4,41 @@
 //! Errors: `ValidationException` (ARN, name), `ResourceNotFoundException`, `ResourceInUseException`
 //! (name taken), `LimitExceededException` (20 consumers per stream by default).
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
-use crate::operation::Operation;
+use crate::lookup;
+use crate::shapes::{Consumer, ConsumerStatus};
 use crate::state::{ConsumerState, Inner};
-use crate::types::{Consumer, ConsumerStatus, RegisterStreamConsumerInput, RegisterStreamConsumerOutput};
 use crate::validate;
 
-impl super::Request for RegisterStreamConsumerInput {
-    const OPERATION: Operation = Operation::RegisterStreamConsumer;
+/// RegisterStreamConsumer request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RegisterStreamConsumerInput {
+    /// Stream ARN (required).
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: String,
+    /// 1..=128 of `[a-zA-Z0-9_.-]`, unique per stream.
+    pub consumer_name: String,
+    /// Tags to attach.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// RegisterStreamConsumer response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RegisterStreamConsumerOutput {
+    /// The new consumer (CREATING, or ACTIVE when the consumer delay is zero).
+    pub consumer: Consumer,
+}
+
+impl crate::dispatch::Scoped for RegisterStreamConsumerInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
-        super::hint(inner, None, Some(&self.stream_arn))
+        lookup::hint(inner, None, Some(&self.stream_arn))
     }
 }
 
@@ -22,8 +47,8 @@ pub(crate) async fn execute(
     input: RegisterStreamConsumerInput,
 ) -> Result<RegisterStreamConsumerOutput, KinesisError> {
     validate::name(&input.consumer_name, "consumerName", 128)?;
-    let stream = super::resolve(inner, None, Some(&input.stream_arn))?;
-    super::require_usable(inner, &stream)?;
+    let stream = lookup::resolve(inner, None, Some(&input.stream_arn))?;
+    lookup::require_usable(inner, &stream)?;
     let created = inner.clock.timestamp();
     let mut meta = stream.meta.write();
     if meta.consumers.contains_key(&input.consumer_name) {

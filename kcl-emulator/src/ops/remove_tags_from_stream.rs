@@ -2,12 +2,32 @@
 //!
 //! Errors: `ResourceNotFoundException`, `ValidationException`, `ResourceInUseException` (not ACTIVE).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
+use crate::lookup;
 use crate::state::Inner;
-use crate::types::{RemoveTagsFromStreamInput, RemoveTagsFromStreamOutput};
 use crate::validate;
 
-super::stream_request!(RemoveTagsFromStreamInput, RemoveTagsFromStream);
+/// RemoveTagsFromStream request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RemoveTagsFromStreamInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// Keys to remove (1..=50).
+    pub tag_keys: Vec<String>,
+}
+
+/// RemoveTagsFromStream response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RemoveTagsFromStreamOutput {}
+
+crate::dispatch::named_stream!(RemoveTagsFromStreamInput);
 
 pub(crate) async fn execute(
     inner: &Inner,
@@ -23,8 +43,8 @@ pub(crate) async fn execute(
     for key in &input.tag_keys {
         validate::length(key, "tagKeys.member", 1, 128)?;
     }
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    super::require_active(inner, &stream)?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    lookup::require_active(inner, &stream)?;
     let mut meta = stream.meta.write();
     for key in &input.tag_keys {
         meta.tags.remove(key);

@@ -5,15 +5,37 @@
 //! `ResourceNotFoundException`, `ResourceInUseException` (stream not ACTIVE, shard already closed),
 //! `LimitExceededException` (account shard limit).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
 use crate::hashkey;
+use crate::lookup;
+use crate::reshard;
+use crate::shapes::StreamStatus;
 use crate::state::Inner;
-use crate::types::{SplitShardInput, SplitShardOutput, StreamStatus};
 use crate::validate;
 
-use super::reshard;
+/// SplitShard request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SplitShardInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// The open shard to split.
+    pub shard_to_split: String,
+    /// First hash key of the second child (decimal).
+    pub new_starting_hash_key: String,
+}
 
-super::stream_request!(SplitShardInput, SplitShard);
+/// SplitShard response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SplitShardOutput {}
+
+crate::dispatch::named_stream!(SplitShardInput);
 
 pub(crate) async fn execute(inner: &Inner, input: SplitShardInput) -> Result<SplitShardOutput, KinesisError> {
     validate::shard_id(&input.shard_to_split, "shardToSplit")?;
@@ -24,13 +46,13 @@ pub(crate) async fn execute(inner: &Inner, input: SplitShardInput) -> Result<Spl
             "Member must satisfy regular expression pattern: 0|([1-9]\\d{0,38})",
         ));
     }
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     reshard::require_provisioned(inner, &stream, "SplitShard")?;
-    super::require_active(inner, &stream)?;
+    lookup::require_active(inner, &stream)?;
     let now_ms = inner.now_millis();
     let shard = stream
         .shard(&input.shard_to_split, now_ms)
-        .ok_or_else(|| stream.shard_not_found(inner, &input.shard_to_split))?;
+        .ok_or_else(|| inner.shard_not_found(&stream, &input.shard_to_split))?;
     if shard.closed_at().is_some() {
         return Err(reshard::not_open(inner, &stream, &shard.id));
     }
@@ -54,7 +76,7 @@ pub(crate) async fn execute(inner: &Inner, input: SplitShardInput) -> Result<Spl
     // Re-check under the write lock: a concurrent reshard may have won.
     if meta.status != StreamStatus::Active {
         drop(meta);
-        return Err(super::require_active(inner, &stream)
+        return Err(lookup::require_active(inner, &stream)
             .err()
             .unwrap_or_else(|| reshard::not_open(inner, &stream, &shard.id)));
     }
@@ -62,7 +84,7 @@ pub(crate) async fn execute(inner: &Inner, input: SplitShardInput) -> Result<Spl
         return Err(reshard::not_open(inner, &stream, &shard.id));
     }
     reshard::split(&stream, &mut meta, &shard, at, now_ms);
-    reshard::publish_routes(&mut meta);
+    meta.publish_routes();
     stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
     Ok(SplitShardOutput {})
 }

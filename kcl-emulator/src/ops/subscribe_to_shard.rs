@@ -13,30 +13,66 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::bucket::Bucket;
+use crate::consumer::{find, parse_consumer_arn};
+use crate::dispatch::AtShard;
 use crate::error::KinesisError;
-use crate::operation::Operation;
-use crate::state::{Bucket, Inner, SubscriptionSlot};
-use crate::subscription::{SlotHandle, Sub, Subscription, SUBSCRIPTION_LIFETIME};
-use crate::types::{ConsumerStatus, SubscribeToShardInput};
+use crate::iterator::starting_counter;
+use crate::lookup;
+use crate::shapes::{ConsumerStatus, ShardIteratorType, Timestamp};
+use crate::state::{ConsumerState, Inner, SubscriptionSlot};
+pub(crate) use crate::subscription::Subscription;
+use crate::subscription::{SlotHandle, Sub, SUBSCRIPTION_LIFETIME};
 use crate::validate;
 
-use super::describe_stream_consumer::{find, parse_consumer_arn};
-use super::get_shard_iterator::starting_counter;
+/// Where a SubscribeToShard subscription starts.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct StartingPosition {
+    /// Same meaning as for GetShardIterator.
+    #[serde(rename = "Type")]
+    pub position_type: ShardIteratorType,
+    /// For AT_/AFTER_SEQUENCE_NUMBER.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence_number: Option<String>,
+    /// For AT_TIMESTAMP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<Timestamp>,
+}
 
-impl super::Request for SubscribeToShardInput {
-    const OPERATION: Operation = Operation::SubscribeToShard;
+/// SubscribeToShard request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct SubscribeToShardInput {
+    /// The (ACTIVE) consumer subscribing.
+    #[serde(rename = "ConsumerARN")]
+    pub consumer_arn: String,
+    /// The shard to read.
+    pub shard_id: String,
+    /// Where to start.
+    pub starting_position: StartingPosition,
+}
+
+impl crate::dispatch::Scoped for SubscribeToShardInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
         parse_consumer_arn(inner, &self.consumer_arn).ok().map(|(s, _)| s)
     }
 }
 
-pub(crate) async fn execute(
-    inner: &Arc<Inner>,
-    input: SubscribeToShardInput,
-) -> Result<Subscription, KinesisError> {
+/// What `execute` needs besides the stream and shard.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    consumer: ConsumerState,
+    starting_position: StartingPosition,
+    now_ms: i64,
+}
+
+/// Validates the request and finds the (ACTIVE) consumer, its stream and the shard.
+pub(crate) fn locate(inner: &Inner, input: SubscribeToShardInput) -> Result<AtShard<Plan>, KinesisError> {
     validate::shard_id(&input.shard_id, "shardId")?;
     let (stream, consumer) = find(inner, None, None, Some(&input.consumer_arn))?;
     if consumer.status != ConsumerStatus::Active {
@@ -45,21 +81,36 @@ pub(crate) async fn execute(
             consumer.arn
         )));
     }
-    super::require_usable(inner, &stream)?;
+    lookup::require_usable(inner, &stream)?;
     let now_ms = inner.now_millis();
     let shard = stream
         .shard(&input.shard_id, now_ms)
-        .ok_or_else(|| stream.shard_not_found(inner, &input.shard_id))?;
-    if !inner.faults.is_empty() {
-        inner
-            .faults
-            .apply(Operation::SubscribeToShard, Some(&stream.name), Some(&shard.id))
-            .await?;
-    }
+        .ok_or_else(|| inner.shard_not_found(&stream, &input.shard_id))?;
+    Ok(AtShard {
+        stream,
+        shard,
+        plan: Plan {
+            consumer,
+            starting_position: input.starting_position,
+            now_ms,
+        },
+    })
+}
+
+/// Subscribes the consumer to the located shard, taking over an older subscription of the pair.
+pub(crate) async fn execute(inner: &Arc<Inner>, at: AtShard<Plan>) -> Result<Subscription, KinesisError> {
+    let AtShard {
+        stream,
+        shard,
+        plan: Plan {
+            consumer,
+            starting_position: p,
+            now_ms,
+        },
+    } = at;
     let position = {
         let mut data = shard.data.lock();
         data.trim(now_ms.saturating_sub(stream.retention_ms()));
-        let p = &input.starting_position;
         starting_counter(
             inner,
             &stream,

@@ -11,24 +11,57 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::KinesisError;
 use crate::hashkey;
+use crate::lookup;
+use crate::reshard;
+use crate::shapes::{ScalingType, StreamStatus};
 use crate::state::{Inner, ShardState};
-use crate::types::{StreamStatus, UpdateShardCountInput, UpdateShardCountOutput};
 use crate::validate;
 
-use super::reshard;
+/// UpdateShardCount request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UpdateShardCountInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// New open-shard count, within [half, double] of the current one.
+    pub target_shard_count: i32,
+    /// Only UNIFORM_SCALING exists.
+    pub scaling_type: ScalingType,
+}
 
-super::stream_request!(UpdateShardCountInput, UpdateShardCount);
+/// UpdateShardCount response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateShardCountOutput {
+    /// Stream name.
+    pub stream_name: String,
+    /// Open shards before the update.
+    pub current_shard_count: i32,
+    /// Open shards after the update.
+    pub target_shard_count: i32,
+    /// Stream ARN.
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: String,
+}
+
+crate::dispatch::named_stream!(UpdateShardCountInput);
 
 pub(crate) async fn execute(
     inner: &Inner,
     input: UpdateShardCountInput,
 ) -> Result<UpdateShardCountOutput, KinesisError> {
     let target = validate::int_in(Some(input.target_shard_count), "targetShardCount", 1, 10_000, 1)?;
-    let stream = super::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     reshard::require_provisioned(inner, &stream, "UpdateShardCount")?;
-    super::require_active(inner, &stream)?;
+    lookup::require_active(inner, &stream)?;
     let current = stream.meta.read().routes.len();
     let target_n = usize::try_from(target).unwrap_or(1);
     if target_n > current.saturating_mul(2) {
@@ -52,7 +85,7 @@ pub(crate) async fn execute(
     let mut meta = stream.meta.write();
     if meta.status != StreamStatus::Active {
         drop(meta);
-        super::require_active(inner, &stream)?;
+        lookup::require_active(inner, &stream)?;
         return Err(KinesisError::in_use("The stream is being updated."));
     }
     let mut open: Vec<Arc<ShardState>> = meta.routes.to_vec();
@@ -87,7 +120,7 @@ pub(crate) async fn execute(
             }
             merged.push(acc);
         }
-        reshard::publish_routes(&mut meta);
+        meta.publish_routes();
         stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
     }
     Ok(UpdateShardCountOutput {

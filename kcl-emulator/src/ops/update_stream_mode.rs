@@ -3,15 +3,31 @@
 //! Errors: `ValidationException` (ARN), `ResourceNotFoundException`, `ResourceInUseException` (not
 //! ACTIVE), `InvalidArgumentException` (already in that mode).
 
-use crate::error::KinesisError;
-use crate::operation::Operation;
-use crate::state::Inner;
-use crate::types::{StreamStatus, UpdateStreamModeInput, UpdateStreamModeOutput};
+use serde::{Deserialize, Serialize};
 
-impl super::Request for UpdateStreamModeInput {
-    const OPERATION: Operation = Operation::UpdateStreamMode;
+use crate::error::KinesisError;
+use crate::lookup;
+use crate::shapes::{StreamModeDetails, StreamStatus};
+use crate::state::Inner;
+
+/// UpdateStreamMode request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UpdateStreamModeInput {
+    /// Stream ARN (required, as in AWS).
+    #[serde(rename = "StreamARN")]
+    pub stream_arn: String,
+    /// The new capacity mode.
+    pub stream_mode_details: StreamModeDetails,
+}
+
+/// UpdateStreamMode response (empty).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UpdateStreamModeOutput {}
+
+impl crate::dispatch::Scoped for UpdateStreamModeInput {
     fn stream_hint(&self, inner: &Inner) -> Option<String> {
-        super::hint(inner, None, Some(&self.stream_arn))
+        lookup::hint(inner, None, Some(&self.stream_arn))
     }
 }
 
@@ -19,8 +35,8 @@ pub(crate) async fn execute(
     inner: &Inner,
     input: UpdateStreamModeInput,
 ) -> Result<UpdateStreamModeOutput, KinesisError> {
-    let stream = super::resolve(inner, None, Some(&input.stream_arn))?;
-    super::require_active(inner, &stream)?;
+    let stream = lookup::resolve(inner, None, Some(&input.stream_arn))?;
+    lookup::require_active(inner, &stream)?;
     let mut meta = stream.meta.write();
     if meta.mode == input.stream_mode_details.stream_mode {
         return Err(KinesisError::invalid(format!(

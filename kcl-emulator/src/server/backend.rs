@@ -1,7 +1,8 @@
 //! The backend that serves decoded requests from the in-process [`Emulator`], persisting state changes.
 //!
 //! Each operation deserializes its input type from the canonical JSON form (the emulator's types carry the
-//! AWS member names), calls the emulator method of the same name, and serializes the output back. Inputs
+//! AWS member names), calls the emulator method of the same name, and serializes the output back; the
+//! routing ([`route`]) is generated here from the crate's one list of operations (`ops/mod.rs`). Inputs
 //! that do not fit the operation's shape (a string where a number belongs, say) are answered with
 //! `SerializationException`, as AWS does; semantic checks (required members, lengths, ranges) are the
 //! emulator's, which answers `ValidationException` and friends. Operations of the Kinesis API that the
@@ -16,9 +17,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use super::operation::Operation;
 use super::persist::Persistence;
 use super::service::{Backend, Reply};
+use super::target::Target;
+use crate::subscription::Subscription;
+use crate::Operation;
 use crate::{Emulator, KinesisError};
 
 /// Serves requests from an [`Emulator`]; with persistence, persists every successful state change before
@@ -40,53 +43,14 @@ impl EmulatorBackend {
     /// Runs one request against the emulator without persisting it.
     pub(crate) async fn execute(
         &self,
-        operation: Operation,
+        target: Target,
         request: Map<String, Value>,
     ) -> Result<Reply, ApiError> {
-        let emulator = &self.emulator;
-        macro_rules! dispatch {
-            ($($op:ident => $method:ident,)*) => {
-                match operation {
-                    $(Operation::$op => unary(request, |input| emulator.$method(input)).await,)*
-                    Operation::SubscribeToShard => {
-                        let input = decode(request)?;
-                        let subscription = emulator.subscribe_to_shard(input).await.map_err(api_error)?;
-                        let events = subscription.map(|event| match event {
-                            Ok(event) => encode(&event),
-                            Err(error) => Err(api_error(error)),
-                        });
-                        Ok(Reply::Stream(events.boxed()))
-                    }
-                    other => Err(ApiError::unknown_operation(format!(
-                        "the emulator does not implement {other}"
-                    ))),
-                }
-            };
-        }
-        dispatch! {
-            CreateStream => create_stream,
-            DeleteStream => delete_stream,
-            DescribeStream => describe_stream,
-            DescribeStreamSummary => describe_stream_summary,
-            ListStreams => list_streams,
-            AddTagsToStream => add_tags_to_stream,
-            RemoveTagsFromStream => remove_tags_from_stream,
-            ListTagsForStream => list_tags_for_stream,
-            IncreaseStreamRetentionPeriod => increase_stream_retention_period,
-            DecreaseStreamRetentionPeriod => decrease_stream_retention_period,
-            UpdateStreamMode => update_stream_mode,
-            PutRecord => put_record,
-            PutRecords => put_records,
-            GetShardIterator => get_shard_iterator,
-            GetRecords => get_records,
-            ListShards => list_shards,
-            SplitShard => split_shard,
-            MergeShards => merge_shards,
-            UpdateShardCount => update_shard_count,
-            RegisterStreamConsumer => register_stream_consumer,
-            DescribeStreamConsumer => describe_stream_consumer,
-            ListStreamConsumers => list_stream_consumers,
-            DeregisterStreamConsumer => deregister_stream_consumer,
+        match target {
+            Target::Implemented(operation) => route(&self.emulator, operation, request).await,
+            Target::Unimplemented(name) => Err(ApiError::unknown_operation(format!(
+                "the emulator does not implement {name}"
+            ))),
         }
     }
 }
@@ -94,7 +58,7 @@ impl EmulatorBackend {
 impl Backend for EmulatorBackend {
     fn call(
         &self,
-        operation: Operation,
+        operation: Target,
         request: Map<String, Value>,
     ) -> BoxFuture<'static, Result<Reply, ApiError>> {
         let this = self.clone();
@@ -103,7 +67,10 @@ impl Backend for EmulatorBackend {
                 Some(p) if operation.is_mutating() => p.clone(),
                 _ => return this.execute(operation, request).await,
             };
-            let persisted = if matches!(operation, Operation::PutRecord | Operation::PutRecords) {
+            let persisted = if matches!(
+                operation,
+                Target::Implemented(Operation::PutRecord | Operation::PutRecords)
+            ) {
                 let put = persistence.begin_put().await;
                 let reply = this.execute(operation, request).await?;
                 match &reply {
@@ -131,20 +98,23 @@ impl Backend for EmulatorBackend {
     }
 }
 
-async fn unary<I, O, F, Fut>(request: Map<String, Value>, call: F) -> Result<Reply, ApiError>
-where
-    I: DeserializeOwned,
-    O: Serialize,
-    F: FnOnce(I) -> Fut,
-    Fut: std::future::Future<Output = Result<O, KinesisError>>,
-{
-    let input = decode(request)?;
-    let output = call(input).await.map_err(api_error)?;
-    encode(&output).map(Reply::Value)
-}
-
+/// Decodes an operation's input from its canonical JSON form; a mismatch is a `SerializationException`.
 fn decode<I: DeserializeOwned>(request: Map<String, Value>) -> Result<I, ApiError> {
     serde_json::from_value(Value::Object(request)).map_err(|e| ApiError::serialization(e.to_string()))
+}
+
+/// The reply to a unary operation: its output in canonical JSON form, or its error.
+fn value<O: Serialize>(result: Result<O, KinesisError>) -> Result<Reply, ApiError> {
+    encode(&result.map_err(api_error)?).map(Reply::Value)
+}
+
+/// The reply to SubscribeToShard: its events in canonical JSON form, or its error.
+fn events(result: Result<Subscription, KinesisError>) -> Result<Reply, ApiError> {
+    let events = result.map_err(api_error)?.map(|event| match event {
+        Ok(event) => encode(&event),
+        Err(error) => Err(api_error(error)),
+    });
+    Ok(Reply::Stream(events.boxed()))
 }
 
 fn encode<O: Serialize>(output: &O) -> Result<Value, ApiError> {
@@ -154,3 +124,35 @@ fn encode<O: Serialize>(output: &O) -> Result<Value, ApiError> {
 fn api_error(error: KinesisError) -> ApiError {
     ApiError::from_code(error.code(), error.message())
 }
+
+/// Generates [`route`] from the list of operations (`ops/mod.rs`).
+macro_rules! routes {
+    ($(
+        $(#[$doc:meta])*
+        $op:ident => $method:ident($input:ident) -> $output:ident [$($flag:ident),+];
+    )+) => {
+        /// Runs one decoded request against the emulator: the input is decoded from its canonical JSON
+        /// form, the output encoded back (SubscribeToShard answers an event stream).
+        async fn route(
+            emulator: &Emulator,
+            operation: Operation,
+            request: Map<String, Value>,
+        ) -> Result<Reply, ApiError> {
+            match operation {
+                $(Operation::$op => {
+                    let input = decode(request)?;
+                    routes!(@reply emulator.$method(input).await; $($flag),+)
+                })+
+            }
+        }
+    };
+
+    (@reply $call:expr; reads, at_shard, events) => {
+        events($call)
+    };
+    (@reply $call:expr; $($flag:ident),+) => {
+        value($call)
+    };
+}
+
+crate::ops::operations!(routes);

@@ -17,8 +17,9 @@
 //! # Layout
 //! - `listener`: the accept loop (HTTP/1.1 and h2c on one socket) and graceful shutdown.
 //! - `service`: per-request checks in AWS's order, dispatch, and AWS-shaped error answers.
-//! - `backend`: decoded requests to [`Emulator`] calls and back.
-//! - `operation`: the operation names of `X-Amz-Target`.
+//! - `backend`: decoded requests to [`Emulator`] calls (routed by the crate's list of operations) and
+//!   back, with persistence.
+//! - `target`: the operation named by `X-Amz-Target`, implemented or not.
 //! - `auth`: SigV4 presence checks (signatures are not verified).
 //! - `codec`: JSON 1.1 and CBOR 1.1 bodies to and from one canonical form.
 //! - `eventstream`: event-stream framing for SubscribeToShard.
@@ -32,9 +33,9 @@ mod codec;
 mod error;
 mod eventstream;
 mod listener;
-mod operation;
 mod persist;
 mod service;
+mod target;
 mod tls;
 
 use std::future::Future;
@@ -50,7 +51,6 @@ pub use tls::TlsConfig;
 
 use crate::Emulator;
 use backend::EmulatorBackend;
-use operation::Operation;
 use persist::Persistence;
 use service::Handler;
 
@@ -227,7 +227,7 @@ async fn create_initial_stream(backend: &EmulatorBackend, stream: &InitialStream
     let mut request = serde_json::Map::new();
     request.insert("StreamName".into(), stream.name.clone().into());
     request.insert("ShardCount".into(), stream.shards.into());
-    match backend.call(Operation::CreateStream, request).await {
+    match backend.call(crate::Operation::CreateStream.into(), request).await {
         Ok(_) => {
             tracing::info!(stream = %stream.name, shards = stream.shards, "created initial stream");
             Ok(())

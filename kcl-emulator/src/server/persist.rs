@@ -207,7 +207,7 @@ impl PutGuard<'_> {
                 .into_iter()
                 .collect(),
         };
-        let records = snapshot::journal_records(p.emulator.inner(), seqs);
+        let records = snapshot::journal_records(p.emulator.shared(), seqs);
         if records.is_empty() {
             return Ok(());
         }
@@ -274,7 +274,7 @@ fn apply_journal(emulator: &Emulator, path: &Path, bytes: &[u8]) -> Result<(), S
     records.sort_by_key(|r| (r.epoch, r.shard, r.counter));
     let (mut applied, mut skipped) = (0usize, 0usize);
     for record in &records {
-        match snapshot::apply_journal_record(emulator.inner(), record) {
+        match snapshot::apply_journal_record(emulator.shared(), record) {
             Applied::Appended => applied += 1,
             Applied::AlreadyPresent => {}
             Applied::Gap | Applied::Unusable => {
@@ -337,7 +337,7 @@ mod tests {
             .unwrap();
         let seqs = puts.iter().rev().map(|p| p.sequence_number.as_str());
         let mut journal = Vec::new();
-        for record in snapshot::journal_records(source.inner(), seqs) {
+        for record in snapshot::journal_records(source.shared(), seqs) {
             serde_json::to_writer(&mut journal, &record).unwrap();
             journal.push(b'\n');
         }

@@ -1,15 +1,16 @@
-//! Resharding primitives shared by SplitShard, MergeShards and UpdateShardCount.
+//! Resharding primitives shared by SplitShard, MergeShards and UpdateShardCount (`ops/`).
 //!
 //! Both primitives run under the stream's metadata write lock: they close the parent shard(s) (fixing
 //! their ending sequence number and recording their children), append the children with the next shard
-//! indices, and the caller then republishes the write routes with [`publish_routes`]. A writer that
+//! indices, and the caller then republishes the write routes with
+//! [`StreamMeta::publish_routes`]. A writer that
 //! routed a record to a parent that has just closed notices it under the parent's lock and routes again.
 
 use std::sync::Arc;
 
 use crate::error::KinesisError;
+use crate::shapes::{StreamMode, Timestamp};
 use crate::state::{Inner, ShardState, StreamMeta, StreamState};
-use crate::types::{StreamMode, Timestamp};
 
 fn next_index(meta: &StreamMeta) -> u32 {
     u32::try_from(meta.shards.len()).unwrap_or(u32::MAX)
@@ -67,18 +68,6 @@ pub(crate) fn merge(
     b.close(now_ms, vec![child.as_child()]);
     meta.shards.push(child.clone());
     child
-}
-
-/// Rebuilds the write routes from the open shards.
-pub(crate) fn publish_routes(meta: &mut StreamMeta) {
-    let mut open: Vec<Arc<ShardState>> = meta
-        .shards
-        .iter()
-        .filter(|s| s.closed_at().is_none())
-        .cloned()
-        .collect();
-    open.sort_by_key(|s| s.start_key);
-    meta.routes = open.into();
 }
 
 /// `ValidationException` for ON_DEMAND streams, which do not support manual resharding.

@@ -18,53 +18,7 @@ use kcl_core::{
     Checkpointer, InitialPosition, IteratorPosition, ProcessRecordsInput, ProcessorError, RecordSource,
     ShardFilter, ShardRecordProcessor, Worker, WorkerConfig,
 };
-
-fn endpoint() -> Option<String> {
-    match std::env::var("KCL_TEST_KINESALITE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("KCL_TEST_REQUIRE_SERVERS").as_deref() != Ok("1"),
-                "KCL_TEST_KINESALITE_URL is required (KCL_TEST_REQUIRE_SERVERS=1)"
-            );
-            eprintln!(
-                "SKIPPED: KCL_TEST_KINESALITE_URL is not set; the KinesisSource test needs a Kinesis server"
-            );
-            None
-        }
-    }
-}
-
-async fn client(url: &str) -> aws_sdk_kinesis::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "test", "test", None, None, "static",
-        ))
-        .load()
-        .await;
-    aws_sdk_kinesis::Client::new(&config)
-}
-
-async fn wait_active(client: &aws_sdk_kinesis::Client, stream: &str) {
-    for _ in 0..100 {
-        let out = client
-            .describe_stream_summary()
-            .stream_name(stream)
-            .send()
-            .await
-            .unwrap();
-        let status = out
-            .stream_description_summary()
-            .map(|s| s.stream_status().as_str().to_owned());
-        if status.as_deref() == Some("ACTIVE") {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("stream {stream} never became ACTIVE");
-}
+use kcl_emulator::test_util::{kinesis_client, server_url, wait_active};
 
 async fn put(client: &aws_sdk_kinesis::Client, stream: &str, counters: &mut BTreeMap<String, u64>, n: usize) {
     let mut entries = Vec::new();
@@ -119,8 +73,13 @@ impl ShardRecordProcessor for Collect {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kinesis_source_feeds_a_worker_through_a_split() {
-    let Some(url) = endpoint() else { return };
-    let client = client(&url).await;
+    let Some(url) = server_url(
+        "KCL_TEST_KINESALITE_URL",
+        "kinesis_source_feeds_a_worker_through_a_split",
+    ) else {
+        return;
+    };
+    let client = kinesis_client(&url);
     let stream = format!("kcl-core-source-{}", std::process::id());
     client
         .create_stream()

@@ -58,6 +58,7 @@ pub mod checkpointer;
 pub mod clock;
 pub mod config;
 mod consumer;
+mod consumer_state;
 mod deaggregation;
 pub mod error;
 pub mod events;
@@ -87,7 +88,7 @@ pub use config::{
     Backoff, ConfigError, InitialPosition, LeaseRenewal, ProcessorErrorPolicy, WorkerConfig,
     WorkerConfigBuilder,
 };
-pub use consumer::ConsumerState;
+pub use consumer_state::ConsumerState;
 pub use error::{BoxError, Error, Result};
 pub use events::{LeaseEvent, LeaseEventListener};
 pub use processor::{

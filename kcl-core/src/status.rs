@@ -17,7 +17,7 @@ use bytes::Bytes;
 use kcl_checkpoint::{ExtendedSequenceNumber, Lease, LeaseKey, LeaseListing, LeaseStore};
 use tokio::time::Instant;
 
-use crate::consumer::ConsumerState;
+use crate::consumer_state::ConsumerState;
 
 /// Where a worker is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -356,7 +356,7 @@ impl WorkerStatus {
 #[derive(Clone, Debug)]
 pub struct StatusReader {
     pub(crate) worker_id: Arc<str>,
-    pub(crate) held: Arc<crate::leases::HeldSet>,
+    pub(crate) held: Arc<crate::held::HeldSet>,
     pub(crate) status: Arc<WorkerStatus>,
     pub(crate) lease_duration: Duration,
 }

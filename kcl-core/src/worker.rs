@@ -18,7 +18,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
-use futures::StreamExt;
 use kcl_checkpoint::LeaseStore;
 use tokio::sync::{oneshot, Notify};
 use tokio::task::{JoinHandle, JoinSet};
@@ -31,49 +30,15 @@ use crate::consumer::{ConsumerContext, ConsumerState, Findings, ShardConsumer};
 use crate::error::{Error, Result};
 use crate::events::{LeaseEventListener, LeaseEvents};
 use crate::fleet::FleetView;
-use crate::held::{HeldLease, LeaseContext};
-use crate::leases::{Coordinator, HeldSet, LeaseView};
+use crate::held::{HeldLease, HeldSet, LeaseContext};
+use crate::leases::{self, Coordinator, LeaseView, Taker};
 use crate::metrics as m;
 use crate::processor::ShardRecordProcessorFactory;
-use crate::shard_sync::{ShardSyncer, SyncFindings};
+use crate::shard_sync::{ShardSyncer, SyncLoop};
 use crate::signal;
 use crate::source::RecordSource;
 use crate::status::{AnswerTracking, StatusReader, WorkerPhase, WorkerStatus, WorkerStatusSnapshot};
 use kcl_checkpoint::DisplayChain;
-
-/// How soon the taker looks again after losing take races.
-const CONFLICT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// Counts failures in a row that retrying cannot fix; the `limit`-th becomes [`Error::Fatal`].
-struct FatalRun {
-    what: &'static str,
-    limit: u32,
-    run: u32,
-}
-
-impl FatalRun {
-    fn new(what: &'static str, limit: u32) -> Self {
-        FatalRun { what, limit, run: 0 }
-    }
-
-    fn succeeded(&mut self) {
-        self.run = 0;
-    }
-
-    /// Records a failure; returns the fatal error once the run of unfixable failures reaches the limit.
-    fn failed(&mut self, error: Error) -> Option<Error> {
-        if !error.is_fatal() {
-            self.run = 0;
-            return None;
-        }
-        self.run += 1;
-        (self.run >= self.limit).then(|| Error::Fatal {
-            what: self.what,
-            attempts: self.run,
-            cause: Box::new(error),
-        })
-    }
-}
 
 /// How a [`WorkerHandle::shutdown_within`] went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,60 +249,24 @@ impl Worker {
         // Renewer: every lease, or in heartbeat mode this worker's heartbeat (the first one now, so that
         // peers see this worker before it takes anything).
         if let Some(fleet) = &fleet {
-            Coordinator::heartbeat(&lease_ctx, fleet, &self.held, &scan_now).await;
+            leases::heartbeat(&lease_ctx, fleet, &self.held, &scan_now).await;
         }
-        {
-            let status = Arc::clone(&self.status);
-            let held = Arc::clone(&self.held);
-            let cfg = Arc::clone(&cfg);
-            let worker = worker.clone();
-            let lease_ctx = Arc::clone(&lease_ctx);
-            let fleet = fleet.clone();
-            let scan_now = Arc::clone(&scan_now);
-            background.spawn(
-                async move {
-                    let mut tick = tokio::time::interval(cfg.lease_renewal_interval());
-                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                    tick.tick().await;
-                    loop {
-                        status.beat("renewer", cfg.lease_renewal_interval());
-                        tick.tick().await;
-                        match &fleet {
-                            Some(fleet) => Coordinator::heartbeat(&lease_ctx, fleet, &held, &scan_now).await,
-                            None => Coordinator::renew_all(&held).await,
-                        }
-                        metrics::gauge!(m::LEASES_HELD, "worker" => worker.clone()).set(held.len() as f64);
-                    }
-                }
-                .instrument(tracing::info_span!("renewer")),
-            );
-        }
+        background.spawn(
+            leases::renewer(
+                Arc::clone(&lease_ctx),
+                Arc::clone(&self.held),
+                Arc::clone(&scan_now),
+                Arc::clone(&self.status),
+                cfg.lease_renewal_interval(),
+            )
+            .instrument(tracing::info_span!("renewer")),
+        );
 
         // Load reports, for strategies that balance by measured load.
         if self.strategy.wants_load_reports() {
-            let held = Arc::clone(&self.held);
-            let cfg = Arc::clone(&cfg);
-            let worker = worker.clone();
             background.spawn(
-                async move {
-                    let mut cpu = cfg.report_cpu().then(crate::load::CpuMeter::new);
-                    let mut tick = tokio::time::interval(cfg.load_report_interval());
-                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                    tick.tick().await;
-                    loop {
-                        tick.tick().await;
-                        let utilization = cpu.as_mut().and_then(crate::load::CpuMeter::sample);
-                        let mut written = 0u64;
-                        let mut reports = futures::stream::iter(held.all())
-                            .map(|lease| async move { lease.report_load(utilization).await })
-                            .buffer_unordered(8);
-                        while let Some(landed) = reports.next().await {
-                            written += u64::from(landed);
-                        }
-                        metrics::counter!(m::LOAD_REPORTS, "worker" => worker.clone()).increment(written);
-                    }
-                }
-                .instrument(tracing::info_span!("load reports")),
+                leases::report_loads(Arc::clone(&self.held), Arc::clone(&cfg), worker.clone())
+                    .instrument(tracing::info_span!("load reports")),
             );
         }
 
@@ -385,77 +314,24 @@ impl Worker {
         };
         // What shard sync finds for consumers (leases whose shard expired from retention, shards gone).
         let (findings_tx, findings_rx) = signal::channel::<Findings>(Arc::default());
-        let publish_findings = move |found: SyncFindings| {
-            findings_tx.send_if_modified(|current| {
-                let changed = **current != found;
-                if changed {
-                    *current = Arc::new(found);
-                }
-                changed
-            });
-        };
-        let mut sync_fatal = FatalRun::new("shard sync", cfg.fatal_error_attempts());
-        let first_sync_failed = match syncer.sync().await {
-            Ok(report) => {
-                publish_findings(report.findings);
-                self.status.synced();
-                false
-            }
-            Err(e) => {
-                tracing::warn!(error = %DisplayChain(&e), "initial shard sync failed; retrying with backoff");
-                if let Some(fatal) = sync_fatal.failed(e) {
-                    // A single attempt allowed: stop before taking anything.
-                    background.shutdown().await;
-                    return Err(fatal);
-                }
-                true
-            }
-        };
-        self.status.beat("shard_sync", cfg.shard_sync_interval());
-        {
-            let sync_now = Arc::clone(&sync_now);
-            let interval = cfg.shard_sync_interval();
-            let backoff = cfg.source_retry_backoff();
-            let jitter = jitter.clone();
-            let status = Arc::clone(&self.status);
-            background.spawn(
-                async move {
-                    // After a failure, retry on the source backoff rather than a whole sync interval.
-                    let mut retry = first_sync_failed.then(|| jitter.delays(backoff));
-                    loop {
-                        let wait = retry
-                            .as_mut()
-                            .map_or(interval, |d| d.next().unwrap_or(backoff.max_delay).min(interval));
-                        tokio::select! {
-                            biased;
-                            _ = sync_now.notified() => {}
-                            _ = tokio::time::sleep(wait) => {}
-                        }
-                        status.beat("shard_sync", interval);
-                        match syncer.sync().await {
-                            Ok(report) => {
-                                retry = None;
-                                sync_fatal.succeeded();
-                                status.synced();
-                                if !report.created.is_empty() || !report.deleted.is_empty() {
-                                    tracing::debug!(?report, "shard sync");
-                                }
-                                publish_findings(report.findings);
-                            }
-                            Err(e) => {
-                                tracing::warn!(error = %DisplayChain(&e), "shard sync failed; retrying with backoff");
-                                if let Some(fatal) = sync_fatal.failed(e) {
-                                    let _ = fatal_tx.send(fatal).await;
-                                    return;
-                                }
-                                retry.get_or_insert_with(|| jitter.delays(backoff));
-                            }
-                        }
-                    }
-                }
-                .instrument(tracing::info_span!("shard_sync")),
-            );
+        let mut sync_loop = SyncLoop::new(
+            syncer,
+            findings_tx,
+            Arc::clone(&self.status),
+            Arc::clone(&sync_now),
+            &cfg,
+            jitter.clone(),
+        );
+        if let Err(fatal) = sync_loop.first().await {
+            // A single attempt allowed: stop before taking anything.
+            background.shutdown().await;
+            return Err(fatal);
         }
+        background.spawn(
+            sync_loop
+                .run(fatal_tx)
+                .instrument(tracing::info_span!("shard_sync")),
+        );
 
         let ctx = ConsumerContext {
             worker_id: Arc::clone(&self.worker_id),
@@ -470,20 +346,20 @@ impl Worker {
             shard_ended: Arc::clone(&shard_ended),
             settled_at: tokio::time::Instant::now() + cfg.start_up_settle_time(),
         };
-        let mut coordinator = Coordinator::new(
+        let coordinator = Coordinator::new(
             lease_ctx,
             Arc::clone(&self.strategy),
             cfg.max_leases_per_worker(),
             Arc::clone(&self.held),
         );
+        let mut taker = Taker::new(coordinator, &cfg, Arc::clone(&self.status), view_tx);
         let mut consumers: JoinSet<(Arc<HeldLease>, ConsumerState)> = JoinSet::new();
         // Which lease each consumer task runs, to recover the lease if a consumer task dies.
         let mut running: HashMap<tokio::task::Id, Arc<HeldLease>> = HashMap::new();
-        let mut next_take = Instant::now();
-        let mut taker_fatal = FatalRun::new("lease taker", cfg.fatal_error_attempts());
         let mut fatal: Option<Error> = None;
         self.status.set_phase(WorkerPhase::Running);
         tracing::info!("worker started");
+        // The worker loop: taker cycles, a consumer per lease taken, finished consumers reaped.
         loop {
             self.status.beat("worker", cfg.lease_taker_interval());
             tokio::select! {
@@ -496,50 +372,27 @@ impl Worker {
                 Some(done) = consumers.join_next_with_id() => self.reap(done, &mut running).await,
                 _ = shard_ended.notified() => {
                     sync_now.notify_one();
-                    coordinator.force_scan();
-                    next_take = Instant::now();
+                    taker.shard_ended();
                 }
-                _ = scan_now.notified() => next_take = Instant::now(),
-                _ = sleep_until(next_take) => {
-                    let now = Instant::now();
-                    next_take = now + cfg.lease_taker_interval();
-                    match coordinator.take_cycle(true).await {
-                        Ok(outcome) => {
-                            taker_fatal.succeeded();
-                            if let Some(balance) = outcome.balance {
-                                self.status.set_balance(balance);
-                            }
-                            if let Some(view) = outcome.view {
-                                view_tx.send_replace(view);
-                            }
-                            if let Some(at) = outcome.next_expiry.filter(|at| *at > now) {
-                                next_take = next_take.min(at);
-                            }
-                            if outcome.conflicts > 0 {
-                                // Lost races (typically workers starting together): look again soon
-                                // instead of a whole interval later.
-                                next_take = next_take.min(now + CONFLICT_RETRY);
-                            }
-                            for lease in outcome.taken {
-                                self.status.set(lease.shard_id(), ConsumerState::Initializing);
-                                let consumer = ShardConsumer::new(ctx.clone(), Arc::clone(&lease), stop_rx.clone());
-                                let lease_for_task = Arc::clone(&lease);
-                                let task = consumers.spawn(
-                                    async move { (lease_for_task, consumer.run().await) }
-                                        .instrument(tracing::Span::current()),
-                                );
-                                running.insert(task.id(), lease);
-                            }
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %DisplayChain(&e), "lease taker cycle failed");
-                            if let Some(error) = taker_fatal.failed(e) {
-                                fatal = Some(error);
-                                break;
-                            }
+                _ = scan_now.notified() => taker.wake(),
+                _ = sleep_until(taker.next_take()) => match taker.cycle().await {
+                    Ok(taken) => {
+                        for lease in taken {
+                            self.status.set(lease.shard_id(), ConsumerState::Initializing);
+                            let consumer = ShardConsumer::new(ctx.clone(), Arc::clone(&lease), stop_rx.clone());
+                            let lease_for_task = Arc::clone(&lease);
+                            let task = consumers.spawn(
+                                async move { (lease_for_task, consumer.run().await) }
+                                    .instrument(tracing::Span::current()),
+                            );
+                            running.insert(task.id(), lease);
                         }
                     }
-                }
+                    Err(error) => {
+                        fatal = Some(error);
+                        break;
+                    }
+                },
             }
         }
 

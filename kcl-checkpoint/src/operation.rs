@@ -6,45 +6,45 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Operation {
-    /// [`LeaseStore::ensure_table`].
+    /// [`LeaseStore::ensure_table`](crate::LeaseStore::ensure_table).
     EnsureTable,
-    /// [`LeaseStore::list`].
+    /// [`LeaseStore::list`](crate::LeaseStore::list).
     List,
-    /// [`LeaseStore::get`].
+    /// [`LeaseStore::get`](crate::LeaseStore::get).
     Get,
-    /// [`LeaseStore::create_if_absent`].
+    /// [`LeaseStore::create_if_absent`](crate::LeaseStore::create_if_absent).
     Create,
-    /// [`LeaseStore::renew`].
+    /// [`LeaseStore::renew`](crate::LeaseStore::renew).
     Renew,
-    /// [`LeaseStore::take`].
+    /// [`LeaseStore::take`](crate::LeaseStore::take).
     Take,
-    /// [`LeaseStore::evict`].
+    /// [`LeaseStore::evict`](crate::LeaseStore::evict).
     Evict,
-    /// [`LeaseStore::checkpoint`].
+    /// [`LeaseStore::checkpoint`](crate::LeaseStore::checkpoint).
     Checkpoint,
-    /// [`LeaseStore::prepare_checkpoint`].
+    /// [`LeaseStore::prepare_checkpoint`](crate::LeaseStore::prepare_checkpoint).
     PrepareCheckpoint,
-    /// [`LeaseStore::request_handoff`].
+    /// [`LeaseStore::request_handoff`](crate::LeaseStore::request_handoff).
     RequestHandoff,
-    /// [`LeaseStore::handoff_checkpoint`].
+    /// [`LeaseStore::handoff_checkpoint`](crate::LeaseStore::handoff_checkpoint).
     HandoffCheckpoint,
-    /// [`LeaseStore::finish_handoff`].
+    /// [`LeaseStore::finish_handoff`](crate::LeaseStore::finish_handoff).
     FinishHandoff,
-    /// [`LeaseStore::heartbeat`].
+    /// [`LeaseStore::heartbeat`](crate::LeaseStore::heartbeat).
     Heartbeat,
-    /// [`LeaseStore::bump_version`].
+    /// [`LeaseStore::bump_version`](crate::LeaseStore::bump_version).
     BumpVersion,
-    /// [`LeaseStore::leave_fleet`].
+    /// [`LeaseStore::leave_fleet`](crate::LeaseStore::leave_fleet).
     LeaveFleet,
-    /// [`LeaseStore::evict_worker`].
+    /// [`LeaseStore::evict_worker`](crate::LeaseStore::evict_worker).
     EvictWorker,
-    /// [`LeaseStore::read_fleet`].
+    /// [`LeaseStore::read_fleet`](crate::LeaseStore::read_fleet).
     ReadFleet,
-    /// [`LeaseStore::set_child_shard_ids`].
+    /// [`LeaseStore::set_child_shard_ids`](crate::LeaseStore::set_child_shard_ids).
     SetChildShardIds,
-    /// [`LeaseStore::report_load`].
+    /// [`LeaseStore::report_load`](crate::LeaseStore::report_load).
     ReportLoad,
-    /// [`LeaseStore::delete`].
+    /// [`LeaseStore::delete`](crate::LeaseStore::delete).
     Delete,
 }
 

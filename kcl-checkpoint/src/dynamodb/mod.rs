@@ -17,7 +17,7 @@
 //! otherwise the write is reported as [`Error::Conflict`], never as another writer's later state.
 //!
 //! This store does not retry by itself beyond what the SDK client does. **Production users wrap it in a
-//! [`RetryingLeaseStore`]** (or build it with
+//! [`RetryingLeaseStore`](crate::RetryingLeaseStore)** (or build it with
 //! [`DynamoDbLeaseStoreBuilder::build_with_retry`]) for jittered, bounded retries of throttling, timeouts
 //! and 5xx responses; see [`DynamoDbLeaseStore`].
 //!
@@ -73,7 +73,7 @@ pub enum Billing {
 ///
 /// The store itself makes one call per operation (plus whatever the SDK client's own retry configuration
 /// does) and reports throttling, timeouts and 5xx faults as retryable errors. A worker in production should
-/// use it wrapped in a [`RetryingLeaseStore`], which retries those with jittered
+/// use it wrapped in a [`RetryingLeaseStore`](crate::RetryingLeaseStore), which retries those with jittered
 /// exponential backoff and recognises writes that landed before a timeout. The builder does both in one step:
 ///
 /// ```no_run

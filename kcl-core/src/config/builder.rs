@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{Backoff, ConfigError, InitialPosition, LeaseRenewal, ProcessorErrorPolicy, WorkerConfig};
 
-/// Builds a [`WorkerConfig`]; see the [module docs](self) for defaults.
+/// Builds a [`WorkerConfig`]; see the [module docs](crate::config) for defaults.
 #[derive(Clone, Debug)]
 pub struct WorkerConfigBuilder {
     pub(super) config: WorkerConfig,

@@ -8,7 +8,7 @@
 //!
 //! All instants are tokio instants (so health follows paused time in tests).
 //!
-//! Layout: this file holds the public snapshot types; `shared` the [`WorkerStatus`] the worker's tasks
+//! Layout: this file holds the public snapshot types; `shared` the `WorkerStatus` the worker's tasks
 //! update; `answers` the lease-store wrapper that records when the store last answered.
 
 use std::collections::BTreeMap;

@@ -31,7 +31,7 @@ pub struct ShutdownReport {
     pub release_failed: Vec<String>,
 }
 
-/// Controls a spawned [`Worker`]. Dropping the handle shuts the worker down gracefully in the background.
+/// Controls a spawned [`Worker`](crate::Worker). Dropping the handle shuts the worker down gracefully in the background.
 #[derive(Debug)]
 pub struct WorkerHandle {
     pub(super) worker_id: Arc<str>,

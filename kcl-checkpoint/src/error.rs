@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::store::Operation;
+use crate::operation::Operation;
 
 /// A boxed error kept as the `source()` of an [`Error`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

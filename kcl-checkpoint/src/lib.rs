@@ -25,10 +25,14 @@
 //!
 //! - [`lease`]: the [`Lease`] model, [`LeaseKey`] (plain and multi-stream), [`HashKeyRange`].
 //! - [`sequence`]: [`ExtendedSequenceNumber`] (sequence + sub-sequence, or a sentinel) and its ordering.
-//! - [`store`]: the object-safe [`LeaseStore`] trait and its fencing rules.
+//! - [`store`]: the object-safe [`LeaseStore`] trait and its fencing rules; `store/checks.rs` the argument
+//!   checks and landed-write predicates every store shares. [`Operation`] (in `operation.rs`, shown under
+//!   [`store`]) names the operations, in errors and fault scripts.
 //! - [`fleet`]: the [`FleetRecord`] (worker heartbeats and the table version) for heartbeat renewals.
 //! - [`memory`]: [`InMemoryLeaseStore`], the embedded default.
-//! - [`dynamodb`]: [`DynamoDbLeaseStore`] and its item [`codec`](dynamodb::codec) (Java KCL table format).
+//! - [`dynamodb`]: [`DynamoDbLeaseStore`] (the store and its write paths in `mod.rs`; `builder`, `table`
+//!   creation, the `update` expression builder, the `operations`, SDK `errors`, ambiguous `attempts`) and
+//!   its item [`codec`](dynamodb::codec) (Java KCL table format).
 //! - [`retry`]: [`RetryingLeaseStore`], jittered bounded retries around any store.
 //! - `fault` (feature `test-util`): `FaultyLeaseStore`, scripted or seeded faults for simulations.
 //! - [`error`]: the crate's [`Error`].
@@ -40,6 +44,7 @@ pub mod fault;
 pub mod fleet;
 pub mod lease;
 pub mod memory;
+mod operation;
 pub mod retry;
 pub mod sequence;
 pub mod store;
@@ -57,9 +62,10 @@ pub use fault::{Fault, FaultyLeaseStore, RandomFaults};
 pub use fleet::{FleetRecord, FLEET_ITEM_KEY};
 pub use lease::{HashKeyRange, Lease, LeaseKey, LeaseLoad, StreamIdentifier};
 pub use memory::InMemoryLeaseStore;
+pub use operation::Operation;
 pub use retry::{RetryPolicy, RetryingLeaseStore};
 pub use sequence::{ExtendedSequenceNumber, ParseSequenceError, SequenceNumber};
-pub use store::{LeaseListing, LeaseStore, Operation};
+pub use store::{LeaseListing, LeaseStore};
 
 /// Compile-time object-safety check: stores are used as `Arc<dyn LeaseStore>`.
 const _: fn(std::sync::Arc<InMemoryLeaseStore>) -> std::sync::Arc<dyn LeaseStore> = |s| s;

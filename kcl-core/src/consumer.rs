@@ -31,13 +31,11 @@
 //!   and finishes the handoff, so the new owner starts from that checkpoint.
 
 use kcl_checkpoint::DisplayChain;
-use std::collections::BTreeSet;
-use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures::FutureExt;
-use kcl_checkpoint::{ExtendedSequenceNumber, Lease, LeaseKey, LeaseStore};
+use kcl_checkpoint::{ExtendedSequenceNumber, Lease, LeaseStore};
 use tokio::sync::Notify;
 use tracing::Instrument;
 
@@ -55,61 +53,7 @@ use crate::signal;
 use crate::source::{IteratorPosition, ReadRequest, RecordSource};
 use crate::status::WorkerStatus;
 
-/// Where a shard consumer is in its lifecycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ConsumerState {
-    /// A lease stolen from a live worker: waiting until that worker's lease has run out on its clock.
-    WaitingForPreviousOwner,
-    /// Waiting for every parent shard to be finished (or provably gone).
-    WaitingOnParents,
-    /// Creating and initializing the processor.
-    Initializing,
-    /// Delivering records.
-    Processing,
-    /// The shard was fully processed and checkpointed at `SHARD_END`; the lease was released.
-    ShardEnded,
-    /// The lease was lost to another worker.
-    LeaseLost,
-    /// Another worker asked for the lease (balancing): the processor was told to shut down and the lease
-    /// handed over from its checkpoint.
-    HandedOff,
-    /// The worker is shutting down; the processor was told and the lease handed off.
-    ShuttingDown,
-    /// The processor kept failing and the `RetryThenStop` policy stopped the shard here (lease released).
-    Failed,
-}
-
-impl ConsumerState {
-    /// True for the states a consumer ends in.
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            ConsumerState::ShardEnded
-                | ConsumerState::LeaseLost
-                | ConsumerState::HandedOff
-                | ConsumerState::ShuttingDown
-                | ConsumerState::Failed
-        )
-    }
-}
-
-impl fmt::Display for ConsumerState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self {
-            ConsumerState::WaitingForPreviousOwner => "waiting for the previous owner",
-            ConsumerState::WaitingOnParents => "waiting on parents",
-            ConsumerState::Initializing => "initializing",
-            ConsumerState::Processing => "processing",
-            ConsumerState::ShardEnded => "shard ended",
-            ConsumerState::LeaseLost => "lease lost",
-            ConsumerState::HandedOff => "handed off",
-            ConsumerState::ShuttingDown => "shutting down",
-            ConsumerState::Failed => "failed",
-        };
-        f.write_str(name)
-    }
-}
+pub(crate) use crate::consumer_state::ConsumerState;
 
 /// Evaluates `$attempt` until it is `Ok`, running `$failed` on each error (bound to `$e`) and pausing with
 /// delays from `$backoff` between attempts; a lost lease, a handoff or a shutdown during a pause ends the
@@ -723,52 +667,11 @@ impl ShardConsumer {
         }
     }
 
-    /// Creates leases for the children reported at the shard end and records them on our lease.
+    /// Creates leases for the children reported at the shard end and records them on our lease (see
+    /// [`shard_sync::create_child_leases`](crate::shard_sync::create_child_leases)).
     async fn create_children(&self, children: &[crate::record::ChildShard]) {
-        if children.is_empty() {
-            return;
-        }
-        let mut ids = BTreeSet::new();
-        'children: for child in children {
-            // As the Java KCL: a merge child's lease waits until its other parent has one (shard sync,
-            // run right after this shard end, creates both in order).
-            for parent in child
-                .parent_shards
-                .iter()
-                .filter(|p| p.as_str() != self.lease.shard_id())
-            {
-                if !matches!(
-                    self.ctx.store.get(&LeaseKey::new(parent.clone())).await,
-                    Ok(Some(_))
-                ) {
-                    tracing::debug!(child = %child.shard_id, %parent, "other parent has no lease yet; leaving the child to shard sync");
-                    continue 'children;
-                }
-            }
-            let mut lease = Lease::new(child.shard_id.clone(), ExtendedSequenceNumber::TrimHorizon)
-                .with_parents(child.parent_shards.iter().cloned());
-            if let Some(range) = child.hash_key_range {
-                lease = lease.with_hash_key_range(range);
-            }
-            match self.ctx.store.create_if_absent(&lease).await {
-                Ok(created) => {
-                    if created {
-                        tracing::info!(child = %child.shard_id, "child lease created at shard end");
-                        metrics::counter!(m::LEASES_CREATED, "worker" => self.ctx.worker_id.to_string())
-                            .increment(1);
-                    }
-                    ids.insert(child.shard_id.clone());
-                }
-                Err(e) => {
-                    tracing::warn!(child = %child.shard_id, error = %DisplayChain(&e), "creating a child lease failed; shard sync will")
-                }
-            }
-        }
-        if ids.len() == children.len() {
-            if let Err(e) = self.lease.set_children(&ids).await {
-                tracing::warn!(error = %DisplayChain(&e), "recording child shard ids failed");
-            }
-        }
+        crate::shard_sync::create_child_leases(&*self.ctx.store, &self.ctx.worker_id, &self.lease, children)
+            .await;
     }
 
     /// Calls `shard_ended` until the processor checkpoints `SHARD_END`, then releases the lease.

@@ -198,6 +198,38 @@ impl Error {
     }
 }
 
+/// Counts failures in a row that retrying cannot fix; the `limit`-th becomes [`Error::Fatal`].
+#[derive(Debug)]
+pub(crate) struct FatalRun {
+    what: &'static str,
+    limit: u32,
+    run: u32,
+}
+
+impl FatalRun {
+    pub(crate) fn new(what: &'static str, limit: u32) -> Self {
+        FatalRun { what, limit, run: 0 }
+    }
+
+    pub(crate) fn succeeded(&mut self) {
+        self.run = 0;
+    }
+
+    /// Records a failure; returns the fatal error once the run of unfixable failures reaches the limit.
+    pub(crate) fn failed(&mut self, error: Error) -> Option<Error> {
+        if !error.is_fatal() {
+            self.run = 0;
+            return None;
+        }
+        self.run += 1;
+        (self.run >= self.limit).then(|| Error::Fatal {
+            what: self.what,
+            attempts: self.run,
+            cause: Box::new(error),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,25 +39,44 @@
 //!
 //! - [`processor`]: the [`ShardRecordProcessor`] trait and its inputs; [`record`]: [`Record`].
 //! - [`checkpointer`]: [`Checkpointer`] (range-checked, fenced, two-phase).
-//! - [`config`]: [`WorkerConfig`] and its builder, defaults vs the Java KCL.
-//! - [`assignment`]: the [`AssignmentStrategy`] trait, [`CountBalanced`] and [`Kcl2Compatible`]. Balancing
-//!   moves are cooperative handoffs (see [`WorkerConfigBuilder::graceful_handoff`]).
-//! - [`worker`]: [`Worker`], [`WorkerHandle`]; internally `leases` (renewer, taker), `shard_sync`,
-//!   `consumer` (the per-shard state machine, [`ConsumerState`]) and `retrieval` (polling prefetch).
+//! - [`config`]: [`WorkerConfig`] (in `config/mod.rs`, defaults vs the Java KCL), its
+//!   [`WorkerConfigBuilder`] (`config/builder.rs`) and [`Backoff`] with the seeded jitter
+//!   (`config/backoff.rs`).
+//! - [`assignment`]: the [`AssignmentStrategy`] trait and what it decides on; one file per built-in strategy:
+//!   [`CountBalanced`] (`count.rs`), [`Kcl2Compatible`] (`kcl2.rs`), [`UtilizationAware`]
+//!   (`utilization.rs`). Balancing moves are cooperative handoffs (see
+//!   [`WorkerConfigBuilder::graceful_handoff`]).
+//! - [`worker`]: [`Worker`] and its builder, wiring the tasks below and stopping them in order;
+//!   [`WorkerHandle`] and [`ShutdownReport`] in `worker/handle.rs`. Internally:
+//!   - `leases`: lease coordination. `table.rs` the lease-table view; `renewer.rs` the renewer loop
+//!     (per lease or heartbeat); `observe.rs` what the taker learns from a listing (expiry); `taker.rs`
+//!     the taker cycle and the `Taker` the worker loop drives; `load_reports.rs` the load-report loop.
+//!   - `held`: one held lease (`mod.rs`), its validity and renewals (`validity.rs`), fenced checkpoints
+//!     (`checkpoint.rs`), releases and handoffs (`handoff.rs`), and the `HeldSet` (`set.rs`).
+//!   - `shard_sync`: one sync (`mod.rs`), its planning (`plan.rs`: ancestry rules, cleanup, expired
+//!     shards), child leases at a shard end (`children.rs`) and the sync loop (`sync_loop.rs`).
+//!   - `consumer`: the per-shard state machine; its [`ConsumerState`] in `consumer_state.rs`;
+//!     `retrieval` (polling prefetch); `fleet` (heartbeat-mode fleet view); `signal` (watch channels).
 //! - [`source`]: the [`RecordSource`] trait, `source::EmulatorSource` (feature
 //!   `emulator`), [`KinesisSource`](source::KinesisSource) (polling) and
 //!   [`FanOutSource`](source::FanOutSource) (enhanced fan-out, falling back to polling; both feature
 //!   `kinesis`).
 //! - [`events`]: [`LeaseEvent`]s reported to a [`LeaseEventListener`] (lease taken, released, handed off,
 //!   lost).
-//! - [`status`]: [`WorkerStatusSnapshot`] (phase, health, readiness, per-shard progress).
-//! - [`metrics`]: metric names; [`clock`]: wall time following tokio time; [`error`]: [`Error`].
+//! - [`status`]: [`WorkerStatusSnapshot`] (phase, health, readiness, per-shard progress); internally the
+//!   shared `WorkerStatus` (`shared.rs`) and the store wrapper that records answers (`answers.rs`).
+//! - [`metrics`]: metric names; [`load`]: load meters; [`clock`]: wall time following tokio time;
+//!   [`error`]: [`Error`].
+//!
+//! Module dependencies are one-way (no import cycles): `status` and `consumer` read `consumer_state`;
+//! `leases`, `shard_sync` and `status` build on `held`; `worker` wires them all.
 
 pub mod assignment;
 pub mod checkpointer;
 pub mod clock;
 pub mod config;
 mod consumer;
+mod consumer_state;
 mod deaggregation;
 pub mod error;
 pub mod events;
@@ -87,7 +106,7 @@ pub use config::{
     Backoff, ConfigError, InitialPosition, LeaseRenewal, ProcessorErrorPolicy, WorkerConfig,
     WorkerConfigBuilder,
 };
-pub use consumer::ConsumerState;
+pub use consumer_state::ConsumerState;
 pub use error::{BoxError, Error, Result};
 pub use events::{LeaseEvent, LeaseEventListener};
 pub use processor::{

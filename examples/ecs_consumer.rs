@@ -22,10 +22,10 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
-use kcl::core::clock::Clock;
 use kcl::core::{
     async_trait, Checkpointer, InitializationInput, ProcessRecordsInput, ProcessorError, ShardRecordProcessor,
 };
+use kcl::emulator::Clock;
 
 /// Where processed records are written, when `ECS_CONSUMER_OUTPUT` is set.
 type Output = Option<Arc<Mutex<std::fs::File>>>;

@@ -55,17 +55,24 @@
 //!     (`checkpoint.rs`), releases and handoffs (`handoff.rs`), and the `HeldSet` (`set.rs`).
 //!   - `shard_sync`: one sync (`mod.rs`), its planning (`plan.rs`: ancestry rules, cleanup, expired
 //!     shards), child leases at a shard end (`children.rs`) and the sync loop (`sync_loop.rs`).
-//!   - `consumer`: the per-shard state machine; its [`ConsumerState`] in `consumer_state.rs`;
-//!     `retrieval` (polling prefetch); `fleet` (heartbeat-mode fleet view); `signal` (watch channels).
-//! - [`source`]: the [`RecordSource`] trait, `source::EmulatorSource` (feature
-//!   `emulator`), [`KinesisSource`](source::KinesisSource) (polling) and
-//!   [`FanOutSource`](source::FanOutSource) (enhanced fan-out, falling back to polling; both feature
-//!   `kinesis`).
+//!   - `consumer`: the per-shard state machine (`mod.rs`: its states and stops, and the `retry!` helper
+//!     every retried call uses); waiting for a previous owner or for parents (`waiting.rs`); processing
+//!     and the error policy (`processing.rs`); the calls into the processor (`calls.rs`). Its
+//!     [`ConsumerState`] in `consumer_state.rs`.
+//!   - `retrieval`: around every shard reader, `RetryingReader` (retries with backoff), KPL
+//!     de-aggregation and the prefetch task whose budgets are checked before each read.
+//!   - `fleet` (heartbeat-mode fleet view); `signal` (watch channels).
+//! - [`source`]: where records come from. [`RecordSource`] lists shards and opens a [`ShardReader`] per
+//!   shard; [`PollingReader`] (`polling.rs`) drives any [`ShardIteratorApi`] (GetShardIterator /
+//!   GetRecords): `source::EmulatorSource` (feature `emulator`, the in-process emulator) and
+//!   [`KinesisSource`](source::KinesisSource) (aws-sdk-kinesis); [`FanOutSource`](source::FanOutSource)
+//!   (`fanout/`: registration in `mod.rs`, the pushed reader in `reader.rs`, error classes in
+//!   `errors.rs`; both feature `kinesis`).
 //! - [`events`]: [`LeaseEvent`]s reported to a [`LeaseEventListener`] (lease taken, released, handed off,
 //!   lost).
 //! - [`status`]: [`WorkerStatusSnapshot`] (phase, health, readiness, per-shard progress); internally the
 //!   shared `WorkerStatus` (`shared.rs`) and the store wrapper that records answers (`answers.rs`).
-//! - [`metrics`]: metric names; [`load`]: load meters; [`clock`]: wall time following tokio time;
+//! - [`metrics`]: metric names; [`load`]: load meters;
 //!   [`error`]: [`Error`].
 //!
 //! Module dependencies are one-way (no import cycles): `status` and `consumer` read `consumer_state`;
@@ -73,7 +80,6 @@
 
 pub mod assignment;
 pub mod checkpointer;
-pub mod clock;
 pub mod config;
 mod consumer;
 mod consumer_state;

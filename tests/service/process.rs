@@ -171,7 +171,7 @@ fn processed(path: &Path) -> Vec<Processed> {
 }
 
 fn now_ms() -> u128 {
-    kcl::core::clock::Clock::new()
+    kcl::emulator::Clock::new()
         .now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -64,7 +64,8 @@ impl WorkerConfigBuilder {
         self.config.max_records_per_call = n;
         self
     }
-    /// Wait after an empty read (default 1.5 s, the Java KCL's `idleTimeBetweenReadsInMillis`).
+    /// Wait after an empty read (default 1.5 s, the Java KCL's `idleTimeBetweenReadsInMillis`); a read that
+    /// returned records is followed at once, at most 5 reads a second per shard (the Kinesis limit).
     pub fn idle_time_between_reads(mut self, d: Duration) -> Self {
         self.config.idle_time_between_reads = d;
         self

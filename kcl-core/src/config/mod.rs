@@ -205,7 +205,7 @@ impl WorkerConfig {
     pub fn max_records_per_call(&self) -> usize {
         self.max_records_per_call
     }
-    /// How long a shard's poller waits after an empty read.
+    /// How long a shard's polling reader waits after an empty read (a read with records is followed at once; fan-out readers never wait).
     pub fn idle_time_between_reads(&self) -> Duration {
         self.idle_time_between_reads
     }

@@ -188,7 +188,7 @@ impl WorkerHandle {
     }
 
     /// Crashes the worker: stops every task of it at once (the worker loop, renewer, shard sync, every
-    /// consumer and poller) *without* releasing leases or calling any processor callback — the in-process
+    /// consumer and reader) *without* releasing leases or calling any processor callback — the in-process
     /// equivalent of `kill -9`. Processors are dropped mid-call; nothing is checkpointed; other workers
     /// take the leases once they expire. Meant for failover tests and fleet simulations.
     pub async fn abort(self) {

@@ -12,7 +12,7 @@
 //! - the load reporter (`leases::report_loads`), for strategies that balance by measured load;
 //! - the shard syncer (`shard_sync::SyncLoop`): lists shards every shard-sync interval (and after a shard
 //!   ends here);
-//! - per shard: the consumer and its poller.
+//! - per shard: the consumer and its reader (read ahead by the prefetch task).
 //!
 //! This file wires them: it starts them in order (the first heartbeat, the lease table, the first shard
 //! sync, then the main loop), connects their signals, and stops them in order. [`WorkerHandle`] (in

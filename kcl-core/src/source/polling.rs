@@ -74,7 +74,10 @@ impl<T: ShardIteratorApi + ?Sized> ShardIteratorApi for Arc<T> {
     }
 }
 
-/// Reads one shard with GetShardIterator/GetRecords. See the [module docs](self).
+/// Reads one shard with GetShardIterator/GetRecords: at once after a read that returned records,
+/// [`idle_time_between_reads`](super::ReadRequest::idle_time_between_reads) after an empty one, at most
+/// [`max_reads_per_second`](super::ReadRequest::max_reads_per_second) times a second; an expired iterator
+/// is renewed after the last record returned.
 #[derive(Debug)]
 pub struct PollingReader<A> {
     api: A,

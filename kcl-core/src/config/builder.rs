@@ -70,6 +70,13 @@ impl WorkerConfigBuilder {
         self.config.idle_time_between_reads = d;
         self
     }
+    /// GetRecords calls per second per shard at most, in bursts of as many (default 5, the Kinesis limit
+    /// per shard, so a reader never throttles itself; `0` switches pacing off, for endpoints without the
+    /// limit).
+    pub fn max_reads_per_second(mut self, n: u32) -> Self {
+        self.config.max_reads_per_second = n;
+        self
+    }
     /// Batches read ahead per shard (default 3).
     pub fn prefetch_max_batches(mut self, n: usize) -> Self {
         self.config.prefetch_max_batches = n;

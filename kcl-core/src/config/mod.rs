@@ -14,6 +14,7 @@
 //! | [`initial_position`](WorkerConfigBuilder::initial_position) | `LATEST` | `LATEST` |
 //! | [`max_records_per_call`](WorkerConfigBuilder::max_records_per_call) | 10,000 | `maxRecords` 10,000 |
 //! | [`idle_time_between_reads`](WorkerConfigBuilder::idle_time_between_reads) | 1.5 s | `idleTimeBetweenReadsInMillis` 1,500 |
+//! | [`max_reads_per_second`](WorkerConfigBuilder::max_reads_per_second) | 5 (the Kinesis per-shard limit) | – |
 //! | [`prefetch_max_batches`](WorkerConfigBuilder::prefetch_max_batches) | 3 | `maxPendingProcessRecordsInput` 3 |
 //! | [`prefetch_max_bytes`](WorkerConfigBuilder::prefetch_max_bytes) | 8 MiB | `maxByteSize` 8 MiB |
 //! | [`prefetch_max_records`](WorkerConfigBuilder::prefetch_max_records) | 30,000 | `maxRecordsCount` 30,000 |
@@ -122,6 +123,7 @@ pub struct WorkerConfig {
     initial_position: InitialPosition,
     max_records_per_call: usize,
     idle_time_between_reads: Duration,
+    max_reads_per_second: u32,
     prefetch_max_batches: usize,
     prefetch_max_bytes: usize,
     prefetch_max_records: usize,
@@ -149,6 +151,7 @@ impl Default for WorkerConfig {
             initial_position: InitialPosition::Latest,
             max_records_per_call: 10_000,
             idle_time_between_reads: Duration::from_millis(1_500),
+            max_reads_per_second: 5,
             prefetch_max_batches: 3,
             prefetch_max_bytes: 8 * 1024 * 1024,
             prefetch_max_records: 30_000,
@@ -205,9 +208,14 @@ impl WorkerConfig {
     pub fn max_records_per_call(&self) -> usize {
         self.max_records_per_call
     }
-    /// How long a shard's polling reader waits after an empty read (a read with records is followed at once; fan-out readers never wait).
+    /// How long a shard's polling reader waits after an empty read (a read with records is followed at
+    /// once; fan-out readers never wait).
     pub fn idle_time_between_reads(&self) -> Duration {
         self.idle_time_between_reads
+    }
+    /// The most GetRecords calls a shard's polling reader makes per second (`0`: unpaced).
+    pub fn max_reads_per_second(&self) -> u32 {
+        self.max_reads_per_second
     }
     /// The most batches read ahead per shard.
     pub fn prefetch_max_batches(&self) -> usize {

@@ -49,7 +49,8 @@ impl ShardConsumer {
         };
         let request = ReadRequest::new(self.lease.shard_id(), start)
             .with_max_records(cfg.max_records_per_call())
-            .with_idle_time_between_reads(cfg.idle_time_between_reads());
+            .with_idle_time_between_reads(cfg.idle_time_between_reads())
+            .with_max_reads_per_second(cfg.max_reads_per_second());
         let mut prefetcher = Prefetcher::spawn(
             self.ctx.source.open_reader(request),
             self.lease.shard_id(),

@@ -140,11 +140,6 @@ impl<A: ShardIteratorApi> PollingReader<A> {
         }
     }
 
-    /// Where reading would resume now: after the last record returned, else the request's start.
-    pub fn position(&self) -> &IteratorPosition {
-        &self.position
-    }
-
     async fn iterator(&mut self) -> Result<String> {
         if let Some(it) = &self.iterator {
             return Ok(it.clone());

@@ -80,6 +80,7 @@
 
 pub mod assignment;
 pub mod checkpointer;
+mod clock;
 pub mod config;
 mod consumer;
 mod consumer_state;
@@ -91,6 +92,7 @@ mod held;
 mod leases;
 pub mod load;
 pub mod metrics;
+pub mod policy;
 pub mod processor;
 pub mod record;
 mod retrieval;
@@ -115,6 +117,10 @@ pub use config::{
 pub use consumer_state::ConsumerState;
 pub use error::{BoxError, Error, Result};
 pub use events::{LeaseEvent, LeaseEventListener};
+pub use policy::{
+    BatchItemFailure, FailedBatch, FailureCondition, FailureDestination, FilterCriteria,
+    JsonLinesDestination, ProcessingPolicy, ProcessingPolicyBuilder, TumblingWindow,
+};
 pub use processor::{
     InitializationInput, ProcessRecordsInput, ProcessorError, ShardRecordProcessor,
     ShardRecordProcessorFactory,

@@ -49,6 +49,9 @@ pub struct ProcessRecordsInput {
     pub child_shards: Vec<ChildShard>,
     /// True for the last batch of a closed shard; `shard_ended` follows.
     pub at_shard_end: bool,
+    /// With [tumbling windows](crate::ProcessingPolicyBuilder::tumbling_window) on: the window this
+    /// batch belongs to and its state. `None` otherwise.
+    pub tumbling_window: Option<crate::policy::TumblingWindow>,
 }
 
 impl ProcessRecordsInput {

@@ -272,6 +272,7 @@ impl ReadAhead {
             child_shards: batch.child_shards,
             at_shard_end: batch.at_shard_end,
             records,
+            tumbling_window: None,
         }
     }
 }

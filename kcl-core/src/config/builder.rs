@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::{Backoff, ConfigError, InitialPosition, LeaseRenewal, ProcessorErrorPolicy, WorkerConfig};
+use crate::policy::ProcessingPolicy;
 
 /// Builds a [`WorkerConfig`]; see the [module docs](crate::config) for defaults.
 #[derive(Clone, Debug)]
@@ -95,6 +96,14 @@ impl WorkerConfigBuilder {
     /// What to do when a processor fails (default: retry the batch with backoff forever).
     pub fn processor_error_policy(mut self, p: ProcessorErrorPolicy) -> Self {
         self.config.processor_error_policy = p;
+        self
+    }
+    /// How batches are formed, retried, filtered and given up on: Lambda's event source mapping options
+    /// (batch size and window, retry attempts, maximum record age, bisection, partial batch responses,
+    /// filters, tumbling windows). Default: [`ProcessingPolicy::default`], the KCL's behaviour. See
+    /// [`crate::policy`].
+    pub fn processing(mut self, policy: ProcessingPolicy) -> Self {
+        self.config.processing = policy;
         self
     }
     /// Backoff between processor retries (default 100 ms .. 10 s, plus up to 100% jitter).
@@ -295,6 +304,15 @@ impl WorkerConfigBuilder {
             return Err(ConfigError::new(
                 "max_leases_per_worker",
                 "must be at least 1 (leave it unset for no limit)",
+            ));
+        }
+        if c.processor_error_policy != ProcessorErrorPolicy::RetryForever
+            && c.processing.maximum_retry_attempts().is_some()
+        {
+            return Err(ConfigError::new(
+                "processing.maximum_retry_attempts",
+                "is set together with a RetryThenSkip / RetryThenStop processor_error_policy; set the retry \
+                 budget in one place (RetryThenSkip is maximum_retry_attempts without a destination)",
             ));
         }
         c.processor_retry_backoff.validate("processor_retry_backoff")?;

@@ -19,6 +19,7 @@
 //! | [`prefetch_max_bytes`](WorkerConfigBuilder::prefetch_max_bytes) | 8 MiB | `maxByteSize` 8 MiB |
 //! | [`prefetch_max_records`](WorkerConfigBuilder::prefetch_max_records) | 30,000 | `maxRecordsCount` 30,000 |
 //! | [`processor_error_policy`](WorkerConfigBuilder::processor_error_policy) | retry forever | skips the batch |
+//! | [`processing`](WorkerConfigBuilder::processing) | batches as read, no filter, no window | – (Lambda's event source mapping options) |
 //! | [`max_leases_per_worker`](WorkerConfigBuilder::max_leases_per_worker) | unlimited | `maxLeasesForWorker` unlimited |
 //! | [`start_up_settle_time`](WorkerConfigBuilder::start_up_settle_time) | 3 x taker interval | none |
 //! | [`graceful_handoff`](WorkerConfigBuilder::graceful_handoff) | on | KCL 2: off (steals are takeovers); KCL 3: graceful handoff on |
@@ -30,6 +31,8 @@
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
+
+use crate::policy::ProcessingPolicy;
 
 mod backoff;
 mod builder;
@@ -128,6 +131,7 @@ pub struct WorkerConfig {
     prefetch_max_bytes: usize,
     prefetch_max_records: usize,
     processor_error_policy: ProcessorErrorPolicy,
+    processing: ProcessingPolicy,
     processor_retry_backoff: Backoff,
     source_retry_backoff: Backoff,
     max_leases_per_worker: usize,
@@ -156,6 +160,7 @@ impl Default for WorkerConfig {
             prefetch_max_bytes: 8 * 1024 * 1024,
             prefetch_max_records: 30_000,
             processor_error_policy: ProcessorErrorPolicy::RetryForever,
+            processing: ProcessingPolicy::default(),
             processor_retry_backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(10)),
             source_retry_backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(5)),
             max_leases_per_worker: usize::MAX,
@@ -232,6 +237,19 @@ impl WorkerConfig {
     /// What happens when a processor fails.
     pub fn processor_error_policy(&self) -> ProcessorErrorPolicy {
         self.processor_error_policy
+    }
+    /// How batches are formed, retried, filtered and given up on (Lambda's event source mapping options).
+    pub fn processing(&self) -> &ProcessingPolicy {
+        &self.processing
+    }
+    /// Retries of a failed batch before it is given up on (`None`: unlimited): from the
+    /// [`processing`](Self::processing) policy, or the `RetryThen*` error policy's `max_retries`.
+    pub fn retry_budget(&self) -> Option<u32> {
+        match self.processor_error_policy {
+            ProcessorErrorPolicy::RetryForever => self.processing.maximum_retry_attempts(),
+            ProcessorErrorPolicy::RetryThenSkip { max_retries }
+            | ProcessorErrorPolicy::RetryThenStop { max_retries } => Some(max_retries),
+        }
     }
     /// Backoff between retries of a failed processor call.
     pub fn processor_retry_backoff(&self) -> Backoff {

@@ -86,6 +86,10 @@ pub(crate) struct ConsumerContext {
     pub(crate) store: Arc<dyn LeaseStore>,
     pub(crate) source: Arc<dyn RecordSource>,
     pub(crate) factory: Arc<dyn ShardRecordProcessorFactory>,
+    /// Where batches given up on go (none: dropped with a log line and a metric).
+    pub(crate) on_failure: Option<Arc<dyn crate::policy::FailureDestination>>,
+    /// Wall time for record ages and tumbling windows (follows tokio time).
+    pub(crate) wall_clock: crate::clock::Clock,
     pub(crate) view: signal::Receiver<LeaseView>,
     /// What shard sync found: leases whose shard expired from retention, shards gone from the stream.
     pub(crate) findings: signal::Receiver<Findings>,

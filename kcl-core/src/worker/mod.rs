@@ -41,6 +41,7 @@ use crate::fleet::FleetView;
 use crate::held::{HeldLease, HeldSet, LeaseContext};
 use crate::leases::{self, Coordinator, LeaseView, Taker};
 use crate::metrics as m;
+use crate::policy::FailureDestination;
 use crate::processor::ShardRecordProcessorFactory;
 use crate::shard_sync::{ShardSyncer, SyncLoop};
 use crate::signal;
@@ -59,6 +60,7 @@ pub struct Worker {
     source: Arc<dyn RecordSource>,
     factory: Arc<dyn ShardRecordProcessorFactory>,
     strategy: Arc<dyn AssignmentStrategy>,
+    on_failure: Option<Arc<dyn FailureDestination>>,
     events: LeaseEvents,
     held: Arc<HeldSet>,
     status: Arc<WorkerStatus>,
@@ -83,6 +85,7 @@ pub struct WorkerBuilder {
     config: Option<WorkerConfig>,
     strategy: Option<Arc<dyn AssignmentStrategy>>,
     listener: Option<Arc<dyn LeaseEventListener>>,
+    on_failure: Option<Arc<dyn FailureDestination>>,
 }
 
 impl std::fmt::Debug for WorkerBuilder {
@@ -103,6 +106,14 @@ impl WorkerBuilder {
     /// The assignment strategy (default: [`CountBalanced`]).
     pub fn strategy(mut self, strategy: Arc<dyn AssignmentStrategy>) -> Self {
         self.strategy = Some(strategy);
+        self
+    }
+
+    /// Where batches given up on go (Lambda's `DestinationConfig.OnFailure`; default: none, when they are
+    /// dropped with an error log line and `kcl_records_skipped_total`). See
+    /// [`ProcessingPolicy`](crate::ProcessingPolicy) for when a batch is given up on.
+    pub fn on_failure(mut self, destination: Arc<dyn FailureDestination>) -> Self {
+        self.on_failure = Some(destination);
         self
     }
 
@@ -134,6 +145,7 @@ impl WorkerBuilder {
             source: self.source,
             factory: self.factory,
             strategy: self.strategy.unwrap_or_else(|| Arc::new(CountBalanced::new())),
+            on_failure: self.on_failure,
             events: LeaseEvents::new(self.listener),
             held: Arc::new(HeldSet::default()),
             status,
@@ -158,6 +170,7 @@ impl Worker {
             config: None,
             strategy: None,
             listener: None,
+            on_failure: None,
         }
     }
 
@@ -333,6 +346,8 @@ impl Worker {
             store: Arc::clone(&self.store),
             source: Arc::clone(&self.source),
             factory: Arc::clone(&self.factory),
+            on_failure: self.on_failure.clone(),
+            wall_clock: crate::clock::Clock::new(),
             view: view_rx,
             findings: findings_rx,
             jitter: jitter.clone(),

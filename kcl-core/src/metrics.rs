@@ -36,7 +36,15 @@ pub const STORE_CONFLICTS: &str = "kcl_lease_store_conflicts_total";
 pub const THROTTLES: &str = "kcl_source_throttles_total";
 /// Counter: failed processor calls (errors and panics).
 pub const PROCESSOR_FAILURES: &str = "kcl_processor_failures_total";
-/// Counter: records skipped after the retry budget was spent (`RetryThenSkip` policy only).
+/// Counter: records no filter pattern matched (never delivered; they count as processed).
+pub const RECORDS_FILTERED: &str = "kcl_records_filtered_total";
+/// Counter: records given up on and accepted by the on-failure destination (label `condition`:
+/// `RetryAttemptsExhausted` or `RecordAgeExceeded`).
+pub const RECORDS_TO_DESTINATION: &str = "kcl_records_sent_to_destination_total";
+/// Counter: failed sends to the on-failure destination (each is retried; the shard waits).
+pub const DESTINATION_ERRORS: &str = "kcl_failure_destination_errors_total";
+/// Counter: records given up on (retry budget spent, or too old) and dropped because no on-failure
+/// destination is set.
 pub const RECORDS_SKIPPED: &str = "kcl_records_skipped_total";
 /// Counter: leases created by shard sync or at shard end.
 pub const LEASES_CREATED: &str = "kcl_leases_created_total";

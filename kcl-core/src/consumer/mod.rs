@@ -72,7 +72,9 @@ macro_rules! retry {
     }};
 }
 
+mod batcher;
 mod calls;
+mod delivery;
 mod processing;
 mod waiting;
 

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use kcl_checkpoint::{DisplayChain, ExtendedSequenceNumber, Lease};
+use kcl_checkpoint::{ExtendedSequenceNumber, Lease};
 
-use super::calls::guarded;
+use super::batcher::Batcher;
+use super::delivery::{Delivery, OpenWindow};
 use super::{ShardConsumer, Stop};
 use crate::checkpointer::Checkpointer;
-use crate::config::{InitialPosition, ProcessorErrorPolicy};
+use crate::config::InitialPosition;
 use crate::metrics as m;
 use crate::processor::ShardRecordProcessor;
 use crate::retrieval::Prefetcher;
@@ -60,22 +61,58 @@ impl ShardConsumer {
             Arc::clone(&self.ctx.worker_id),
         );
         let worker = self.ctx.worker_id.to_string();
-        let records_counter = metrics::counter!(m::RECORDS_PROCESSED, "worker" => worker.clone());
-        let bytes_counter = metrics::counter!(m::BYTES_PROCESSED, "worker" => worker.clone());
         let behind_gauge = metrics::gauge!(
             m::MILLIS_BEHIND_LATEST,
             "worker" => worker.clone(),
             "shard" => self.lease.shard_id().to_owned()
         );
         let behind_histogram = metrics::histogram!(m::BATCH_MILLIS_BEHIND_LATEST, "worker" => worker);
+        let mut batcher = Batcher::new(cfg.processing(), cfg.process_empty_batches(), self.ctx.wall_clock);
+        let mut window = OpenWindow::default();
+        // Whether the last read was caught up (a tumbling window closes on the clock only then).
+        let mut caught_up = false;
         loop {
             if let Some(stop) = self.stopping() {
                 return stop;
             }
+            // No batch starts on a lease lost (or run out) while it was being read: checked just above.
+            if let Some(chunk) = batcher.take_ready(tokio::time::Instant::now()) {
+                let at_end = chunk.at_shard_end;
+                if let Delivery::Stop(stop) = self.deliver(processor, &chunk, checkpointer, &mut window).await
+                {
+                    return stop;
+                }
+                if at_end {
+                    checkpointer.reached_shard_end();
+                    self.create_children(&chunk.child_shards).await;
+                    return Stop::ShardEnd;
+                }
+                continue;
+            }
+            // Wait for the next read, the batching window, or the open tumbling window's end.
+            let window_end = match (window.start, cfg.processing().tumbling_window()) {
+                (Some(start), Some(length)) if caught_up && batcher.is_empty() => {
+                    let left = (start + length)
+                        .duration_since(self.ctx.wall_clock.now())
+                        .unwrap_or_default();
+                    Some(tokio::time::Instant::now() + left)
+                }
+                _ => None,
+            };
+            let deadline = match (batcher.deadline(), window_end) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
             let mut handoff = self.handoff.clone();
             let mut findings = self.ctx.findings.clone();
             let shard_id = self.lease.shard_id();
+            let wait = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             let batch = tokio::select! {
                 biased;
                 _ = lost.wait_for(|l| *l) => return Stop::Lost,
@@ -90,6 +127,14 @@ impl ShardConsumer {
                     checkpointer.reached_shard_end();
                     return Stop::ShardEnd;
                 }
+                () = wait => {
+                    if window_end.is_some_and(|at| tokio::time::Instant::now() >= at) {
+                        if let Some(stop) = self.close_window(processor, checkpointer, &mut window).await {
+                            return stop;
+                        }
+                    }
+                    continue;
+                }
             };
             let Some(mut batch) = batch else {
                 // The reader only stops at the shard end, which arrives as a batch first.
@@ -102,117 +147,14 @@ impl ShardConsumer {
                 behind_gauge.set(ms as f64);
                 behind_histogram.record(ms as f64);
             }
+            caught_up = input.millis_behind_latest.is_none_or(|ms| ms == 0);
             if let Some(after) = &resume_after {
                 input.records.retain(|r| r.extended_sequence_number() > *after);
                 if !input.records.is_empty() {
                     resume_after = None;
                 }
             }
-            // No batch starts on a lease lost (or run out) while the batch was being read.
-            if let Some(stop) = self.stopping() {
-                return stop;
-            }
-            let at_end = input.at_shard_end;
-            if !input.records.is_empty() || at_end || cfg.process_empty_batches() {
-                match self.deliver(processor, &batch.input, checkpointer).await {
-                    Delivery::Done => {
-                        self.lease
-                            .meter()
-                            .record(batch.input.records.len() as u64, batch.input.size_bytes() as u64);
-                        records_counter.increment(batch.input.records.len() as u64);
-                        bytes_counter.increment(batch.input.size_bytes() as u64);
-                        self.ctx.status.batch(
-                            self.lease.shard_id(),
-                            batch.input.millis_behind_latest,
-                            batch.input.records.len() as u64,
-                        );
-                    }
-                    Delivery::Skipped => {}
-                    Delivery::Stop(stop) => return stop,
-                }
-            }
-            if at_end {
-                checkpointer.reached_shard_end();
-                self.create_children(&batch.input.child_shards).await;
-                return Stop::ShardEnd;
-            }
-        }
-    }
-
-    /// Delivers one batch under the error policy.
-    pub(super) async fn deliver(
-        &mut self,
-        processor: &mut dyn ShardRecordProcessor,
-        input: &crate::processor::ProcessRecordsInput,
-        checkpointer: &Checkpointer,
-    ) -> Delivery {
-        let policy = self.ctx.config.processor_error_policy();
-        let backoff = self.ctx.config.processor_retry_backoff();
-        let mut delays = self.ctx.jitter.delays(backoff);
-        let mut retries: u32 = 0;
-        let end = input
-            .records
-            .last()
-            .map(crate::record::Record::extended_sequence_number);
-        loop {
-            // While the call runs, the processor may checkpoint up to the end of the batch in hand.
-            checkpointer.begin_batch(end.clone());
-            let started = tokio::time::Instant::now();
-            let result = guarded(processor.process_records(input, checkpointer)).await;
-            self.batch_seconds.record(started.elapsed().as_secs_f64());
-            let err = match result {
-                Ok(()) => {
-                    checkpointer.batch_succeeded();
-                    return Delivery::Done;
-                }
-                Err(e) => e,
-            };
-            // Once the call failed, nothing after the last successful batch may be checkpointed (in
-            // `shutdown_requested`, or by a clone kept by the processor) until a retry succeeds.
-            checkpointer.batch_failed();
-            self.count_failure();
-            // A lost lease ends the shard here: the new owner processes the batch again.
-            if self.lease.is_lost() {
-                tracing::warn!(error = %DisplayChain(&*err), "process_records failed after the lease was lost");
-                return Delivery::Stop(Stop::Lost);
-            }
-            let exhausted = match policy {
-                ProcessorErrorPolicy::RetryForever => None,
-                ProcessorErrorPolicy::RetryThenSkip { max_retries }
-                | ProcessorErrorPolicy::RetryThenStop { max_retries } => {
-                    (retries >= max_retries).then_some(policy)
-                }
-            };
-            match exhausted {
-                Some(ProcessorErrorPolicy::RetryThenSkip { .. }) => {
-                    tracing::error!(
-                        error = %DisplayChain(&*err),
-                        records = input.records.len(),
-                        first = ?input.records.first().map(|r| r.sequence_number.to_string()),
-                        "process_records kept failing; skipping the batch as configured (RetryThenSkip)"
-                    );
-                    metrics::counter!(m::RECORDS_SKIPPED, "worker" => self.ctx.worker_id.to_string())
-                        .increment(input.records.len() as u64);
-                    // Skipped on purpose (logged and counted): later checkpoints may pass it.
-                    checkpointer.begin_batch(end);
-                    checkpointer.batch_succeeded();
-                    return Delivery::Skipped;
-                }
-                Some(_) => {
-                    tracing::error!(
-                        error = %DisplayChain(&*err),
-                        "process_records kept failing; stopping the shard as configured (RetryThenStop)"
-                    );
-                    return Delivery::Stop(Stop::Failed);
-                }
-                None => {}
-            }
-            retries = retries.saturating_add(1);
-            let delay = delays.next().unwrap_or(backoff.max_delay);
-            tracing::warn!(error = %DisplayChain(&*err), retry = retries, ?delay, "process_records failed; retrying the batch");
-            if let Some(stop) = self.pause(delay).await {
-                return Delivery::Stop(stop);
-            }
+            batcher.push(batch);
         }
     }
 
@@ -222,10 +164,4 @@ impl ShardConsumer {
         crate::shard_sync::create_child_leases(&*self.ctx.store, &self.ctx.worker_id, &self.lease, children)
             .await;
     }
-}
-
-pub(super) enum Delivery {
-    Done,
-    Skipped,
-    Stop(Stop),
 }

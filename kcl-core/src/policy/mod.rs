@@ -140,10 +140,6 @@ impl ProcessingPolicy {
     pub fn destination_includes_records(&self) -> bool {
         self.destination_includes_records
     }
-    /// True when batches are delivered exactly as read, with nothing cut, filtered or windowed.
-    pub(crate) fn passes_batches_through(&self) -> bool {
-        self.batch_size.is_none() && self.filters.is_none() && self.tumbling_window.is_none()
-    }
 }
 
 /// Builds a [`ProcessingPolicy`]; every setting is checked by [`build`](Self::build).

@@ -9,7 +9,6 @@ fn defaults_are_the_kcl_behaviour() {
     assert_eq!(p.maximum_retry_attempts(), None);
     assert_eq!(p.maximum_record_age(), None);
     assert!(!p.checkpoint_after_batch());
-    assert!(p.passes_batches_through());
     let l = ProcessingPolicy::lambda().build().unwrap();
     assert_eq!(l.batch_size(), Some(100));
     assert!(l.checkpoint_after_batch());

@@ -89,6 +89,40 @@ pub struct FailedBatch {
     pub records: Option<Vec<Record>>,
 }
 
+impl FailedBatch {
+    /// The metadata of `records` (non-empty, in sequence order) given up on for `condition`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        condition: FailureCondition,
+        stream: Option<String>,
+        shard_id: &str,
+        records: &[Record],
+        invoke_count: u32,
+        error: Option<String>,
+        worker_id: &str,
+        timestamp: SystemTime,
+        include_records: bool,
+    ) -> Self {
+        let first = records.first();
+        let last = records.last();
+        FailedBatch {
+            condition,
+            stream,
+            shard_id: shard_id.to_owned(),
+            start_sequence_number: first.map(|r| r.sequence_number.to_string()).unwrap_or_default(),
+            end_sequence_number: last.map(|r| r.sequence_number.to_string()).unwrap_or_default(),
+            approximate_arrival_of_first_record: first.and_then(|r| r.approximate_arrival_timestamp),
+            approximate_arrival_of_last_record: last.and_then(|r| r.approximate_arrival_timestamp),
+            batch_size: records.len(),
+            invoke_count,
+            error,
+            worker_id: worker_id.to_owned(),
+            timestamp,
+            records: include_records.then(|| records.to_vec()),
+        }
+    }
+}
+
 /// Where failed batches go (Lambda's `DestinationConfig.OnFailure`). Object safe: the worker holds an
 /// `Arc<dyn FailureDestination>`.
 #[async_trait]

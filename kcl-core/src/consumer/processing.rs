@@ -67,7 +67,7 @@ impl ShardConsumer {
             "shard" => self.lease.shard_id().to_owned()
         );
         let behind_histogram = metrics::histogram!(m::BATCH_MILLIS_BEHIND_LATEST, "worker" => worker);
-        let mut batcher = Batcher::new(cfg.processing(), cfg.process_empty_batches(), self.ctx.wall_clock);
+        let mut batcher = Batcher::new(cfg.processing(), cfg.process_empty_batches(), self.ctx.wall_clock.clone());
         let mut window = OpenWindow::default();
         // Whether the last read was caught up (a tumbling window closes on the clock only then).
         let mut caught_up = false;

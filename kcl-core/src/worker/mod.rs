@@ -61,6 +61,7 @@ pub struct Worker {
     factory: Arc<dyn ShardRecordProcessorFactory>,
     strategy: Arc<dyn AssignmentStrategy>,
     on_failure: Option<Arc<dyn FailureDestination>>,
+    wall_clock: crate::clock::Clock,
     events: LeaseEvents,
     held: Arc<HeldSet>,
     status: Arc<WorkerStatus>,
@@ -86,6 +87,7 @@ pub struct WorkerBuilder {
     strategy: Option<Arc<dyn AssignmentStrategy>>,
     listener: Option<Arc<dyn LeaseEventListener>>,
     on_failure: Option<Arc<dyn FailureDestination>>,
+    wall_clock: Option<crate::clock::Clock>,
 }
 
 impl std::fmt::Debug for WorkerBuilder {
@@ -114,6 +116,15 @@ impl WorkerBuilder {
     /// [`ProcessingPolicy`](crate::ProcessingPolicy) for when a batch is given up on.
     pub fn on_failure(mut self, destination: Arc<dyn FailureDestination>) -> Self {
         self.on_failure = Some(destination);
+        self
+    }
+
+    /// The wall clock record ages and tumbling windows are measured with (default: the system time,
+    /// read once and then following tokio time, so paused-time tests move it). Give the in-process
+    /// emulator's clock (`move || emulator.clock().now()`) to a worker in a test that advances paused
+    /// time before the worker starts, so both agree on "now".
+    pub fn wall_clock(mut self, now: impl Fn() -> std::time::SystemTime + Send + Sync + 'static) -> Self {
+        self.wall_clock = Some(crate::clock::Clock::from_fn(Arc::new(now)));
         self
     }
 
@@ -146,6 +157,7 @@ impl WorkerBuilder {
             factory: self.factory,
             strategy: self.strategy.unwrap_or_else(|| Arc::new(CountBalanced::new())),
             on_failure: self.on_failure,
+            wall_clock: self.wall_clock.unwrap_or_else(crate::clock::Clock::new),
             events: LeaseEvents::new(self.listener),
             held: Arc::new(HeldSet::default()),
             status,
@@ -171,6 +183,7 @@ impl Worker {
             strategy: None,
             listener: None,
             on_failure: None,
+            wall_clock: None,
         }
     }
 
@@ -347,7 +360,7 @@ impl Worker {
             source: Arc::clone(&self.source),
             factory: Arc::clone(&self.factory),
             on_failure: self.on_failure.clone(),
-            wall_clock: crate::clock::Clock::new(),
+            wall_clock: self.wall_clock.clone(),
             view: view_rx,
             findings: findings_rx,
             jitter: jitter.clone(),

@@ -7,6 +7,7 @@ use futures::FutureExt;
 use kcl_checkpoint::DisplayChain;
 use kcl_checkpoint::Lease;
 
+use super::lanes::Lanes;
 use super::{ConsumerState, ShardConsumer, Stop};
 use crate::checkpointer::Checkpointer;
 use crate::metrics as m;
@@ -47,14 +48,21 @@ pub(super) async fn lease_lost(processor: &mut dyn ShardRecordProcessor) {
 impl ShardConsumer {
     /// Creates the processor; a panicking factory is retried with backoff like a failing `initialize`
     /// (the consumer keeps its lease instead of dying with it).
-    pub(super) async fn create_processor(&self) -> Result<Box<dyn ShardRecordProcessor>, Stop> {
+    /// With a parallelization factor above 1, makes one processor per lane.
+    pub(super) async fn create_processor(&self) -> Result<Lanes, Stop> {
         let shard_id = self.lease.shard_id();
         let factory = &self.ctx.factory;
+        let count = usize::from(self.ctx.config.processing().parallelization_factor());
         retry!(
             self,
             self.ctx.config.processor_retry_backoff(),
-            std::panic::catch_unwind(AssertUnwindSafe(|| factory.create_processor(shard_id)))
-                .map_err(|panic| panic_message(panic.as_ref())),
+            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                (0..count)
+                    .map(|_| factory.create_processor(shard_id))
+                    .collect::<Vec<_>>()
+            }))
+            .map(|processors| Lanes { processors })
+            .map_err(|panic| panic_message(panic.as_ref())),
             |panic| {
                 tracing::warn!(%panic, "the processor factory panicked; retrying");
                 self.count_failure();

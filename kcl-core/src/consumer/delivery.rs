@@ -17,6 +17,7 @@ use kcl_checkpoint::{DisplayChain, ExtendedSequenceNumber};
 
 use super::batcher::Chunk;
 use super::calls::guarded;
+use super::watermark::Progress;
 use super::{ShardConsumer, Stop};
 use crate::checkpointer::Checkpointer;
 use crate::config::ProcessorErrorPolicy;
@@ -60,17 +61,9 @@ struct Pending {
 }
 
 impl ShardConsumer {
-    /// Notes that every record up to `position` is finished: later checkpoints may pass it.
-    fn mark_done(checkpointer: &Checkpointer, position: Option<ExtendedSequenceNumber>) {
-        if position.is_some() {
-            checkpointer.begin_batch(position);
-            checkpointer.batch_succeeded();
-        }
-    }
-
     /// Writes a checkpoint at `position` for the worker (after a batch, a partial response, a window). A
     /// lost lease stops the consumer; other failures are logged (the next checkpoint covers them).
-    async fn checkpoint_for_worker(
+    pub(super) async fn checkpoint_for_worker(
         &self,
         checkpointer: &Checkpointer,
         position: Option<ExtendedSequenceNumber>,
@@ -91,10 +84,10 @@ impl ShardConsumer {
 
     /// Delivers one chunk.
     pub(super) async fn deliver(
-        &mut self,
+        &self,
         processor: &mut dyn ShardRecordProcessor,
         chunk: &Chunk,
-        checkpointer: &Checkpointer,
+        progress: &Progress<'_>,
         window: &mut OpenWindow,
     ) -> Delivery {
         let cfg = std::sync::Arc::clone(&self.ctx.config);
@@ -106,7 +99,10 @@ impl ShardConsumer {
         // A chunk of a later window closes the open one first.
         if let (Some(open), Some(next)) = (window.start, chunk.window) {
             if open != next {
-                if let Some(stop) = self.close_window(processor, checkpointer, window).await {
+                if let Some(stop) = self
+                    .close_window(processor, progress.checkpointer(), window)
+                    .await
+                {
                     return Delivery::Stop(stop);
                 }
             }
@@ -162,7 +158,7 @@ impl ShardConsumer {
                     {
                         return Delivery::Stop(stop);
                     }
-                    Self::mark_done(checkpointer, position(expired.hi - 1));
+                    progress.done_through(position(expired.hi - 1));
                     if range.lo == range.hi {
                         queue.pop_front();
                     }
@@ -176,7 +172,7 @@ impl ShardConsumer {
                 .collect();
             if input_records.is_empty() && n > 0 {
                 // Filtered out entirely: counts as processed.
-                Self::mark_done(checkpointer, position(hi - 1));
+                progress.done_through(position(hi - 1));
                 queue.pop_front();
                 continue;
             }
@@ -202,13 +198,13 @@ impl ShardConsumer {
                 tumbling_window: tumbling.clone(),
             };
             // While the call runs, the processor may checkpoint up to the end of the range in hand.
-            checkpointer.begin_batch(position(hi.saturating_sub(1)).filter(|_| hi > 0));
+            progress.begin(position(hi.saturating_sub(1)).filter(|_| hi > 0));
             let started = tokio::time::Instant::now();
-            let result = guarded(processor.process_records(&input, checkpointer)).await;
+            let result = guarded(processor.process_records(&input, progress.checkpointer())).await;
             self.batch_seconds.record(started.elapsed().as_secs_f64());
             let err = match result {
                 Ok(()) => {
-                    checkpointer.batch_succeeded();
+                    progress.succeeded();
                     self.count_processed(&input);
                     if let Some(t) = tumbling {
                         window.state = t.state();
@@ -221,7 +217,7 @@ impl ShardConsumer {
                 Err(e) => e,
             };
             // Nothing after the last finished record may be checkpointed until a retry succeeds.
-            checkpointer.batch_failed();
+            progress.failed();
             self.count_failure();
             if self.lease.is_lost() {
                 tracing::warn!(error = %DisplayChain(&*err), "process_records failed after the lease was lost");
@@ -235,15 +231,16 @@ impl ShardConsumer {
                         (lo..hi).find(|&i| matched[i] && position(i).as_ref() == Some(&failure.position));
                     match at {
                         Some(k) if k > lo => {
-                            Self::mark_done(checkpointer, position(k - 1));
+                            progress.done_through(position(k - 1));
                             if let Some(t) = &tumbling {
                                 window.state = t.state();
                                 window.last = position(k - 1);
                             }
                             range.lo = k;
-                            if policy.tumbling_window().is_none() {
-                                if let Some(stop) =
-                                    self.checkpoint_for_worker(checkpointer, position(k - 1)).await
+                            if policy.tumbling_window().is_none() && progress.is_shard() {
+                                if let Some(stop) = self
+                                    .checkpoint_for_worker(progress.checkpointer(), position(k - 1))
+                                    .await
                                 {
                                     return Delivery::Stop(stop);
                                 }
@@ -286,10 +283,7 @@ impl ShardConsumer {
                 {
                     return Delivery::Stop(stop);
                 }
-                Self::mark_done(
-                    checkpointer,
-                    position(exhausted.hi.saturating_sub(1)).filter(|_| exhausted.hi > 0),
-                );
+                progress.done_through(position(exhausted.hi.saturating_sub(1)).filter(|_| exhausted.hi > 0));
                 continue;
             }
             let held: Vec<usize> = (range.lo..range.hi).filter(|&i| matched[i]).collect();
@@ -313,16 +307,19 @@ impl ShardConsumer {
                 return Delivery::Stop(stop);
             }
         }
-        if policy.checkpoint_after_batch() && policy.tumbling_window().is_none() {
+        if policy.checkpoint_after_batch() && policy.tumbling_window().is_none() && progress.is_shard() {
             if let Some(stop) = self
-                .checkpoint_for_worker(checkpointer, n.checked_sub(1).and_then(position))
+                .checkpoint_for_worker(progress.checkpointer(), n.checked_sub(1).and_then(position))
                 .await
             {
                 return Delivery::Stop(stop);
             }
         }
         if chunk.at_shard_end && window.start.is_some() {
-            if let Some(stop) = self.close_window(processor, checkpointer, window).await {
+            if let Some(stop) = self
+                .close_window(processor, progress.checkpointer(), window)
+                .await
+            {
                 return Delivery::Stop(stop);
             }
         }
@@ -346,7 +343,7 @@ impl ShardConsumer {
     /// The open window is over: one final call with its state (retried until it succeeds), then the next
     /// window starts empty and, with `checkpoint_after_batch`, the window's last record is checkpointed.
     pub(super) async fn close_window(
-        &mut self,
+        &self,
         processor: &mut dyn ShardRecordProcessor,
         checkpointer: &Checkpointer,
         window: &mut OpenWindow,

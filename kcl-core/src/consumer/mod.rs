@@ -41,7 +41,7 @@ use crate::config::{Jitter, WorkerConfig};
 use crate::held::HeldLease;
 use crate::leases::LeaseView;
 use crate::metrics as m;
-use crate::processor::ShardRecordProcessorFactory;
+use crate::processor::{ShardRecordProcessor, ShardRecordProcessorFactory};
 use crate::shard_sync::SyncFindings;
 use crate::signal;
 use crate::source::RecordSource;
@@ -75,8 +75,10 @@ macro_rules! retry {
 mod batcher;
 mod calls;
 mod delivery;
+mod lanes;
 mod processing;
 mod waiting;
+mod watermark;
 
 use calls::{guarded, lease_lost};
 
@@ -246,10 +248,10 @@ impl ShardConsumer {
             Ok(processor) => processor,
             Err(stop) => return self.stop_before_processing(stop).await,
         };
-        if let Some(stop) = self.initialize(processor.as_mut(), &lease).await {
+        if let Some(stop) = self.initialize(&mut processor, &lease).await {
             return match stop {
                 Stop::Lost => {
-                    lease_lost(processor.as_mut()).await;
+                    lease_lost(&mut processor).await;
                     self.lease.forget();
                     ConsumerState::LeaseLost
                 }
@@ -260,11 +262,11 @@ impl ShardConsumer {
         // Processing.
         self.set_state(ConsumerState::Processing);
         let checkpointer = Checkpointer::new(Arc::clone(&self.lease), lease.checkpoint.clone());
-        let stop = self.process(processor.as_mut(), &checkpointer, &lease).await;
+        let stop = self.process(&mut processor, &checkpointer, &lease).await;
         match stop {
-            Stop::ShardEnd => self.finish_shard(processor.as_mut(), &checkpointer).await,
+            Stop::ShardEnd => self.finish_shard(&mut processor, &checkpointer).await,
             Stop::Lost => {
-                lease_lost(processor.as_mut()).await;
+                lease_lost(&mut processor).await;
                 self.lease.forget();
                 ConsumerState::LeaseLost
             }

@@ -7,11 +7,12 @@ use kcl_checkpoint::{ExtendedSequenceNumber, Lease};
 
 use super::batcher::Batcher;
 use super::delivery::{Delivery, OpenWindow};
+use super::lanes::Lanes;
+use super::watermark::Progress;
 use super::{ShardConsumer, Stop};
 use crate::checkpointer::Checkpointer;
 use crate::config::InitialPosition;
 use crate::metrics as m;
-use crate::processor::ShardRecordProcessor;
 use crate::retrieval::Prefetcher;
 use crate::source::{IteratorPosition, ReadRequest};
 
@@ -38,7 +39,7 @@ impl ShardConsumer {
 
     pub(super) async fn process(
         &mut self,
-        processor: &mut dyn ShardRecordProcessor,
+        lanes: &mut Lanes,
         checkpointer: &Checkpointer,
         lease: &Lease,
     ) -> Stop {
@@ -67,7 +68,17 @@ impl ShardConsumer {
             "shard" => self.lease.shard_id().to_owned()
         );
         let behind_histogram = metrics::histogram!(m::BATCH_MILLIS_BEHIND_LATEST, "worker" => worker);
-        let mut batcher = Batcher::new(cfg.processing(), cfg.process_empty_batches(), self.ctx.wall_clock.clone());
+        let mut batcher = Batcher::new(
+            cfg.processing(),
+            cfg.process_empty_batches(),
+            self.ctx.wall_clock.clone(),
+        );
+        if lanes.processors.len() > 1 {
+            return self
+                .process_lanes(lanes, checkpointer, &mut prefetcher, &mut batcher, resume_after)
+                .await;
+        }
+        let processor = lanes.processors[0].as_mut();
         let mut window = OpenWindow::default();
         // Whether the last read was caught up (a tumbling window closes on the clock only then).
         let mut caught_up = false;
@@ -78,7 +89,9 @@ impl ShardConsumer {
             // No batch starts on a lease lost (or run out) while it was being read: checked just above.
             if let Some(chunk) = batcher.take_ready(tokio::time::Instant::now()) {
                 let at_end = chunk.at_shard_end;
-                if let Delivery::Stop(stop) = self.deliver(processor, &chunk, checkpointer, &mut window).await
+                if let Delivery::Stop(stop) = self
+                    .deliver(processor, &chunk, &Progress::Shard(checkpointer), &mut window)
+                    .await
                 {
                     return stop;
                 }

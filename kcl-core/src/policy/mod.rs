@@ -16,6 +16,7 @@
 //! | [`report_batch_item_failures`](ProcessingPolicyBuilder::report_batch_item_failures) | `FunctionResponseTypes: [ReportBatchItemFailures]` | | off |
 //! | [`filters`](ProcessingPolicyBuilder::filters) | `FilterCriteria` | up to 5 patterns | none |
 //! | [`tumbling_window`](ProcessingPolicyBuilder::tumbling_window) | `TumblingWindowInSeconds` | 1..=900 s | off |
+//! | [`parallelization_factor`](ProcessingPolicyBuilder::parallelization_factor) | `ParallelizationFactor` | 1..=10 | 1 |
 //! | [`checkpoint_after_batch`](ProcessingPolicyBuilder::checkpoint_after_batch) | (Lambda always does) | | off (the processor checkpoints, as in the KCL) |
 //! | on-failure destination: [`WorkerBuilder::on_failure`](crate::WorkerBuilder::on_failure) | `DestinationConfig.OnFailure` | | none (records are dropped with a log line and a metric) |
 //!
@@ -62,12 +63,14 @@ pub const MAX_RETRY_ATTEMPTS: u32 = 10_000;
 pub const MIN_RECORD_AGE: Duration = Duration::from_secs(60);
 /// The longest maximum record age that can be set (7 days).
 pub const MAX_RECORD_AGE: Duration = Duration::from_secs(604_800);
+/// The highest parallelization factor (Lambda's limit).
+pub const MAX_PARALLELIZATION_FACTOR: u8 = 10;
 /// The longest tumbling window (Lambda's `TumblingWindowInSeconds` limit, 15 minutes).
 pub const MAX_TUMBLING_WINDOW: Duration = Duration::from_secs(900);
 
 /// How batches are formed, retried, filtered and given up on. Build with [`ProcessingPolicy::builder`];
 /// see the [module docs](self) for each option and the Lambda setting it mirrors.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ProcessingPolicy {
     batch_size: Option<usize>,
     maximum_batching_window: Duration,
@@ -79,6 +82,25 @@ pub struct ProcessingPolicy {
     tumbling_window: Option<Duration>,
     checkpoint_after_batch: bool,
     destination_includes_records: bool,
+    parallelization_factor: u8,
+}
+
+impl Default for ProcessingPolicy {
+    fn default() -> Self {
+        ProcessingPolicy {
+            batch_size: None,
+            maximum_batching_window: Duration::ZERO,
+            maximum_retry_attempts: None,
+            maximum_record_age: None,
+            bisect_batch_on_error: false,
+            report_batch_item_failures: false,
+            filters: None,
+            tumbling_window: None,
+            checkpoint_after_batch: false,
+            destination_includes_records: false,
+            parallelization_factor: 1,
+        }
+    }
 }
 
 impl ProcessingPolicy {
@@ -139,6 +161,10 @@ impl ProcessingPolicy {
     /// Whether failed batches sent to the destination carry their records.
     pub fn destination_includes_records(&self) -> bool {
         self.destination_includes_records
+    }
+    /// Processor instances per shard (lanes fed by partition-key hash).
+    pub fn parallelization_factor(&self) -> u8 {
+        self.parallelization_factor
     }
 }
 
@@ -226,6 +252,15 @@ impl ProcessingPolicyBuilder {
         self
     }
 
+    /// Processor instances per shard, 1..=10 (Lambda's `ParallelizationFactor`; default 1). Records are
+    /// dispatched to the instances by partition-key hash, so order per key is kept while a slow key does
+    /// not hold up the others; the worker checkpoints the low watermark (the highest position below which
+    /// every record is finished) after each batch. Not with tumbling windows.
+    pub fn parallelization_factor(mut self, n: u8) -> Self {
+        self.policy.parallelization_factor = n;
+        self
+    }
+
     /// Validates and builds.
     ///
     /// # Errors
@@ -287,6 +322,22 @@ impl ProcessingPolicyBuilder {
                     format!("{w:?} is not a whole number of seconds"),
                 ));
             }
+        }
+        if !(1..=MAX_PARALLELIZATION_FACTOR).contains(&p.parallelization_factor) {
+            return Err(ConfigError::new(
+                "processing.parallelization_factor",
+                format!(
+                    "{} is outside 1..=10 (Lambda's ParallelizationFactor range)",
+                    p.parallelization_factor
+                ),
+            ));
+        }
+        if p.parallelization_factor > 1 && p.tumbling_window.is_some() {
+            return Err(ConfigError::new(
+                "processing.parallelization_factor",
+                "a factor above 1 cannot be combined with tumbling windows (a window's state belongs to \
+                 the whole shard); use parallelization_factor(1) or drop tumbling_window",
+            ));
         }
         Ok(p)
     }

@@ -1,0 +1,251 @@
+//! Parallelization within a shard (Lambda's `ParallelizationFactor`): up to ten processor instances per
+//! shard, each a *lane* fed the records whose partition key hashes to it.
+//!
+//! Records of one partition key always go to the same lane and a lane takes one batch at a time, so
+//! order per key holds while a slow key holds up only its own lane. Batches of different lanes run
+//! concurrently (in the consumer's task: no extra threads). Every lane delivers through the same engine
+//! as a lone processor (filters, retries, bisection, partial responses, the destination), reporting
+//! finished records to the shard's [`Watermark`]; the worker checkpoints the watermark after each lane
+//! batch, so after a crash nothing below it is delivered again and nothing above it is lost.
+//!
+//! The lanes' lifecycle calls (`initialize`, `lease_lost`, `shard_ended`, `shutdown_requested`) go to
+//! every lane: [`Lanes`] is itself a [`ShardRecordProcessor`] for the consumer's state machine. A lane's
+//! processor that checkpoints on its own can reach no further than the watermark.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use futures::stream::{FuturesUnordered, StreamExt};
+use md5::{Digest, Md5};
+
+use super::batcher::{Batcher, Chunk};
+use super::delivery::{Delivery, OpenWindow};
+use super::watermark::{Progress, Watermark};
+use super::{ShardConsumer, Stop};
+use crate::checkpointer::Checkpointer;
+use crate::metrics as m;
+use crate::processor::{InitializationInput, ProcessRecordsInput, ProcessorError, ShardRecordProcessor};
+use crate::record::Record;
+use crate::retrieval::Prefetcher;
+
+/// A shard's processor instances: one, or one per lane.
+pub(super) struct Lanes {
+    pub(super) processors: Vec<Box<dyn ShardRecordProcessor>>,
+}
+
+impl Lanes {
+    fn len(&self) -> usize {
+        self.processors.len()
+    }
+}
+
+/// The lane of a partition key: its MD5 as a 128-bit number, modulo the lane count.
+fn lane_of(record: &Record, lanes: usize) -> usize {
+    let digest = Md5::digest(record.partition_key.as_bytes());
+    let hash = u128::from_be_bytes(digest.into());
+    (hash % lanes as u128) as usize
+}
+
+#[async_trait]
+impl ShardRecordProcessor for Lanes {
+    async fn initialize(&mut self, input: &InitializationInput) -> Result<(), ProcessorError> {
+        for p in &mut self.processors {
+            p.initialize(input).await?;
+        }
+        Ok(())
+    }
+
+    /// Delivers a batch lane by lane, in turn (the consumer's parallel loop does not use this).
+    async fn process_records(
+        &mut self,
+        input: &ProcessRecordsInput,
+        checkpointer: &Checkpointer,
+    ) -> Result<(), ProcessorError> {
+        if self.len() == 1 {
+            return self.processors[0].process_records(input, checkpointer).await;
+        }
+        let n = self.len();
+        for (i, p) in self.processors.iter_mut().enumerate() {
+            let mut part = input.clone();
+            part.records.retain(|r| lane_of(r, n) == i);
+            if !part.records.is_empty() || input.at_shard_end {
+                p.process_records(&part, checkpointer).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn lease_lost(&mut self) {
+        for p in &mut self.processors {
+            p.lease_lost().await;
+        }
+    }
+
+    async fn shard_ended(&mut self, checkpointer: &Checkpointer) -> Result<(), ProcessorError> {
+        let mut first_error = None;
+        for p in &mut self.processors {
+            if let Err(e) = p.shard_ended(checkpointer).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    async fn shutdown_requested(&mut self, checkpointer: &Checkpointer) -> Result<(), ProcessorError> {
+        let mut first_error = None;
+        for p in &mut self.processors {
+            if let Err(e) = p.shutdown_requested(checkpointer).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// One lane's batch in flight: the lane, its processor (handed back when done) and the outcome.
+type LaneDone = (usize, Box<dyn ShardRecordProcessor>, Delivery);
+
+impl ShardConsumer {
+    /// The processing loop of a parallelized shard (see the [module docs](self)).
+    pub(super) async fn process_lanes(
+        &self,
+        lanes: &mut Lanes,
+        checkpointer: &Checkpointer,
+        prefetcher: &mut Prefetcher,
+        batcher: &mut Batcher,
+        mut resume_after: Option<kcl_checkpoint::ExtendedSequenceNumber>,
+    ) -> Stop {
+        let n = lanes.len();
+        let cfg = Arc::clone(&self.ctx.config);
+        let watermark = Mutex::new(Watermark::default());
+        let mut slots: Vec<Option<Box<dyn ShardRecordProcessor>>> =
+            lanes.processors.drain(..).map(Some).collect();
+        let mut queues: Vec<VecDeque<Chunk>> = (0..n).map(|_| VecDeque::new()).collect();
+        let mut running = FuturesUnordered::new();
+        let mut ending: Option<Vec<crate::record::ChildShard>> = None;
+        let cap = cfg.prefetch_max_records();
+        let stop = loop {
+            if let Some(stop) = self.stopping() {
+                break stop;
+            }
+            // Dispatch what is ready while the records in flight stay under the prefetch cap.
+            while ending.is_none() && lock(&watermark).in_flight() < cap {
+                let Some(chunk) = batcher.take_ready(tokio::time::Instant::now()) else {
+                    break;
+                };
+                let mut parts: Vec<Chunk> = (0..n)
+                    .map(|_| {
+                        let mut part = Chunk::default();
+                        part.millis_behind_latest = chunk.millis_behind_latest;
+                        part
+                    })
+                    .collect();
+                for record in &chunk.records {
+                    parts[lane_of(record, n)].records.push(record.clone());
+                }
+                lock(&watermark).dispatched(chunk.records.iter().map(Record::extended_sequence_number));
+                for (i, part) in parts.into_iter().enumerate() {
+                    if !part.records.is_empty() {
+                        queues[i].push_back(part);
+                    }
+                }
+                if chunk.at_shard_end {
+                    ending = Some(chunk.child_shards.clone());
+                }
+            }
+            // Start every idle lane that has a batch waiting.
+            for i in 0..n {
+                if slots[i].is_some() && !queues[i].is_empty() {
+                    let (Some(mut processor), Some(part)) = (slots[i].take(), queues[i].pop_front()) else {
+                        continue;
+                    };
+                    let watermark = &watermark;
+                    running.push(async move {
+                        let positions: Vec<_> = part
+                            .records
+                            .iter()
+                            .map(Record::extended_sequence_number)
+                            .collect();
+                        let progress = Progress::Lane {
+                            checkpointer,
+                            watermark,
+                            records: &positions,
+                            in_hand: Mutex::new(None),
+                        };
+                        let outcome = self
+                            .deliver(processor.as_mut(), &part, &progress, &mut OpenWindow::default())
+                            .await;
+                        (i, processor, outcome) as LaneDone
+                    });
+                }
+            }
+            if running.is_empty() && queues.iter().all(VecDeque::is_empty) {
+                if let Some(children) = ending.take() {
+                    checkpointer.reached_shard_end();
+                    self.create_children(&children).await;
+                    break Stop::ShardEnd;
+                }
+            }
+            let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
+            let mut handoff = self.handoff.clone();
+            let mut findings = self.ctx.findings.clone();
+            let shard_id = self.lease.shard_id();
+            let deadline = batcher.deadline();
+            let wait = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let reading = ending.is_none() && lock(&watermark).in_flight() < cap;
+            tokio::select! {
+                biased;
+                _ = lost.wait_for(|l| *l) => break Stop::Lost,
+                _ = handoff.wait_for(|h| *h) => break Stop::HandOff,
+                _ = shutdown.wait_for(|s| *s) => break Stop::Shutdown,
+                Some((i, processor, outcome)) = running.next(), if !running.is_empty() => {
+                    slots[i] = Some(processor);
+                    if let Delivery::Stop(stop) = outcome {
+                        break stop;
+                    }
+                    let low = lock(&watermark).low();
+                    if let Some(stop) = self.checkpoint_for_worker(checkpointer, low).await {
+                        break stop;
+                    }
+                }
+                batch = prefetcher.next(), if reading => {
+                    let Some(mut batch) = batch else {
+                        tracing::warn!("the shard's reader stopped unexpectedly; treating the shard as ended");
+                        ending = Some(Vec::new());
+                        continue;
+                    };
+                    if let Some(after) = &resume_after {
+                        batch.input.records.retain(|r| r.extended_sequence_number() > *after);
+                        if !batch.input.records.is_empty() {
+                            resume_after = None;
+                        }
+                    }
+                    batcher.push(batch);
+                }
+                Ok(_) = findings.wait_for(|f| f.expired.contains(shard_id)), if ending.is_none() => {
+                    tracing::warn!("shard expired from retention; ending it so its children proceed");
+                    metrics::counter!(m::SHARDS_EXPIRED, "worker" => self.ctx.worker_id.to_string())
+                        .increment(1);
+                    ending = Some(Vec::new());
+                }
+                () = wait => {}
+            }
+        };
+        // Let the batches in flight end (each stops at its next call boundary), then hand the lanes back.
+        while let Some((i, processor, _)) = running.next().await {
+            slots[i] = Some(processor);
+        }
+        lanes.processors = slots.into_iter().flatten().collect();
+        stop
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use kcl_checkpoint::SequenceNumber;
@@ -304,4 +305,126 @@ fn timestamps_outside_rfc3339_are_clamped() {
         "9999-12-31T23:59:59.999Z"
     );
     assert_eq!(doc["records"][0]["approximateArrivalTimestamp"], -1.5);
+}
+
+mod json_lines {
+    use super::*;
+
+    #[tokio::test]
+    async fn appends_whole_lines_and_reads_them_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("failed.jsonl");
+        let dest = JsonLinesDestination::open(&path).unwrap();
+        assert_eq!(dest.path(), path);
+        let a = batch(FailureCondition::RetryAttemptsExhausted, false);
+        let b = batch(FailureCondition::RecordAgeExceeded, true);
+        dest.send(&a).await.unwrap();
+        dest.send(&b).await.unwrap();
+        drop(dest);
+
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with('\n'));
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert_eq!(
+            JsonLinesDestination::read_all(&path).await.unwrap(),
+            [a.to_json(), b.to_json()]
+        );
+
+        // Reopened, it appends after what is there.
+        let dest = JsonLinesDestination::open(&path).unwrap();
+        dest.send(&a).await.unwrap();
+        let all = JsonLinesDestination::read_all(&path).await.unwrap();
+        assert_eq!(all, [a.to_json(), b.to_json(), a.to_json()]);
+    }
+
+    #[tokio::test]
+    async fn a_torn_last_line_is_left_on_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("failed.jsonl");
+        std::fs::write(&path, "{\"whole\":1}\n{\"torn\":").unwrap();
+        let dest = JsonLinesDestination::open(&path).unwrap();
+        let a = batch(FailureCondition::RetryAttemptsExhausted, false);
+        dest.send(&a).await.unwrap();
+        dest.send(&a).await.unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert_eq!(lines[1], "{\"torn\":");
+        assert_eq!(serde_json::from_str::<Value>(lines[2]).unwrap(), a.to_json());
+        assert_eq!(serde_json::from_str::<Value>(lines[3]).unwrap(), a.to_json());
+        let err = JsonLinesDestination::read_all(&path).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_sends_never_interleave() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("failed.jsonl");
+        let dest = Arc::new(JsonLinesDestination::open(&path).unwrap());
+        let mut tasks = Vec::new();
+        for shard in 0..8u32 {
+            let dest = Arc::clone(&dest);
+            tasks.push(tokio::spawn(async move {
+                for i in 0..6u32 {
+                    // The first line of each shard is larger than tokio's 2 MiB file write buffer, so it is
+                    // written in several system calls.
+                    let size = if i == 0 { 1_700_000 } else { 100 };
+                    let records = [Record::new(
+                        vec![b'x'; size],
+                        format!("k{i}"),
+                        SequenceNumber::from(u128::from(i) + 1),
+                    )];
+                    let b = FailedBatch::new(
+                        FailureCondition::RetryAttemptsExhausted,
+                        None,
+                        format!("shardId-{shard:012}"),
+                        &records,
+                        1,
+                        Some(format!("error {i}")),
+                        "w",
+                        at(0),
+                        true,
+                    )
+                    .unwrap();
+                    dest.send(&b).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let all = JsonLinesDestination::read_all(&path).await.unwrap();
+        assert_eq!(all.len(), 8 * 6);
+        // Every shard's lines are there, in the order it sent them.
+        for shard in 0..8u32 {
+            let id = format!("shardId-{shard:012}");
+            let starts: Vec<&str> = all
+                .iter()
+                .filter(|d| d["KinesisBatchInfo"]["shardId"] == id.as_str())
+                .map(|d| d["KinesisBatchInfo"]["startSequenceNumber"].as_str().unwrap())
+                .collect();
+            assert_eq!(starts, ["1", "2", "3", "4", "5", "6"], "{id}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_reports_its_io_error() {
+        // /dev/full refuses every write with ENOSPC.
+        let path = std::path::Path::new("/dev/full");
+        if !cfg!(target_os = "linux") || !path.exists() {
+            eprintln!("SKIPPED: a_failed_write_reports_its_io_error needs /dev/full");
+            return;
+        }
+        let dest = JsonLinesDestination::open(path).unwrap();
+        let err = dest
+            .send(&batch(FailureCondition::RetryAttemptsExhausted, false))
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("/dev/full") && text.contains(SHARD), "{text}");
+        let source = std::error::Error::source(&*err).expect("the I/O error is the source");
+        let io = source.downcast_ref::<std::io::Error>().expect("an io::Error");
+        assert_eq!(io.raw_os_error(), Some(28), "ENOSPC: {io}");
+    }
 }

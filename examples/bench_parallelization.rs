@@ -109,7 +109,10 @@ async fn run(records: usize, factor: u8) -> Result<(f64, f64), Box<dyn std::erro
     };
     let cpu_before = cpu_seconds();
     let started = tokio::time::Instant::now();
-    let handle = Worker::builder(store, source, factory, "bench").config(config).build()?.spawn();
+    let handle = Worker::builder(store, source, factory, "bench")
+        .config(config)
+        .build()?
+        .spawn();
     while processed.load(Ordering::Relaxed) < records as u64 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

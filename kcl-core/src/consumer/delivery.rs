@@ -403,17 +403,19 @@ impl ShardConsumer {
             metrics::counter!(m::RECORDS_SKIPPED, "worker" => worker).increment(given.len() as u64);
             return None;
         };
-        let batch = FailedBatch::new(
+        let Some(batch) = FailedBatch::new(
             condition,
             None,
             self.lease.shard_id(),
             &given,
             range.calls,
             range.error.clone(),
-            &worker,
+            worker.as_str(),
             self.ctx.wall_clock.now(),
             policy.destination_includes_records(),
-        );
+        ) else {
+            return None;
+        };
         let result = retry!(
             self,
             self.ctx.config.processor_retry_backoff(),

@@ -405,7 +405,7 @@ impl ShardConsumer {
         };
         let Some(batch) = FailedBatch::new(
             condition,
-            None,
+            self.ctx.source.stream(),
             self.lease.shard_id(),
             &given,
             range.calls,

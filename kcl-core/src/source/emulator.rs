@@ -97,6 +97,10 @@ fn filter(filter: &ShardFilter) -> Option<et::ShardFilter> {
 
 #[async_trait]
 impl RecordSource for EmulatorSource {
+    fn stream(&self) -> Option<String> {
+        Some(self.stream_name.clone())
+    }
+
     async fn list_shards(&self, shard_filter: &ShardFilter) -> Result<Vec<ShardDescription>> {
         let mut shards = Vec::new();
         let mut next_token: Option<String> = None;

@@ -258,6 +258,12 @@ fn filter(filter: &ShardFilter) -> Option<kt::ShardFilter> {
 
 #[async_trait]
 impl RecordSource for KinesisSource {
+    fn stream(&self) -> Option<String> {
+        Some(match &self.stream {
+            StreamRef::Name(name) | StreamRef::Arn(name) => name.clone(),
+        })
+    }
+
     async fn list_shards(&self, shard_filter: &ShardFilter) -> Result<Vec<ShardDescription>> {
         let mut shards = Vec::new();
         let mut next_token: Option<String> = None;

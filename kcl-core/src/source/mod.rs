@@ -250,6 +250,12 @@ pub trait RecordSource: Send + Sync + fmt::Debug {
     /// A reader of `request.shard_id` from `request.start`. Makes no call: the reader's first
     /// [`next_batch`](ShardReader::next_batch) does (so failures come from there, where they are retried).
     fn open_reader(&self, request: ReadRequest) -> Box<dyn ShardReader>;
+
+    /// The stream's name or ARN, when the source knows it (named in failed batches sent to the on-failure
+    /// destination). The default: `None`.
+    fn stream(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Reads `reader` until a batch comes back empty or the shard ends, and returns the records read (a

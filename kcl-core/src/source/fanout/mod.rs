@@ -320,6 +320,10 @@ impl Shared {
 
 #[async_trait]
 impl RecordSource for FanOutSource {
+    fn stream(&self) -> Option<String> {
+        Some(self.shared.stream_name.clone())
+    }
+
     async fn list_shards(&self, filter: &ShardFilter) -> Result<Vec<ShardDescription>> {
         self.shared.polling.list_shards(filter).await
     }

@@ -39,6 +39,11 @@
 //!
 //! - [`processor`]: the [`ShardRecordProcessor`] trait and its inputs; [`record`]: [`Record`].
 //! - [`checkpointer`]: [`Checkpointer`] (range-checked, fenced, two-phase).
+//! - [`policy`]: [`ProcessingPolicy`], Lambda's event source mapping options (in `policy/mod.rs`, with the
+//!   table of options and ranges); on-failure destinations ([`FailureDestination`], [`FailedBatch`],
+//!   `destination/json_lines.rs`, `destination/kinesis.rs`); [`FilterCriteria`] (`filter.rs`, quamina);
+//!   [`TumblingWindow`] (`window.rs`); [`BatchItemFailure`] (`item_failure.rs`). `clock` is the one place
+//!   wall time is read.
 //! - [`config`]: [`WorkerConfig`] (in `config/mod.rs`, defaults vs the Java KCL), its
 //!   [`WorkerConfigBuilder`] (`config/builder.rs`) and [`Backoff`] with the seeded jitter
 //!   (`config/backoff.rs`).
@@ -56,8 +61,11 @@
 //!   - `shard_sync`: one sync (`mod.rs`), its planning (`plan.rs`: ancestry rules, cleanup, expired
 //!     shards), child leases at a shard end (`children.rs`) and the sync loop (`sync_loop.rs`).
 //!   - `consumer`: the per-shard state machine (`mod.rs`: its states and stops, and the `retry!` helper
-//!     every retried call uses); waiting for a previous owner or for parents (`waiting.rs`); processing
-//!     and the error policy (`processing.rs`); the calls into the processor (`calls.rs`). Its
+//!     every retried call uses); waiting for a previous owner or for parents (`waiting.rs`); the processing
+//!     loop (`processing.rs`); batches cut by the policy (`batcher.rs`) and delivered under it
+//!     (`delivery.rs`: filters, age, retries, bisection, partial responses, the destination, windows);
+//!     lanes of a parallelized shard (`lanes.rs`) and their low watermark (`watermark.rs`); the calls
+//!     into the processor (`calls.rs`). Its
 //!     [`ConsumerState`] in `consumer_state.rs`.
 //!   - `retrieval`: around every shard reader, `RetryingReader` (retries with backoff), KPL
 //!     de-aggregation and the prefetch task whose budgets are checked before each read.

@@ -7,4 +7,5 @@
 mod containers;
 mod end_to_end;
 mod fanout;
+mod lambda_destination;
 mod source;

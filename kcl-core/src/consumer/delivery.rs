@@ -403,7 +403,8 @@ impl ShardConsumer {
             metrics::counter!(m::RECORDS_SKIPPED, "worker" => worker).increment(given.len() as u64);
             return None;
         };
-        let Some(batch) = FailedBatch::new(
+        // `given` is not empty, so there is a batch (`None` would mean nothing to send: no stop).
+        let batch = FailedBatch::new(
             condition,
             self.ctx.source.stream(),
             self.lease.shard_id(),
@@ -413,9 +414,7 @@ impl ShardConsumer {
             worker.as_str(),
             self.ctx.wall_clock.now(),
             policy.destination_includes_records(),
-        ) else {
-            return None;
-        };
+        )?;
         let result = retry!(
             self,
             self.ctx.config.processor_retry_backoff(),

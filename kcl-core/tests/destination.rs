@@ -6,11 +6,12 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use aws_sdk_kinesis::types::ShardIteratorType;
 use kcl_checkpoint::SequenceNumber;
 use kcl_core::policy::{FailedBatch, FailureCondition, FailureDestination, KinesisStreamDestination};
 use kcl_core::Record;
-use kcl_emulator::test_util::{create_stream, kinesis_client, unique_name, TestServer};
+use kcl_emulator::test_util::{
+    create_stream, kinesis_client, read_first_shard, stream_arn, unique_name, TestServer,
+};
 use serde_json::Value;
 
 fn failed_batch(shard_id: &str, first: u128, data_len: usize, include_records: bool) -> FailedBatch {
@@ -37,32 +38,14 @@ fn failed_batch(shard_id: &str, first: u128, data_len: usize, include_records: b
 
 /// Every record of the (single-shard) stream: partition key and data parsed as JSON.
 async fn read_back(client: &aws_sdk_kinesis::Client, stream: &str) -> Vec<(String, Value)> {
-    let shards = client.list_shards().stream_name(stream).send().await.unwrap();
-    let shard_id = shards.shards()[0].shard_id().to_owned();
-    let mut iterator = client
-        .get_shard_iterator()
-        .stream_name(stream)
-        .shard_id(shard_id)
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
+    read_first_shard(client, stream)
         .await
-        .unwrap()
-        .shard_iterator()
-        .map(str::to_owned);
-    let mut out = Vec::new();
-    while let Some(it) = iterator {
-        let page = client.get_records().shard_iterator(it).send().await.unwrap();
-        for r in page.records() {
+        .iter()
+        .map(|r| {
             let doc: Value = serde_json::from_slice(r.data().as_ref()).expect("each record is JSON");
-            let key = r.partition_key().expect("a partition key").to_owned();
-            out.push((key, doc));
-        }
-        if page.records().is_empty() || page.millis_behind_latest() == Some(0) {
-            break;
-        }
-        iterator = page.next_shard_iterator().map(str::to_owned);
-    }
-    out
+            (r.partition_key().expect("a partition key").to_owned(), doc)
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -113,16 +96,7 @@ async fn kinesis_destination_addresses_a_stream_by_arn() {
     let client = server.client();
     let stream = unique_name("failures-arn");
     create_stream(&client, &stream, 1).await;
-    let arn = client
-        .describe_stream_summary()
-        .stream_name(&stream)
-        .send()
-        .await
-        .unwrap()
-        .stream_description_summary()
-        .unwrap()
-        .stream_arn()
-        .to_owned();
+    let arn = stream_arn(&client, &stream).await;
     assert!(arn.starts_with("arn:"), "{arn}");
 
     let destination = KinesisStreamDestination::new(client.clone(), arn);

@@ -287,6 +287,66 @@ pub async fn create_stream(client: &aws_sdk_kinesis::Client, stream: &str, shard
     wait_active(client, stream).await;
 }
 
+/// The ARN of `stream`.
+///
+/// # Panics
+/// When DescribeStreamSummary fails.
+pub async fn stream_arn(client: &aws_sdk_kinesis::Client, stream: &str) -> String {
+    client
+        .describe_stream_summary()
+        .stream_name(stream)
+        .send()
+        .await
+        .expect("describe stream summary")
+        .stream_description_summary()
+        .expect("a stream description")
+        .stream_arn()
+        .to_owned()
+}
+
+/// Every record of the stream's first shard, from the trim horizon until a read comes back empty or caught
+/// up.
+///
+/// # Panics
+/// When a call fails.
+pub async fn read_first_shard(
+    client: &aws_sdk_kinesis::Client,
+    stream: &str,
+) -> Vec<aws_sdk_kinesis::types::Record> {
+    let shards = client
+        .list_shards()
+        .stream_name(stream)
+        .send()
+        .await
+        .expect("list shards");
+    let shard_id = shards.shards()[0].shard_id().to_owned();
+    let mut iterator = client
+        .get_shard_iterator()
+        .stream_name(stream)
+        .shard_id(shard_id)
+        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .expect("get shard iterator")
+        .shard_iterator()
+        .map(str::to_owned);
+    let mut out = Vec::new();
+    while let Some(it) = iterator {
+        let page = client
+            .get_records()
+            .shard_iterator(it)
+            .send()
+            .await
+            .expect("get records");
+        out.extend(page.records().iter().cloned());
+        if page.records().is_empty() || page.millis_behind_latest() == Some(0) {
+            break;
+        }
+        iterator = page.next_shard_iterator().map(str::to_owned);
+    }
+    out
+}
+
 /// Puts `count` records numbered from `from` (payload `record-<i>`, partition key `key-<i % keys>`), 200 per
 /// PutRecords call.
 ///

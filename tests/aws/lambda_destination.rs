@@ -16,7 +16,9 @@ use kcl::core::{
     ProcessorError, RecordSource, ShardRecordProcessor, Worker, WorkerConfig,
 };
 use kcl_checkpoint::test_util::dynamodb_client;
-use kcl_emulator::test_util::{create_stream, eventually, put_records, server_url, unique_name, TestServer};
+use kcl_emulator::test_util::{
+    create_stream, eventually, put_records, read_first_shard, server_url, unique_name, TestServer,
+};
 
 /// What the processors saw.
 #[derive(Default)]
@@ -129,10 +131,10 @@ async fn poison_records_are_bisected_out_and_sent_to_a_kinesis_stream_over_the_s
     };
     let worker = Worker::builder(Arc::clone(&store), source, factory, "lambda-worker")
         .config(config)
-        .on_failure(Arc::new(KinesisStreamDestination::new(
+        .on_failure(Arc::new(Logged(KinesisStreamDestination::new(
             kinesis.clone(),
             &failures,
-        )))
+        ))))
         .build()
         .unwrap()
         .spawn();
@@ -157,49 +159,17 @@ async fn poison_records_are_bisected_out_and_sent_to_a_kinesis_stream_over_the_s
     assert_eq!(processed, expected, "every other record exactly once");
 
     // The failure stream holds one record per poison record: Lambda's metadata for a batch of one.
-    let mut sent = Vec::new();
     let found = eventually(Duration::from_secs(20), || {
-        let kinesis = kinesis.clone();
-        let failures = failures.clone();
-        async move {
-            let shard = "shardId-000000000000";
-            let it = kinesis
-                .get_shard_iterator()
-                .stream_name(&failures)
-                .shard_id(shard)
-                .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
-                .send()
-                .await
-                .unwrap();
-            let out = kinesis
-                .get_records()
-                .shard_iterator(it.shard_iterator().unwrap())
-                .send()
-                .await
-                .unwrap();
-            out.records().len() == POISON.len()
-        }
+        let (kinesis, failures) = (kinesis.clone(), failures.clone());
+        async move { read_first_shard(&kinesis, &failures).await.len() == POISON.len() }
     })
     .await;
     assert!(found.is_some(), "two failed batches in the failure stream");
-    let it = kinesis
-        .get_shard_iterator()
-        .stream_name(&failures)
-        .shard_id("shardId-000000000000")
-        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
-        .send()
+    let sent: Vec<serde_json::Value> = read_first_shard(&kinesis, &failures)
         .await
-        .unwrap();
-    let out = kinesis
-        .get_records()
-        .shard_iterator(it.shard_iterator().unwrap())
-        .send()
-        .await
-        .unwrap();
-    for record in out.records() {
-        let json: serde_json::Value = serde_json::from_slice(record.data().as_ref()).unwrap();
-        sent.push(json);
-    }
+        .iter()
+        .map(|r| serde_json::from_slice(r.data().as_ref()).unwrap())
+        .collect();
     let poison = seen.poison.lock().unwrap().clone();
     let mut starts: Vec<String> = sent
         .iter()

@@ -409,12 +409,22 @@ async fn records_older_than_the_maximum_age_go_to_the_destination_unprocessed() 
 
 #[tokio::test(start_paused = true)]
 async fn a_partial_batch_response_checkpoints_before_the_reported_record_and_resumes_at_it() {
+    partial_batch_response(false).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_bisection_too_a_partial_batch_response_resumes_at_the_reported_record_unsplit() {
+    partial_batch_response(true).await;
+}
+
+async fn partial_batch_response(bisect: bool) {
     let stream = Stream::new(1).await;
     let calls = Arc::new(Calls::default());
     let policy = ProcessingPolicy::lambda()
         .batch_size(10)
         .maximum_batching_window(Duration::from_secs(1))
         .report_batch_item_failures(true)
+        .bisect_batch_on_error(bisect)
         .build()
         .unwrap();
     let worker = spawn(&stream, policy, &calls, OnPoison::ReportItem, 1, None);

@@ -225,10 +225,14 @@ impl ShardConsumer {
             }
             let range = queue.front_mut().expect("the range in hand");
             // A partial batch response: the records before the reported one are done.
+            // With a partial response, the retry starts at the reported record: no bisection (Lambda
+            // "bisects at the returned sequence number").
+            let mut reported = false;
             if policy.report_batch_item_failures() {
                 if let Some(failure) = err.downcast_ref::<BatchItemFailure>() {
                     let at =
                         (lo..hi).find(|&i| matched[i] && position(i).as_ref() == Some(&failure.position));
+                    reported = at.is_some();
                     match at {
                         Some(k) if k > lo => {
                             progress.done_through(position(k - 1));
@@ -287,7 +291,7 @@ impl ShardConsumer {
                 continue;
             }
             let held: Vec<usize> = (range.lo..range.hi).filter(|&i| matched[i]).collect();
-            if policy.bisect_batch_on_error() && held.len() > 1 {
+            if policy.bisect_batch_on_error() && !reported && held.len() > 1 {
                 // Split in halves (of the records the processor sees); the first half goes first.
                 let mid = held[held.len() / 2];
                 let second = Pending {

@@ -93,6 +93,8 @@ async fn run(records: usize, factor: u8) -> Result<(f64, f64), Box<dyn std::erro
         .initial_position(InitialPosition::TrimHorizon)
         .start_up_settle_time(Duration::ZERO)
         .idle_time_between_reads(Duration::from_millis(50))
+        // The emulator here has no throughput limits: reads unpaced, so reading is not what limits.
+        .max_reads_per_second(0)
         .processing(
             ProcessingPolicy::lambda()
                 .batch_size(100)

@@ -49,11 +49,13 @@ pub(super) struct Batcher {
 }
 
 impl Batcher {
-    pub(super) fn new(policy: &ProcessingPolicy, process_empty: bool, clock: Clock) -> Self {
+    /// Cuts chunks of `batch_size` records, times `lanes` (each lane of a parallelized shard gets a batch
+    /// of about `batch_size` from a chunk).
+    pub(super) fn new(policy: &ProcessingPolicy, lanes: usize, process_empty: bool, clock: Clock) -> Self {
         Batcher {
             batches: VecDeque::new(),
             buffered: 0,
-            batch_size: policy.batch_size(),
+            batch_size: policy.batch_size().map(|n| n.saturating_mul(lanes.max(1))),
             batching_window: policy.maximum_batching_window(),
             tumbling: policy.tumbling_window(),
             process_empty,

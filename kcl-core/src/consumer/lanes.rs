@@ -121,10 +121,13 @@ impl ShardConsumer {
         let watermark = Mutex::new(Watermark::default());
         let mut slots: Vec<Option<Box<dyn ShardRecordProcessor>>> =
             lanes.processors.drain(..).map(Some).collect();
-        let mut queues: Vec<VecDeque<Chunk>> = (0..n).map(|_| VecDeque::new()).collect();
+        // Each lane's records waiting, in order; a lane's batch takes up to `batch_size` of them.
+        let mut queues: Vec<VecDeque<Record>> = (0..n).map(|_| VecDeque::new()).collect();
+        let mut behind = None;
         let mut running = FuturesUnordered::new();
         let mut ending: Option<Vec<crate::record::ChildShard>> = None;
         let cap = cfg.prefetch_max_records();
+        let batch_size = cfg.processing().batch_size().unwrap_or(usize::MAX);
         let stop = loop {
             if let Some(stop) = self.stopping() {
                 break stop;
@@ -134,32 +137,25 @@ impl ShardConsumer {
                 let Some(chunk) = batcher.take_ready(tokio::time::Instant::now()) else {
                     break;
                 };
-                let mut parts: Vec<Chunk> = (0..n)
-                    .map(|_| {
-                        let mut part = Chunk::default();
-                        part.millis_behind_latest = chunk.millis_behind_latest;
-                        part
-                    })
-                    .collect();
-                for record in &chunk.records {
-                    parts[lane_of(record, n)].records.push(record.clone());
-                }
                 lock(&watermark).dispatched(chunk.records.iter().map(Record::extended_sequence_number));
-                for (i, part) in parts.into_iter().enumerate() {
-                    if !part.records.is_empty() {
-                        queues[i].push_back(part);
-                    }
-                }
+                behind = chunk.millis_behind_latest.or(behind);
                 if chunk.at_shard_end {
                     ending = Some(chunk.child_shards.clone());
+                }
+                for record in chunk.records {
+                    queues[lane_of(&record, n)].push_back(record);
                 }
             }
             // Start every idle lane that has a batch waiting.
             for i in 0..n {
                 if slots[i].is_some() && !queues[i].is_empty() {
-                    let (Some(mut processor), Some(part)) = (slots[i].take(), queues[i].pop_front()) else {
+                    let Some(mut processor) = slots[i].take() else {
                         continue;
                     };
+                    let take = queues[i].len().min(batch_size);
+                    let mut part = Chunk::default();
+                    part.records = queues[i].drain(..take).collect();
+                    part.millis_behind_latest = behind;
                     let watermark = &watermark;
                     running.push(async move {
                         let positions: Vec<_> = part

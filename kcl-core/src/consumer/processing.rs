@@ -70,6 +70,7 @@ impl ShardConsumer {
         let behind_histogram = metrics::histogram!(m::BATCH_MILLIS_BEHIND_LATEST, "worker" => worker);
         let mut batcher = Batcher::new(
             cfg.processing(),
+            lanes.processors.len(),
             cfg.process_empty_batches(),
             self.ctx.wall_clock.clone(),
         );

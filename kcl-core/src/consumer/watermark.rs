@@ -21,13 +21,17 @@ pub(super) struct Watermark {
     outstanding: BTreeMap<ExtendedSequenceNumber, bool>,
     /// The highest position below which every dispatched record is done.
     low: Option<ExtendedSequenceNumber>,
+    /// Dispatched records not yet done.
+    in_flight: usize,
 }
 
 impl Watermark {
     /// Records dispatched to a lane.
     pub(super) fn dispatched(&mut self, positions: impl IntoIterator<Item = ExtendedSequenceNumber>) {
         for p in positions {
-            self.outstanding.insert(p, false);
+            if self.outstanding.insert(p, false) != Some(false) {
+                self.in_flight += 1;
+            }
         }
     }
 
@@ -38,7 +42,10 @@ impl Watermark {
     ) -> Option<ExtendedSequenceNumber> {
         for p in positions {
             if let Some(done) = self.outstanding.get_mut(p) {
-                *done = true;
+                if !*done {
+                    *done = true;
+                    self.in_flight -= 1;
+                }
             }
         }
         let mut moved = false;
@@ -55,7 +62,7 @@ impl Watermark {
 
     /// Records dispatched and not yet done.
     pub(super) fn in_flight(&self) -> usize {
-        self.outstanding.values().filter(|d| !**d).count()
+        self.in_flight
     }
 
     /// The low watermark.

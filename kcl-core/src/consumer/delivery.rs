@@ -319,6 +319,11 @@ impl ShardConsumer {
                 return Delivery::Stop(stop);
             }
         }
+        if window.start.is_some() && n > 0 {
+            // The whole chunk is finished (processed, filtered out or given up on): the window's
+            // checkpoint may pass all of it.
+            window.last = position(n - 1);
+        }
         if chunk.at_shard_end && window.start.is_some() {
             if let Some(stop) = self
                 .close_window(processor, progress.checkpointer(), window)

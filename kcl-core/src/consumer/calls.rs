@@ -50,7 +50,7 @@ impl ShardConsumer {
     /// (the consumer keeps its lease instead of dying with it).
     /// With a parallelization factor above 1, makes one processor per lane.
     pub(super) async fn create_processor(&self) -> Result<Lanes, Stop> {
-        let shard_id = self.lease.shard_id();
+        let shard_id = self.shard_id.as_str();
         let factory = &self.ctx.factory;
         let count = usize::from(self.ctx.config.processing().parallelization_factor());
         retry!(
@@ -76,7 +76,8 @@ impl ShardConsumer {
         lease: &Lease,
     ) -> Option<Stop> {
         let input = InitializationInput {
-            shard_id: self.lease.shard_id().to_owned(),
+            shard_id: self.shard_id.clone(),
+            stream: self.ctx.stream.clone(),
             checkpoint: lease.checkpoint.clone(),
             pending_checkpoint: lease.pending_checkpoint.clone(),
             pending_checkpoint_state: lease.pending_checkpoint_state.clone(),

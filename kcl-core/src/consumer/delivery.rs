@@ -329,7 +329,7 @@ impl ShardConsumer {
         );
         self.ctx
             .status
-            .batch(self.lease.shard_id(), chunk.millis_behind_latest, n as u64);
+            .batch(self.lease.key(), chunk.millis_behind_latest, n as u64);
         Delivery::Done
     }
 
@@ -407,7 +407,7 @@ impl ShardConsumer {
         let batch = FailedBatch::new(
             condition,
             self.ctx.source.stream(),
-            self.lease.shard_id(),
+            &self.shard_id,
             &given,
             range.calls,
             range.error.clone(),

@@ -367,6 +367,7 @@ impl Worker {
             status: Arc::clone(&self.status),
             shard_ended: Arc::clone(&shard_ended),
             settled_at: tokio::time::Instant::now() + cfg.start_up_settle_time(),
+            stream: None,
         };
         let coordinator = Coordinator::new(
             lease_ctx,
@@ -400,7 +401,7 @@ impl Worker {
                 _ = sleep_until(taker.next_take()) => match taker.cycle().await {
                     Ok(taken) => {
                         for lease in taken {
-                            self.status.set(lease.shard_id(), ConsumerState::Initializing);
+                            self.status.set(lease.key(), ConsumerState::Initializing);
                             let consumer = ShardConsumer::new(ctx.clone(), Arc::clone(&lease), stop_rx.clone());
                             let lease_for_task = Arc::clone(&lease);
                             let task = consumers.spawn(
@@ -453,10 +454,10 @@ impl Worker {
         match done {
             Ok((id, (lease, state))) => {
                 running.remove(&id);
-                tracing::debug!(shard_id = %lease.shard_id(), %state, "consumer finished");
+                tracing::debug!(shard_id = %lease.key(), %state, "consumer finished");
                 lease.forget();
-                self.held.remove(lease.shard_id(), &lease);
-                self.status.remove(lease.shard_id());
+                self.held.remove(lease.key(), &lease);
+                self.status.remove(lease.key());
             }
             Err(e) => {
                 // A consumer task died (a bug: processor panics are caught). Hand its lease back so the
@@ -466,8 +467,8 @@ impl Worker {
                     if let Err(e) = lease.release().await {
                         tracing::warn!(error = %DisplayChain(&e), "releasing the lease of a dead consumer failed");
                     }
-                    self.held.remove(lease.shard_id(), &lease);
-                    self.status.remove(lease.shard_id());
+                    self.held.remove(lease.key(), &lease);
+                    self.status.remove(lease.key());
                 }
             }
         }

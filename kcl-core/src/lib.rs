@@ -100,6 +100,7 @@ mod held;
 mod leases;
 pub mod load;
 pub mod metrics;
+pub mod multi_stream;
 pub mod policy;
 pub mod processor;
 pub mod record;

@@ -230,8 +230,12 @@ impl ShardConsumer {
                 }
                 Ok(_) = findings.wait_for(|f| f.expired.contains(key)), if ending.is_none() => {
                     tracing::warn!("shard expired from retention; ending it so its children proceed");
-                    metrics::counter!(m::SHARDS_EXPIRED, "worker" => self.ctx.worker_id.to_string())
-                        .increment(1);
+                    metrics::counter!(
+                        m::SHARDS_EXPIRED,
+                        "worker" => self.ctx.worker_id.to_string(),
+                        "stream" => self.stream_label.clone()
+                    )
+                    .increment(1);
                     ending = Some(Vec::new());
                 }
                 () = wait => {}

@@ -55,6 +55,7 @@ impl ShardConsumer {
             .with_max_reads_per_second(cfg.max_reads_per_second());
         let mut prefetcher = Prefetcher::spawn(
             self.ctx.source.open_reader(request),
+            &self.stream_label,
             &self.shard_id,
             lease.hash_key_range,
             &cfg,
@@ -136,8 +137,12 @@ impl ShardConsumer {
                 Ok(_) = findings.wait_for(|f| f.expired.contains(key)) => {
                     // Shard sync proved the (closed) shard trimmed away: nothing more can be read.
                     tracing::warn!("shard expired from retention; ending it so its children proceed");
-                    metrics::counter!(m::SHARDS_EXPIRED, "worker" => self.ctx.worker_id.to_string())
-                        .increment(1);
+                    metrics::counter!(
+                        m::SHARDS_EXPIRED,
+                        "worker" => self.ctx.worker_id.to_string(),
+                        "stream" => self.stream_label.clone()
+                    )
+                    .increment(1);
                     checkpointer.reached_shard_end();
                     return Stop::ShardEnd;
                 }

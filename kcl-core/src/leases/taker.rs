@@ -237,6 +237,10 @@ impl Coordinator {
                 continue;
             }
             let held_here = self.held.contains(key);
+            if !held_here && self.filter.as_ref().is_some_and(|f| !(f.0)(key)) {
+                // A lease this worker cannot consume (multi-stream mode: a stream it does not track).
+                continue;
+            }
             let expired = lease.owner.is_some() && !held_here && self.is_expired(key, lease, now);
             let owner = match &lease.owner {
                 // A lease the table says is ours but we do not hold (a restart with the same id):

@@ -1,5 +1,6 @@
 //! The shard-sync loop: a first sync before the worker takes anything, then one every shard-sync
-//! interval (sooner when a shard ends here), retried on the source backoff after a failure. What each
+//! interval (sooner when a shard ends here, or in multi-stream mode when the stream tracker reports a
+//! change), retried on the source backoff after a failure. What each
 //! sync finds is published to the consumers; failures retrying cannot fix are reported to the worker.
 
 use std::sync::Arc;
@@ -96,9 +97,17 @@ impl SyncLoop {
             let wait = retry
                 .as_mut()
                 .map_or(interval, |d| d.next().unwrap_or(backoff.max_delay).min(interval));
+            let multi = self.syncer.multi.clone();
+            let tracker_changed = async {
+                match &multi {
+                    Some(multi) => multi.tracker_changed().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 _ = self.sync_now.notified() => {}
+                () = tracker_changed => tracing::debug!("the stream tracker reports a change; syncing now"),
                 _ = tokio::time::sleep(wait) => {}
             }
             self.status.beat("shard_sync", interval);

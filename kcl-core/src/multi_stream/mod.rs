@@ -219,9 +219,10 @@ pub trait StreamTracker: Send + Sync + fmt::Debug {
     /// (an error never removes a stream).
     async fn streams(&self) -> std::result::Result<Vec<StreamConfig>, BoxError>;
 
-    /// Returns when the list may have changed since this call, so shard sync runs at once instead of at
-    /// its next interval. A change while no sync waits here is seen at the next interval. The default
-    /// never returns (the tracker is asked every shard-sync interval only).
+    /// Returns when the list may have changed since this call was first polled, so shard sync runs at
+    /// once instead of at its next interval (the worker starts waiting before each sync, so a change
+    /// during a sync brings the next one forward). Return only on a change: each return costs a sync. The
+    /// default never returns (the tracker is asked every shard-sync interval only).
     async fn changed(&self) {
         std::future::pending::<()>().await;
     }

@@ -104,9 +104,10 @@ pub(crate) struct ConsumerContext {
     pub(crate) shard_ended: Arc<Notify>,
     /// No processor starts before this instant (the worker's start-up settle time).
     pub(crate) settled_at: tokio::time::Instant,
-    /// In multi-stream mode, the stream of this consumer's lease: `source`, `factory` and `config` are
-    /// then that stream's (see [`crate::multi_stream`]), read with the plain shard id. `None` for a
-    /// single-stream worker, whose lease keys are the shard ids.
+    /// In multi-stream mode, the stream of this consumer's lease: `source` and `config` are then that
+    /// stream's (see [`crate::multi_stream`]; the shard is read by its plain shard id), and `factory`
+    /// dispatches on the lease key to the stream's factory. `None` for a single-stream worker, whose
+    /// lease keys are the shard ids.
     pub(crate) stream: Option<kcl_checkpoint::StreamIdentifier>,
 }
 

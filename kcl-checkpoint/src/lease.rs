@@ -163,9 +163,11 @@ pub struct Lease {
     pub pending_checkpoint_state: Option<Bytes>,
     /// How many times the lease changed owner since the last checkpoint (a hint of a poison shard).
     pub owner_switches_since_checkpoint: u64,
-    /// The shard's parents (none, one after a split, two after a merge); they are processed first.
+    /// The shard's parents (none, one after a split, two after a merge); they are processed first. For a
+    /// multi-stream key, lease keys of the same stream (the DynamoDB store writes them as plain shard ids,
+    /// as the Java KCL does, and reads them back as lease keys).
     pub parent_shard_ids: BTreeSet<String>,
-    /// The shard's children, recorded when the shard ends.
+    /// The shard's children, recorded when the shard ends (lease keys, like the parents).
     pub child_shard_ids: BTreeSet<String>,
     /// The hash-key range of the shard, when known.
     pub hash_key_range: Option<HashKeyRange>,

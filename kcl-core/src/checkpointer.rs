@@ -43,6 +43,8 @@ pub struct Checkpointer {
 
 struct Inner {
     lease: Arc<HeldLease>,
+    /// The shard id as the source knows it (in multi-stream mode, the lease key's shard part).
+    shard_id: String,
     progress: Mutex<Progress>,
 }
 
@@ -55,10 +57,15 @@ impl std::fmt::Debug for Checkpointer {
 }
 
 impl Checkpointer {
-    pub(crate) fn new(lease: Arc<HeldLease>, last_checkpoint: ExtendedSequenceNumber) -> Self {
+    pub(crate) fn new(
+        lease: Arc<HeldLease>,
+        shard_id: String,
+        last_checkpoint: ExtendedSequenceNumber,
+    ) -> Self {
         Checkpointer {
             inner: Arc::new(Inner {
                 lease,
+                shard_id,
                 progress: Mutex::new(Progress {
                     last_checkpoint,
                     largest_delivered: None,
@@ -111,9 +118,16 @@ impl Checkpointer {
         self.progress().at_shard_end = true;
     }
 
-    /// The shard this checkpointer writes for.
+    /// The shard this checkpointer writes for (in multi-stream mode, the shard id within its stream; see
+    /// [`lease_key`](Self::lease_key)).
     pub fn shard_id(&self) -> &str {
-        self.inner.lease.shard_id()
+        &self.inner.shard_id
+    }
+
+    /// The key of the lease this checkpointer writes to: the shard id, or in multi-stream mode
+    /// `account:stream:creationEpoch:shardId`.
+    pub fn lease_key(&self) -> &str {
+        self.inner.lease.key()
     }
 
     /// The last checkpoint written (or the one the consumer started from).
@@ -151,7 +165,7 @@ impl Checkpointer {
                 }
             })
             .ok_or_else(|| Error::CheckpointBeyondDelivered {
-                shard_id: self.shard_id().to_owned(),
+                shard_id: self.lease_key().to_owned(),
                 requested: ExtendedSequenceNumber::Latest,
                 largest_delivered: None,
             })
@@ -162,7 +176,7 @@ impl Checkpointer {
         let p = self.progress();
         if *target < p.last_checkpoint {
             return Err(Error::CheckpointBelowLast {
-                shard_id: self.shard_id().to_owned(),
+                shard_id: self.lease_key().to_owned(),
                 requested: target.clone(),
                 last: p.last_checkpoint.clone(),
             });
@@ -180,7 +194,7 @@ impl Checkpointer {
         };
         if !within {
             return Err(Error::CheckpointBeyondDelivered {
-                shard_id: self.shard_id().to_owned(),
+                shard_id: self.lease_key().to_owned(),
                 requested: target.clone(),
                 largest_delivered: p.largest_delivered.clone(),
             });
@@ -346,7 +360,7 @@ mod tests {
         let held = HeldLease::new(ctx, lease, tokio::time::Instant::now(), None);
         (
             store,
-            Checkpointer::new(held, ExtendedSequenceNumber::TrimHorizon),
+            Checkpointer::new(held, "shard-0".to_owned(), ExtendedSequenceNumber::TrimHorizon),
         )
     }
 

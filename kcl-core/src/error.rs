@@ -23,13 +23,14 @@ pub enum Error {
     /// time): checkpoints are refused so the new owner's progress is never overwritten.
     #[error("the lease on shard {shard_id} was lost: checkpointing is no longer allowed")]
     LeaseLost {
-        /// The shard whose lease was lost.
+        /// The lease key of the shard whose lease was lost (the shard id; in multi-stream mode
+        /// `account:stream:creationEpoch:shardId`).
         shard_id: String,
     },
     /// The requested checkpoint is below the last checkpoint of the shard.
     #[error("checkpoint {requested} on shard {shard_id} is below the last checkpoint {last}")]
     CheckpointBelowLast {
-        /// The shard.
+        /// The shard's lease key.
         shard_id: String,
         /// What the processor asked for.
         requested: ExtendedSequenceNumber,
@@ -43,7 +44,7 @@ pub enum Error {
         largest_delivered.as_ref().map_or_else(|| "(none yet)".to_owned(), ToString::to_string)
     )]
     CheckpointBeyondDelivered {
-        /// The shard.
+        /// The shard's lease key.
         shard_id: String,
         /// What the processor asked for.
         requested: ExtendedSequenceNumber,

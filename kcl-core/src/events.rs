@@ -18,7 +18,7 @@ pub enum LeaseEvent {
     Taken {
         /// The worker that took it.
         worker_id: String,
-        /// The lease's shard.
+        /// The lease key (the shard id; in multi-stream mode `account:stream:creationEpoch:shardId`).
         shard_id: String,
         /// The owner recorded in the table before the take (`None`: unowned or released).
         previous_owner: Option<String>,
@@ -32,7 +32,7 @@ pub enum LeaseEvent {
     Released {
         /// The worker that released it.
         worker_id: String,
-        /// The lease's shard.
+        /// The lease key (the shard id; in multi-stream mode `account:stream:creationEpoch:shardId`).
         shard_id: String,
     },
     /// The worker handed the lease to the worker that asked for it (a cooperative balancing move): its
@@ -41,7 +41,7 @@ pub enum LeaseEvent {
     HandedOff {
         /// The worker that handed it off (the previous owner).
         worker_id: String,
-        /// The lease's shard.
+        /// The lease key (the shard id; in multi-stream mode `account:stream:creationEpoch:shardId`).
         shard_id: String,
         /// The new owner.
         to: Option<String>,
@@ -51,7 +51,7 @@ pub enum LeaseEvent {
     Lost {
         /// The worker that lost it.
         worker_id: String,
-        /// The lease's shard.
+        /// The lease key (the shard id; in multi-stream mode `account:stream:creationEpoch:shardId`).
         shard_id: String,
         /// Why, in words (for logs).
         reason: &'static str,

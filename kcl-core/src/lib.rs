@@ -1,6 +1,6 @@
 //! kcl-core: the kcl-rs worker.
 //!
-//! A [`Worker`] consumes a Kinesis stream with a fleet of peers: it balances shard leases with them
+//! A [`Worker`] consumes a Kinesis stream (or [several](multi_stream)) with a fleet of peers: it balances shard leases with them
 //! through a [`LeaseStore`](kcl_checkpoint::LeaseStore), runs one consumer per leased shard that feeds
 //! records to your [`ShardRecordProcessor`], and records progress with a fenced [`Checkpointer`].
 //!
@@ -59,7 +59,9 @@
 //!   - `held`: one held lease (`mod.rs`), its validity and renewals (`validity.rs`), fenced checkpoints
 //!     (`checkpoint.rs`), releases and handoffs (`handoff.rs`), and the `HeldSet` (`set.rs`).
 //!   - `shard_sync`: one sync (`mod.rs`), its planning (`plan.rs`: ancestry rules, cleanup, expired
-//!     shards), child leases at a shard end (`children.rs`) and the sync loop (`sync_loop.rs`).
+//!     shards), the multi-stream sync (`streams.rs`: each tracked stream on its own, removed streams'
+//!     leases deleted after the grace period), child leases at a shard end (`children.rs`) and the sync
+//!     loop (`sync_loop.rs`).
 //!   - `consumer`: the per-shard state machine (`mod.rs`: its states and stops, and the `retry!` helper
 //!     every retried call uses); waiting for a previous owner or for parents (`waiting.rs`); the processing
 //!     loop (`processing.rs`); batches cut by the policy (`batcher.rs`) and delivered under it
@@ -76,6 +78,13 @@
 //!   [`KinesisSource`](source::KinesisSource) (aws-sdk-kinesis); [`FanOutSource`](source::FanOutSource)
 //!   (`fanout/`: registration in `mod.rs`, the pushed reader in `reader.rs`, error classes in
 //!   `errors.rs`; both feature `kinesis`).
+//! - [`multi_stream`]: one worker consuming several streams (the Java KCL's multi-stream mode):
+//!   [`MultiStreamSource`](multi_stream::MultiStreamSource) over a
+//!   [`StreamTracker`](multi_stream::StreamTracker) ([`StreamSet`](multi_stream::StreamSet) for run-time
+//!   changes), a [`StreamConfig`](multi_stream::StreamConfig) per stream (source, factory, initial
+//!   position, processing policy), lease keys `account:stream:creationEpoch:shardId`, the grace period of
+//!   removed streams (`mod.rs`); the reader naming child shards by lease key (`reader.rs`). A consumer
+//!   of a multi-stream lease gets its stream's source and settings ([`Worker::builder_multi_stream`]).
 //! - [`events`]: [`LeaseEvent`]s reported to a [`LeaseEventListener`] (lease taken, released, handed off,
 //!   lost).
 //! - [`status`]: [`WorkerStatusSnapshot`] (phase, health, readiness, per-shard progress); internally the
@@ -100,6 +109,7 @@ mod held;
 mod leases;
 pub mod load;
 pub mod metrics;
+pub mod multi_stream;
 pub mod policy;
 pub mod processor;
 pub mod record;

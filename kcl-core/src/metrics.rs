@@ -1,12 +1,17 @@
 //! Metric names (the `metrics` facade; install any recorder to export them).
 //!
-//! Every metric carries a `worker` label; per-shard metrics also carry `shard`.
+//! Every metric carries a `worker` label; per-shard metrics also carry `shard` (the shard id within its
+//! stream). Metrics of records and shards carry a `stream` label too: the stream's name (in a
+//! [multi-stream](crate::multi_stream) worker, the name in the lease key's stream; in a single-stream
+//! worker, what [`RecordSource::stream`](crate::RecordSource::stream) says, or empty): records and bytes
+//! processed, records filtered, skipped and sent to the destination, millis behind latest, prefetched
+//! bytes and shards expired.
 
 /// Counter: records delivered to processors and accepted.
 pub const RECORDS_PROCESSED: &str = "kcl_records_processed_total";
 /// Counter: payload bytes (data + partition key) delivered to processors and accepted.
 pub const BYTES_PROCESSED: &str = "kcl_bytes_processed_total";
-/// Gauge: how far behind the newest record of the shard the last batch was (`shard` label).
+/// Gauge: how far behind the newest record of the shard the last batch was (`stream` and `shard` labels).
 pub const MILLIS_BEHIND_LATEST: &str = "kcl_millis_behind_latest";
 /// Histogram (seconds): how long each `process_records` call took (label `worker`).
 pub const BATCH_PROCESSING_SECONDS: &str = "kcl_batch_processing_seconds";
@@ -50,6 +55,9 @@ pub const RECORDS_SKIPPED: &str = "kcl_records_skipped_total";
 pub const LEASES_CREATED: &str = "kcl_leases_created_total";
 /// Counter: finished parent leases deleted.
 pub const LEASES_CLEANED: &str = "kcl_leases_cleaned_total";
+/// Counter: leases of streams removed from a multi-stream worker's tracker, deleted after the grace period
+/// (`stream` label; see [`crate::multi_stream`]).
+pub const FORMER_STREAM_LEASES_DELETED: &str = "kcl_former_stream_leases_deleted_total";
 /// Gauge: lease-table items that could not be read as leases, at the last listing (label `worker`).
 pub const LEASES_MALFORMED: &str = "kcl_lease_items_malformed";
 /// Counter: shards ended because they expired from retention before being fully processed (records lost).

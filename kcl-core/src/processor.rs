@@ -27,8 +27,11 @@ pub type ProcessorError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct InitializationInput {
-    /// The shard to process.
+    /// The shard to process (in multi-stream mode, the shard id within its stream).
     pub shard_id: String,
+    /// In multi-stream mode, the stream the shard belongs to (see [`crate::multi_stream`]); `None` for a
+    /// single-stream worker.
+    pub stream: Option<kcl_checkpoint::StreamIdentifier>,
     /// The checkpoint processing resumes after (an initial-position sentinel if never checkpointed).
     pub checkpoint: ExtendedSequenceNumber,
     /// A checkpoint prepared but not committed by the previous owner, if any.

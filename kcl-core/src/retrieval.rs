@@ -169,6 +169,7 @@ impl Prefetcher {
     /// Starts reading ahead from `reader` (retried with the worker's source backoff).
     pub(crate) fn spawn(
         reader: Box<dyn ShardReader>,
+        stream: &str,
         shard_id: &str,
         hash_key_range: Option<HashKeyRange>,
         config: &WorkerConfig,
@@ -186,9 +187,12 @@ impl Prefetcher {
             hash_key_range,
             bytes: Budget::new(
                 config.prefetch_max_bytes(),
-                Some(
-                    metrics::gauge!(m::PREFETCH_BYTES, "worker" => worker_id.to_string(), "shard" => shard_id.to_owned()),
-                ),
+                Some(metrics::gauge!(
+                    m::PREFETCH_BYTES,
+                    "worker" => worker_id.to_string(),
+                    "stream" => stream.to_owned(),
+                    "shard" => shard_id.to_owned()
+                )),
             ),
             records: Budget::new(config.prefetch_max_records(), None),
             worker_id,
@@ -323,6 +327,7 @@ mod tests {
             };
             let mut prefetcher = Prefetcher::spawn(
                 Box::new(reader),
+                "stream",
                 "s",
                 None,
                 &config,

@@ -15,10 +15,41 @@ use kcl_core::{
 };
 use metrics::{Counter, CounterFn, Gauge, GaugeFn, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder};
 
-/// Keeps the last value of every counter and gauge, by name (labels ignored, values summed).
+/// Keeps the last value of every counter and gauge, by name (labels ignored, values summed), and by name
+/// and `stream` label.
 #[derive(Default, Debug)]
 struct TestRecorder {
     values: Mutex<HashMap<String, Arc<Cell>>>,
+    by_stream: Mutex<HashMap<(String, String), Arc<Cell>>>,
+}
+
+/// Writes go to every cell (the metric's by name, and by name and stream).
+#[derive(Debug)]
+struct Tee(Vec<Arc<Cell>>);
+
+impl CounterFn for Tee {
+    fn increment(&self, value: u64) {
+        self.0.iter().for_each(|c| CounterFn::increment(&**c, value));
+    }
+    fn absolute(&self, value: u64) {
+        self.0.iter().for_each(|c| c.absolute(value));
+    }
+}
+
+impl GaugeFn for Tee {
+    fn increment(&self, value: f64) {
+        self.0.iter().for_each(|c| GaugeFn::increment(&**c, value));
+    }
+    fn decrement(&self, value: f64) {
+        self.0.iter().for_each(|c| c.decrement(value));
+    }
+    fn set(&self, value: f64) {
+        self.0.iter().for_each(|c| c.set(value));
+    }
+}
+
+impl HistogramFn for Tee {
+    fn record(&self, _value: f64) {}
 }
 
 #[derive(Default, Debug)]
@@ -50,9 +81,25 @@ impl HistogramFn for Cell {
 }
 
 impl TestRecorder {
-    fn cell(&self, key: &Key) -> Arc<Cell> {
-        let mut values = self.values.lock().unwrap();
-        Arc::clone(values.entry(key.name().to_owned()).or_default())
+    fn cell(&self, key: &Key) -> Arc<Tee> {
+        let mut cells = {
+            let mut values = self.values.lock().unwrap();
+            vec![Arc::clone(values.entry(key.name().to_owned()).or_default())]
+        };
+        if let Some(stream) = key.labels().find(|l| l.key() == "stream") {
+            let mut by_stream = self.by_stream.lock().unwrap();
+            let at = (key.name().to_owned(), stream.value().to_owned());
+            cells.push(Arc::clone(by_stream.entry(at).or_default()));
+        }
+        Arc::new(Tee(cells))
+    }
+
+    fn get_for(&self, name: &str, stream: &str) -> u64 {
+        self.by_stream
+            .lock()
+            .unwrap()
+            .get(&(name.to_owned(), stream.to_owned()))
+            .map_or(0, |c| c.0.load(Ordering::SeqCst))
     }
 
     fn get(&self, name: &str) -> u64 {
@@ -182,4 +229,55 @@ fn the_worker_counts_records_bytes_leases_and_throttles() {
     );
     assert_eq!(recorder.get(m::LEASES_HELD), 0, "released at shutdown");
     assert_eq!(recorder.get(m::LEASES_LOST), 0);
+}
+
+#[test]
+fn a_multi_stream_worker_labels_record_metrics_with_the_stream() {
+    use kcl_checkpoint::StreamIdentifier;
+    use kcl_core::multi_stream::{MultiStreamSource, StreamConfig, StreamSet};
+
+    let recorder = TestRecorder::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let store: Arc<dyn LeaseStore> = Arc::new(InMemoryLeaseStore::new());
+            let streams = StreamSet::new();
+            for name in ["orders", "payments"] {
+                let stream = StreamIdentifier {
+                    account_id: "123456789012".into(),
+                    stream_name: name.into(),
+                    creation_epoch: 1,
+                };
+                let factory = |_: &str| Box::new(Checkpointing) as Box<dyn ShardRecordProcessor>;
+                streams.add(StreamConfig::new(
+                    stream,
+                    Arc::new(FakeSource::default()),
+                    factory,
+                ));
+            }
+            let config = WorkerConfig::builder()
+                .initial_position(InitialPosition::TrimHorizon)
+                .build()
+                .unwrap();
+            let multi = Arc::new(MultiStreamSource::new(streams));
+            let handle = Worker::builder_multi_stream(store, multi, "w")
+                .config(config)
+                .build()
+                .unwrap()
+                .spawn();
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            handle.shutdown().await.unwrap();
+        });
+    });
+    assert_eq!(recorder.get(m::RECORDS_PROCESSED), 20);
+    assert_eq!(recorder.get_for(m::RECORDS_PROCESSED, "orders"), 10);
+    assert_eq!(recorder.get_for(m::RECORDS_PROCESSED, "payments"), 10);
+    let bytes = 10 * 90 + (1..=10).map(|n| format!("key-{n}").len() as u64).sum::<u64>();
+    assert_eq!(recorder.get_for(m::BYTES_PROCESSED, "orders"), bytes);
+    assert_eq!(recorder.get_for(m::BYTES_PROCESSED, "payments"), bytes);
+    assert_eq!(recorder.get(m::LEASES_CREATED), 2);
 }

@@ -11,6 +11,7 @@ mod failover;
 mod kpl;
 mod lease_handoff;
 mod lease_lost;
+mod multi_stream;
 mod parallelization;
 mod processing_policy;
 mod processor_errors;

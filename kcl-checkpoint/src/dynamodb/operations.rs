@@ -332,7 +332,8 @@ impl LeaseStore for DynamoDbLeaseStore {
         validate_lease(op, lease)?;
         let mut update = Update::default();
         update.expect_exists();
-        match codec::ss(children) {
+        // Multi-stream leases store plain shard ids, as the Java KCL does.
+        match codec::ss(&codec::stored_ids(&lease.key, children)) {
             Some(children) => update.set(codec::CHILD_SHARD_IDS, children),
             None => update.remove(codec::CHILD_SHARD_IDS),
         };

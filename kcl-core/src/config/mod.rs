@@ -176,6 +176,23 @@ impl Default for WorkerConfig {
 }
 
 impl WorkerConfig {
+    /// This configuration with a stream's own initial position and processing policy, where set
+    /// (multi-stream mode: see [`StreamConfig`](crate::multi_stream::StreamConfig)).
+    pub(crate) fn for_stream(
+        &self,
+        initial_position: Option<InitialPosition>,
+        processing: Option<ProcessingPolicy>,
+    ) -> WorkerConfig {
+        let mut config = self.clone();
+        if let Some(position) = initial_position {
+            config.initial_position = position;
+        }
+        if let Some(policy) = processing {
+            config.processing = policy;
+        }
+        config
+    }
+
     /// A builder starting from the defaults (see the [module docs](self)).
     pub fn builder() -> WorkerConfigBuilder {
         WorkerConfigBuilder {

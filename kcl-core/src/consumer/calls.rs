@@ -50,7 +50,9 @@ impl ShardConsumer {
     /// (the consumer keeps its lease instead of dying with it).
     /// With a parallelization factor above 1, makes one processor per lane.
     pub(super) async fn create_processor(&self) -> Result<Lanes, Stop> {
-        let shard_id = self.lease.shard_id();
+        // The lease key: the shard id, or in multi-stream mode the key the worker's factory dispatches
+        // on (its stream's factory gets the shard id).
+        let key = self.lease.key();
         let factory = &self.ctx.factory;
         let count = usize::from(self.ctx.config.processing().parallelization_factor());
         retry!(
@@ -58,7 +60,7 @@ impl ShardConsumer {
             self.ctx.config.processor_retry_backoff(),
             std::panic::catch_unwind(AssertUnwindSafe(|| {
                 (0..count)
-                    .map(|_| factory.create_processor(shard_id))
+                    .map(|_| factory.create_processor(key))
                     .collect::<Vec<_>>()
             }))
             .map(|processors| Lanes { processors })
@@ -76,7 +78,8 @@ impl ShardConsumer {
         lease: &Lease,
     ) -> Option<Stop> {
         let input = InitializationInput {
-            shard_id: self.lease.shard_id().to_owned(),
+            shard_id: self.shard_id.clone(),
+            stream: self.ctx.stream.clone(),
             checkpoint: lease.checkpoint.clone(),
             pending_checkpoint: lease.pending_checkpoint.clone(),
             pending_checkpoint_state: lease.pending_checkpoint_state.clone(),

@@ -117,8 +117,12 @@ impl ShardConsumer {
         };
         let filtered = matched.iter().filter(|m| !**m).count();
         if filtered > 0 {
-            metrics::counter!(m::RECORDS_FILTERED, "worker" => self.ctx.worker_id.to_string())
-                .increment(filtered as u64);
+            metrics::counter!(
+                m::RECORDS_FILTERED,
+                "worker" => self.ctx.worker_id.to_string(),
+                "stream" => self.stream_label.clone()
+            )
+            .increment(filtered as u64);
         }
 
         let budget = cfg.retry_budget();
@@ -338,15 +342,17 @@ impl ShardConsumer {
         );
         self.ctx
             .status
-            .batch(self.lease.shard_id(), chunk.millis_behind_latest, n as u64);
+            .batch(self.lease.key(), chunk.millis_behind_latest, n as u64);
         Delivery::Done
     }
 
     fn count_processed(&self, input: &ProcessRecordsInput) {
         let worker = self.ctx.worker_id.to_string();
-        metrics::counter!(m::RECORDS_PROCESSED, "worker" => worker.clone())
+        let stream = self.stream_label.clone();
+        metrics::counter!(m::RECORDS_PROCESSED, "worker" => worker.clone(), "stream" => stream.clone())
             .increment(input.records.len() as u64);
-        metrics::counter!(m::BYTES_PROCESSED, "worker" => worker).increment(input.size_bytes() as u64);
+        metrics::counter!(m::BYTES_PROCESSED, "worker" => worker, "stream" => stream)
+            .increment(input.size_bytes() as u64);
     }
 
     /// The open window is over: one final call with its state (retried until it succeeds), then the next
@@ -409,14 +415,15 @@ impl ShardConsumer {
                 first = %given[0].sequence_number,
                 "giving up on records; no on-failure destination is set, so they are dropped"
             );
-            metrics::counter!(m::RECORDS_SKIPPED, "worker" => worker).increment(given.len() as u64);
+            metrics::counter!(m::RECORDS_SKIPPED, "worker" => worker, "stream" => self.stream_label.clone())
+                .increment(given.len() as u64);
             return None;
         };
         // `given` is not empty, so there is a batch (`None` would mean nothing to send: no stop).
         let batch = FailedBatch::new(
             condition,
             self.ctx.source.stream(),
-            self.lease.shard_id(),
+            &self.shard_id,
             &given,
             range.calls,
             range.error.clone(),
@@ -443,8 +450,13 @@ impl ShardConsumer {
             first = %given[0].sequence_number,
             "gave up on records; sent to the on-failure destination"
         );
-        metrics::counter!(m::RECORDS_TO_DESTINATION, "worker" => worker, "condition" => condition.as_str())
-            .increment(given.len() as u64);
+        metrics::counter!(
+            m::RECORDS_TO_DESTINATION,
+            "worker" => worker,
+            "stream" => self.stream_label.clone(),
+            "condition" => condition.as_str()
+        )
+        .increment(given.len() as u64);
         None
     }
 }

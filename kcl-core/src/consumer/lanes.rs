@@ -186,7 +186,7 @@ impl ShardConsumer {
             let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
             let mut handoff = self.handoff.clone();
             let mut findings = self.ctx.findings.clone();
-            let shard_id = self.lease.shard_id();
+            let key = self.lease.key();
             let deadline = batcher.deadline();
             let wait = async {
                 match deadline {
@@ -224,10 +224,14 @@ impl ShardConsumer {
                     }
                     batcher.push(batch);
                 }
-                Ok(_) = findings.wait_for(|f| f.expired.contains(shard_id)), if ending.is_none() => {
+                Ok(_) = findings.wait_for(|f| f.expired.contains(key)), if ending.is_none() => {
                     tracing::warn!("shard expired from retention; ending it so its children proceed");
-                    metrics::counter!(m::SHARDS_EXPIRED, "worker" => self.ctx.worker_id.to_string())
-                        .increment(1);
+                    metrics::counter!(
+                        m::SHARDS_EXPIRED,
+                        "worker" => self.ctx.worker_id.to_string(),
+                        "stream" => self.stream_label.clone()
+                    )
+                    .increment(1);
                     ending = Some(Vec::new());
                 }
                 () = wait => {}

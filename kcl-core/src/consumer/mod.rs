@@ -104,6 +104,11 @@ pub(crate) struct ConsumerContext {
     pub(crate) shard_ended: Arc<Notify>,
     /// No processor starts before this instant (the worker's start-up settle time).
     pub(crate) settled_at: tokio::time::Instant,
+    /// In multi-stream mode, the stream of this consumer's lease: `source` and `config` are then that
+    /// stream's (see [`crate::multi_stream`]; the shard is read by its plain shard id), and `factory`
+    /// dispatches on the lease key to the stream's factory. `None` for a single-stream worker, whose
+    /// lease keys are the shard ids.
+    pub(crate) stream: Option<kcl_checkpoint::StreamIdentifier>,
 }
 
 /// Shard sync's latest findings, shared with consumers.
@@ -123,6 +128,10 @@ enum Stop {
 pub(crate) struct ShardConsumer {
     ctx: ConsumerContext,
     lease: Arc<HeldLease>,
+    /// The shard id as the source knows it (the lease key, or its shard part in multi-stream mode).
+    shard_id: String,
+    /// The `stream` label of this consumer's metrics.
+    stream_label: String,
     shutdown: signal::Receiver<bool>,
     lost: signal::Receiver<bool>,
     handoff: signal::Receiver<bool>,
@@ -136,9 +145,16 @@ impl ShardConsumer {
         let handoff = lease.handoff_signal();
         let batch_seconds =
             metrics::histogram!(m::BATCH_PROCESSING_SECONDS, "worker" => ctx.worker_id.to_string());
+        let key = kcl_checkpoint::LeaseKey::new(lease.key());
+        let (shard_id, stream_label) = match &ctx.stream {
+            Some(stream) => (key.shard_id().to_owned(), stream.stream_name.clone()),
+            None => (lease.key().to_owned(), ctx.source.stream().unwrap_or_default()),
+        };
         ShardConsumer {
             ctx,
             lease,
+            shard_id,
+            stream_label,
             shutdown,
             lost,
             handoff,
@@ -147,7 +163,7 @@ impl ShardConsumer {
     }
 
     fn set_state(&self, state: ConsumerState) {
-        self.ctx.status.set(self.lease.shard_id(), state);
+        self.ctx.status.set(self.lease.key(), state);
         tracing::debug!(%state, "consumer state");
     }
 
@@ -186,7 +202,7 @@ impl ShardConsumer {
 
     /// Runs the consumer and returns the state it ended in.
     pub(crate) async fn run(mut self) -> ConsumerState {
-        let span = tracing::info_span!("shard", shard_id = %self.lease.shard_id());
+        let span = tracing::info_span!("shard", shard_id = %self.lease.key());
         async move {
             let end = self.run_inner().await;
             self.set_state(end);
@@ -261,7 +277,11 @@ impl ShardConsumer {
 
         // Processing.
         self.set_state(ConsumerState::Processing);
-        let checkpointer = Checkpointer::new(Arc::clone(&self.lease), lease.checkpoint.clone());
+        let checkpointer = Checkpointer::new(
+            Arc::clone(&self.lease),
+            self.shard_id.clone(),
+            lease.checkpoint.clone(),
+        );
         let stop = self.process(&mut processor, &checkpointer, &lease).await;
         match stop {
             Stop::ShardEnd => self.finish_shard(&mut processor, &checkpointer).await,

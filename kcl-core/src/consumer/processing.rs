@@ -49,13 +49,14 @@ impl ShardConsumer {
             c @ ExtendedSequenceNumber::Sequence { .. } => Some(c.clone()),
             _ => None,
         };
-        let request = ReadRequest::new(self.lease.shard_id(), start)
+        let request = ReadRequest::new(self.shard_id.as_str(), start)
             .with_max_records(cfg.max_records_per_call())
             .with_idle_time_between_reads(cfg.idle_time_between_reads())
             .with_max_reads_per_second(cfg.max_reads_per_second());
         let mut prefetcher = Prefetcher::spawn(
             self.ctx.source.open_reader(request),
-            self.lease.shard_id(),
+            &self.stream_label,
+            &self.shard_id,
             lease.hash_key_range,
             &cfg,
             &self.ctx.jitter,
@@ -65,7 +66,8 @@ impl ShardConsumer {
         let behind_gauge = metrics::gauge!(
             m::MILLIS_BEHIND_LATEST,
             "worker" => worker.clone(),
-            "shard" => self.lease.shard_id().to_owned()
+            "stream" => self.stream_label.clone(),
+            "shard" => self.shard_id.clone()
         );
         let behind_histogram = metrics::histogram!(m::BATCH_MILLIS_BEHIND_LATEST, "worker" => worker);
         let mut batcher = Batcher::new(
@@ -120,7 +122,7 @@ impl ShardConsumer {
             let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
             let mut handoff = self.handoff.clone();
             let mut findings = self.ctx.findings.clone();
-            let shard_id = self.lease.shard_id();
+            let key = self.lease.key();
             let wait = async {
                 match deadline {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -133,11 +135,15 @@ impl ShardConsumer {
                 _ = handoff.wait_for(|h| *h) => return Stop::HandOff,
                 _ = shutdown.wait_for(|s| *s) => return Stop::Shutdown,
                 batch = prefetcher.next() => batch,
-                Ok(_) = findings.wait_for(|f| f.expired.contains(shard_id)) => {
+                Ok(_) = findings.wait_for(|f| f.expired.contains(key)) => {
                     // Shard sync proved the (closed) shard trimmed away: nothing more can be read.
                     tracing::warn!("shard expired from retention; ending it so its children proceed");
-                    metrics::counter!(m::SHARDS_EXPIRED, "worker" => self.ctx.worker_id.to_string())
-                        .increment(1);
+                    metrics::counter!(
+                        m::SHARDS_EXPIRED,
+                        "worker" => self.ctx.worker_id.to_string(),
+                        "stream" => self.stream_label.clone()
+                    )
+                    .increment(1);
                     checkpointer.reached_shard_end();
                     return Stop::ShardEnd;
                 }
@@ -175,7 +181,13 @@ impl ShardConsumer {
     /// Creates leases for the children reported at the shard end and records them on our lease (see
     /// [`shard_sync::create_child_leases`](crate::shard_sync::create_child_leases)).
     pub(super) async fn create_children(&self, children: &[crate::record::ChildShard]) {
-        crate::shard_sync::create_child_leases(&*self.ctx.store, &self.ctx.worker_id, &self.lease, children)
-            .await;
+        crate::shard_sync::create_child_leases(
+            &*self.ctx.store,
+            &self.ctx.worker_id,
+            &self.lease,
+            self.ctx.stream.as_ref(),
+            children,
+        )
+        .await;
     }
 }

@@ -42,7 +42,7 @@ impl HeldLease {
     pub(super) fn ensure_not_below(&self, lease: &Lease, at: &ExtendedSequenceNumber) -> Result<()> {
         if *at < lease.checkpoint {
             return Err(Error::CheckpointBelowLast {
-                shard_id: self.shard_id.clone(),
+                shard_id: self.key.clone(),
                 requested: at.clone(),
                 last: lease.checkpoint.clone(),
             });
@@ -183,7 +183,7 @@ impl HeldLease {
                     if !matches!(err, kcl_checkpoint::Error::Throttled { .. }) {
                         ambiguous.get_or_insert(sent);
                     }
-                    tracing::debug!(shard_id = %self.shard_id, error = %DisplayChain(&err), ?delay, "checkpoint failed; retrying");
+                    tracing::debug!(shard_id = %self.key, error = %DisplayChain(&err), ?delay, "checkpoint failed; retrying");
                     tokio::time::sleep(delay).await;
                     continue;
                 }
@@ -195,7 +195,7 @@ impl HeldLease {
 
     pub(super) fn lease_lost(&self) -> Error {
         Error::LeaseLost {
-            shard_id: self.shard_id.clone(),
+            shard_id: self.key.clone(),
         }
     }
 }

@@ -27,7 +27,7 @@ impl HeldLease {
         *ours = stored.clone();
         let changed = self.handoff.send_if_modified(|h| !std::mem::replace(h, true));
         if changed {
-            tracing::info!(shard_id = %self.shard_id, to = ?stored.owner, "handoff requested; finishing the current batch");
+            tracing::info!(shard_id = %self.key, to = ?stored.owner, "handoff requested; finishing the current batch");
             metrics::counter!(m::HANDOFFS_REQUESTED, "worker" => self.ctx.worker_id.to_string()).increment(1);
         }
         true
@@ -86,7 +86,7 @@ impl HeldLease {
                 drop(lease);
                 self.ctx.events.emit(|| LeaseEvent::Released {
                     worker_id: self.ctx.worker_id.to_string(),
-                    shard_id: self.shard_id.clone(),
+                    shard_id: self.key.clone(),
                 });
                 self.ctx.announce().await;
                 Ok(())
@@ -107,12 +107,12 @@ impl HeldLease {
         match self.ctx.store.finish_handoff(&lease).await {
             Ok(stored) => {
                 *lease = stored;
-                tracing::info!(shard_id = %self.shard_id, to = ?lease.owner, "lease handed off");
+                tracing::info!(shard_id = %self.key, to = ?lease.owner, "lease handed off");
                 metrics::counter!(m::HANDOFFS_COMPLETED, "worker" => self.ctx.worker_id.to_string())
                     .increment(1);
                 self.ctx.events.emit(|| LeaseEvent::HandedOff {
                     worker_id: self.ctx.worker_id.to_string(),
-                    shard_id: self.shard_id.clone(),
+                    shard_id: self.key.clone(),
                     to: lease.owner.clone(),
                 });
                 Ok(())
@@ -171,7 +171,7 @@ impl HeldLease {
         let sent = Instant::now();
         match self.ctx.store.take(&lease, &self.ctx.worker_id).await {
             Ok(stored) => {
-                tracing::info!(shard_id = %self.shard_id, from = ?lease.checkpoint_owner, "previous owner did not hand off in time; taking over");
+                tracing::info!(shard_id = %self.key, from = ?lease.checkpoint_owner, "previous owner did not hand off in time; taking over");
                 *lease = stored;
                 if self.ctx.fleet.is_none() {
                     self.touch(sent);

@@ -123,8 +123,9 @@ impl LeaseContext {
 
 /// A lease held by this worker.
 pub(crate) struct HeldLease {
-    /// The shard id (the lease key's shard part).
-    shard_id: String,
+    /// The lease key (the shard id; in multi-stream mode `account:stream:creationEpoch:shardId`): the
+    /// lease's identity everywhere in the worker.
+    key: String,
     ctx: Arc<LeaseContext>,
     /// The lease as last stored by one of our writes (or as taken).
     lease: Mutex<Lease>,
@@ -148,7 +149,7 @@ pub(crate) struct HeldLease {
 impl std::fmt::Debug for HeldLease {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HeldLease")
-            .field("shard_id", &self.shard_id)
+            .field("key", &self.key)
             .field("lost", &self.is_lost())
             .finish_non_exhaustive()
     }
@@ -195,7 +196,7 @@ impl HeldLease {
             .clone()
             .filter(|previous| *previous != *ctx.worker_id);
         Arc::new(HeldLease {
-            shard_id: lease.shard_id().to_owned(),
+            key: lease.key.as_str().to_owned(),
             ctx,
             lease: Mutex::new(lease),
             lost,
@@ -213,9 +214,9 @@ impl HeldLease {
         self.start_not_before
     }
 
-    /// The shard id.
-    pub(crate) fn shard_id(&self) -> &str {
-        &self.shard_id
+    /// The lease key (the lease's identity in the held set, the status and shard sync's findings).
+    pub(crate) fn key(&self) -> &str {
+        &self.key
     }
 
     /// A copy of the lease as last stored by us.
@@ -268,11 +269,11 @@ impl HeldLease {
     pub(crate) fn mark_lost(&self, why: &'static str) {
         let changed = self.lost.send_if_modified(|lost| !std::mem::replace(lost, true));
         if changed && !self.is_released() {
-            tracing::info!(shard_id = %self.shard_id, reason = why, "lease lost");
+            tracing::info!(shard_id = %self.key, reason = why, "lease lost");
             metrics::counter!(m::LEASES_LOST, "worker" => self.ctx.worker_id.to_string()).increment(1);
             self.ctx.events.emit(|| LeaseEvent::Lost {
                 worker_id: self.ctx.worker_id.to_string(),
-                shard_id: self.shard_id.clone(),
+                shard_id: self.key.clone(),
                 reason: why,
             });
         }
@@ -302,7 +303,7 @@ impl HeldLease {
                 true
             }
             Err(e) => {
-                tracing::debug!(shard_id = %self.shard_id, error = %DisplayChain(&e), "load report failed; reporting again next interval");
+                tracing::debug!(shard_id = %self.key, error = %DisplayChain(&e), "load report failed; reporting again next interval");
                 false
             }
         }

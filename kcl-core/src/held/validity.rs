@@ -93,7 +93,7 @@ impl HeldLease {
                 RenewOutcome::Lost
             }
             Err(e) => {
-                tracing::warn!(shard_id = %self.shard_id, error = %DisplayChain(&e), "lease renewal failed");
+                tracing::warn!(shard_id = %self.key, error = %DisplayChain(&e), "lease renewal failed");
                 drop(lease);
                 if self.check_valid() {
                     RenewOutcome::Failed

@@ -47,6 +47,16 @@ struct Observation {
     since: Instant,
 }
 
+/// Which leases this worker can consume, by key (multi-stream mode: those of the streams it tracks).
+#[derive(Clone)]
+pub(crate) struct LeaseFilter(pub(crate) Arc<dyn Fn(&str) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for LeaseFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LeaseFilter")
+    }
+}
+
 /// Renewer and taker state for one worker.
 #[derive(Debug)]
 pub(crate) struct Coordinator {
@@ -59,6 +69,9 @@ pub(crate) struct Coordinator {
     last_view: Option<(LeaseView, Instant)>,
     /// Heartbeat mode: scan on the next cycle whatever the version says.
     force_scan: bool,
+    /// The leases this worker may take (`None`: every lease). Others are not assignable here: not
+    /// taken, not counted in the balance.
+    filter: Option<LeaseFilter>,
 }
 
 impl Coordinator {
@@ -76,7 +89,14 @@ impl Coordinator {
             observed: HashMap::new(),
             last_view: None,
             force_scan: true,
+            filter: None,
         }
+    }
+
+    /// Takes only the leases `filter` accepts (builder style).
+    pub(crate) fn with_filter(mut self, filter: Option<LeaseFilter>) -> Self {
+        self.filter = filter;
+        self
     }
 
     /// Heartbeat mode: scans the table on the next cycle (a shard ended here; a take lost a race).

@@ -134,7 +134,7 @@ impl Coordinator {
     pub(super) fn apply_deferred_heartbeat(&self, view: &LeaseTable, beat: Instant) {
         let me = &*self.ctx.worker_id;
         for held in self.held.all() {
-            let unchanged = match (view.get(held.shard_id()), held.try_counter()) {
+            let unchanged = match (view.get(held.key()), held.try_counter()) {
                 (Some(listed), Some(ours)) => listed.is_owned_by(me) && listed.counter == ours,
                 _ => false,
             };

@@ -92,7 +92,7 @@ pub(crate) async fn heartbeat(ctx: &LeaseContext, fleet: &FleetView, held: &Held
     };
     for lease in held.all() {
         if lease.is_released() {
-            held.remove(lease.shard_id(), &lease);
+            held.remove(lease.key(), &lease);
         } else {
             lease.heartbeat(extend_from);
         }
@@ -104,7 +104,7 @@ async fn renew_all(held: &HeldSet) {
     let outcomes = join_all(leases.iter().map(|l| l.renew())).await;
     for (lease, outcome) in leases.iter().zip(outcomes) {
         if matches!(outcome, RenewOutcome::Released) {
-            held.remove(lease.shard_id(), lease);
+            held.remove(lease.key(), lease);
         }
     }
 }

@@ -204,7 +204,7 @@ impl Coordinator {
         // only this worker writes to its leases, so any counter it did not write means someone else did
         // (a second process under our id included).
         for held in self.held.all() {
-            if let (Some(listed), Some(ours)) = (view.get(held.shard_id()), held.try_counter()) {
+            if let (Some(listed), Some(ours)) = (view.get(held.key()), held.try_counter()) {
                 if (heartbeat.is_some() || !listed.is_owned_by(me)) && listed.counter > ours {
                     held.moved_on(listed).await;
                 }
@@ -237,6 +237,10 @@ impl Coordinator {
                 continue;
             }
             let held_here = self.held.contains(key);
+            if !held_here && self.filter.as_ref().is_some_and(|f| !(f.0)(key)) {
+                // A lease this worker cannot consume (multi-stream mode: a stream it does not track).
+                continue;
+            }
             let expired = lease.owner.is_some() && !held_here && self.is_expired(key, lease, now);
             let owner = match &lease.owner {
                 // A lease the table says is ours but we do not hold (a restart with the same id):
@@ -363,7 +367,7 @@ impl Coordinator {
                         }
                         self.ctx.events.emit(|| LeaseEvent::Taken {
                             worker_id: worker.clone(),
-                            shard_id: lease.shard_id().to_owned(),
+                            shard_id: lease.key.as_str().to_owned(),
                             previous_owner: listed.owner.clone(),
                             stolen: from_live_owner,
                             handoff,

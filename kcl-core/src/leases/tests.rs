@@ -44,7 +44,7 @@ async fn a_lost_lease_is_not_taken_back_while_its_consumer_still_runs() {
 
     // Once those consumers ended (reaped), balancing takes one back.
     for lease in &first.taken {
-        held.remove(lease.shard_id(), lease);
+        held.remove(lease.key(), lease);
     }
     let outcome = coordinator.take_cycle(true).await.unwrap();
     assert_eq!(outcome.taken.len(), 1);

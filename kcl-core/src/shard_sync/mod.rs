@@ -20,9 +20,15 @@
 //! Leases for children are also created by the consumer that reaches a parent's end (from the
 //! GetRecords `ChildShards`), so children start without waiting for the next sync.
 //!
+//! In multi-stream mode (see [`crate::multi_stream`]) a sync asks the stream tracker for its streams
+//! first, then does the above for each tracked stream on its own (its shards and its leases only, named by
+//! lease keys, with its initial position), and finally deletes the leases of streams removed longer than
+//! the grace period ago (`streams`).
+//!
 //! Layout: this file holds one sync ([`ShardSyncer::sync`]) and what it reports; `plan` decides what to
-//! create, delete and treat as expired (pure functions of the listings); `children` creates child leases
-//! at a shard end; `sync_loop` runs the syncs for the worker ([`SyncLoop`]).
+//! create, delete and treat as expired (pure functions of the listings); `streams` the multi-stream sync;
+//! `children` creates child leases at a shard end; `sync_loop` runs the syncs for the worker
+//! ([`SyncLoop`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -36,6 +42,7 @@ use crate::source::{RecordSource, ShardFilter};
 
 mod children;
 mod plan;
+mod streams;
 mod sync_loop;
 
 pub(crate) use children::create_child_leases;
@@ -72,6 +79,8 @@ pub(crate) struct ShardSyncer {
     pub(crate) initial_position: InitialPosition,
     /// Heartbeat mode: bump the table version after creating or deleting leases, so peers rescan.
     pub(crate) announce: bool,
+    /// Multi-stream mode: the streams to sync (`source` is then this composite).
+    pub(crate) multi: Option<Arc<crate::multi_stream::MultiStreamSource>>,
 }
 
 impl ShardSyncer {
@@ -81,15 +90,39 @@ impl ShardSyncer {
         // before the shard listing is taken, so the listing shows the children of every lease cleaned up
         // before (a finished shard is never mistaken for a new one).
         let listing = self.store.list().await?;
-        let shards = self.source.list_shards(&ShardFilter::FromTrimHorizon).await?;
-        let mut leases: BTreeMap<String, Lease> = listing
+        let leases: BTreeMap<String, Lease> = listing
             .leases
             .into_iter()
             .map(|l| (l.key.as_str().to_owned(), l))
             .collect();
         let mut report = SyncReport::default();
+        match &self.multi {
+            Some(multi) => self.sync_streams(multi, leases, &mut report).await?,
+            None => {
+                let shards = self.source.list_shards(&ShardFilter::FromTrimHorizon).await?;
+                self.sync_shards(&shards, leases, self.initial_position, &mut report)
+                    .await?;
+            }
+        }
+        if self.announce && (!report.created.is_empty() || !report.deleted.is_empty()) {
+            if let Err(e) = self.store.bump_version().await {
+                tracing::warn!(error = %kcl_checkpoint::DisplayChain(&e), "bumping the lease table version failed");
+            }
+        }
+        Ok(report)
+    }
+
+    /// Syncs one stream: `shards` is its full listing, `leases` its leases (named alike), `position` its
+    /// initial position. Adds what it did to `report`.
+    async fn sync_shards(
+        &self,
+        shards: &[crate::source::ShardDescription],
+        mut leases: BTreeMap<String, Lease>,
+        position: InitialPosition,
+        report: &mut SyncReport,
+    ) -> Result<()> {
         let worker = self.worker_id.to_string();
-        for lease in plan_new_leases(&shards, &leases, self.initial_position) {
+        for lease in plan_new_leases(shards, &leases, position) {
             if self.store.create_if_absent(&lease).await? {
                 tracing::info!(lease = %lease.key, checkpoint = %lease.checkpoint, "lease created");
                 metrics::counter!(m::LEASES_CREATED, "worker" => worker.clone()).increment(1);
@@ -97,16 +130,17 @@ impl ShardSyncer {
             }
             leases.insert(lease.key.as_str().to_owned(), lease);
         }
-        report.findings.expired = plan_expired(&leases, &shards);
-        report.findings.gone = gone_shards(&leases, &shards);
-        for key in &report.findings.expired {
+        let expired = plan_expired(&leases, shards);
+        report.findings.gone.extend(gone_shards(&leases, shards));
+        for key in &expired {
             tracing::warn!(
                 lease = %key,
                 "shard expired from retention before it was fully processed: its remaining records are \
                  lost; treating it as ended so its children proceed"
             );
         }
-        let doomed: Vec<Lease> = plan_cleanup(&leases, &shards).into_iter().cloned().collect();
+        report.findings.expired.extend(expired);
+        let doomed: Vec<Lease> = plan_cleanup(&leases, shards).into_iter().cloned().collect();
         for lease in doomed {
             match self.store.delete(&lease).await {
                 Ok(()) => {
@@ -120,12 +154,7 @@ impl ShardSyncer {
                 Err(e) => return Err(e.into()),
             }
         }
-        if self.announce && (!report.created.is_empty() || !report.deleted.is_empty()) {
-            if let Err(e) = self.store.bump_version().await {
-                tracing::warn!(error = %kcl_checkpoint::DisplayChain(&e), "bumping the lease table version failed");
-            }
-        }
-        Ok(report)
+        Ok(())
     }
 }
 

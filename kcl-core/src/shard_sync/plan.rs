@@ -34,11 +34,11 @@ impl<'a> ShardGraph<'a> {
         let links = shards
             .iter()
             .flat_map(|s| s.parents().map(move |p| (s.shard_id.as_str(), p)))
-            .chain(
-                leases
-                    .values()
-                    .flat_map(|l| l.parent_shard_ids.iter().map(move |p| (l.shard_id(), p.as_str()))),
-            );
+            .chain(leases.values().flat_map(|l| {
+                l.parent_shard_ids
+                    .iter()
+                    .map(move |p| (l.key.as_str(), p.as_str()))
+            }));
         for (child, parent) in links {
             graph.parents_of.entry(child).or_default().insert(parent);
             graph.children_of.entry(parent).or_default().insert(child);
@@ -207,11 +207,9 @@ pub(crate) fn gone_shards(leases: &BTreeMap<String, Lease>, shards: &[ShardDescr
     shards
         .iter()
         .flat_map(|s| s.parents())
-        .chain(
-            leases.values().flat_map(|l| {
-                std::iter::once(l.shard_id()).chain(l.parent_shard_ids.iter().map(String::as_str))
-            }),
-        )
+        .chain(leases.values().flat_map(|l| {
+            std::iter::once(l.key.as_str()).chain(l.parent_shard_ids.iter().map(String::as_str))
+        }))
         .filter(|id| !listed.contains(id))
         .map(str::to_owned)
         .collect()
@@ -233,7 +231,7 @@ pub(crate) fn plan_cleanup<'a>(
         .filter(|lease| lease.is_shard_end())
         .filter(|lease| {
             let mut children: BTreeSet<&str> = lease.child_shard_ids.iter().map(String::as_str).collect();
-            if let Some(listed) = children_of.get(lease.shard_id()) {
+            if let Some(listed) = children_of.get(lease.key.as_str()) {
                 children.extend(listed.iter().copied());
             }
             !children.is_empty()
@@ -264,13 +262,13 @@ pub(crate) fn plan_expired(
     for lease in leases.values() {
         closed.extend(lease.parent_shard_ids.iter().map(String::as_str));
         if !lease.child_shard_ids.is_empty() {
-            closed.insert(lease.shard_id());
+            closed.insert(lease.key.as_str());
         }
     }
     leases
         .values()
         .filter(|lease| !lease.is_shard_end())
-        .map(Lease::shard_id)
+        .map(|l| l.key.as_str())
         .filter(|id| !listed.contains(id) && closed.contains(id))
         .map(str::to_owned)
         .collect()

@@ -1,5 +1,6 @@
 //! The shard-sync loop: a first sync before the worker takes anything, then one every shard-sync
-//! interval (sooner when a shard ends here), retried on the source backoff after a failure. What each
+//! interval (sooner when a shard ends here, or in multi-stream mode when the stream tracker reports a
+//! change), retried on the source backoff after a failure. What each
 //! sync finds is published to the consumers; failures retrying cannot fix are reported to the worker.
 
 use std::sync::Arc;
@@ -87,11 +88,27 @@ impl SyncLoop {
         Ok(())
     }
 
+    /// Multi-stream mode: a future that completes at the stream tracker's next change, already waiting
+    /// (polled once), so a change during the sync that follows is not missed. Never completes otherwise.
+    async fn watch_tracker(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        let mut watch: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
+            match self.syncer.multi.clone() {
+                Some(multi) => Box::pin(async move { multi.tracker_changed().await }),
+                None => Box::pin(std::future::pending()),
+            };
+        if futures::poll!(watch.as_mut()).is_ready() {
+            // Already signalled (a tracker that completes at once): complete at the next wait.
+            return Box::pin(std::future::ready(()));
+        }
+        watch
+    }
+
     /// Syncs periodically, forever, or until a run of failures retrying cannot fix is sent to `fatal_tx`.
     pub(crate) async fn run(mut self, fatal_tx: mpsc::Sender<Error>) {
         let (interval, backoff) = (self.interval, self.backoff);
         // After a failure, retry on the source backoff rather than a whole sync interval.
         let mut retry = self.first_failed.then(|| self.jitter.delays(backoff));
+        let mut tracker = self.watch_tracker().await;
         loop {
             let wait = retry
                 .as_mut()
@@ -99,6 +116,10 @@ impl SyncLoop {
             tokio::select! {
                 biased;
                 _ = self.sync_now.notified() => {}
+                () = &mut tracker => {
+                    tracing::debug!("the stream tracker reports a change; syncing now");
+                    tracker = self.watch_tracker().await;
+                }
                 _ = tokio::time::sleep(wait) => {}
             }
             self.status.beat("shard_sync", interval);

@@ -213,7 +213,7 @@ impl StatusReader {
             .held
             .all()
             .into_iter()
-            .map(|l| (l.shard_id().to_owned(), l.try_checkpoint()))
+            .map(|l| (l.key().to_owned(), l.try_checkpoint()))
             .collect();
         self.status
             .full(&self.worker_id, self.lease_duration, &checkpoints)

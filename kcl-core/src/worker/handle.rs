@@ -148,13 +148,13 @@ impl WorkerHandle {
         let mut report = ShutdownReport {
             graceful: false,
             elapsed: std::time::Duration::ZERO,
-            abandoned: leases.iter().map(|l| l.shard_id().to_owned()).collect(),
+            abandoned: leases.iter().map(|l| l.key().to_owned()).collect(),
             released: Vec::new(),
             release_failed: Vec::new(),
         };
         let releases = leases.iter().map(|lease| async move {
             let outcome = tokio::time::timeout(std::time::Duration::from_secs(1), lease.release()).await;
-            (lease.shard_id().to_owned(), outcome)
+            (lease.key().to_owned(), outcome)
         });
         for (shard, outcome) in futures::future::join_all(releases).await {
             match outcome {
@@ -171,8 +171,8 @@ impl WorkerHandle {
         }
         for lease in &leases {
             lease.forget();
-            self.held.remove(lease.shard_id(), lease);
-            self.status.remove(lease.shard_id());
+            self.held.remove(lease.key(), lease);
+            self.status.remove(lease.key());
         }
         self.status.set_phase(WorkerPhase::Stopped);
         report.elapsed = started.elapsed();

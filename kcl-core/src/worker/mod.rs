@@ -1,6 +1,7 @@
 //! The worker: wires the lease coordinator, shard sync and one consumer per leased shard.
 //!
-//! Build one with [`Worker::builder`], then either [`Worker::spawn`] it and keep the [`WorkerHandle`]
+//! Build one with [`Worker::builder`] (or [`Worker::builder_multi_stream`] to consume several streams,
+//! see [`crate::multi_stream`]), then either [`Worker::spawn`] it and keep the [`WorkerHandle`]
 //! (whose [`shutdown`](WorkerHandle::shutdown) stops it gracefully), or `await` [`Worker::run_until`].
 //!
 //! Tasks of a running worker (all on the caller's tokio runtime):
@@ -41,6 +42,7 @@ use crate::fleet::FleetView;
 use crate::held::{HeldLease, HeldSet, LeaseContext};
 use crate::leases::{self, Coordinator, LeaseView, Taker};
 use crate::metrics as m;
+use crate::multi_stream::{MultiStreamSource, StreamFactories};
 use crate::policy::FailureDestination;
 use crate::processor::ShardRecordProcessorFactory;
 use crate::shard_sync::{ShardSyncer, SyncLoop};
@@ -65,6 +67,8 @@ pub struct Worker {
     events: LeaseEvents,
     held: Arc<HeldSet>,
     status: Arc<WorkerStatus>,
+    /// Multi-stream mode: the streams (then also `source`, and behind `factory`).
+    multi: Option<Arc<MultiStreamSource>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -88,6 +92,7 @@ pub struct WorkerBuilder {
     listener: Option<Arc<dyn LeaseEventListener>>,
     on_failure: Option<Arc<dyn FailureDestination>>,
     wall_clock: Option<crate::clock::Clock>,
+    multi: Option<Arc<MultiStreamSource>>,
 }
 
 impl std::fmt::Debug for WorkerBuilder {
@@ -161,6 +166,7 @@ impl WorkerBuilder {
             events: LeaseEvents::new(self.listener),
             held: Arc::new(HeldSet::default()),
             status,
+            multi: self.multi,
         })
     }
 }
@@ -184,7 +190,27 @@ impl Worker {
             listener: None,
             on_failure: None,
             wall_clock: None,
+            multi: None,
         }
+    }
+
+    /// A builder for a worker consuming the streams of `multi` (see [`crate::multi_stream`]): every
+    /// stream's shards leased in `store` under multi-stream keys, each shard processed by its stream's
+    /// processors, read through its stream's source. The configuration's initial position and processing
+    /// policy apply to streams that do not set their own.
+    pub fn builder_multi_stream(
+        store: Arc<dyn LeaseStore>,
+        multi: Arc<MultiStreamSource>,
+        worker_id: impl Into<String>,
+    ) -> WorkerBuilder {
+        let mut builder = Worker::builder(
+            store,
+            Arc::clone(&multi) as Arc<dyn RecordSource>,
+            StreamFactories(Arc::clone(&multi)),
+            worker_id,
+        );
+        builder.multi = Some(multi);
+        builder
     }
 
     /// This worker's id.
@@ -331,6 +357,7 @@ impl Worker {
             source: Arc::clone(&self.source),
             initial_position: cfg.initial_position(),
             announce: heartbeat_mode,
+            multi: self.multi.clone(),
         };
         // What shard sync finds for consumers (leases whose shard expired from retention, shards gone).
         let (findings_tx, findings_rx) = signal::channel::<Findings>(Arc::default());
@@ -367,13 +394,18 @@ impl Worker {
             status: Arc::clone(&self.status),
             shard_ended: Arc::clone(&shard_ended),
             settled_at: tokio::time::Instant::now() + cfg.start_up_settle_time(),
+            stream: None,
         };
         let coordinator = Coordinator::new(
             lease_ctx,
             Arc::clone(&self.strategy),
             cfg.max_leases_per_worker(),
             Arc::clone(&self.held),
-        );
+        )
+        .with_filter(self.multi.as_ref().map(|multi| {
+            let multi = Arc::clone(multi);
+            leases::LeaseFilter(Arc::new(move |key: &str| multi.can_consume(key)))
+        }));
         let mut taker = Taker::new(coordinator, &cfg, Arc::clone(&self.status), view_tx);
         let mut consumers: JoinSet<(Arc<HeldLease>, ConsumerState)> = JoinSet::new();
         // Which lease each consumer task runs, to recover the lease if a consumer task dies.
@@ -400,13 +432,31 @@ impl Worker {
                 _ = sleep_until(taker.next_take()) => match taker.cycle().await {
                     Ok(taken) => {
                         for lease in taken {
-                            self.status.set(lease.shard_id(), ConsumerState::Initializing);
-                            let consumer = ShardConsumer::new(ctx.clone(), Arc::clone(&lease), stop_rx.clone());
+                            self.status.set(lease.key(), ConsumerState::Initializing);
+                            // Multi-stream mode: the consumer reads through its stream's source, under its
+                            // stream's settings.
+                            let consumer_ctx = match &self.multi {
+                                Some(multi) => multi.consumer_context(&ctx, lease.key()),
+                                None => Some(ctx.clone()),
+                            };
                             let lease_for_task = Arc::clone(&lease);
-                            let task = consumers.spawn(
-                                async move { (lease_for_task, consumer.run().await) }
-                                    .instrument(tracing::Span::current()),
-                            );
+                            let task = match consumer_ctx {
+                                Some(consumer_ctx) => {
+                                    let consumer = ShardConsumer::new(consumer_ctx, Arc::clone(&lease), stop_rx.clone());
+                                    consumers.spawn(
+                                        async move { (lease_for_task, consumer.run().await) }
+                                            .instrument(tracing::Span::current()),
+                                    )
+                                }
+                                // Its stream was forgotten since the taker's listing (every lease deleted):
+                                // hand the lease back.
+                                None => consumers.spawn(async move {
+                                    if let Err(e) = lease_for_task.release().await {
+                                        tracing::debug!(error = %DisplayChain(&e), "releasing a lease of an untracked stream failed");
+                                    }
+                                    (lease_for_task, ConsumerState::ShuttingDown)
+                                }),
+                            };
                             running.insert(task.id(), lease);
                         }
                     }
@@ -453,10 +503,10 @@ impl Worker {
         match done {
             Ok((id, (lease, state))) => {
                 running.remove(&id);
-                tracing::debug!(shard_id = %lease.shard_id(), %state, "consumer finished");
+                tracing::debug!(shard_id = %lease.key(), %state, "consumer finished");
                 lease.forget();
-                self.held.remove(lease.shard_id(), &lease);
-                self.status.remove(lease.shard_id());
+                self.held.remove(lease.key(), &lease);
+                self.status.remove(lease.key());
             }
             Err(e) => {
                 // A consumer task died (a bug: processor panics are caught). Hand its lease back so the
@@ -466,8 +516,8 @@ impl Worker {
                     if let Err(e) = lease.release().await {
                         tracing::warn!(error = %DisplayChain(&e), "releasing the lease of a dead consumer failed");
                     }
-                    self.held.remove(lease.shard_id(), &lease);
-                    self.status.remove(lease.shard_id());
+                    self.held.remove(lease.key(), &lease);
+                    self.status.remove(lease.key());
                 }
             }
         }

@@ -20,6 +20,13 @@
 //! | `checkpointOwner` | S | [`Lease::checkpoint_owner`] (KCL 3) |
 //! | `streamName`, `shardId` | S | written for multi-stream keys, as the Java KCL does |
 //!
+//! **Multi-stream leases.** In memory, the parents and children of a lease keyed
+//! `account:stream:creationEpoch:shardId` are lease keys of the same stream (so the worker can look them
+//! up in the table as they are). The Java KCL stores them as plain shard ids; so does this codec: the
+//! lease's own stream prefix is stripped from `parentShardId` and `childShardIds` when an item is written
+//! (`stored_ids`) and added back when it is read (`lease_ids`). Ids already in the multi-stream form are
+//! read as they are, and ids of another stream (never written by kcl-rs) are written as they are.
+//!
 //! Required on read: `leaseKey`, `leaseCounter`, `checkpoint`; the rest default when absent (as the Java
 //! KCL's reader does). A wrongly typed or unparsable attribute is a [`MalformedLease`] naming the item and the
 //! attribute; nothing here panics.
@@ -101,10 +108,10 @@ pub(crate) fn lease_to_item(lease: &Lease) -> Item {
     if let Some(state) = &lease.pending_checkpoint_state {
         item.insert(PENDING_CHECKPOINT_STATE.into(), b(state));
     }
-    if let Some(parents) = ss(&lease.parent_shard_ids) {
+    if let Some(parents) = ss(&stored_ids(&lease.key, &lease.parent_shard_ids)) {
         item.insert(PARENT_SHARD_IDS.into(), parents);
     }
-    if let Some(children) = ss(&lease.child_shard_ids) {
+    if let Some(children) = ss(&stored_ids(&lease.key, &lease.child_shard_ids)) {
         item.insert(CHILD_SHARD_IDS.into(), children);
     }
     if let Some(range) = &lease.hash_key_range {
@@ -128,6 +135,39 @@ pub(crate) fn lease_to_item(lease: &Lease) -> Item {
         item.insert(SHARD_ID.into(), s(lease.key.shard_id()));
     }
     item
+}
+
+/// The parent or child ids of the lease keyed `key` as stored: for a multi-stream lease, plain shard ids
+/// (its stream's prefix stripped), as the Java KCL writes them; for any other lease, as they are.
+pub(crate) fn stored_ids(key: &LeaseKey, ids: &BTreeSet<String>) -> BTreeSet<String> {
+    let Some(stream) = key.stream() else {
+        return ids.clone();
+    };
+    let prefix = format!("{}:", stream.serialize());
+    ids.iter()
+        .map(|id| id.strip_prefix(&prefix).unwrap_or(id).to_owned())
+        .collect()
+}
+
+/// The parent or child ids of the lease keyed `key` as read: for a multi-stream lease, plain shard ids
+/// become lease keys of its stream (ids already in the multi-stream form are kept); for any other lease,
+/// as they are.
+pub(crate) fn lease_ids(key: &LeaseKey, ids: BTreeSet<String>) -> BTreeSet<String> {
+    let Some(stream) = key.stream() else {
+        return ids;
+    };
+    ids.into_iter()
+        .map(|id| {
+            let as_key = LeaseKey::new(id);
+            if as_key.stream().is_some() {
+                as_key.as_str().to_owned()
+            } else {
+                LeaseKey::multi_stream(&stream, as_key.as_str())
+                    .as_str()
+                    .to_owned()
+            }
+        })
+        .collect()
 }
 
 /// True for items the Java KCL 3 keeps in the lease table that are not leases (they carry `entityType`).
@@ -242,8 +282,8 @@ pub(crate) fn lease_from_item(item: &Item) -> Result<Lease, MalformedLease> {
     lease.pending_checkpoint = pending_checkpoint;
     lease.pending_checkpoint_state = reader.optional_bytes(PENDING_CHECKPOINT_STATE)?;
     lease.owner_switches_since_checkpoint = reader.optional_u64(OWNER_SWITCHES)?.unwrap_or(0);
-    lease.parent_shard_ids = reader.optional_string_set(PARENT_SHARD_IDS)?;
-    lease.child_shard_ids = reader.optional_string_set(CHILD_SHARD_IDS)?;
+    lease.parent_shard_ids = lease_ids(&lease.key, reader.optional_string_set(PARENT_SHARD_IDS)?);
+    lease.child_shard_ids = lease_ids(&lease.key, reader.optional_string_set(CHILD_SHARD_IDS)?);
     lease.hash_key_range = hash_key_range;
     lease.throughput_kbps = throughput_kbps;
     lease.records_per_sec = records_per_sec;

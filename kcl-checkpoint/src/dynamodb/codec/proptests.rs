@@ -59,6 +59,14 @@ fn lease() -> impl Strategy<Value = Lease> {
                     pending.map(|(p, s)| ExtendedSequenceNumber::with_sub_sequence(p.into(), s));
                 lease.pending_checkpoint_state = state.map(Bytes::from);
                 lease.owner_switches_since_checkpoint = switches;
+                // In memory, a multi-stream lease's parents and children are lease keys of its stream.
+                let parents: BTreeSet<String> = match lease.key.stream() {
+                    Some(stream) => parents
+                        .iter()
+                        .map(|p| LeaseKey::multi_stream(&stream, p).as_str().to_owned())
+                        .collect(),
+                    None => parents,
+                };
                 lease.child_shard_ids = parents.clone();
                 lease.parent_shard_ids = parents;
                 lease.hash_key_range = range

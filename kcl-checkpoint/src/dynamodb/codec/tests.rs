@@ -55,7 +55,7 @@ fn round_trips_every_field() {
         "123456789012:orders:1700000000:shardId-000000000001",
         ExtendedSequenceNumber::ShardEnd,
     )
-    .with_parents(["shardId-000000000000"])
+    .with_parents(["123456789012:orders:1700000000:shardId-000000000000"])
     .with_hash_key_range(HashKeyRange::full())
     .with_owner("w");
     lease.counter = 7;
@@ -64,13 +64,91 @@ fn round_trips_every_field() {
         2,
     ));
     lease.pending_checkpoint_state = Some(Bytes::from_static(b"state"));
-    lease.child_shard_ids = ["a".to_owned(), "b".to_owned()].into();
+    lease.child_shard_ids = [
+        "123456789012:orders:1700000000:shardId-000000000003".to_owned(),
+        "123456789012:orders:1700000000:shardId-000000000004".to_owned(),
+    ]
+    .into();
     lease.throughput_kbps = Some(12.5);
     lease.checkpoint_owner = Some("w".into());
     let item = lease_to_item(&lease);
     assert_eq!(item.get(SHARD_ID), Some(&s("shardId-000000000001")));
     assert_eq!(item.get(STREAM_NAME), Some(&s("123456789012:orders:1700000000")));
+    // Parents and children are stored as plain shard ids, as the Java KCL stores them.
+    assert_eq!(
+        item.get(PARENT_SHARD_IDS),
+        Some(&AttributeValue::Ss(vec!["shardId-000000000000".into()]))
+    );
+    assert_eq!(
+        item.get(CHILD_SHARD_IDS),
+        Some(&AttributeValue::Ss(vec![
+            "shardId-000000000003".into(),
+            "shardId-000000000004".into()
+        ]))
+    );
     assert_eq!(lease_from_item(&item).unwrap(), lease);
+}
+
+#[test]
+fn decodes_a_java_multi_stream_item_with_parents_as_lease_keys() {
+    // What a Java KCL worker in multi-stream mode writes for a child of a split: plain shard ids in
+    // `parentShardId` and `childShardIds`.
+    let item = HashMap::from([
+        (
+            LEASE_KEY.to_owned(),
+            s("123456789012:orders:1700000000:shardId-000000000001"),
+        ),
+        (LEASE_COUNTER.to_owned(), AttributeValue::N("3".into())),
+        (CHECKPOINT.to_owned(), s("SHARD_END")),
+        (STREAM_NAME.to_owned(), s("123456789012:orders:1700000000")),
+        (SHARD_ID.to_owned(), s("shardId-000000000001")),
+        (
+            PARENT_SHARD_IDS.to_owned(),
+            AttributeValue::Ss(vec!["shardId-000000000000".into()]),
+        ),
+        (
+            CHILD_SHARD_IDS.to_owned(),
+            AttributeValue::Ss(vec!["shardId-000000000002".into(), "shardId-000000000003".into()]),
+        ),
+    ]);
+    let lease = lease_from_item(&item).unwrap();
+    assert_eq!(
+        lease.parent_shard_ids,
+        ["123456789012:orders:1700000000:shardId-000000000000".to_owned()].into()
+    );
+    assert_eq!(
+        lease.child_shard_ids,
+        [
+            "123456789012:orders:1700000000:shardId-000000000002".to_owned(),
+            "123456789012:orders:1700000000:shardId-000000000003".to_owned()
+        ]
+        .into()
+    );
+    // Written back exactly as the Java KCL wrote it.
+    let again = lease_to_item(&lease);
+    for attribute in [
+        PARENT_SHARD_IDS,
+        CHILD_SHARD_IDS,
+        STREAM_NAME,
+        SHARD_ID,
+        LEASE_KEY,
+    ] {
+        assert_eq!(again.get(attribute), item.get(attribute), "{attribute}");
+    }
+
+    // Ids already in the multi-stream form (written by an earlier kcl-rs) are read as they are; a
+    // single-stream lease's ids are never touched.
+    let mut prefixed = item.clone();
+    prefixed.insert(
+        PARENT_SHARD_IDS.to_owned(),
+        AttributeValue::Ss(vec!["123456789012:orders:1700000000:shardId-000000000000".into()]),
+    );
+    assert_eq!(
+        lease_from_item(&prefixed).unwrap().parent_shard_ids,
+        lease.parent_shard_ids
+    );
+    let plain = lease_from_item(&java_item()).unwrap();
+    assert_eq!(plain.parent_shard_ids, ["shardId-000000000000".to_owned()].into());
 }
 
 #[test]

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use kcl_checkpoint::{DynamoDbLeaseStore, LeaseStore, RetryPolicy};
+use kcl_core::policy::KinesisStreamDestination;
 use kcl_core::source::{FanOutSource, KinesisSource};
-use kcl_core::RecordSource;
+use kcl_core::{FailureDestination, RecordSource};
 
-use super::env::{RetrievalMode, ServiceConfig, StreamName};
+use super::env::{OnFailure, RetrievalMode, ServiceConfig, StreamName};
 use super::ServiceError;
 
 /// How long the credentials check at start may take.
@@ -114,6 +115,26 @@ impl AwsSetup {
             (StreamName::Arn(arn), RetrievalMode::Polling) => {
                 Arc::new(KinesisSource::with_stream_arn(client, arn).with_endpoint(&self.kinesis_endpoint))
             }
+        }
+    }
+
+    /// The on-failure destination the configuration names, if any: a Kinesis stream written through the
+    /// same SDK configuration (region, credentials, endpoint) as the source, or a JSON-lines file.
+    ///
+    /// # Errors
+    ///
+    /// [`ServiceError::OnFailureFile`] when the file cannot be opened.
+    pub fn on_failure_destination(
+        &self,
+        config: &ServiceConfig,
+    ) -> Result<Option<Arc<dyn FailureDestination>>, ServiceError> {
+        match &config.on_failure {
+            Some(OnFailure::Stream(stream)) => Ok(Some(Arc::new(KinesisStreamDestination::new(
+                aws_sdk_kinesis::Client::new(&self.sdk),
+                stream.as_str(),
+            )))),
+            Some(OnFailure::File(path)) => super::on_failure_file(path).map(Some),
+            None => Ok(None),
         }
     }
 }

@@ -6,11 +6,14 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use kcl_core::{LeaseRenewal, WorkerConfig};
+use kcl_core::{
+    ConfigError, FilterCriteria, LeaseRenewal, ProcessingPolicy, ProcessingPolicyBuilder, WorkerConfig,
+};
 
-use read::{boolean, initial_position, variable_of, Reader};
+use read::{boolean, filter_patterns, initial_position, variable_of, Reader};
 
 mod read;
 #[cfg(test)]
@@ -93,6 +96,18 @@ impl StreamName {
     }
 }
 
+/// Where batches the worker gives up on go (`KCL_ON_FAILURE_STREAM` or `KCL_ON_FAILURE_FILE`): Lambda's
+/// on-failure destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OnFailure {
+    /// A Kinesis stream, by name or ARN, written through the same SDK configuration as the source
+    /// ([`kcl_core::policy::KinesisStreamDestination`]).
+    Stream(StreamName),
+    /// A file, one JSON line per batch ([`kcl_core::JsonLinesDestination`]).
+    File(PathBuf),
+}
+
 /// The service's settings. Build with [`ServiceConfig::from_env`] (or [`ServiceConfig::from_lookup`] in
 /// tests); every field is public for adjustments in code.
 #[derive(Debug, Clone)]
@@ -123,8 +138,15 @@ pub struct ServiceConfig {
     /// The worker settings: `KCL_INITIAL_POSITION`, `KCL_LEASE_DURATION`, `KCL_LEASE_TAKER_INTERVAL`,
     /// `KCL_LEASE_RENEWAL`, `KCL_GRACEFUL_HANDOFF`,
     /// `KCL_SHARD_SYNC_INTERVAL`, `KCL_IDLE_TIME_BETWEEN_READS`, `KCL_MAX_RECORDS`,
-    /// `KCL_MAX_LEASES_PER_WORKER`, `KCL_FATAL_ERROR_ATTEMPTS`.
+    /// `KCL_MAX_LEASES_PER_WORKER`, `KCL_FATAL_ERROR_ATTEMPTS`; and its
+    /// [`processing`](WorkerConfig::processing) policy: `KCL_PROCESSING`, `KCL_BATCH_SIZE`,
+    /// `KCL_MAX_BATCHING_WINDOW`, `KCL_MAX_RETRY_ATTEMPTS`, `KCL_MAX_RECORD_AGE`,
+    /// `KCL_BISECT_BATCH_ON_ERROR`, `KCL_REPORT_BATCH_ITEM_FAILURES`, `KCL_FILTER_PATTERNS`,
+    /// `KCL_TUMBLING_WINDOW`, `KCL_PARALLELIZATION_FACTOR`, `KCL_CHECKPOINT_AFTER_BATCH`,
+    /// `KCL_ON_FAILURE_INCLUDE_RECORDS`.
     pub worker: WorkerConfig,
+    /// `KCL_ON_FAILURE_STREAM` or `KCL_ON_FAILURE_FILE`: the on-failure destination, if any.
+    pub on_failure: Option<OnFailure>,
 }
 
 /// The variables, their defaults and meanings, in the order of the README table.
@@ -202,6 +224,80 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "failures in a row that retrying cannot fix before `run` ends",
     ),
     (
+        "KCL_PROCESSING",
+        "`kcl`",
+        "defaults of the processing variables below: `kcl` (batches as read, retried until they succeed, \
+         the processor checkpoints) or `lambda` (Lambda's event source mapping: batches of 100, a checkpoint \
+         after every batch)",
+    ),
+    (
+        "KCL_BATCH_SIZE",
+        "as read (`100` with `lambda`)",
+        "most records per `process_records` call (1..=10000; Lambda's `BatchSize`)",
+    ),
+    (
+        "KCL_MAX_BATCHING_WINDOW",
+        "`0s`",
+        "how long a batch waits to fill up to `KCL_BATCH_SIZE` (at most `300s`)",
+    ),
+    (
+        "KCL_MAX_RETRY_ATTEMPTS",
+        "`-1`",
+        "retries of a failed batch before its records are given up on (0..=10000; `-1`: no limit)",
+    ),
+    (
+        "KCL_MAX_RECORD_AGE",
+        "`-1`",
+        "records older than this are given up on unprocessed (`60s` to `7d`; `-1`: no limit)",
+    ),
+    (
+        "KCL_BISECT_BATCH_ON_ERROR",
+        "`false`",
+        "split a failing batch in halves before retrying it",
+    ),
+    (
+        "KCL_REPORT_BATCH_ITEM_FAILURES",
+        "`false`",
+        "read a `BatchItemFailure` error as a partial batch response (the records before it are done)",
+    ),
+    (
+        "KCL_FILTER_PATTERNS",
+        "none",
+        "JSON array of up to 5 event patterns, e.g. `[{\"data\":{\"type\":[\"order\"]}}]` (or Lambda's \
+         `{\"Filters\":[{\"Pattern\":\"...\"}]}`); records no pattern matches skip the processor",
+    ),
+    (
+        "KCL_TUMBLING_WINDOW",
+        "off",
+        "tumbling windows of this length (`1s` to `900s`, whole seconds)",
+    ),
+    (
+        "KCL_PARALLELIZATION_FACTOR",
+        "`1`",
+        "processor instances per shard, fed by partition-key hash (1..=10; not with `KCL_TUMBLING_WINDOW`)",
+    ),
+    (
+        "KCL_CHECKPOINT_AFTER_BATCH",
+        "`false` (`true` with `lambda`)",
+        "the worker checkpoints after every batch it is done with",
+    ),
+    (
+        "KCL_ON_FAILURE_STREAM",
+        "none",
+        "stream name or ARN that gets one record per batch given up on (Lambda's on-failure destination; \
+         same AWS configuration as the source)",
+    ),
+    (
+        "KCL_ON_FAILURE_FILE",
+        "none",
+        "file that gets one JSON line per batch given up on (instead of `KCL_ON_FAILURE_STREAM`)",
+    ),
+    (
+        "KCL_ON_FAILURE_INCLUDE_RECORDS",
+        "`false`",
+        "batches sent to the on-failure destination carry their records, not only their metadata",
+    ),
+    (
         "KCL_CREATE_LEASE_TABLE",
         "`true`",
         "create the lease table when missing (`false`: missing is an error)",
@@ -253,29 +349,7 @@ impl ServiceConfig {
             "your application's name, e.g. orders-consumer",
         );
         let stream_raw = r.required("KCL_STREAM_NAME", "the stream name or ARN");
-        let stream = if stream_raw.starts_with("arn:") {
-            if stream_raw.split(':').count() < 6 || !stream_raw.contains(":stream/") {
-                r.bad(
-                    "KCL_STREAM_NAME",
-                    &stream_raw,
-                    "looks like an ARN but is not a stream ARN (arn:aws:kinesis:<region>:<account>:stream/<name>)",
-                );
-            }
-            StreamName::Arn(stream_raw)
-        } else {
-            let valid = (1..=128).contains(&stream_raw.len())
-                && stream_raw
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-            if !stream_raw.is_empty() && !valid {
-                r.bad(
-                    "KCL_STREAM_NAME",
-                    &stream_raw,
-                    "not a stream name: 1 to 128 characters of a-z, A-Z, 0-9, '_', '-', '.'",
-                );
-            }
-            StreamName::Name(stream_raw)
-        };
+        let stream = stream_name(&mut r, "KCL_STREAM_NAME", stream_raw);
         let worker_id = r.raw("KCL_WORKER_ID");
         let lease_table = r
             .raw("KCL_LEASE_TABLE")
@@ -334,6 +408,9 @@ impl ServiceConfig {
         }
         if let Some(n) = r.number("KCL_FATAL_ERROR_ATTEMPTS") {
             worker = worker.fatal_error_attempts(u32::try_from(n).unwrap_or(u32::MAX));
+        }
+        if let Some(policy) = processing_policy(&mut r) {
+            worker = worker.processing(policy);
         }
         let worker = match worker.build() {
             Ok(w) => Some(w),
@@ -403,6 +480,31 @@ impl ServiceConfig {
             );
         }
         let create_lease_table = r.parsed("KCL_CREATE_LEASE_TABLE", boolean).unwrap_or(true);
+        let on_failure = match (r.raw("KCL_ON_FAILURE_STREAM"), r.raw("KCL_ON_FAILURE_FILE")) {
+            (Some(stream), Some(_)) => {
+                r.bad(
+                    "KCL_ON_FAILURE_STREAM",
+                    &stream,
+                    "is set together with KCL_ON_FAILURE_FILE: a worker has one on-failure destination; \
+                     unset one of the two",
+                );
+                None
+            }
+            (Some(raw), None) => {
+                let destination = stream_name(&mut r, "KCL_ON_FAILURE_STREAM", raw);
+                if destination.as_str() == stream.as_str() {
+                    r.bad(
+                        "KCL_ON_FAILURE_STREAM",
+                        destination.as_str(),
+                        "is the stream being consumed: failed batches would come back to the processor; \
+                         name another stream",
+                    );
+                }
+                Some(OnFailure::Stream(destination))
+            }
+            (None, Some(path)) => Some(OnFailure::File(PathBuf::from(path))),
+            (None, None) => None,
+        };
 
         if !r.errors.is_empty() {
             return Err(EnvErrors(r.errors));
@@ -420,6 +522,165 @@ impl ServiceConfig {
             log_filter,
             create_lease_table,
             worker: worker.unwrap_or_default(),
+            on_failure,
         })
     }
+}
+
+/// A stream name or ARN read from `var` (empty when the variable is missing: reported by the caller),
+/// checked for the form Kinesis accepts.
+fn stream_name(r: &mut Reader<'_>, var: &'static str, raw: String) -> StreamName {
+    if raw.starts_with("arn:") {
+        if raw.split(':').count() < 6 || !raw.contains(":stream/") {
+            r.bad(
+                var,
+                &raw,
+                "looks like an ARN but is not a stream ARN (arn:aws:kinesis:<region>:<account>:stream/<name>)",
+            );
+        }
+        StreamName::Arn(raw)
+    } else {
+        let valid = (1..=128).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !raw.is_empty() && !valid {
+            r.bad(
+                var,
+                &raw,
+                "not a stream name: 1 to 128 characters of a-z, A-Z, 0-9, '_', '-', '.'",
+            );
+        }
+        StreamName::Name(raw)
+    }
+}
+
+/// The processing policy: `KCL_PROCESSING` picks the defaults, the other variables change them. Each value
+/// is checked on its own, so that every bad one is reported; `None` when any is bad.
+fn processing_policy(r: &mut Reader<'_>) -> Option<ProcessingPolicy> {
+    let start = r
+        .parsed("KCL_PROCESSING", |v| match v.to_ascii_lowercase().as_str() {
+            "kcl" => Ok(ProcessingPolicy::builder as fn() -> ProcessingPolicyBuilder),
+            "lambda" => Ok(ProcessingPolicy::lambda),
+            _ => Err(
+                "use kcl (the KCL's defaults) or lambda (Lambda's event source mapping defaults)".to_owned(),
+            ),
+        })
+        .unwrap_or(ProcessingPolicy::builder);
+    let errors_before = r.errors.len();
+    let mut policy = Policy { builder: start() };
+    if let Some(n) = r.number("KCL_BATCH_SIZE") {
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        policy.set(r, "KCL_BATCH_SIZE", |b| b.batch_size(n));
+    }
+    if let Some(d) = r.duration("KCL_MAX_BATCHING_WINDOW") {
+        policy.set(r, "KCL_MAX_BATCHING_WINDOW", |b| b.maximum_batching_window(d));
+    }
+    if let Some(n) = r.parsed("KCL_MAX_RETRY_ATTEMPTS", |v| {
+        v.parse::<i64>()
+            .map_err(|_| "not a whole number: write -1 (no limit) or 0 to 10000".to_owned())
+    }) {
+        policy.set(r, "KCL_MAX_RETRY_ATTEMPTS", |b| b.maximum_retry_attempts(n));
+    }
+    if let Some(age) = r.parsed("KCL_MAX_RECORD_AGE", |v| {
+        if v == "-1" {
+            return Ok(None);
+        }
+        humantime::parse_duration(v).map(Some).map_err(|e| {
+            format!("neither -1 (no limit) nor a duration ({e}); write it like `1h`, `30m` or `7d`")
+        })
+    }) {
+        policy.set(r, "KCL_MAX_RECORD_AGE", |b| match age {
+            Some(d) => b.maximum_record_age(d),
+            None => b.no_maximum_record_age(),
+        });
+    }
+    if let Some(yes) = r.parsed("KCL_BISECT_BATCH_ON_ERROR", boolean) {
+        policy.set(r, "KCL_BISECT_BATCH_ON_ERROR", |b| b.bisect_batch_on_error(yes));
+    }
+    if let Some(yes) = r.parsed("KCL_REPORT_BATCH_ITEM_FAILURES", boolean) {
+        policy.set(r, "KCL_REPORT_BATCH_ITEM_FAILURES", |b| {
+            b.report_batch_item_failures(yes)
+        });
+    }
+    if let Some(patterns) = r.parsed("KCL_FILTER_PATTERNS", filter_patterns) {
+        match FilterCriteria::new(patterns) {
+            Ok(filters) => policy.set(r, "KCL_FILTER_PATTERNS", |b| b.filters(filters.clone())),
+            Err(e) => reject(r, "KCL_FILTER_PATTERNS", &e),
+        }
+    }
+    let tumbling = r.duration("KCL_TUMBLING_WINDOW");
+    if let Some(d) = tumbling {
+        policy.set(r, "KCL_TUMBLING_WINDOW", |b| b.tumbling_window(d));
+    }
+    if let Some(n) = r.number("KCL_PARALLELIZATION_FACTOR") {
+        let raw = r.raw("KCL_PARALLELIZATION_FACTOR").unwrap_or_default();
+        match u8::try_from(n) {
+            Ok(n) if n > 1 && tumbling.is_some() => r.bad(
+                "KCL_PARALLELIZATION_FACTOR",
+                &raw,
+                "cannot be combined with KCL_TUMBLING_WINDOW (a window's state belongs to the whole \
+                 shard): set it to 1 or unset KCL_TUMBLING_WINDOW",
+            ),
+            Ok(n) => policy.set(r, "KCL_PARALLELIZATION_FACTOR", |b| b.parallelization_factor(n)),
+            Err(_) => r.bad(
+                "KCL_PARALLELIZATION_FACTOR",
+                &raw,
+                "is outside 1..=10 (Lambda's ParallelizationFactor range)",
+            ),
+        }
+    }
+    if let Some(yes) = r.parsed("KCL_CHECKPOINT_AFTER_BATCH", boolean) {
+        policy.set(r, "KCL_CHECKPOINT_AFTER_BATCH", |b| b.checkpoint_after_batch(yes));
+    }
+    if let Some(yes) = r.parsed("KCL_ON_FAILURE_INCLUDE_RECORDS", boolean) {
+        policy.set(r, "KCL_ON_FAILURE_INCLUDE_RECORDS", |b| {
+            b.destination_includes_records(yes)
+        });
+    }
+    if r.errors.len() > errors_before {
+        return None;
+    }
+    match policy.builder.build() {
+        Ok(p) => Some(p),
+        Err(e) => {
+            let var = variable_of(e.field);
+            reject(r, var, &e);
+            None
+        }
+    }
+}
+
+/// The processing policy being built from the variables.
+struct Policy {
+    builder: ProcessingPolicyBuilder,
+}
+
+impl Policy {
+    /// Applies one setting when it is valid on its own (checked on a builder with nothing else set, so a
+    /// bad value is reported even when another one is bad too); otherwise reports `var`.
+    fn set(
+        &mut self,
+        r: &mut Reader<'_>,
+        var: &'static str,
+        apply: impl Fn(ProcessingPolicyBuilder) -> ProcessingPolicyBuilder,
+    ) {
+        match apply(ProcessingPolicy::builder()).build() {
+            Ok(_) => self.builder = apply(self.builder.clone()),
+            Err(e) => reject(r, var, &e),
+        }
+    }
+}
+
+/// Reports `var` with the policy's reason, worded for the environment.
+fn reject(r: &mut Reader<'_>, var: &'static str, e: &ConfigError) {
+    let message = e.message.replace(
+        "use no_maximum_record_age() for no limit",
+        "write -1 for no limit",
+    );
+    r.errors.push(EnvError {
+        variable: var,
+        value: r.raw(var),
+        message,
+    });
 }

@@ -40,6 +40,8 @@
 //! | `KCL_INITIAL_POSITION` | `LATEST` | `LATEST`, `TRIM_HORIZON` or `AT_TIMESTAMP=<RFC 3339 time>` |
 //! | `KCL_LEASE_DURATION` | `10s` | lease duration (renewed every third of it) |
 //! | `KCL_LEASE_TAKER_INTERVAL` | `1s` | how often the taker looks for free leases |
+//! | `KCL_LEASE_RENEWAL` | `per-lease` | `per-lease` (Java KCL compatible) or `heartbeat` (one heartbeat per worker: far fewer requests) |
+//! | `KCL_GRACEFUL_HANDOFF` | `true` | balancing moves as handoffs (the owner checkpoints first) rather than takeovers |
 //! | `KCL_SHARD_SYNC_INTERVAL` | `60s` | how often shards are listed |
 //! | `KCL_IDLE_TIME_BETWEEN_READS` | `1500ms` | pause after an empty GetRecords |
 //! | `KCL_MAX_RECORDS` | `10000` | records per GetRecords call (1..=10000) |
@@ -47,6 +49,20 @@
 //! | `KCL_RETRIEVAL_MODE` | `polling` | `polling` or `fanout` (enhanced fan-out) |
 //! | `KCL_CONSUMER_NAME` | the application name | enhanced fan-out consumer name |
 //! | `KCL_FATAL_ERROR_ATTEMPTS` | `10` | failures in a row that retrying cannot fix before `run` ends |
+//! | `KCL_PROCESSING` | `kcl` | defaults of the processing variables below: `kcl` (batches as read, retried until they succeed, the processor checkpoints) or `lambda` (Lambda's event source mapping: batches of 100, a checkpoint after every batch) |
+//! | `KCL_BATCH_SIZE` | as read (`100` with `lambda`) | most records per `process_records` call (1..=10000; Lambda's `BatchSize`) |
+//! | `KCL_MAX_BATCHING_WINDOW` | `0s` | how long a batch waits to fill up to `KCL_BATCH_SIZE` (at most `300s`) |
+//! | `KCL_MAX_RETRY_ATTEMPTS` | `-1` | retries of a failed batch before its records are given up on (0..=10000; `-1`: no limit) |
+//! | `KCL_MAX_RECORD_AGE` | `-1` | records older than this are given up on unprocessed (`60s` to `7d`; `-1`: no limit) |
+//! | `KCL_BISECT_BATCH_ON_ERROR` | `false` | split a failing batch in halves before retrying it |
+//! | `KCL_REPORT_BATCH_ITEM_FAILURES` | `false` | read a `BatchItemFailure` error as a partial batch response (the records before it are done) |
+//! | `KCL_FILTER_PATTERNS` | none | JSON array of up to 5 event patterns, e.g. `[{"data":{"type":["order"]}}]` (or Lambda's `{"Filters":[{"Pattern":"..."}]}`); records no pattern matches skip the processor |
+//! | `KCL_TUMBLING_WINDOW` | off | tumbling windows of this length (`1s` to `900s`, whole seconds) |
+//! | `KCL_PARALLELIZATION_FACTOR` | `1` | processor instances per shard, fed by partition-key hash (1..=10; not with `KCL_TUMBLING_WINDOW`) |
+//! | `KCL_CHECKPOINT_AFTER_BATCH` | `false` (`true` with `lambda`) | the worker checkpoints after every batch it is done with |
+//! | `KCL_ON_FAILURE_STREAM` | none | stream name or ARN that gets one record per batch given up on (Lambda's on-failure destination; same AWS configuration as the source) |
+//! | `KCL_ON_FAILURE_FILE` | none | file that gets one JSON line per batch given up on (instead of `KCL_ON_FAILURE_STREAM`) |
+//! | `KCL_ON_FAILURE_INCLUDE_RECORDS` | `false` | batches sent to the on-failure destination carry their records, not only their metadata |
 //! | `KCL_CREATE_LEASE_TABLE` | `true` | create the lease table when missing (`false`: missing is an error) |
 //! | `KCL_HTTP_ADDR` | `127.0.0.1:8080` | address of the HTTP endpoints, or `off` |
 //! | `KCL_SHUTDOWN_DEADLINE` | `20s` | graceful shutdown deadline (keep under ECS `stopTimeout`) |
@@ -58,6 +74,14 @@
 //! identity, the ECS task role, instance metadata), `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_KINESIS`,
 //! `AWS_ENDPOINT_URL_DYNAMODB` (so Kinesis and DynamoDB servers on different ports need no code).
 //!
+//! `KCL_PROCESSING` through `KCL_ON_FAILURE_INCLUDE_RECORDS` build the worker's
+//! [`ProcessingPolicy`](kcl_core::ProcessingPolicy) (Lambda's event source mapping options, with Lambda's
+//! ranges; see [`kcl_core::policy`]) and its on-failure destination
+//! ([`KinesisStreamDestination`](kcl_core::policy::KinesisStreamDestination) through the source's SDK
+//! configuration, or [`JsonLinesDestination`]). Each value is checked on its own, so every bad one is
+//! reported at once. A destination only receives batches when something is given up on: set
+//! `KCL_MAX_RETRY_ATTEMPTS` or `KCL_MAX_RECORD_AGE` too (a warning is logged otherwise).
+//!
 //! # Errors: retried or fatal
 //!
 //! | condition | handling |
@@ -66,6 +90,8 @@
 //! | no region | [`ServiceError::MissingRegion`] at start |
 //! | no usable credentials | [`ServiceError::Credentials`] at start (with the provider chain's reason) |
 //! | lease table missing with `KCL_CREATE_LEASE_TABLE=false` | fatal at start ([`kcl_core::Error::Fatal`]) |
+//! | `KCL_ON_FAILURE_FILE` cannot be opened | [`ServiceError::OnFailureFile`] at start, naming the path (exit code 2) |
+//! | the on-failure destination refuses a batch (stream missing, access denied) | retried with backoff; the shard waits, so no batch is skipped without a record of it |
 //! | stream does not exist, access denied, invalid credentials, table deleted | fatal after `KCL_FATAL_ERROR_ATTEMPTS` failures in a row: `run` ends with [`kcl_core::Error::Fatal`], `/healthz` turns 503 |
 //! | throttling, timeouts, 5xx, connection refused | retried with backoff forever; `/healthz` turns 503 once the lease store has not answered for a lease duration, and 200 again when it answers |
 //!
@@ -78,18 +104,27 @@ mod env;
 #[cfg(feature = "http")]
 pub mod http;
 mod logging;
+#[cfg(test)]
+mod tests;
 mod worker_id;
 
 use std::future::Future;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use std::path::{Path, PathBuf};
+
 use kcl_checkpoint::{DisplayChain, LeaseStore};
-use kcl_core::{RecordSource, ShardRecordProcessorFactory, ShutdownReport, Worker};
+use kcl_core::{
+    FailureDestination, JsonLinesDestination, RecordSource, ShardRecordProcessorFactory, ShutdownReport,
+    Worker,
+};
 use tracing::Instrument;
 
 pub use aws::AwsSetup;
-pub use env::{EnvError, EnvErrors, LogFormat, RetrievalMode, ServiceConfig, StreamName, VARIABLES};
+pub use env::{
+    EnvError, EnvErrors, LogFormat, OnFailure, RetrievalMode, ServiceConfig, StreamName, VARIABLES,
+};
 pub use logging::init as init_logging;
 
 /// Why the service could not start or stopped with an error.
@@ -120,6 +155,25 @@ pub enum ServiceError {
     /// The HTTP endpoints could not be served.
     #[error("HTTP endpoints: {0}")]
     Http(String),
+    /// The `KCL_ON_FAILURE_FILE` destination could not be opened.
+    #[error(
+        "KCL_ON_FAILURE_FILE={}: cannot open it for appending failed batches; name a writable file \
+         (its directory must exist)", path.display()
+    )]
+    OnFailureFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `KCL_ON_FAILURE_STREAM` is set but the service was built with
+    /// [`Service::with_components`] and given no destination ([`Service::with_on_failure`]).
+    #[error(
+        "KCL_ON_FAILURE_STREAM={0} is set but no destination was given: a service built with \
+         with_components needs with_on_failure (a KinesisStreamDestination on your client)"
+    )]
+    OnFailureStreamNotGiven(String),
 }
 
 impl ServiceError {
@@ -142,12 +196,14 @@ pub struct RunOutcome {
     pub shutdown: ShutdownReport,
 }
 
-/// A configured consumer service: configuration, worker id, lease store and record source.
+/// A configured consumer service: configuration, worker id, lease store, record source and on-failure
+/// destination.
 pub struct Service {
     config: ServiceConfig,
     worker_id: String,
     store: Arc<dyn LeaseStore>,
     source: Arc<dyn RecordSource>,
+    on_failure: Option<Arc<dyn FailureDestination>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -169,12 +225,14 @@ impl Service {
         Self::from_config(ServiceConfig::from_env()?).await
     }
 
-    /// AWS clients from the SDK's environment ([`AwsSetup::from_env`]) and the worker id (configured, or the
-    /// default: the ECS task id, else the host name plus a random suffix).
+    /// AWS clients from the SDK's environment ([`AwsSetup::from_env`]), the on-failure destination
+    /// ([`AwsSetup::on_failure_destination`]) and the worker id (configured, or the default: the ECS task
+    /// id, else the host name plus a random suffix).
     ///
     /// # Errors
     ///
-    /// [`ServiceError::MissingRegion`], [`ServiceError::Credentials`], [`ServiceError::Store`].
+    /// [`ServiceError::MissingRegion`], [`ServiceError::Credentials`], [`ServiceError::Store`],
+    /// [`ServiceError::OnFailureFile`].
     pub async fn from_config(mut config: ServiceConfig) -> Result<Self, ServiceError> {
         let worker_id = resolve_worker_id(&config).await;
         config.worker_id = Some(worker_id.clone());
@@ -182,6 +240,7 @@ impl Service {
             let aws = AwsSetup::from_env().await?;
             let store = aws.lease_store(&config)?;
             let source = aws.record_source(&config);
+            let on_failure = aws.on_failure_destination(&config)?;
             tracing::info!(
                 stream = config.stream.as_str(),
                 kinesis = %aws.kinesis_endpoint,
@@ -189,14 +248,19 @@ impl Service {
                 lease_table = %config.lease_table,
                 "AWS clients ready"
             );
-            Ok(Self::with_components(config, store, source).await)
+            let service = Self::with_components(config, store, source).await;
+            Ok(match on_failure {
+                Some(destination) => service.with_on_failure(destination),
+                None => service,
+            })
         }
         .instrument(tracing::info_span!("kcl", worker_id = %worker_id))
         .await
     }
 
     /// A service over a lease store and record source built by the caller (another store, the in-process
-    /// emulator in tests).
+    /// emulator in tests). A `KCL_ON_FAILURE_FILE` is opened when the service runs; for
+    /// `KCL_ON_FAILURE_STREAM`, give the destination with [`with_on_failure`](Self::with_on_failure).
     pub async fn with_components(
         config: ServiceConfig,
         store: Arc<dyn LeaseStore>,
@@ -208,7 +272,16 @@ impl Service {
             worker_id,
             store,
             source,
+            on_failure: None,
         }
+    }
+
+    /// Sends the batches the worker gives up on to `destination` ([`kcl_core::WorkerBuilder::on_failure`]),
+    /// instead of the one the configuration names.
+    #[must_use]
+    pub fn with_on_failure(mut self, destination: Arc<dyn FailureDestination>) -> Self {
+        self.on_failure = Some(destination);
+        self
     }
 
     /// The worker id.
@@ -257,11 +330,33 @@ impl Service {
             worker_id,
             store,
             source,
+            on_failure,
         } = self;
-        let worker = Worker::builder(store, source, factory, worker_id.clone())
-            .config(config.worker.clone())
-            .build()
-            .map_err(ServiceError::Worker)?;
+        let on_failure = match (on_failure, &config.on_failure) {
+            (Some(destination), _) => Some(destination),
+            (None, Some(OnFailure::File(path))) => Some(on_failure_file(path)?),
+            (None, Some(OnFailure::Stream(stream))) => {
+                return Err(ServiceError::OnFailureStreamNotGiven(stream.as_str().to_owned()))
+            }
+            (None, None) => None,
+        };
+        let policy = config.worker.processing();
+        if on_failure.is_some()
+            && policy.maximum_retry_attempts().is_none()
+            && policy.maximum_record_age().is_none()
+        {
+            tracing::warn!(
+                "an on-failure destination is set but no batch is ever given up on: set \
+                 KCL_MAX_RETRY_ATTEMPTS or KCL_MAX_RECORD_AGE"
+            );
+        }
+        let mut builder =
+            Worker::builder(store, source, factory, worker_id.clone()).config(config.worker.clone());
+        if let Some(destination) = on_failure {
+            tracing::info!(destination = ?config.on_failure, "on-failure destination");
+            builder = builder.on_failure(destination);
+        }
+        let worker = builder.build().map_err(ServiceError::Worker)?;
         #[cfg(feature = "http")]
         let metrics = match config.http_addr {
             Some(_) => Some(http::prometheus().map_err(ServiceError::Http)?),
@@ -337,6 +432,17 @@ impl Service {
                 Err(ServiceError::Worker(e))
             }
         }
+    }
+}
+
+/// The `KCL_ON_FAILURE_FILE` destination, opened (created if missing) for appending.
+fn on_failure_file(path: &Path) -> Result<Arc<dyn FailureDestination>, ServiceError> {
+    match JsonLinesDestination::open(path) {
+        Ok(destination) => Ok(Arc::new(destination)),
+        Err(source) => Err(ServiceError::OnFailureFile {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -431,7 +537,7 @@ pub async fn main(factory: impl ShardRecordProcessorFactory) -> ExitCode {
             Err(e) => {
                 tracing::error!(error = %DisplayChain(&e), "cannot start");
                 return match e {
-                    ServiceError::Env(_) => ExitCode::from(2),
+                    ServiceError::Env(_) | ServiceError::OnFailureFile { .. } => ExitCode::from(2),
                     _ => ExitCode::FAILURE,
                 };
             }

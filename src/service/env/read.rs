@@ -5,6 +5,7 @@
 use std::time::{Duration, SystemTime};
 
 use kcl_core::InitialPosition;
+use serde_json::Value;
 
 use super::EnvError;
 
@@ -111,6 +112,49 @@ pub(super) fn boolean(v: &str) -> Result<bool, String> {
     }
 }
 
+/// The patterns of `KCL_FILTER_PATTERNS`, each as JSON text for [`kcl_core::FilterCriteria::new`]: a
+/// JSON array whose items are patterns (objects, or their JSON text as strings) or Lambda's
+/// `{"Pattern": "<JSON text>"}` items; Lambda's `FilterCriteria` object
+/// `{"Filters": [{"Pattern": "<JSON text>"}]}`; or one pattern object.
+pub(super) fn filter_patterns(v: &str) -> Result<Vec<String>, String> {
+    const EXAMPLE: &str = r#"[{"data":{"type":["order"]}}]"#;
+    let value: Value = serde_json::from_str(v)
+        .map_err(|e| format!("not JSON ({e}); write a JSON array of patterns, e.g. {EXAMPLE}"))?;
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Object(mut object) if object.contains_key("Filters") => match object.remove("Filters") {
+            Some(Value::Array(items)) if object.is_empty() => items,
+            _ => {
+                return Err(r#"in Lambda's form, write {"Filters": [{"Pattern": "<pattern JSON>"}, ...]} and nothing else"#
+                    .to_owned())
+            }
+        },
+        object @ Value::Object(_) => vec![object],
+        _ => return Err(format!("not a JSON array of patterns; write e.g. {EXAMPLE}")),
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::Object(object) if object.len() == 1 && object.contains_key("Pattern") => {
+                match &object["Pattern"] {
+                    Value::String(text) => Ok(text.clone()),
+                    // Lambda takes the pattern as text; the object itself is as clear.
+                    pattern @ Value::Object(_) => Ok(pattern.to_string()),
+                    _ => Err(format!(
+                        "patterns[{i}]: \"Pattern\" must hold a pattern (a JSON object, or its JSON text)"
+                    )),
+                }
+            }
+            object @ Value::Object(_) => Ok(object.to_string()),
+            Value::String(text) => Ok(text),
+            other => Err(format!(
+                "patterns[{i}] is {other}, not a pattern: each item is a JSON object such as {{\"data\":{{\"type\":[\"order\"]}}}}"
+            )),
+        })
+        .collect()
+}
+
 /// The variable a [`kcl_core::ConfigError`] field comes from.
 pub(super) fn variable_of(field: &str) -> &'static str {
     match field {
@@ -121,6 +165,13 @@ pub(super) fn variable_of(field: &str) -> &'static str {
         "max_records_per_call" => "KCL_MAX_RECORDS",
         "max_leases_per_worker" => "KCL_MAX_LEASES_PER_WORKER",
         "fatal_error_attempts" => "KCL_FATAL_ERROR_ATTEMPTS",
+        "processing.batch_size" => "KCL_BATCH_SIZE",
+        "processing.maximum_batching_window" => "KCL_MAX_BATCHING_WINDOW",
+        "processing.maximum_retry_attempts" => "KCL_MAX_RETRY_ATTEMPTS",
+        "processing.maximum_record_age" => "KCL_MAX_RECORD_AGE",
+        "processing.filters" => "KCL_FILTER_PATTERNS",
+        "processing.tumbling_window" => "KCL_TUMBLING_WINDOW",
+        "processing.parallelization_factor" => "KCL_PARALLELIZATION_FACTOR",
         _ => "KCL_* (worker settings)",
     }
 }

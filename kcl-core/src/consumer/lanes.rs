@@ -13,6 +13,8 @@
 //! processor that checkpoints on its own can reach no further than the watermark.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -128,9 +130,20 @@ impl ShardConsumer {
         let mut ending: Option<Vec<crate::record::ChildShard>> = None;
         let cap = cfg.prefetch_max_records();
         let batch_size = cfg.processing().batch_size().unwrap_or(usize::MAX);
+        // The watermark checkpoint is written beside the lanes (polled in the same `select!`), never
+        // instead of them: a lane's processor may be checkpointing on its own, holding the lease's write
+        // lock, and awaiting the watermark write without polling the lanes would wait for it forever.
+        let mut writing: Option<Pin<Box<dyn Future<Output = Option<Stop>> + Send + '_>>> = None;
+        // The watermark moved since the last write started.
+        let mut moved = false;
         let stop = loop {
             if let Some(stop) = self.stopping() {
                 break stop;
+            }
+            if writing.is_none() && moved {
+                moved = false;
+                let low = lock(&watermark).low();
+                writing = Some(Box::pin(self.checkpoint_for_worker(checkpointer, low)));
             }
             // Dispatch what is ready while the records in flight stay under the prefetch cap.
             while ending.is_none() && lock(&watermark).in_flight() < cap {
@@ -178,6 +191,12 @@ impl ShardConsumer {
             }
             if running.is_empty() && queues.iter().all(VecDeque::is_empty) {
                 if let Some(children) = ending.take() {
+                    // No lane runs now, so nothing else holds the lease's write lock.
+                    if let Some(write) = writing.take() {
+                        if let Some(stop) = write.await {
+                            break stop;
+                        }
+                    }
                     checkpointer.reached_shard_end();
                     self.create_children(&children).await;
                     break Stop::ShardEnd;
@@ -205,8 +224,11 @@ impl ShardConsumer {
                     if let Delivery::Stop(stop) = outcome {
                         break stop;
                     }
-                    let low = lock(&watermark).low();
-                    if let Some(stop) = self.checkpoint_for_worker(checkpointer, low).await {
+                    moved = true;
+                }
+                written = async { writing.as_mut().expect("a write in flight").await }, if writing.is_some() => {
+                    writing = None;
+                    if let Some(stop) = written {
                         break stop;
                     }
                 }
@@ -237,10 +259,29 @@ impl ShardConsumer {
                 () = wait => {}
             }
         };
-        // Let the batches in flight end (each stops at its next call boundary), then hand the lanes back.
-        while let Some((i, processor, _)) = running.next().await {
-            slots[i] = Some(processor);
-        }
+        // Let the batches in flight end (each stops at its next call boundary) and the watermark write
+        // finish, side by side, then hand the lanes back.
+        let drain = async {
+            while let Some((i, processor, _)) = running.next().await {
+                slots[i] = Some(processor);
+            }
+        };
+        let write = async {
+            if let Some(write) = writing.take() {
+                write.await;
+            }
+        };
+        tokio::join!(drain, write);
+        // A graceful stop writes the final watermark, so the next owner starts right after it.
+        let stop = match stop {
+            Stop::Shutdown | Stop::HandOff => {
+                let low = lock(&watermark).low();
+                self.checkpoint_for_worker(checkpointer, low)
+                    .await
+                    .unwrap_or(stop)
+            }
+            other => other,
+        };
         lanes.processors = slots.into_iter().flatten().collect();
         stop
     }

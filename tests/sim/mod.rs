@@ -23,6 +23,7 @@
 //! - the stored checkpoint never moves backwards, a deleted (finished) lease is never created again, and
 //!   no processor checkpoints successfully once a newer processor of its shard was initialized;
 //! - no processor starts a batch once a newer processor of its shard was initialized;
+//! - no `process_records` call hangs, and graceful shutdowns end;
 //! - at the end every unfinished lease is owned by a live worker, and live workers' counts differ by at
 //!   most one.
 //!
@@ -63,6 +64,11 @@ const CHAOS: Duration = Duration::from_secs(40);
 const SETTLE: Duration = Duration::from_secs(90);
 const MAX_OPEN_SHARDS: usize = 10;
 const INJECTED_PANIC: &str = "sim: injected processor panic";
+/// How long the fleet waits for graceful shutdowns still in progress when the chaos ends.
+const SHUTDOWN_BOUND: Duration = Duration::from_secs(60);
+/// A `process_records` call that has not returned after this long (virtual) is stuck: a call is 0-40 ms
+/// of work plus a checkpoint, whose retries end with the lease's validity (at most 4 s).
+const STUCK_CALL: Duration = Duration::from_secs(10);
 
 /// What one processor instance does with checkpoints in `process_records`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1068,8 +1074,13 @@ async fn simulate(seed: u64, renewal: LeaseRenewal) -> Outcome {
     if fleet.live().is_empty() {
         fleet.spawn("w-final".into());
     }
-    for (_, task) in fleet.shutting_down.drain(..) {
-        let _ = task.await;
+    // Graceful shutdowns still in progress must end. Bounded, so that a consumer that never returns
+    // (a deadlock) is a violation rather than a run that never ends.
+    let mut stuck_shutdowns = Vec::new();
+    for (id, task) in fleet.shutting_down.drain(..) {
+        if tokio::time::timeout(SHUTDOWN_BOUND, task).await.is_err() {
+            stuck_shutdowns.push(id);
+        }
     }
 
     // Settle: until everything is processed and the leases are balanced (or the time is up).
@@ -1126,6 +1137,19 @@ async fn simulate(seed: u64, renewal: LeaseRenewal) -> Outcome {
     }
     let layout = shard_layout(&source).await;
     let events = shared.events.lock().unwrap().clone();
+    for id in stuck_shutdowns {
+        let begun = events
+            .iter()
+            .rposition(|e| matches!(&e.kind, Kind::ShutdownBegin { worker } if *worker == id))
+            .unwrap_or(0);
+        violations.push((
+            begun,
+            format!(
+                "the graceful shutdown of {id} did not end within {} s after the chaos",
+                SHUTDOWN_BOUND.as_secs()
+            ),
+        ));
+    }
     let (mut found, duplicates) = check(&events, &produced, &layout);
     violations.append(&mut found);
     violations.sort_by_key(|(at, _)| *at);
@@ -1235,6 +1259,21 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
     let mut deleted: BTreeSet<String> = BTreeSet::new();
     let mut first_batch_of_shard: BTreeMap<String, usize> = BTreeMap::new();
     let mut last_first_delivery_of_shard: BTreeMap<String, usize> = BTreeMap::new();
+    // `process_records` calls in progress: proc -> the event index of its `BatchStart`.
+    let mut open_calls: BTreeMap<u32, usize> = BTreeMap::new();
+    let stuck = |v: &mut Vec<(usize, String)>, proc: u32, since: usize, until_ms: u64, how: &str| {
+        let since_ms = events[since].at_ms;
+        if until_ms.saturating_sub(since_ms) >= STUCK_CALL.as_millis() as u64 {
+            v.push((
+                since,
+                format!(
+                    "proc {proc}: process_records started at {since_ms} ms had not returned {} ms later \
+                     ({how}): the consumer is stuck",
+                    until_ms - since_ms
+                ),
+            ));
+        }
+    };
 
     for (at, ev) in events.iter().enumerate() {
         match &ev.kind {
@@ -1267,6 +1306,7 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
                 worker_procs.entry(worker.clone()).or_default().push(*proc);
             }
             Kind::BatchStart { proc, shard } => {
+                open_calls.insert(*proc, at);
                 if let Some(p) = procs.get_mut(proc) {
                     p.batch_starts.push(at);
                 } else {
@@ -1276,8 +1316,14 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
                     ));
                 }
             }
+            Kind::BatchEnd { proc, .. } => {
+                open_calls.remove(proc);
+            }
             Kind::Processed { proc, shard, recs } | Kind::Failed { proc, shard, recs } => {
                 let ok = matches!(ev.kind, Kind::Processed { .. });
+                if !ok {
+                    open_calls.remove(proc);
+                }
                 if recs.is_empty() {
                     continue;
                 }
@@ -1368,6 +1414,9 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
             }
             Kind::Crash { worker } => {
                 for proc in worker_procs.get(worker).into_iter().flatten() {
+                    if let Some(since) = open_calls.remove(proc) {
+                        stuck(&mut v, *proc, since, ev.at_ms, "until its worker crashed");
+                    }
                     if let Some(p) = procs.get_mut(proc) {
                         if p.end.is_empty() {
                             p.end = "crashed";
@@ -1414,6 +1463,12 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
             }
             _ => {}
         }
+    }
+
+    // Liveness: no call hangs (a call still open at the end of the run is stuck if it is old).
+    let end_ms = events.last().map_or(0, |e| e.at_ms);
+    for (proc, since) in &open_calls {
+        stuck(&mut v, *proc, *since, end_ms, "at the end of the run");
     }
 
     // Loss.

@@ -20,6 +20,7 @@
 //! - a redelivery across processors only follows a crash, a lost lease, or a failed batch or checkpoint:
 //!   never a graceful shutdown or a balancing handoff whose checkpoint succeeded, nor a finished shard
 //!   (balancing moves are cooperative handoffs: the previous owner checkpoints in `shutdown_requested`);
+//! - no stored checkpoint passes a record that was never processed;
 //! - the stored checkpoint never moves backwards, a deleted (finished) lease is never created again, and
 //!   no processor checkpoints successfully once a newer processor of its shard was initialized;
 //! - no processor starts a batch once a newer processor of its shard was initialized;
@@ -1183,15 +1184,18 @@ fn processed(shared: &Shared) -> BTreeSet<(u32, u64)> {
         .collect()
 }
 
-/// Each shard's records in order (sequence numbers) and its parents.
+/// Each shard's records in order (sequence numbers, keys and counters) and its parents.
 struct Layout {
     order: BTreeMap<String, Vec<String>>,
+    /// The key and producer counter (`k<key>:<n>`) of each record, in the order of `order`.
+    records: BTreeMap<String, Vec<(u32, u64)>>,
     parents: BTreeMap<String, Vec<String>>,
 }
 
 async fn shard_layout(source: &Arc<dyn RecordSource>) -> Layout {
     let mut layout = Layout {
         order: BTreeMap::new(),
+        records: BTreeMap::new(),
         parents: BTreeMap::new(),
     };
     let shards = source
@@ -1205,11 +1209,13 @@ async fn shard_layout(source: &Arc<dyn RecordSource>) -> Layout {
             .await
             .expect("records for the checks");
         seqs.extend(records.iter().map(|r| r.sequence_number.to_string()));
+        let recs = records.iter().map(|r| parse(&r.data)).collect();
         layout.parents.insert(
             shard.shard_id.clone(),
             shard.parents().map(str::to_owned).collect(),
         );
-        layout.order.insert(shard.shard_id, seqs);
+        layout.order.insert(shard.shard_id.clone(), seqs);
+        layout.records.insert(shard.shard_id, recs);
     }
     layout
 }
@@ -1259,6 +1265,8 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
     let mut deleted: BTreeSet<String> = BTreeSet::new();
     let mut first_batch_of_shard: BTreeMap<String, usize> = BTreeMap::new();
     let mut last_first_delivery_of_shard: BTreeMap<String, usize> = BTreeMap::new();
+    // Per shard: which records were processed (by any processor), and how many from the first on.
+    let mut processed_prefix: HashMap<&str, (Vec<bool>, usize)> = HashMap::new();
     // `process_records` calls in progress: proc -> the event index of its `BatchStart`.
     let mut open_calls: BTreeMap<u32, usize> = BTreeMap::new();
     let stuck = |v: &mut Vec<(usize, String)>, proc: u32, since: usize, until_ms: u64, how: &str| {
@@ -1368,6 +1376,16 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
                 p.batches.push((at, first, last, ok));
                 p.last_batch_failed = !ok;
                 if ok {
+                    let len = layout.order.get(shard).map_or(0, Vec::len);
+                    let (flags, prefix) = processed_prefix
+                        .entry(shard.as_str())
+                        .or_insert_with(|| (vec![false; len], 0));
+                    for i in &idx {
+                        flags[*i] = true;
+                    }
+                    while flags.get(*prefix) == Some(&true) {
+                        *prefix += 1;
+                    }
                     first_batch_of_shard.entry(shard.clone()).or_insert(at);
                     for (k, n, _) in recs {
                         deliveries += 1;
@@ -1436,6 +1454,24 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
                 }
             }
             Kind::StoreCheckpoint { key, at: cp, .. } => {
+                // No checkpoint passes a record that was never processed.
+                let shard_len = layout.order.get(key).map_or(0, Vec::len);
+                let covers = if cp.is_shard_end() {
+                    shard_len
+                } else {
+                    position(key, &cp.to_string()).unwrap_or(0)
+                };
+                let done = processed_prefix.get(key.as_str()).map_or(0, |(_, n)| *n);
+                if covers > done {
+                    let (k, n) = layout.records[key][done];
+                    v.push((
+                        at,
+                        format!(
+                            "the checkpoint of {key} was stored at {cp} (its first {covers} records) while \
+                             record {done} (k{k}:{n}) was never processed"
+                        ),
+                    ));
+                }
                 if let Some(prev) = stored.get(key) {
                     if cp < prev {
                         v.push((

@@ -33,6 +33,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+mod md5;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, Once};

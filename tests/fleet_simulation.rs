@@ -5,7 +5,11 @@
 //!   events around them.
 //! - `KCL_SIM_THREADS` (default: the machine's cores) and `KCL_SIM_MAX_SECONDS` (no limit by default)
 //!   bound a long run; `KCL_SIM_MIN_SEEDS` fails the test if fewer seeds than that fit in the time
-//!   limit. The seeds per second are printed.
+//!   limit. The seeds per second are printed, and how many seeds ran with a processing policy and with
+//!   a parallelization factor above 1 (lanes).
+//! - `KCL_SIM_LANE_CHECKPOINTS=off` keeps lane processors from checkpointing on their own in
+//!   `process_records` (they still do in `shutdown_requested` and `shard_ended`): the run without the
+//!   trigger of the defect pinned in [`lane_processors_that_checkpoint_on_their_own_do_not_hang`].
 //!
 //! Long runs: `scripts/fleet-sim.sh 0..100000` (release build, all cores).
 
@@ -47,15 +51,19 @@ fn fleet_simulation_keeps_every_invariant_on_every_seed() {
         assert!(outcome.ok(), "{}", outcome.report());
         return;
     }
-    let (failures, ran, wall) = sim::run_many(seeds.clone(), threads, limit);
+    let (failures, coverage, wall) = sim::run_many(seeds.clone(), threads, limit);
+    let ran = coverage.ran;
     println!(
         "fleet simulation: seeds {}..{}: {ran} run, {} failed, {:.1} s wall on {threads} thread(s), \
-         {:.1} seeds/s",
+         {:.1} seeds/s; {} with a processing policy, {} with a parallelization factor > 1 ({} lane groups)",
         seeds.start,
         seeds.end,
         failures.len(),
         wall.as_secs_f64(),
-        ran as f64 / wall.as_secs_f64().max(1e-9)
+        ran as f64 / wall.as_secs_f64().max(1e-9),
+        coverage.with_policy,
+        coverage.with_lanes,
+        coverage.lane_groups
     );
     if ran < requested {
         println!("fleet simulation: time limit reached after {ran} of {requested} seeds");
@@ -102,8 +110,30 @@ fn a_seed_replays_exactly() {
 fn pinned_seeds_of_fixed_defects() {
     for seed in [0, 3, 5, 5814, 21365, 44, 86, 125, 14, 26, 36, 16261] {
         for renewal in [LeaseRenewal::PerLease, LeaseRenewal::Heartbeat] {
-            let outcome = sim::run_in(seed, renewal);
+            // Without processing policies: the schedules that exposed these defects were drawn before
+            // policies existed, and a policy on a worker changes what the seed does.
+            let outcome = sim::run_in(seed, renewal, sim::Policies::Off);
             assert!(outcome.ok(), "{renewal:?}: {}", outcome.report());
         }
+    }
+}
+
+/// Seeds that show a defect of kcl-core not fixed yet (this test fails until it is): with a
+/// parallelization factor above 1, a lane processor that checkpoints in `process_records` holds the
+/// lease's lock while the store write is in flight (store latency, or a retry's backoff). If another
+/// lane's batch ends meanwhile, the consumer awaits its own watermark checkpoint on that lock inside the
+/// `select!` arm, which stops polling the lanes: neither ever proceeds, and the consumer never returns.
+/// With heartbeat renewals (odd seeds) the shard stalls for good: its records are never processed, and a
+/// graceful shutdown of the worker never ends. With per-lease renewals (even seeds) the lease, unrenewed
+/// behind the same lock, runs out; another worker takes the shard and redelivers what the stuck consumer
+/// had processed, while the stuck consumer is never told.
+///
+/// What a seed with processing policies does was seen to differ between two builds of the same sources
+/// (each build replays its runs exactly); these seeds hit the defect on every build tried.
+#[test]
+fn lane_processors_that_checkpoint_on_their_own_do_not_hang() {
+    for seed in [0, 5, 7, 8, 13, 14] {
+        let outcome = sim::run(seed);
+        assert!(outcome.ok(), "{}", outcome.report());
     }
 }

@@ -8,21 +8,32 @@
 //! (lost fences, throttling, timeouts before and after the write landed, latency) and source faults
 //! (internal failures, throttling) switched on and off, and processors that checkpoint every batch, every N batches, in
 //! the middle of a batch, in two phases, or never (only in `shutdown_requested` and `shard_ended`), and
-//! that sometimes return errors or panic. After the chaos the faults stop and the fleet gets time to
+//! that sometimes return errors or panic. On two seeds in three, workers also draw a Lambda-style
+//! [`ProcessingPolicy`] (batch size, batching window, bisection on error, and on some a parallelization
+//! factor of 2-4: one processor per *lane*, fed the shard's records whose partition key hashes to it; the
+//! lanes of one consumer form a *group*). After the chaos the faults stop and the fleet gets time to
 //! converge; then the invariants are checked over the recorded event log:
 //!
 //! - no loss: every produced record was processed (a `process_records` call returned `Ok` on it);
 //! - per key, first deliveries come in producer order;
 //! - each processor starts right after the checkpoint it was initialized with and moves through its
-//!   shard without gaps: a batch follows the previous one, or repeats it after a failure — so every
-//!   redelivery is a contiguous replay starting after a checkpoint;
+//!   shard without gaps: a batch follows the previous one, or repeats it (or its first half, when
+//!   bisected) after a failure — so every redelivery is a contiguous replay starting after a checkpoint.
+//!   A lane processor does the same through its lane: exactly the shard's records of its keys (by the
+//!   MD5 rule), in order;
 //! - every record of a parent shard is processed before any record of its children;
-//! - a redelivery across processors only follows a crash, a lost lease, or a failed batch or checkpoint:
+//! - a redelivery across consumers only follows a crash, a lost lease, or a failed batch or checkpoint:
 //!   never a graceful shutdown or a balancing handoff whose checkpoint succeeded, nor a finished shard
-//!   (balancing moves are cooperative handoffs: the previous owner checkpoints in `shutdown_requested`);
+//!   (balancing moves are cooperative handoffs: the previous owner checkpoints in `shutdown_requested`).
+//!   The next consumer starts at or after the first record its predecessor had not processed (with
+//!   lanes, the low watermark: records other lanes processed above it may come again);
+//! - no stored checkpoint passes a record that was never processed (with lanes: neither the worker's
+//!   low-watermark checkpoints nor a lane processor's own);
 //! - the stored checkpoint never moves backwards, a deleted (finished) lease is never created again, and
-//!   no processor checkpoints successfully once a newer processor of its shard was initialized;
-//! - no processor starts a batch once a newer processor of its shard was initialized;
+//!   no processor checkpoints successfully once a newer consumer of its shard was initialized;
+//! - no processor starts a batch once a newer consumer of its shard was initialized (the lanes of one
+//!   consumer run at once; two consumers of a shard never do);
+//! - no `process_records` call hangs, and graceful shutdowns end;
 //! - at the end every unfinished lease is owned by a live worker, and live workers' counts differ by at
 //!   most one.
 //!
@@ -30,6 +41,8 @@
 //! the emulator, the store faults and every random choice here are seeded from the run's seed.
 
 #![allow(dead_code, unreachable_pub)]
+
+mod md5;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -44,8 +57,8 @@ use kcl::checkpoint::{
 use kcl::core::source::{read_available, EmulatorSource};
 use kcl::core::{
     async_trait, Backoff, Checkpointer, InitialPosition, InitializationInput, IteratorPosition, LeaseEvent,
-    LeaseRenewal, ProcessRecordsInput, ProcessorError, ProcessorErrorPolicy, ReadRequest, RecordSource,
-    ShardFilter, ShardRecordProcessor, Worker, WorkerConfig, WorkerHandle,
+    LeaseRenewal, ProcessRecordsInput, ProcessingPolicy, ProcessorError, ProcessorErrorPolicy, ReadRequest,
+    RecordSource, ShardFilter, ShardRecordProcessor, Worker, WorkerConfig, WorkerHandle,
 };
 use kcl::emulator::types::{
     CreateStreamInput, MergeShardsInput, PutRecordsInput, PutRecordsRequestEntry, ScalingType,
@@ -63,6 +76,11 @@ const CHAOS: Duration = Duration::from_secs(40);
 const SETTLE: Duration = Duration::from_secs(90);
 const MAX_OPEN_SHARDS: usize = 10;
 const INJECTED_PANIC: &str = "sim: injected processor panic";
+/// How long the fleet waits for graceful shutdowns still in progress when the chaos ends.
+const SHUTDOWN_BOUND: Duration = Duration::from_secs(60);
+/// A `process_records` call that has not returned after this long (virtual) is stuck: a call is 0-40 ms
+/// of work plus a checkpoint, whose retries end with the lease's validity (at most 4 s).
+const STUCK_CALL: Duration = Duration::from_secs(10);
 
 /// What one processor instance does with checkpoints in `process_records`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,8 +105,13 @@ pub enum Kind {
     Produced {
         count: usize,
     },
+    /// A processor was initialized. `group` is the consumer it belongs to: with a parallelization factor
+    /// `lanes` > 1 a consumer runs one processor per lane (`lane` in `0..lanes`), all of one group.
     Init {
         proc: u32,
+        group: u32,
+        lane: u8,
+        lanes: u8,
         worker: String,
         shard: String,
         checkpoint: String,
@@ -160,6 +183,8 @@ pub enum Kind {
     Spawn {
         worker: String,
         lease_s: u64,
+        /// The worker's processing policy, when not the default.
+        policy: Option<String>,
     },
     Reshard {
         what: String,
@@ -175,7 +200,12 @@ struct Shared {
     start: Instant,
     events: Mutex<Vec<Ev>>,
     next_proc: Mutex<u32>,
+    next_group: Mutex<u32>,
     seed: u64,
+    /// Whether lane processors (a parallelization factor above 1) checkpoint on their own in
+    /// `process_records` like lone ones, or only in `shutdown_requested` / `shard_ended`
+    /// (`KCL_SIM_LANE_CHECKPOINTS=off`).
+    lane_checkpoints: bool,
 }
 
 impl Shared {
@@ -194,6 +224,11 @@ pub struct Outcome {
     pub digest: u64,
     pub produced: usize,
     pub duplicates: usize,
+    /// Workers spawned with a non-default processing policy / with a parallelization factor above 1.
+    pub policy_workers: usize,
+    pub lane_workers: usize,
+    /// Consumers that ran several lane processors (groups initialized with a factor above 1).
+    pub lane_groups: usize,
 }
 
 impl Outcome {
@@ -219,11 +254,15 @@ impl Outcome {
             *counts.entry(name).or_default() += 1;
         }
         format!(
-            "seed {} (digest {:016x}): {} records produced, {} duplicate deliveries, {} events, virtual end {} ms: {counts:?}",
+            "seed {} (digest {:016x}): {} records produced, {} duplicate deliveries, {} workers with a \
+             processing policy, {} with lanes ({} lane groups), {} events, virtual end {} ms: {counts:?}",
             self.seed,
             self.digest,
             self.produced,
             self.duplicates,
+            self.policy_workers,
+            self.lane_workers,
+            self.lane_groups,
             self.events.len(),
             self.events.last().map_or(0, |e| e.at_ms)
         )
@@ -268,18 +307,27 @@ pub fn run(seed: u64) -> Outcome {
     } else {
         LeaseRenewal::PerLease
     };
-    run_in(seed, renewal)
+    run_in(seed, renewal, Policies::Drawn)
+}
+
+/// Whether the workers of a run may get a processing policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policies {
+    /// Two seeds in three draw a policy per worker (see `draw_policy`); the others keep the default.
+    Drawn,
+    /// Every worker keeps the default policy (the runs as they were before policies existed).
+    Off,
 }
 
 /// Runs one seed with the given renewal mode.
-pub fn run_in(seed: u64, renewal: LeaseRenewal) -> Outcome {
+pub fn run_in(seed: u64, renewal: LeaseRenewal, policies: Policies) -> Outcome {
     quiet_injected_panics();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .expect("runtime");
-    rt.block_on(simulate(seed, renewal))
+    rt.block_on(simulate(seed, renewal, policies))
 }
 
 /// Keeps the default panic hook for real panics but silences the ones the simulation injects.
@@ -452,6 +500,9 @@ struct Behaviour {
 struct SimProcessor {
     shared: Arc<Shared>,
     proc: u32,
+    group: u32,
+    lane: u8,
+    lanes: u8,
     worker: String,
     shard: String,
     mode: Mode,
@@ -483,6 +534,9 @@ impl ShardRecordProcessor for SimProcessor {
     async fn initialize(&mut self, input: &InitializationInput) -> Result<(), ProcessorError> {
         self.shared.push(Kind::Init {
             proc: self.proc,
+            group: self.group,
+            lane: self.lane,
+            lanes: self.lanes,
             worker: self.worker.clone(),
             shard: self.shard.clone(),
             checkpoint: input.checkpoint.to_string(),
@@ -591,6 +645,38 @@ impl ShardRecordProcessor for SimProcessor {
     }
 }
 
+/// A Lambda-style processing policy for a worker of a seed with policies: the default on a third of the
+/// workers, batching and bisection on a third, and those plus a parallelization factor of 2-4 (lanes) on
+/// the rest. Never `maximum_retry_attempts`, a maximum record age or filters: records given up on or
+/// filtered out never reach the processor, and "nothing lost" counts only processed records.
+fn draw_policy(rng: &mut StdRng) -> Option<ProcessingPolicy> {
+    let kind = rng.random_range(0..3);
+    if kind == 0 {
+        return None;
+    }
+    let mut policy = ProcessingPolicy::builder();
+    if rng.random_bool(0.75) {
+        policy = policy.batch_size(rng.random_range(1..=20));
+    }
+    policy = policy
+        .maximum_batching_window(Duration::from_millis(rng.random_range(0..=500)))
+        .bisect_batch_on_error(rng.random_bool(0.5));
+    if kind == 2 {
+        policy = policy.parallelization_factor(rng.random_range(2..=4));
+    }
+    Some(policy.build().expect("processing policy"))
+}
+
+fn describe_policy(p: &ProcessingPolicy) -> String {
+    format!(
+        "batch {:?}, window {} ms, bisect {}, lanes {}",
+        p.batch_size(),
+        p.maximum_batching_window().as_millis(),
+        p.bisect_batch_on_error(),
+        p.parallelization_factor()
+    )
+}
+
 /// A live or stopped worker of the fleet.
 struct Member {
     id: String,
@@ -611,6 +697,11 @@ struct Fleet {
     shutting_down: Vec<(String, tokio::task::JoinHandle<()>)>,
     spawned: u64,
     source_faults: Vec<FaultId>,
+    /// Whether workers of this seed draw processing policies ([`draw_policy`]).
+    policies: bool,
+    /// Workers spawned with a non-default policy, and with a parallelization factor above 1.
+    policy_workers: usize,
+    lane_workers: usize,
 }
 
 impl Fleet {
@@ -626,7 +717,7 @@ impl Fleet {
         let behaviour = Behaviour {
             fail: [0.0, 0.0, 0.02, 0.08][wrng.random_range(0..4)],
         };
-        let config = WorkerConfig::builder()
+        let builder = WorkerConfig::builder()
             .initial_position(InitialPosition::TrimHorizon)
             .lease_duration(self.lease)
             .lease_renewal(self.renewal)
@@ -647,18 +738,58 @@ impl Fleet {
             // The emulator here has no throughput limits: mostly unpaced, sometimes paced well above the
             // AWS limit (at 5 reads/s and 3 records a call a backlog outlasts the settle time). Drawn
             // last, so the draws before it are as they were.
-            .max_reads_per_second(if wrng.random_bool(0.7) { 0 } else { 50 })
-            .build()
-            .expect("worker config");
+            .max_reads_per_second(if wrng.random_bool(0.7) { 0 } else { 50 });
+        // The processing policy is drawn after everything else, and only on seeds with policies, so the
+        // draws before it are as they were, and seeds without policies run exactly as before.
+        let processing = if self.policies {
+            draw_policy(&mut wrng)
+        } else {
+            None
+        };
+        let lanes = processing
+            .as_ref()
+            .map_or(1, ProcessingPolicy::parallelization_factor);
+        if processing.is_some() {
+            self.policy_workers += 1;
+        }
+        if lanes > 1 {
+            self.lane_workers += 1;
+        }
+        let policy_text = processing.as_ref().map(describe_policy);
+        let config = match processing {
+            Some(p) => builder.processing(p),
+            None => builder,
+        }
+        .build()
+        .expect("worker config");
         let shared = Arc::clone(&self.shared);
         let factory = {
             let shared = Arc::clone(&shared);
             let worker = id.clone();
+            // The consumer calls the factory `lanes` times in a row for one shard (synchronously, so no
+            // other consumer's call comes in between): each run of `lanes` calls is one group.
+            let next_lane: Mutex<(u32, u8, String)> = Mutex::new((0, 0, String::new()));
             move |shard: &str| {
                 let proc = {
                     let mut next = shared.next_proc.lock().unwrap();
                     *next += 1;
                     *next
+                };
+                let (group, lane) = {
+                    let mut state = next_lane.lock().unwrap();
+                    let (group, lane, group_shard) = &mut *state;
+                    if *lane == 0 || group_shard != shard {
+                        // A new group (a different shard mid-group would be a kcl-core change the
+                        // checker reports: the group then has fewer lanes than `lanes`).
+                        let mut next = shared.next_group.lock().unwrap();
+                        *next += 1;
+                        *group = *next;
+                        *lane = 0;
+                        shard.clone_into(group_shard);
+                    }
+                    let this = *lane;
+                    *lane = (*lane + 1) % lanes;
+                    (*group, this)
                 };
                 let mut rng = StdRng::seed_from_u64(shared.seed ^ (u64::from(proc) << 32) ^ 0x5eed);
                 let mode = match rng.random_range(0..5) {
@@ -668,9 +799,17 @@ impl Fleet {
                     3 => Mode::TwoPhase,
                     _ => Mode::Never,
                 };
+                let mode = if lanes > 1 && !shared.lane_checkpoints {
+                    Mode::Never
+                } else {
+                    mode
+                };
                 Box::new(SimProcessor {
                     shared: Arc::clone(&shared),
                     proc,
+                    group,
+                    lane,
+                    lanes,
                     worker: worker.clone(),
                     shard: shard.to_owned(),
                     mode,
@@ -698,6 +837,7 @@ impl Fleet {
         self.shared.push(Kind::Spawn {
             worker: id.clone(),
             lease_s: self.lease.as_secs(),
+            policy: policy_text,
         });
         self.spawned += 1;
         match self.members.iter_mut().find(|m| m.id == id) {
@@ -974,12 +1114,19 @@ async fn produce(
     }
 }
 
-async fn simulate(seed: u64, renewal: LeaseRenewal) -> Outcome {
+async fn simulate(seed: u64, renewal: LeaseRenewal, policies: Policies) -> Outcome {
+    // Drawn from an rng of its own, so the schedule's draws below are as they were without policies.
+    let policies = match policies {
+        Policies::Drawn => StdRng::seed_from_u64(seed ^ 0x0070_11c1_e5a1_1e5e).random_bool(2.0 / 3.0),
+        Policies::Off => false,
+    };
     let shared = Arc::new(Shared {
         start: Instant::now(),
         events: Mutex::new(Vec::new()),
         next_proc: Mutex::new(0),
+        next_group: Mutex::new(0),
         seed,
+        lane_checkpoints: std::env::var("KCL_SIM_LANE_CHECKPOINTS").map_or(true, |v| v != "off"),
     });
     let mut rng = StdRng::seed_from_u64(seed);
     let emulator = Emulator::new(
@@ -1037,6 +1184,9 @@ async fn simulate(seed: u64, renewal: LeaseRenewal) -> Outcome {
         shutting_down: Vec::new(),
         spawned: 0,
         source_faults: Vec::new(),
+        policies,
+        policy_workers: 0,
+        lane_workers: 0,
     };
     let workers = rng.random_range(2..=5);
     for i in 0..workers {
@@ -1068,8 +1218,13 @@ async fn simulate(seed: u64, renewal: LeaseRenewal) -> Outcome {
     if fleet.live().is_empty() {
         fleet.spawn("w-final".into());
     }
-    for (_, task) in fleet.shutting_down.drain(..) {
-        let _ = task.await;
+    // Graceful shutdowns still in progress must end. Bounded, so that a consumer that never returns
+    // (a deadlock) is a violation rather than a run that never ends.
+    let mut stuck_shutdowns = Vec::new();
+    for (id, task) in fleet.shutting_down.drain(..) {
+        if tokio::time::timeout(SHUTDOWN_BOUND, task).await.is_err() {
+            stuck_shutdowns.push(id);
+        }
     }
 
     // Settle: until everything is processed and the leases are balanced (or the time is up).
@@ -1126,6 +1281,19 @@ async fn simulate(seed: u64, renewal: LeaseRenewal) -> Outcome {
     }
     let layout = shard_layout(&source).await;
     let events = shared.events.lock().unwrap().clone();
+    for id in stuck_shutdowns {
+        let begun = events
+            .iter()
+            .rposition(|e| matches!(&e.kind, Kind::ShutdownBegin { worker } if *worker == id))
+            .unwrap_or(0);
+        violations.push((
+            begun,
+            format!(
+                "the graceful shutdown of {id} did not end within {} s after the chaos",
+                SHUTDOWN_BOUND.as_secs()
+            ),
+        ));
+    }
     let (mut found, duplicates) = check(&events, &produced, &layout);
     violations.append(&mut found);
     violations.sort_by_key(|(at, _)| *at);
@@ -1136,6 +1304,19 @@ async fn simulate(seed: u64, renewal: LeaseRenewal) -> Outcome {
             handle.abort().await;
         }
     }
+    let lane_groups = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                Kind::Init {
+                    lane: 0,
+                    lanes: 2..,
+                    ..
+                }
+            )
+        })
+        .count();
     Outcome {
         seed,
         violations,
@@ -1143,6 +1324,9 @@ async fn simulate(seed: u64, renewal: LeaseRenewal) -> Outcome {
         digest,
         produced: produced.len(),
         duplicates,
+        policy_workers: fleet.policy_workers,
+        lane_workers: fleet.lane_workers,
+        lane_groups,
     }
 }
 
@@ -1159,15 +1343,18 @@ fn processed(shared: &Shared) -> BTreeSet<(u32, u64)> {
         .collect()
 }
 
-/// Each shard's records in order (sequence numbers) and its parents.
+/// Each shard's records in order (sequence numbers, keys and counters) and its parents.
 struct Layout {
     order: BTreeMap<String, Vec<String>>,
+    /// The key and producer counter (`k<key>:<n>`) of each record, in the order of `order`.
+    records: BTreeMap<String, Vec<(u32, u64)>>,
     parents: BTreeMap<String, Vec<String>>,
 }
 
 async fn shard_layout(source: &Arc<dyn RecordSource>) -> Layout {
     let mut layout = Layout {
         order: BTreeMap::new(),
+        records: BTreeMap::new(),
         parents: BTreeMap::new(),
     };
     let shards = source
@@ -1175,19 +1362,54 @@ async fn shard_layout(source: &Arc<dyn RecordSource>) -> Layout {
         .await
         .expect("listing shards for the checks");
     for shard in shards {
-        let mut seqs = Vec::new();
         let mut reader = source.open_reader(ReadRequest::new(&shard.shard_id, IteratorPosition::TrimHorizon));
         let records = read_available(reader.as_mut())
             .await
             .expect("records for the checks");
-        seqs.extend(records.iter().map(|r| r.sequence_number.to_string()));
+        let seqs = records.iter().map(|r| r.sequence_number.to_string()).collect();
+        let recs = records.iter().map(|r| parse(&r.data)).collect();
         layout.parents.insert(
             shard.shard_id.clone(),
             shard.parents().map(str::to_owned).collect(),
         );
-        layout.order.insert(shard.shard_id, seqs);
+        layout.order.insert(shard.shard_id.clone(), seqs);
+        layout.records.insert(shard.shard_id, recs);
     }
     layout
+}
+
+/// A shard's records split into lanes for one parallelization factor: each record's lane (its key's MD5
+/// modulo the factor, kcl-core's rule) and its rank among the records of that lane.
+struct LaneIndex {
+    lane: Vec<u8>,
+    rank: Vec<usize>,
+}
+
+impl LaneIndex {
+    fn new(records: &[(u32, u64)], lanes: u8, key_lanes: &mut HashMap<(u32, u8), u8>) -> Self {
+        let mut next = vec![0usize; usize::from(lanes.max(1))];
+        let mut index = LaneIndex {
+            lane: Vec::with_capacity(records.len()),
+            rank: Vec::with_capacity(records.len()),
+        };
+        for (k, _) in records {
+            let lane = *key_lanes
+                .entry((*k, lanes))
+                .or_insert_with(|| md5::lane_of(&format!("k{k}"), lanes));
+            index.lane.push(lane);
+            index.rank.push(next[usize::from(lane)]);
+            next[usize::from(lane)] += 1;
+        }
+        index
+    }
+
+    /// The rank in `lane` of the first record of that lane at or after record `start`.
+    fn rank_at(&self, lane: u8, start: usize) -> usize {
+        self.lane[..start.min(self.lane.len())]
+            .iter()
+            .filter(|l| **l == lane)
+            .count()
+    }
 }
 
 /// A processor instance as the log shows it.
@@ -1195,15 +1417,61 @@ async fn shard_layout(source: &Arc<dyn RecordSource>) -> Layout {
 struct Proc {
     shard: String,
     worker: String,
+    /// The consumer it belongs to, its lane and the consumer's lane count (1: a lone processor).
+    group: u32,
+    lane: u8,
+    lanes: u8,
     init_at: usize,
+    /// The record (index in the shard) after the checkpoint it was initialized with.
     start: usize,
-    /// (event index, first record index, last record index, ok) per non-empty batch.
+    /// The same as a rank in its lane (`start` for a lone processor).
+    start_rank: usize,
+    /// (event index, first rank, last rank, ok) per non-empty batch; ranks in the processor's lane (for a
+    /// lone processor the lane is the whole shard, and a rank is the record's index).
     batches: Vec<(usize, usize, usize, bool)>,
+    /// The shard indices of every record it processed (a call returned `Ok` on it).
+    ok_records: Vec<usize>,
     batch_starts: Vec<usize>,
     ok_checkpoints: Vec<usize>,
     /// How it ended: "lost", "shutdown-ok", "shutdown-failed", "ended", "crashed" or "" (still running).
     end: &'static str,
+    /// Its checkpoint in `shutdown_requested` succeeded.
+    shutdown_checkpointed: bool,
     last_batch_failed: bool,
+}
+
+/// One consumer's processors (its lanes, in lane order) with their ids.
+type Group<'a> = Vec<(u32, &'a Proc)>;
+
+/// Whether a consumer's end promises that its successor redelivers nothing it finished: a graceful
+/// shutdown or handoff whose checkpoint succeeded, a finished shard, or a stop without a callback that
+/// no failed batch explains.
+fn unexplained_redelivery(lanes: &[&Proc]) -> bool {
+    if let [p] = lanes {
+        return match p.end {
+            "shutdown-ok" | "ended" => true,
+            // Stopped without a callback (RetryThenStop): only after a failed batch.
+            "" => !p.last_batch_failed,
+            // Crashed, lease lost, or shutdown with a failed batch or checkpoint.
+            _ => false,
+        };
+    }
+    // Lanes. Every lane gets `shutdown_requested`, and every lane's `checkpoint()` writes the same
+    // position, the shard's low watermark once the batches in flight have ended: one lane's success
+    // puts it in the store. A failed batch in a lane is below the watermark's reach anyway (its records
+    // are not finished, so they are not in the finished prefix the successor must not redeliver), so,
+    // unlike a lone processor's, it does not excuse a redelivery after a successful shutdown checkpoint.
+    if lanes.iter().any(|p| matches!(p.end, "crashed" | "lost")) {
+        return false;
+    }
+    if lanes.iter().any(|p| p.end == "ended" || p.shutdown_checkpointed) {
+        return true;
+    }
+    if lanes.iter().all(|p| p.end.is_empty()) {
+        // Stopped without a callback (RetryThenStop): only after a failed batch in some lane.
+        return !lanes.iter().any(|p| p.last_batch_failed);
+    }
+    false
 }
 
 fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Vec<(usize, String)>, usize) {
@@ -1226,6 +1494,8 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
             }
         }
     };
+    let mut key_lanes: HashMap<(u32, u8), u8> = HashMap::new();
+    let mut lane_indexes: HashMap<(String, u8), LaneIndex> = HashMap::new();
     let mut procs: BTreeMap<u32, Proc> = BTreeMap::new();
     let mut worker_procs: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     let mut first_seen: BTreeMap<(u32, u64), usize> = BTreeMap::new();
@@ -1235,11 +1505,31 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
     let mut deleted: BTreeSet<String> = BTreeSet::new();
     let mut first_batch_of_shard: BTreeMap<String, usize> = BTreeMap::new();
     let mut last_first_delivery_of_shard: BTreeMap<String, usize> = BTreeMap::new();
+    // Per shard: which records were processed (by any processor), and how many from the first on.
+    let mut processed_prefix: HashMap<&str, (Vec<bool>, usize)> = HashMap::new();
+    // `process_records` calls in progress: proc -> the event index of its `BatchStart`.
+    let mut open_calls: BTreeMap<u32, usize> = BTreeMap::new();
+    let stuck = |v: &mut Vec<(usize, String)>, proc: u32, since: usize, until_ms: u64, how: &str| {
+        let since_ms = events[since].at_ms;
+        if until_ms.saturating_sub(since_ms) >= STUCK_CALL.as_millis() as u64 {
+            v.push((
+                since,
+                format!(
+                    "proc {proc}: process_records started at {since_ms} ms had not returned {} ms later \
+                     ({how}): the consumer is stuck",
+                    until_ms - since_ms
+                ),
+            ));
+        }
+    };
 
     for (at, ev) in events.iter().enumerate() {
         match &ev.kind {
             Kind::Init {
                 proc,
+                group,
+                lane,
+                lanes,
                 worker,
                 shard,
                 checkpoint,
@@ -1254,19 +1544,33 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
                         0
                     }
                 };
+                let start_rank = if *lanes > 1 {
+                    let records = layout.records.get(shard).map_or(&[][..], Vec::as_slice);
+                    lane_indexes
+                        .entry((shard.clone(), *lanes))
+                        .or_insert_with(|| LaneIndex::new(records, *lanes, &mut key_lanes))
+                        .rank_at(*lane, start)
+                } else {
+                    start
+                };
                 procs.insert(
                     *proc,
                     Proc {
                         shard: shard.clone(),
                         worker: worker.clone(),
+                        group: *group,
+                        lane: *lane,
+                        lanes: *lanes,
                         init_at: at,
                         start,
+                        start_rank,
                         ..Proc::default()
                     },
                 );
                 worker_procs.entry(worker.clone()).or_default().push(*proc);
             }
             Kind::BatchStart { proc, shard } => {
+                open_calls.insert(*proc, at);
                 if let Some(p) = procs.get_mut(proc) {
                     p.batch_starts.push(at);
                 } else {
@@ -1276,8 +1580,14 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
                     ));
                 }
             }
+            Kind::BatchEnd { proc, .. } => {
+                open_calls.remove(proc);
+            }
             Kind::Processed { proc, shard, recs } | Kind::Failed { proc, shard, recs } => {
                 let ok = matches!(ev.kind, Kind::Processed { .. });
+                if !ok {
+                    open_calls.remove(proc);
+                }
                 if recs.is_empty() {
                     continue;
                 }
@@ -1299,22 +1609,60 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
                     continue;
                 }
                 let idx: Vec<usize> = idx.into_iter().flatten().collect();
-                if idx.windows(2).any(|w| w[1] != w[0] + 1) {
-                    v.push((at, format!("proc {proc} got a batch with a gap: {idx:?}")));
+                // Ranks in the processor's lane: a lane sees exactly the shard's records of its keys, in
+                // order, so its batches are contiguous in that subsequence (a lone processor's lane is
+                // the whole shard).
+                let ranks: Vec<usize> = if p.lanes > 1 {
+                    let lanes = lane_indexes
+                        .get(&(shard.clone(), p.lanes))
+                        .expect("indexed at initialize");
+                    let foreign: Vec<(u32, u8)> = idx
+                        .iter()
+                        .zip(recs)
+                        .filter(|(i, _)| lanes.lane[**i] != p.lane)
+                        .map(|(i, (k, _, _))| (*k, lanes.lane[*i]))
+                        .collect();
+                    if !foreign.is_empty() {
+                        v.push((
+                            at,
+                            format!(
+                                "proc {proc} (lane {} of {} in {shard}) got records of keys of other lanes \
+                                 (key, its lane): {foreign:?}",
+                                p.lane, p.lanes
+                            ),
+                        ));
+                        continue;
+                    }
+                    idx.iter().map(|i| lanes.rank[*i]).collect()
+                } else {
+                    idx.clone()
+                };
+                if ranks.windows(2).any(|w| w[1] != w[0] + 1) {
+                    let what = if p.lanes > 1 {
+                        format!(" (ranks in lane {} of {}; records {idx:?})", p.lane, p.lanes)
+                    } else {
+                        String::new()
+                    };
+                    v.push((at, format!("proc {proc} got a batch with a gap: {ranks:?}{what}")));
                 }
-                let (first, last) = (idx[0], *idx.last().unwrap());
+                let (first, last) = (ranks[0], *ranks.last().unwrap());
                 let expected = match p.batches.last() {
-                    None => p.start,
+                    None => p.start_rank,
                     Some((_, f, _, false)) => *f,
                     Some((_, _, l, true)) => l + 1,
                 };
                 if first != expected {
+                    let lane = if p.lanes > 1 {
+                        format!(", lane {} of {}, ranks in the lane", p.lane, p.lanes)
+                    } else {
+                        String::new()
+                    };
                     v.push((
                         at,
                         format!(
-                            "proc {proc} ({shard}) batch starts at record {first}, expected {expected} \
+                            "proc {proc} ({shard}{lane}) batch starts at record {first}, expected {expected} \
                              (start {}, previous {:?})",
-                            p.start,
+                            p.start_rank,
                             p.batches.last().map(|(_, f, l, ok)| (f, l, ok))
                         ),
                     ));
@@ -1322,6 +1670,17 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
                 p.batches.push((at, first, last, ok));
                 p.last_batch_failed = !ok;
                 if ok {
+                    p.ok_records.extend(&idx);
+                    let len = layout.order.get(shard).map_or(0, Vec::len);
+                    let (flags, prefix) = processed_prefix
+                        .entry(shard.as_str())
+                        .or_insert_with(|| (vec![false; len], 0));
+                    for i in &idx {
+                        flags[*i] = true;
+                    }
+                    while flags.get(*prefix) == Some(&true) {
+                        *prefix += 1;
+                    }
                     first_batch_of_shard.entry(shard.clone()).or_insert(at);
                     for (k, n, _) in recs {
                         deliveries += 1;
@@ -1355,6 +1714,7 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
                 proc, checkpointed, ..
             } => {
                 if let Some(p) = procs.get_mut(proc) {
+                    p.shutdown_checkpointed = *checkpointed == Some(true);
                     p.end = match checkpointed {
                         Some(true) if !p.last_batch_failed => "shutdown-ok",
                         _ => "shutdown-failed",
@@ -1368,6 +1728,9 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
             }
             Kind::Crash { worker } => {
                 for proc in worker_procs.get(worker).into_iter().flatten() {
+                    if let Some(since) = open_calls.remove(proc) {
+                        stuck(&mut v, *proc, since, ev.at_ms, "until its worker crashed");
+                    }
                     if let Some(p) = procs.get_mut(proc) {
                         if p.end.is_empty() {
                             p.end = "crashed";
@@ -1387,6 +1750,25 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
                 }
             }
             Kind::StoreCheckpoint { key, at: cp, .. } => {
+                // No checkpoint passes a record that was never processed (with lanes, the worker's low
+                // watermark, and any lane's own checkpoint, must stay below every unfinished record).
+                let shard_len = layout.order.get(key).map_or(0, Vec::len);
+                let covers = if cp.is_shard_end() {
+                    shard_len
+                } else {
+                    position(key, &cp.to_string()).unwrap_or(0)
+                };
+                let done = processed_prefix.get(key.as_str()).map_or(0, |(_, n)| *n);
+                if covers > done {
+                    let (k, n) = layout.records[key][done];
+                    v.push((
+                        at,
+                        format!(
+                            "the checkpoint of {key} was stored at {cp} (its first {covers} records) while \
+                             record {done} (k{k}:{n}) was never processed"
+                        ),
+                    ));
+                }
                 if let Some(prev) = stored.get(key) {
                     if cp < prev {
                         v.push((
@@ -1416,6 +1798,17 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
         }
     }
 
+    // Liveness: no call hangs (a call still open at the end of the run is stuck if it is old). A
+    // crashed worker's consumers may take one more step after the `Crash` event (the abort lands when its
+    // tasks are next polled): a call started then is cut off, not stuck.
+    let end_ms = events.last().map_or(0, |e| e.at_ms);
+    for (proc, since) in &open_calls {
+        if procs.get(proc).is_some_and(|p| p.end == "crashed") {
+            continue;
+        }
+        stuck(&mut v, *proc, *since, end_ms, "at the end of the run");
+    }
+
     // Loss.
     let missing: Vec<_> = produced.iter().filter(|r| !first_seen.contains_key(r)).collect();
     if !missing.is_empty() {
@@ -1430,54 +1823,112 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
         ));
     }
 
-    // Per shard, in initialization order: overlap, stale checkpoints, and unexplained redeliveries.
-    let mut by_shard: BTreeMap<&str, Vec<(u32, &Proc)>> = BTreeMap::new();
+    // Consumers: a group of lane processors (one processor when the factor is 1), made by consecutive
+    // factory calls for one shard. Each must be whole: `lanes` processors, lanes 0.., one shard, one worker.
+    let mut groups: BTreeMap<u32, Group<'_>> = BTreeMap::new();
     for (id, p) in &procs {
-        by_shard.entry(p.shard.as_str()).or_default().push((*id, p));
+        groups.entry(p.group).or_default().push((*id, p));
     }
-    for (shard, list) in &by_shard {
-        for (i, (id, p)) in list.iter().enumerate() {
-            for (nid, newer) in &list[i + 1..] {
-                if let Some(at) = p.batch_starts.iter().find(|b| **b > newer.init_at) {
+    for (group, lanes) in &groups {
+        let first = lanes[0].1;
+        let whole = lanes.len() == usize::from(first.lanes)
+            && lanes.iter().enumerate().all(|(i, (_, p))| {
+                usize::from(p.lane) == i
+                    && p.lanes == first.lanes
+                    && p.shard == first.shard
+                    && p.worker == first.worker
+            });
+        if !whole {
+            v.push((
+                first.init_at,
+                format!(
+                    "group {group} is not one consumer's {} lanes: {:?}",
+                    first.lanes,
+                    lanes
+                        .iter()
+                        .map(|(id, p)| (id, p.lane, p.lanes, &p.shard, &p.worker))
+                        .collect::<Vec<_>>()
+                ),
+            ));
+        }
+    }
+
+    // Per shard, in initialization order of the consumers: overlap, stale checkpoints, and unexplained
+    // redeliveries. Lanes of one consumer run at once by design; two consumers of a shard never do.
+    let mut by_shard: BTreeMap<&str, Vec<Group<'_>>> = BTreeMap::new();
+    for lanes in groups.into_values() {
+        by_shard.entry(lanes[0].1.shard.as_str()).or_default().push(lanes);
+    }
+    for (shard, list) in &mut by_shard {
+        list.sort_by_key(|lanes| lanes[0].1.init_at);
+        for (i, lanes) in list.iter().enumerate() {
+            let name = |lanes: &[(u32, &Proc)]| -> String {
+                let p = lanes[0].1;
+                if lanes.len() == 1 {
+                    format!("proc {} ({})", lanes[0].0, p.worker)
+                } else {
+                    let ids: Vec<u32> = lanes.iter().map(|(id, _)| *id).collect();
+                    format!("lane procs {ids:?} ({})", p.worker)
+                }
+            };
+            for newer in &list[i + 1..] {
+                let newer_init = newer[0].1.init_at;
+                let batch = lanes
+                    .iter()
+                    .filter_map(|(_, p)| p.batch_starts.iter().find(|b| **b > newer_init))
+                    .min();
+                if let Some(at) = batch {
                     v.push((
                         *at,
                         format!(
-                            "shard {shard}: proc {id} ({}) started a batch after proc {nid} ({}) was initialized",
-                            p.worker, newer.worker
+                            "shard {shard}: {} started a batch after {} was initialized",
+                            name(lanes),
+                            name(newer)
                         ),
                     ));
                 }
-                if let Some(at) = p.ok_checkpoints.iter().find(|c| **c > newer.init_at) {
+                let checkpoint = lanes
+                    .iter()
+                    .filter_map(|(_, p)| p.ok_checkpoints.iter().find(|c| **c > newer_init))
+                    .min();
+                if let Some(at) = checkpoint {
                     v.push((
                         *at,
                         format!(
-                            "shard {shard}: proc {id} ({}) checkpointed after proc {nid} ({}) was initialized",
-                            p.worker, newer.worker
+                            "shard {shard}: {} checkpointed after {} was initialized",
+                            name(lanes),
+                            name(newer)
                         ),
                     ));
                 }
             }
-            if let Some((nid, next)) = list.get(i + 1) {
-                let delivered_to = p.batches.iter().filter(|b| b.3).map(|b| b.2).max();
-                if let Some(last) = delivered_to {
-                    let unexplained = match p.end {
-                        "shutdown-ok" | "ended" => true,
-                        // Stopped without a callback (RetryThenStop): only after a failed batch.
-                        "" => !p.last_batch_failed,
-                        // Crashed, lease lost, or shutdown with a failed batch or checkpoint.
-                        _ => false,
-                    };
-                    if next.start <= last && unexplained {
-                        v.push((
-                            next.init_at,
-                            format!(
-                                "shard {shard}: proc {nid} redelivers from record {} although proc {id} \
-                                 ended without a crash, lost lease or failed batch ({:?}) after \
-                                 processing up to {last}",
-                                next.start, p.end
-                            ),
-                        ));
-                    }
+            if let Some(next) = list.get(i + 1) {
+                // The finished prefix: the records from the consumer's start that it processed, up to
+                // the first it did not (for a lone processor, up to its last processed record).
+                let done: BTreeSet<usize> = lanes
+                    .iter()
+                    .flat_map(|(_, p)| p.ok_records.iter().copied())
+                    .collect();
+                if done.is_empty() {
+                    continue;
+                }
+                let start = lanes[0].1.start;
+                let low = (start..).find(|r| !done.contains(r)).unwrap_or(start);
+                let procs: Vec<&Proc> = lanes.iter().map(|(_, p)| *p).collect();
+                let next_start = next[0].1.start;
+                if next_start < low && unexplained_redelivery(&procs) {
+                    let ends: Vec<&str> = procs.iter().map(|p| p.end).collect();
+                    v.push((
+                        next[0].1.init_at,
+                        format!(
+                            "shard {shard}: {} redelivers from record {next_start} although {} ended \
+                             without a crash, lost lease or failed batch ({ends:?}) after processing \
+                             every record up to {}",
+                            name(next),
+                            name(lanes),
+                            low - 1
+                        ),
+                    ));
                 }
             }
         }
@@ -1528,23 +1979,37 @@ pub fn parse_seeds(text: &str) -> std::ops::Range<u64> {
     }
 }
 
+/// What a run of many seeds covered.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Coverage {
+    /// Seeds run.
+    pub ran: u64,
+    /// Seeds with at least one worker on a non-default processing policy.
+    pub with_policy: u64,
+    /// Seeds with at least one consumer that ran lanes (a parallelization factor above 1).
+    pub with_lanes: u64,
+    /// Lane groups (consumers with several lane processors) over all seeds.
+    pub lane_groups: u64,
+}
+
 /// Runs `seeds` on `threads` OS threads (each seed on its own runtime); returns the failing outcomes in
-/// seed order, how many seeds ran, and the wall time.
+/// seed order, what the seeds covered (how many ran, with policies, with lanes), and the wall time.
 pub fn run_many(
     seeds: std::ops::Range<u64>,
     threads: usize,
     time_limit: Option<Duration>,
-) -> (Vec<Outcome>, u64, Duration) {
+) -> (Vec<Outcome>, Coverage, Duration) {
     // Wall time of the whole run (for seeds per second), not simulated time.
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();
     let next = Arc::new(Mutex::new(seeds.start));
     let failures = Arc::new(Mutex::new(Vec::new()));
-    let ran = Arc::new(Mutex::new(0u64));
+    let coverage = Arc::new(Mutex::new(Coverage::default()));
     let end = seeds.end;
     let workers: Vec<_> = (0..threads.max(1))
         .map(|_| {
-            let (next, failures, ran) = (Arc::clone(&next), Arc::clone(&failures), Arc::clone(&ran));
+            let (next, failures, coverage) =
+                (Arc::clone(&next), Arc::clone(&failures), Arc::clone(&coverage));
             std::thread::spawn(move || loop {
                 if time_limit.is_some_and(|limit| started.elapsed() >= limit) {
                     return;
@@ -1558,7 +2023,13 @@ pub fn run_many(
                     *n - 1
                 };
                 let outcome = run(seed);
-                *ran.lock().unwrap() += 1;
+                {
+                    let mut c = coverage.lock().unwrap();
+                    c.ran += 1;
+                    c.with_policy += u64::from(outcome.policy_workers > 0);
+                    c.with_lanes += u64::from(outcome.lane_groups > 0);
+                    c.lane_groups += outcome.lane_groups as u64;
+                }
                 if !outcome.ok() {
                     eprintln!("{}", outcome.report());
                     failures.lock().unwrap().push(outcome);
@@ -1571,6 +2042,6 @@ pub fn run_many(
     }
     let mut failures = std::mem::take(&mut *failures.lock().unwrap());
     failures.sort_by_key(|o| o.seed);
-    let ran = *ran.lock().unwrap();
-    (failures, ran, started.elapsed())
+    let coverage = *coverage.lock().unwrap();
+    (failures, coverage, started.elapsed())
 }

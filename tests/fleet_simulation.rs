@@ -118,15 +118,15 @@ fn pinned_seeds_of_fixed_defects() {
     }
 }
 
-/// Seeds that show a defect of kcl-core not fixed yet (this test fails until it is): with a
-/// parallelization factor above 1, a lane processor that checkpoints in `process_records` holds the
-/// lease's lock while the store write is in flight (store latency, or a retry's backoff). If another
-/// lane's batch ends meanwhile, the consumer awaits its own watermark checkpoint on that lock inside the
-/// `select!` arm, which stops polling the lanes: neither ever proceeds, and the consumer never returns.
-/// With heartbeat renewals (odd seeds) the shard stalls for good: its records are never processed, and a
-/// graceful shutdown of the worker never ends. With per-lease renewals (even seeds) the lease, unrenewed
-/// behind the same lock, runs out; another worker takes the shard and redelivers what the stuck consumer
-/// had processed, while the stuck consumer is never told.
+/// Seeds that showed a defect of the lanes (parallelization factor above 1), pinned since it was fixed: a
+/// lane processor that checkpoints in `process_records` holds the lease's write lock while the store write
+/// is in flight (store latency, or a retry's backoff). If another lane's batch ended meanwhile, the
+/// consumer awaited its own watermark checkpoint on that lock inside the `select!` arm, which stopped
+/// polling the lanes: neither ever proceeded, and the consumer never returned. With heartbeat renewals
+/// (odd seeds) the shard stalled for good (records never processed, a graceful shutdown never ending);
+/// with per-lease renewals (even seeds) the lease, unrenewed behind the same lock, ran out and another
+/// worker redelivered what the stuck consumer had processed. The watermark write now runs beside the lanes
+/// (`kcl-core/src/consumer/lanes.rs`).
 ///
 /// What a seed with processing policies does was seen to differ between two builds of the same sources
 /// (each build replays its runs exactly); these seeds hit the defect on every build tried.

@@ -42,7 +42,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-mod md5;
+mod lane;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -1395,7 +1395,7 @@ impl LaneIndex {
         for (k, _) in records {
             let lane = *key_lanes
                 .entry((*k, lanes))
-                .or_insert_with(|| md5::lane_of(&format!("k{k}"), lanes));
+                .or_insert_with(|| lane::lane_of(&format!("k{k}"), lanes));
             index.lane.push(lane);
             index.rank.push(next[usize::from(lane)]);
             next[usize::from(lane)] += 1;

@@ -55,7 +55,8 @@ fn fleet_simulation_keeps_every_invariant_on_every_seed() {
     let ran = coverage.ran;
     println!(
         "fleet simulation: seeds {}..{}: {ran} run, {} failed, {:.1} s wall on {threads} thread(s), \
-         {:.1} seeds/s; {} with a processing policy, {} with a parallelization factor > 1 ({} lane groups)",
+         {:.1} seeds/s; {} with a processing policy, {} with a parallelization factor > 1 ({} lane groups), \
+         {} multi-stream ({} with a stream added at run time)",
         seeds.start,
         seeds.end,
         failures.len(),
@@ -63,7 +64,9 @@ fn fleet_simulation_keeps_every_invariant_on_every_seed() {
         ran as f64 / wall.as_secs_f64().max(1e-9),
         coverage.with_policy,
         coverage.with_lanes,
-        coverage.lane_groups
+        coverage.lane_groups,
+        coverage.multi_stream,
+        coverage.late_stream
     );
     if ran < requested {
         println!("fleet simulation: time limit reached after {ran} of {requested} seeds");
@@ -110,9 +113,9 @@ fn a_seed_replays_exactly() {
 fn pinned_seeds_of_fixed_defects() {
     for seed in [0, 3, 5, 5814, 21365, 44, 86, 125, 14, 26, 36, 16261] {
         for renewal in [LeaseRenewal::PerLease, LeaseRenewal::Heartbeat] {
-            // Without processing policies: the schedules that exposed these defects were drawn before
-            // policies existed, and a policy on a worker changes what the seed does.
-            let outcome = sim::run_in(seed, renewal, sim::Policies::Off);
+            // Without processing policies or a second stream: the schedules that exposed these defects
+            // were drawn before either existed, and both change what the seed does.
+            let outcome = sim::run_in(seed, renewal, sim::Policies::Off, sim::Streams::One);
             assert!(outcome.ok(), "{renewal:?}: {}", outcome.report());
         }
     }
@@ -133,7 +136,8 @@ fn pinned_seeds_of_fixed_defects() {
 #[test]
 fn lane_processors_that_checkpoint_on_their_own_do_not_hang() {
     for seed in [0, 5, 7, 8, 13, 14] {
-        let outcome = sim::run(seed);
+        // One stream: the schedules that hit the defect were drawn before multi-stream seeds existed.
+        let outcome = sim::run_in(seed, sim::renewal_of(seed), sim::Policies::Drawn, sim::Streams::One);
         assert!(outcome.ok(), "{}", outcome.report());
     }
 }

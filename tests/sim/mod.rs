@@ -52,8 +52,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use kcl::checkpoint::{
     ExtendedSequenceNumber, FaultyLeaseStore, InMemoryLeaseStore, Lease, LeaseKey, LeaseListing, LeaseStore,
-    RandomFaults,
+    RandomFaults, StreamIdentifier,
 };
+use kcl::core::multi_stream::{MultiStreamSource, StreamConfig, StreamSet};
 use kcl::core::source::{read_available, EmulatorSource};
 use kcl::core::{
     async_trait, Backoff, Checkpointer, InitialPosition, InitializationInput, IteratorPosition, LeaseEvent,
@@ -70,6 +71,14 @@ use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
 
 const STREAM: &str = "fleet";
+/// The second stream of a multi-stream seed (see [`draw_streams`]).
+const SECOND_STREAM: &str = "ledger";
+/// The account and creation epoch of the streams of a multi-stream seed (lease keys
+/// `account:stream:epoch:shardId`).
+const ACCOUNT: &str = "123456789012";
+const EPOCH: u64 = 1_700_000_000;
+/// The producer's keys of stream `s` (its index) are `s * KEY_SPACE + i`: every key belongs to one stream.
+const KEY_SPACE: u32 = 1000;
 /// Virtual seconds of chaos (producer, schedule, faults).
 const CHAOS: Duration = Duration::from_secs(40);
 /// Virtual time the fleet gets afterwards to process everything and settle.
@@ -189,6 +198,17 @@ pub enum Kind {
     Reshard {
         what: String,
     },
+    /// A processor's `initialize` named another shard (or stream) than its factory was asked for.
+    WrongShard {
+        proc: u32,
+        shard: String,
+        named: String,
+    },
+    /// The fleet's workers started tracking a stream (a multi-stream seed's second stream added at run
+    /// time).
+    StreamAdded {
+        stream: String,
+    },
     Faults {
         what: String,
     },
@@ -229,6 +249,9 @@ pub struct Outcome {
     pub lane_workers: usize,
     /// Consumers that ran several lane processors (groups initialized with a factor above 1).
     pub lane_groups: usize,
+    /// The streams consumed (2 on a multi-stream seed), and whether the second was added at run time.
+    pub streams: usize,
+    pub late_stream: bool,
 }
 
 impl Outcome {
@@ -255,7 +278,8 @@ impl Outcome {
         }
         format!(
             "seed {} (digest {:016x}): {} records produced, {} duplicate deliveries, {} workers with a \
-             processing policy, {} with lanes ({} lane groups), {} events, virtual end {} ms: {counts:?}",
+             processing policy, {} with lanes ({} lane groups), {} stream(s){}, {} events, virtual end {} ms: \
+             {counts:?}",
             self.seed,
             self.digest,
             self.produced,
@@ -263,6 +287,8 @@ impl Outcome {
             self.policy_workers,
             self.lane_workers,
             self.lane_groups,
+            self.streams,
+            if self.late_stream { " (one added at run time)" } else { "" },
             self.events.len(),
             self.events.last().map_or(0, |e| e.at_ms)
         )
@@ -302,12 +328,47 @@ impl Outcome {
 /// Runs one seed to its end on a fresh paused runtime: odd seeds with heartbeat renewals, even seeds with
 /// per-lease renewals (the schedule itself does not depend on the mode).
 pub fn run(seed: u64) -> Outcome {
-    let renewal = if seed % 2 == 1 {
+    run_in(seed, renewal_of(seed), Policies::Drawn, Streams::Drawn)
+}
+
+/// The renewal mode [`run`] uses for `seed`.
+pub fn renewal_of(seed: u64) -> LeaseRenewal {
+    if seed % 2 == 1 {
         LeaseRenewal::Heartbeat
     } else {
         LeaseRenewal::PerLease
-    };
-    run_in(seed, renewal, Policies::Drawn)
+    }
+}
+
+/// Whether a run may consume two streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Streams {
+    /// One seed in four consumes two streams of the emulator through one lease table (see
+    /// [`draw_streams`]); the others one stream, as before.
+    Drawn,
+    /// One stream, with single-stream workers (the runs as they were before multi-stream seeds existed).
+    One,
+}
+
+/// A multi-stream seed's second stream.
+struct Second {
+    shards: i32,
+    /// When the workers start tracking it (from the start of the chaos), if not from the beginning.
+    added_at: Option<Duration>,
+}
+
+/// One seed in four consumes a second stream as well: 1-4 shards, tracked from the start or, on half of
+/// them, added to every worker at a random moment of the chaos (at TRIM_HORIZON: what the producer wrote
+/// to it before must be processed too). Drawn from an rng of its own.
+fn draw_streams(rng: &mut StdRng) -> Option<Second> {
+    if !rng.random_bool(0.25) {
+        return None;
+    }
+    let shards = rng.random_range(1..=4);
+    let added_at = rng
+        .random_bool(0.5)
+        .then(|| Duration::from_millis(rng.random_range(1_000..30_000)));
+    Some(Second { shards, added_at })
 }
 
 /// Whether the workers of a run may get a processing policy.
@@ -320,14 +381,14 @@ pub enum Policies {
 }
 
 /// Runs one seed with the given renewal mode.
-pub fn run_in(seed: u64, renewal: LeaseRenewal, policies: Policies) -> Outcome {
+pub fn run_in(seed: u64, renewal: LeaseRenewal, policies: Policies, streams: Streams) -> Outcome {
     quiet_injected_panics();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .expect("runtime");
-    rt.block_on(simulate(seed, renewal, policies))
+    rt.block_on(simulate(seed, renewal, policies, streams))
 }
 
 /// Keeps the default panic hook for real panics but silences the ones the simulation injects.
@@ -532,6 +593,19 @@ impl SimProcessor {
 #[async_trait]
 impl ShardRecordProcessor for SimProcessor {
     async fn initialize(&mut self, input: &InitializationInput) -> Result<(), ProcessorError> {
+        // The shard kcl-core names (with its stream on a multi-stream seed) is the one the factory was
+        // asked for.
+        let named = match &input.stream {
+            Some(stream) => LeaseKey::multi_stream(stream, &input.shard_id).as_str().to_owned(),
+            None => input.shard_id.clone(),
+        };
+        if named != self.shard {
+            self.shared.push(Kind::WrongShard {
+                proc: self.proc,
+                shard: self.shard.clone(),
+                named,
+            });
+        }
         self.shared.push(Kind::Init {
             proc: self.proc,
             group: self.group,
@@ -677,17 +751,118 @@ fn describe_policy(p: &ProcessingPolicy) -> String {
     )
 }
 
+/// The processor factory of one worker for one stream: `prefix` names the stream's shards (empty on a
+/// single-stream seed; `account:stream:epoch:` on a multi-stream seed, so that processors are named by their
+/// lease keys, as the checker keys everything).
+fn processor_factory(
+    shared: &Arc<Shared>,
+    id: &str,
+    lanes: u8,
+    behaviour: Behaviour,
+    prefix: String,
+) -> impl Fn(&str) -> Box<dyn ShardRecordProcessor> + Send + Sync + 'static {
+    let shared = Arc::clone(shared);
+    let worker = id.to_owned();
+    // The consumer calls the factory `lanes` times in a row for one shard (synchronously, so no
+    // other consumer's call comes in between): each run of `lanes` calls is one group.
+    let next_lane: Mutex<(u32, u8, String)> = Mutex::new((0, 0, String::new()));
+    move |shard_id: &str| {
+        let shard = format!("{prefix}{shard_id}");
+        let shard = shard.as_str();
+        let proc = {
+            let mut next = shared.next_proc.lock().unwrap();
+            *next += 1;
+            *next
+        };
+        let (group, lane) = {
+            let mut state = next_lane.lock().unwrap();
+            let (group, lane, group_shard) = &mut *state;
+            if *lane == 0 || group_shard != shard {
+                // A new group (a different shard mid-group would be a kcl-core change the
+                // checker reports: the group then has fewer lanes than `lanes`).
+                let mut next = shared.next_group.lock().unwrap();
+                *next += 1;
+                *group = *next;
+                *lane = 0;
+                shard.clone_into(group_shard);
+            }
+            let this = *lane;
+            *lane = (*lane + 1) % lanes;
+            (*group, this)
+        };
+        let mut rng = StdRng::seed_from_u64(shared.seed ^ (u64::from(proc) << 32) ^ 0x5eed);
+        let mode = match rng.random_range(0..5) {
+            0 => Mode::EveryBatch,
+            1 => Mode::EveryN(rng.random_range(2..5)),
+            2 => Mode::MidBatch,
+            3 => Mode::TwoPhase,
+            _ => Mode::Never,
+        };
+        let mode = if lanes > 1 && !shared.lane_checkpoints {
+            Mode::Never
+        } else {
+            mode
+        };
+        Box::new(SimProcessor {
+            shared: Arc::clone(&shared),
+            proc,
+            group,
+            lane,
+            lanes,
+            worker: worker.clone(),
+            shard: shard.to_owned(),
+            mode,
+            behaviour,
+            rng,
+            ok_batches: 0,
+        }) as Box<dyn ShardRecordProcessor>
+    }
+}
+
 /// A live or stopped worker of the fleet.
 struct Member {
     id: String,
     handle: Option<WorkerHandle>,
+    /// On a multi-stream seed: the streams the worker tracks, and the configurations (with this worker's
+    /// processor factories) of the streams it is to track once they are added.
+    set: Option<StreamSet>,
+    late: Vec<StreamConfig>,
+}
+
+/// One stream the fleet consumes.
+struct SimStream {
+    name: &'static str,
+    source: Arc<dyn RecordSource>,
+    /// Whether the workers track it (a multi-stream seed's second stream may be added at run time).
+    tracked: bool,
+}
+
+/// A stream of a multi-stream seed.
+fn stream_id(name: &str) -> StreamIdentifier {
+    StreamIdentifier {
+        account_id: ACCOUNT.into(),
+        stream_name: name.into(),
+        creation_epoch: EPOCH,
+    }
+}
+
+/// How a seed names the shards of stream `name` in the checker (and the processors): by lease key on a
+/// multi-stream seed, else by shard id.
+fn shard_prefix(multi: bool, name: &str) -> String {
+    if multi {
+        format!("{}:", stream_id(name).serialize())
+    } else {
+        String::new()
+    }
 }
 
 struct Fleet {
     shared: Arc<Shared>,
     rng: StdRng,
     emulator: Emulator,
-    source: Arc<dyn RecordSource>,
+    /// The streams: one, or two on a multi-stream seed (consumed through [`MultiStreamSource`]).
+    streams: Vec<SimStream>,
+    multi: bool,
     store: Arc<FaultyLeaseStore>,
     lease: Duration,
     renewal: LeaseRenewal,
@@ -763,77 +938,37 @@ impl Fleet {
         .build()
         .expect("worker config");
         let shared = Arc::clone(&self.shared);
-        let factory = {
-            let shared = Arc::clone(&shared);
-            let worker = id.clone();
-            // The consumer calls the factory `lanes` times in a row for one shard (synchronously, so no
-            // other consumer's call comes in between): each run of `lanes` calls is one group.
-            let next_lane: Mutex<(u32, u8, String)> = Mutex::new((0, 0, String::new()));
-            move |shard: &str| {
-                let proc = {
-                    let mut next = shared.next_proc.lock().unwrap();
-                    *next += 1;
-                    *next
-                };
-                let (group, lane) = {
-                    let mut state = next_lane.lock().unwrap();
-                    let (group, lane, group_shard) = &mut *state;
-                    if *lane == 0 || group_shard != shard {
-                        // A new group (a different shard mid-group would be a kcl-core change the
-                        // checker reports: the group then has fewer lanes than `lanes`).
-                        let mut next = shared.next_group.lock().unwrap();
-                        *next += 1;
-                        *group = *next;
-                        *lane = 0;
-                        shard.clone_into(group_shard);
-                    }
-                    let this = *lane;
-                    *lane = (*lane + 1) % lanes;
-                    (*group, this)
-                };
-                let mut rng = StdRng::seed_from_u64(shared.seed ^ (u64::from(proc) << 32) ^ 0x5eed);
-                let mode = match rng.random_range(0..5) {
-                    0 => Mode::EveryBatch,
-                    1 => Mode::EveryN(rng.random_range(2..5)),
-                    2 => Mode::MidBatch,
-                    3 => Mode::TwoPhase,
-                    _ => Mode::Never,
-                };
-                let mode = if lanes > 1 && !shared.lane_checkpoints {
-                    Mode::Never
-                } else {
-                    mode
-                };
-                Box::new(SimProcessor {
-                    shared: Arc::clone(&shared),
-                    proc,
-                    group,
-                    lane,
-                    lanes,
-                    worker: worker.clone(),
-                    shard: shard.to_owned(),
-                    mode,
-                    behaviour,
-                    rng,
-                    ok_batches: 0,
-                }) as Box<dyn ShardRecordProcessor>
-            }
-        };
         let listener = {
             let shared = Arc::clone(&shared);
             move |event: &LeaseEvent| shared.push(Kind::Lease(event.clone()))
         };
-        let handle = Worker::builder(
-            Arc::clone(&self.store) as Arc<dyn LeaseStore>,
-            Arc::clone(&self.source),
-            factory,
-            id.clone(),
-        )
-        .config(config)
-        .lease_event_listener(listener)
-        .build()
-        .expect("worker")
-        .spawn();
+        let store = Arc::clone(&self.store) as Arc<dyn LeaseStore>;
+        let (builder, set, late) = if self.multi {
+            let set = StreamSet::new();
+            let mut late = Vec::new();
+            for stream in &self.streams {
+                let factory = processor_factory(&shared, &id, lanes, behaviour, shard_prefix(true, stream.name));
+                let config = StreamConfig::new(stream_id(stream.name), Arc::clone(&stream.source), factory)
+                    .initial_position(InitialPosition::TrimHorizon);
+                if stream.tracked {
+                    set.add(config);
+                } else {
+                    late.push(config);
+                }
+            }
+            let multi = Arc::new(MultiStreamSource::new(set.clone()));
+            (Worker::builder_multi_stream(store, multi, id.clone()), Some(set), late)
+        } else {
+            let factory = processor_factory(&shared, &id, lanes, behaviour, String::new());
+            let source = Arc::clone(&self.streams[0].source);
+            (Worker::builder(store, source, factory, id.clone()), None, Vec::new())
+        };
+        let handle = builder
+            .config(config)
+            .lease_event_listener(listener)
+            .build()
+            .expect("worker")
+            .spawn();
         self.shared.push(Kind::Spawn {
             worker: id.clone(),
             lease_s: self.lease.as_secs(),
@@ -841,16 +976,50 @@ impl Fleet {
         });
         self.spawned += 1;
         match self.members.iter_mut().find(|m| m.id == id) {
-            Some(member) => member.handle = Some(handle),
+            Some(member) => {
+                member.handle = Some(handle);
+                member.set = set;
+                member.late = late;
+            }
             None => self.members.push(Member {
                 id,
                 handle: Some(handle),
+                set,
+                late,
             }),
         }
     }
 
-    async fn open_shards(&self) -> Vec<kcl::core::ShardDescription> {
-        match self.source.list_shards(&ShardFilter::AtLatest).await {
+    /// The streams not tracked yet are added to every live worker's set (workers spawned from now on
+    /// track them from the start).
+    fn add_late_streams(&mut self) {
+        for stream in self.streams.iter_mut().filter(|s| !s.tracked) {
+            stream.tracked = true;
+            self.shared.push(Kind::StreamAdded {
+                stream: stream.name.to_owned(),
+            });
+        }
+        for member in self.members.iter_mut().filter(|m| m.handle.is_some()) {
+            if let Some(set) = &member.set {
+                for config in member.late.drain(..) {
+                    set.add(config);
+                }
+            }
+        }
+    }
+
+    /// The stream a resharding action acts on: drawn on a multi-stream seed only (a single-stream seed
+    /// draws nothing here, so its schedule is as it was).
+    fn pick_stream(&mut self) -> usize {
+        if self.streams.len() > 1 {
+            self.rng.random_range(0..self.streams.len())
+        } else {
+            0
+        }
+    }
+
+    async fn open_shards(&self, stream: usize) -> Vec<kcl::core::ShardDescription> {
+        match self.streams[stream].source.list_shards(&ShardFilter::AtLatest).await {
             Ok(shards) => shards.into_iter().filter(|s| s.is_open()).collect(),
             Err(_) => Vec::new(),
         }
@@ -907,7 +1076,9 @@ impl Fleet {
                 self.spawn(id);
             }
             34..=47 => {
-                let open = self.open_shards().await;
+                let stream = self.pick_stream();
+                let name = self.streams[stream].name;
+                let open = self.open_shards(stream).await;
                 if open.is_empty() || open.len() >= MAX_OPEN_SHARDS {
                     return;
                 }
@@ -922,18 +1093,20 @@ impl Fleet {
                 let r = self
                     .emulator
                     .split_shard(SplitShardInput {
-                        stream_name: Some(STREAM.into()),
+                        stream_name: Some(name.into()),
                         shard_to_split: shard.shard_id.clone(),
                         new_starting_hash_key: at.to_string(),
                         ..Default::default()
                     })
                     .await;
                 self.shared.push(Kind::Reshard {
-                    what: format!("split {} -> {}", shard.shard_id, r.is_ok()),
+                    what: format!("split {}{} -> {}", shard_prefix(self.multi, name), shard.shard_id, r.is_ok()),
                 });
             }
             48..=59 => {
-                let mut open = self.open_shards().await;
+                let stream = self.pick_stream();
+                let name = self.streams[stream].name;
+                let mut open = self.open_shards(stream).await;
                 open.sort_by_key(|s| s.hash_key_range.map(|r| r.starting_hash_key));
                 let pairs: Vec<(String, String)> = open
                     .windows(2)
@@ -950,32 +1123,34 @@ impl Fleet {
                 let r = self
                     .emulator
                     .merge_shards(MergeShardsInput {
-                        stream_name: Some(STREAM.into()),
+                        stream_name: Some(name.into()),
                         shard_to_merge: a.clone(),
                         adjacent_shard_to_merge: b.clone(),
                         ..Default::default()
                     })
                     .await;
                 self.shared.push(Kind::Reshard {
-                    what: format!("merge {a} + {b} -> {}", r.is_ok()),
+                    what: format!("merge {p}{a} + {p}{b} -> {}", r.is_ok(), p = shard_prefix(self.multi, name)),
                 });
             }
             60..=65 => {
-                let n = self.open_shards().await.len().max(1);
+                let stream = self.pick_stream();
+                let name = self.streams[stream].name;
+                let n = self.open_shards(stream).await.len().max(1);
                 let lo = n.div_ceil(2).max(1);
                 let hi = (n * 2).min(MAX_OPEN_SHARDS).max(lo);
                 let target = self.rng.random_range(lo..=hi);
                 let r = self
                     .emulator
                     .update_shard_count(UpdateShardCountInput {
-                        stream_name: Some(STREAM.into()),
+                        stream_name: Some(name.into()),
                         target_shard_count: target as i32,
                         scaling_type: ScalingType::UniformScaling,
                         ..Default::default()
                     })
                     .await;
                 self.shared.push(Kind::Reshard {
-                    what: format!("update shard count {n} -> {target}: {}", r.is_ok()),
+                    what: format!("update shard count {}{n} -> {target}: {}", shard_prefix(self.multi, name), r.is_ok()),
                 });
             }
             66..=77 => {
@@ -1056,21 +1231,30 @@ impl Fleet {
     }
 }
 
-/// The producer: every 100-300 ms a few records over a few keys, with per-key counters.
+/// The producer: every 100-300 ms a few records over a few keys, with per-key counters. On a
+/// multi-stream seed each batch goes to a stream drawn for it, over that stream's keys (`s * KEY_SPACE`
+/// onwards for stream `s`).
 async fn produce(
     emulator: Emulator,
     shared: Arc<Shared>,
     seed: u64,
     keys: u32,
-    counters: Arc<Mutex<Vec<u64>>>,
+    counters: Arc<Mutex<BTreeMap<u32, u64>>>,
+    streams: Vec<&'static str>,
 ) {
     let mut rng = StdRng::seed_from_u64(seed ^ 0xfeed);
     let deadline = Instant::now() + CHAOS - Duration::from_secs(2);
     while Instant::now() < deadline {
+        // Drawn only on a multi-stream seed: a single-stream seed's draws are as they were.
+        let stream = if streams.len() > 1 {
+            rng.random_range(0..streams.len())
+        } else {
+            0
+        };
         let n = rng.random_range(1..12);
         let mut entries = Vec::new();
         for _ in 0..n {
-            let key = rng.random_range(0..keys);
+            let key = rng.random_range(0..keys) + stream as u32 * KEY_SPACE;
             entries.push(key);
         }
         // Keep trying until accepted: a record counts as produced only once stored.
@@ -1079,8 +1263,9 @@ async fn produce(
             entries
                 .into_iter()
                 .map(|k| {
-                    c[k as usize] += 1;
-                    (k, c[k as usize])
+                    let count = c.entry(k).or_insert(0);
+                    *count += 1;
+                    (k, *count)
                 })
                 .collect()
         };
@@ -1097,7 +1282,7 @@ async fn produce(
             if let Ok(out) = emulator
                 .put_records(PutRecordsInput {
                     records,
-                    stream_name: Some(STREAM.into()),
+                    stream_name: Some(streams[stream].into()),
                     ..Default::default()
                 })
                 .await
@@ -1114,11 +1299,17 @@ async fn produce(
     }
 }
 
-async fn simulate(seed: u64, renewal: LeaseRenewal, policies: Policies) -> Outcome {
+async fn simulate(seed: u64, renewal: LeaseRenewal, policies: Policies, streams: Streams) -> Outcome {
     // Drawn from an rng of its own, so the schedule's draws below are as they were without policies.
     let policies = match policies {
         Policies::Drawn => StdRng::seed_from_u64(seed ^ 0x0070_11c1_e5a1_1e5e).random_bool(2.0 / 3.0),
         Policies::Off => false,
+    };
+    // Likewise for the second stream (and everything about it).
+    let mut stream_rng = StdRng::seed_from_u64(seed ^ 0x5743_ea35_0000_0002);
+    let second = match streams {
+        Streams::Drawn => draw_streams(&mut stream_rng),
+        Streams::One => None,
     };
     let shared = Arc::new(Shared {
         start: Instant::now(),
@@ -1148,6 +1339,27 @@ async fn simulate(seed: u64, renewal: LeaseRenewal, policies: Policies) -> Outco
         .await
         .expect("stream");
     let source: Arc<dyn RecordSource> = Arc::new(EmulatorSource::new(emulator.clone(), STREAM));
+    let mut sim_streams = vec![SimStream {
+        name: STREAM,
+        source: Arc::clone(&source),
+        tracked: true,
+    }];
+    if let Some(second) = &second {
+        emulator
+            .create_stream(CreateStreamInput {
+                stream_name: SECOND_STREAM.into(),
+                shard_count: Some(second.shards),
+                ..Default::default()
+            })
+            .await
+            .expect("second stream");
+        sim_streams.push(SimStream {
+            name: SECOND_STREAM,
+            source: Arc::new(EmulatorSource::new(emulator.clone(), SECOND_STREAM)),
+            tracked: second.added_at.is_none(),
+        });
+    }
+    let multi = second.is_some();
     let audit = Arc::new(Audit {
         inner: Arc::new(InMemoryLeaseStore::new()),
         shared: Arc::new(SharedRef(Arc::clone(&shared))),
@@ -1175,7 +1387,8 @@ async fn simulate(seed: u64, renewal: LeaseRenewal, policies: Policies) -> Outco
         shared: Arc::clone(&shared),
         rng: StdRng::seed_from_u64(rng.random()),
         emulator: emulator.clone(),
-        source: Arc::clone(&source),
+        streams: sim_streams,
+        multi,
         store,
         lease,
         renewal,
@@ -1193,25 +1406,38 @@ async fn simulate(seed: u64, renewal: LeaseRenewal, policies: Policies) -> Outco
         fleet.spawn(format!("w{i}"));
     }
     let keys = rng.random_range(3..30u32);
-    let counters = Arc::new(Mutex::new(vec![0u64; keys as usize]));
+    let counters = Arc::new(Mutex::new(BTreeMap::new()));
     let producer = tokio::spawn(produce(
         emulator.clone(),
         Arc::clone(&shared),
         rng.random(),
         keys,
         Arc::clone(&counters),
+        fleet.streams.iter().map(|s| s.name).collect(),
     ));
 
     // Chaos.
-    let chaos_end = Instant::now() + CHAOS;
+    let chaos_start = Instant::now();
+    let chaos_end = chaos_start + CHAOS;
+    let add_at = second.as_ref().and_then(|s| s.added_at).map(|d| chaos_start + d);
     loop {
         let wait = Duration::from_millis(fleet.rng.random_range(300..4_000));
-        tokio::time::sleep(wait).await;
+        match add_at {
+            // The second stream is added at its moment, between two actions (no draw of the schedule's).
+            Some(at) if fleet.streams.iter().any(|s| !s.tracked) && Instant::now() + wait >= at => {
+                let until = Instant::now() + wait;
+                tokio::time::sleep_until(at).await;
+                fleet.add_late_streams();
+                tokio::time::sleep_until(until).await;
+            }
+            _ => tokio::time::sleep(wait).await,
+        }
         if Instant::now() >= chaos_end {
             break;
         }
         fleet.act().await;
     }
+    fleet.add_late_streams();
     let _ = producer.await;
     fleet.store.set_random_enabled(false);
     fleet.source_faults_off();
@@ -1231,8 +1457,7 @@ async fn simulate(seed: u64, renewal: LeaseRenewal, policies: Policies) -> Outco
     let produced: BTreeSet<(u32, u64)> = {
         let c = counters.lock().unwrap();
         c.iter()
-            .enumerate()
-            .flat_map(|(k, n)| (1..=*n).map(move |i| (k as u32, i)))
+            .flat_map(|(k, n)| (1..=*n).map(move |i| (*k, i)))
             .collect()
     };
     let settle_end = Instant::now() + SETTLE;
@@ -1279,7 +1504,14 @@ async fn simulate(seed: u64, renewal: LeaseRenewal, policies: Policies) -> Outco
             ));
         }
     }
-    let layout = shard_layout(&source).await;
+    let mut layout = Layout {
+        order: BTreeMap::new(),
+        records: BTreeMap::new(),
+        parents: BTreeMap::new(),
+    };
+    for stream in &fleet.streams {
+        shard_layout(&mut layout, &stream.source, &shard_prefix(multi, stream.name)).await;
+    }
     let events = shared.events.lock().unwrap().clone();
     for id in stuck_shutdowns {
         let begun = events
@@ -1327,6 +1559,8 @@ async fn simulate(seed: u64, renewal: LeaseRenewal, policies: Policies) -> Outco
         policy_workers: fleet.policy_workers,
         lane_workers: fleet.lane_workers,
         lane_groups,
+        streams: fleet.streams.len(),
+        late_stream: second.is_some_and(|s| s.added_at.is_some()),
     }
 }
 
@@ -1351,12 +1585,11 @@ struct Layout {
     parents: BTreeMap<String, Vec<String>>,
 }
 
-async fn shard_layout(source: &Arc<dyn RecordSource>) -> Layout {
-    let mut layout = Layout {
-        order: BTreeMap::new(),
-        records: BTreeMap::new(),
-        parents: BTreeMap::new(),
-    };
+/// Adds a stream's shards to `layout`, named `<prefix><shard id>` (their lease keys on a multi-stream seed:
+/// the checker's shard maps are keyed by lease key, so shards of different streams never mix), read from
+/// the emulator directly (not through kcl-core's multi-stream source: the checker does not trust the code
+/// it checks).
+async fn shard_layout(layout: &mut Layout, source: &Arc<dyn RecordSource>, prefix: &str) {
     let shards = source
         .list_shards(&ShardFilter::FromTrimHorizon)
         .await
@@ -1368,14 +1601,14 @@ async fn shard_layout(source: &Arc<dyn RecordSource>) -> Layout {
             .expect("records for the checks");
         let seqs = records.iter().map(|r| r.sequence_number.to_string()).collect();
         let recs = records.iter().map(|r| parse(&r.data)).collect();
+        let name = format!("{prefix}{}", shard.shard_id);
         layout.parents.insert(
-            shard.shard_id.clone(),
-            shard.parents().map(str::to_owned).collect(),
+            name.clone(),
+            shard.parents().map(|p| format!("{prefix}{p}")).collect(),
         );
-        layout.order.insert(shard.shard_id.clone(), seqs);
-        layout.records.insert(shard.shard_id, recs);
+        layout.order.insert(name.clone(), seqs);
+        layout.records.insert(name, recs);
     }
-    layout
 }
 
 /// A shard's records split into lanes for one parallelization factor: each record's lane (its key's MD5
@@ -1476,13 +1709,15 @@ fn unexplained_redelivery(lanes: &[&Proc]) -> bool {
 
 fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Vec<(usize, String)>, usize) {
     let mut v: Vec<(usize, String)> = Vec::new();
-    let index: HashMap<&str, (&str, usize)> = layout
+    // (shard, sequence number) -> the record's index in its shard. By shard: the streams of a multi-stream
+    // seed number their records independently, so a sequence number alone may name records of both.
+    let index: HashMap<(&str, &str), usize> = layout
         .order
         .iter()
         .flat_map(|(shard, seqs)| {
             seqs.iter()
                 .enumerate()
-                .map(move |(i, s)| (s.as_str(), (shard.as_str(), i)))
+                .map(move |(i, s)| ((shard.as_str(), s.as_str()), i))
         })
         .collect();
     let position = |shard: &str, checkpoint: &str| -> Option<usize> {
@@ -1490,7 +1725,7 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
             "TRIM_HORIZON" => Some(0),
             cp => {
                 let seq = cp.split('.').next().unwrap_or(cp);
-                index.get(seq).filter(|(s, _)| *s == shard).map(|(_, i)| i + 1)
+                index.get(&(shard, seq)).map(|i| i + 1)
             }
         }
     };
@@ -1592,13 +1827,15 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
                     continue;
                 }
                 let Some(p) = procs.get_mut(proc) else { continue };
+                // A record of the shard: its sequence number is there, with this payload (on a
+                // multi-stream seed, a record of the other stream under the same number is not).
                 let idx: Vec<Option<usize>> = recs
                     .iter()
-                    .map(|(_, _, s)| {
+                    .map(|(k, n, s)| {
                         index
-                            .get(s.as_str())
-                            .filter(|(sh, _)| sh == shard)
-                            .map(|(_, i)| *i)
+                            .get(&(shard.as_str(), s.as_str()))
+                            .copied()
+                            .filter(|i| layout.records[shard.as_str()][*i] == (*k, *n))
                     })
                     .collect();
                 if idx.iter().any(Option::is_none) {
@@ -1778,6 +2015,12 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
                     }
                 }
                 stored.insert(key.clone(), cp.clone());
+            }
+            Kind::WrongShard { proc, shard, named } => {
+                v.push((
+                    at,
+                    format!("proc {proc} was made for {shard} but initialized for {named}"),
+                ));
             }
             Kind::StoreCreate { key } if deleted.contains(key) => {
                 v.push((
@@ -1990,6 +2233,10 @@ pub struct Coverage {
     pub with_lanes: u64,
     /// Lane groups (consumers with several lane processors) over all seeds.
     pub lane_groups: u64,
+    /// Seeds whose workers consumed two streams (multi-stream mode), and of those, seeds whose second
+    /// stream was added at run time.
+    pub multi_stream: u64,
+    pub late_stream: u64,
 }
 
 /// Runs `seeds` on `threads` OS threads (each seed on its own runtime); returns the failing outcomes in
@@ -2029,6 +2276,8 @@ pub fn run_many(
                     c.with_policy += u64::from(outcome.policy_workers > 0);
                     c.with_lanes += u64::from(outcome.lane_groups > 0);
                     c.lane_groups += outcome.lane_groups as u64;
+                    c.multi_stream += u64::from(outcome.streams > 1);
+                    c.late_stream += u64::from(outcome.late_stream);
                 }
                 if !outcome.ok() {
                     eprintln!("{}", outcome.report());

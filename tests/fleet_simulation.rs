@@ -5,8 +5,8 @@
 //!   events around them.
 //! - `KCL_SIM_THREADS` (default: the machine's cores) and `KCL_SIM_MAX_SECONDS` (no limit by default)
 //!   bound a long run; `KCL_SIM_MIN_SEEDS` fails the test if fewer seeds than that fit in the time
-//!   limit. The seeds per second are printed, and how many seeds ran with a processing policy and with
-//!   a parallelization factor above 1 (lanes).
+//!   limit. The seeds per second are printed, and how many seeds ran with a processing policy, with
+//!   a parallelization factor above 1 (lanes), and with two streams (multi-stream workers).
 //! - `KCL_SIM_LANE_CHECKPOINTS=off` keeps lane processors from checkpointing on their own in
 //!   `process_records` (they still do in `shutdown_requested` and `shard_ended`): the run without the
 //!   trigger of the defect pinned in [`lane_processors_that_checkpoint_on_their_own_do_not_hang`].
@@ -85,9 +85,11 @@ fn fleet_simulation_keeps_every_invariant_on_every_seed() {
 
 #[test]
 fn a_seed_replays_exactly() {
-    for seed in [3, 11] {
+    // Seed 3 consumes two streams, the second added at run time; seed 11 one stream.
+    for (seed, streams) in [(3, 2), (11, 1)] {
         let (a, b) = (sim::run(seed), sim::run(seed));
         assert!(a.events.len() > 100, "seed {seed} did something");
+        assert_eq!(a.streams, streams, "seed {seed}'s streams");
         assert_eq!(
             (a.digest, a.events.len()),
             (b.digest, b.events.len()),

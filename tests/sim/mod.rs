@@ -11,7 +11,14 @@
 //! that sometimes return errors or panic. On two seeds in three, workers also draw a Lambda-style
 //! [`ProcessingPolicy`] (batch size, batching window, bisection on error, and on some a parallelization
 //! factor of 2-4: one processor per *lane*, fed the shard's records whose partition key hashes to it; the
-//! lanes of one consumer form a *group*). After the chaos the faults stop and the fleet gets time to
+//! lanes of one consumer form a *group*). On one seed in four (drawn from an rng of its own, so the other
+//! seeds run as before) the fleet consumes two streams of the emulator through one lease table: every
+//! worker is a multi-stream worker ([`MultiStreamSource`] over a [`StreamSet`]) tracking both, from the
+//! start or (on half of those seeds) with the second added to every worker at a random moment of the
+//! chaos, at TRIM_HORIZON; the producer writes to both (keys `s * KEY_SPACE..` for stream `s`), and each
+//! resharding action picks a stream. The checker then names shards by their lease keys
+//! (`account:stream:epoch:shardId`), so every per-shard rule below holds per lease key, within its
+//! stream. After the chaos the faults stop and the fleet gets time to
 //! converge; then the invariants are checked over the recorded event log:
 //!
 //! - no loss: every produced record was processed (a `process_records` call returned `Ok` on it);

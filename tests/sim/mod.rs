@@ -95,8 +95,11 @@ const INJECTED_PANIC: &str = "sim: injected processor panic";
 /// How long the fleet waits for graceful shutdowns still in progress when the chaos ends.
 const SHUTDOWN_BOUND: Duration = Duration::from_secs(60);
 /// A `process_records` call that has not returned after this long (virtual) is stuck: a call is 0-40 ms
-/// of work plus a checkpoint, whose retries end with the lease's validity (at most 4 s).
-const STUCK_CALL: Duration = Duration::from_secs(10);
+/// of work plus a checkpoint, whose retries of store errors end with the lease's validity (at most 4 s)
+/// or, with heartbeat renewals, with the first write that lands (a few 50 ms-1 s backoffs at worst).
+/// Short enough to catch a consumer stuck shortly before the fleet settles (the run ends 3 lease
+/// durations after that).
+const STUCK_CALL: Duration = Duration::from_secs(5);
 
 /// What one processor instance does with checkpoints in `process_records`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -139,7 +139,12 @@ fn pinned_seeds_of_fixed_defects() {
 fn lane_processors_that_checkpoint_on_their_own_do_not_hang() {
     for seed in [0, 5, 7, 8, 13, 14] {
         // One stream: the schedules that hit the defect were drawn before multi-stream seeds existed.
-        let outcome = sim::run_in(seed, sim::renewal_of(seed), sim::Policies::Drawn, sim::Streams::One);
+        let outcome = sim::run_in(
+            seed,
+            sim::renewal_of(seed),
+            sim::Policies::Drawn,
+            sim::Streams::One,
+        );
         assert!(outcome.ok(), "{}", outcome.report());
     }
 }

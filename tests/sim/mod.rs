@@ -606,7 +606,9 @@ impl ShardRecordProcessor for SimProcessor {
         // The shard kcl-core names (with its stream on a multi-stream seed) is the one the factory was
         // asked for.
         let named = match &input.stream {
-            Some(stream) => LeaseKey::multi_stream(stream, &input.shard_id).as_str().to_owned(),
+            Some(stream) => LeaseKey::multi_stream(stream, &input.shard_id)
+                .as_str()
+                .to_owned(),
             None => input.shard_id.clone(),
         };
         if named != self.shard {
@@ -957,7 +959,8 @@ impl Fleet {
             let set = StreamSet::new();
             let mut late = Vec::new();
             for stream in &self.streams {
-                let factory = processor_factory(&shared, &id, lanes, behaviour, shard_prefix(true, stream.name));
+                let factory =
+                    processor_factory(&shared, &id, lanes, behaviour, shard_prefix(true, stream.name));
                 let config = StreamConfig::new(stream_id(stream.name), Arc::clone(&stream.source), factory)
                     .initial_position(InitialPosition::TrimHorizon);
                 if stream.tracked {
@@ -967,11 +970,19 @@ impl Fleet {
                 }
             }
             let multi = Arc::new(MultiStreamSource::new(set.clone()));
-            (Worker::builder_multi_stream(store, multi, id.clone()), Some(set), late)
+            (
+                Worker::builder_multi_stream(store, multi, id.clone()),
+                Some(set),
+                late,
+            )
         } else {
             let factory = processor_factory(&shared, &id, lanes, behaviour, String::new());
             let source = Arc::clone(&self.streams[0].source);
-            (Worker::builder(store, source, factory, id.clone()), None, Vec::new())
+            (
+                Worker::builder(store, source, factory, id.clone()),
+                None,
+                Vec::new(),
+            )
         };
         let handle = builder
             .config(config)
@@ -1029,7 +1040,11 @@ impl Fleet {
     }
 
     async fn open_shards(&self, stream: usize) -> Vec<kcl::core::ShardDescription> {
-        match self.streams[stream].source.list_shards(&ShardFilter::AtLatest).await {
+        match self.streams[stream]
+            .source
+            .list_shards(&ShardFilter::AtLatest)
+            .await
+        {
             Ok(shards) => shards.into_iter().filter(|s| s.is_open()).collect(),
             Err(_) => Vec::new(),
         }
@@ -1110,7 +1125,12 @@ impl Fleet {
                     })
                     .await;
                 self.shared.push(Kind::Reshard {
-                    what: format!("split {}{} -> {}", shard_prefix(self.multi, name), shard.shard_id, r.is_ok()),
+                    what: format!(
+                        "split {}{} -> {}",
+                        shard_prefix(self.multi, name),
+                        shard.shard_id,
+                        r.is_ok()
+                    ),
                 });
             }
             48..=59 => {
@@ -1140,7 +1160,11 @@ impl Fleet {
                     })
                     .await;
                 self.shared.push(Kind::Reshard {
-                    what: format!("merge {p}{a} + {p}{b} -> {}", r.is_ok(), p = shard_prefix(self.multi, name)),
+                    what: format!(
+                        "merge {p}{a} + {p}{b} -> {}",
+                        r.is_ok(),
+                        p = shard_prefix(self.multi, name)
+                    ),
                 });
             }
             60..=65 => {
@@ -1160,7 +1184,11 @@ impl Fleet {
                     })
                     .await;
                 self.shared.push(Kind::Reshard {
-                    what: format!("update shard count {}{n} -> {target}: {}", shard_prefix(self.multi, name), r.is_ok()),
+                    what: format!(
+                        "update shard count {}{n} -> {target}: {}",
+                        shard_prefix(self.multi, name),
+                        r.is_ok()
+                    ),
                 });
             }
             66..=77 => {

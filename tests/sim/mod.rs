@@ -1975,6 +1975,10 @@ fn check(events: &[Ev], produced: &BTreeSet<(u32, u64)>, layout: &Layout) -> (Ve
                     }
                 }
             }
+            // A lane processor's own `checkpoint()` writes the shard's low watermark, not the end of its
+            // batch (a `checkpoint_record` of its batch is refused: above the watermark). Only its
+            // fencing is judged here (per consumer, below); what it wrote is judged with every stored
+            // checkpoint (never past a record not processed).
             Kind::Checkpoint { proc, ok: true, .. } => {
                 if let Some(p) = procs.get_mut(proc) {
                     p.ok_checkpoints.push(at);

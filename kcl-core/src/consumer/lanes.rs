@@ -23,10 +23,10 @@ use md5::{Digest, Md5};
 
 use super::batcher::{Batcher, Chunk};
 use super::delivery::{Delivery, OpenWindow};
+use super::processing::{skip_checkpointed, sleep_until_some};
 use super::watermark::{Progress, Watermark};
 use super::{ShardConsumer, Stop};
 use crate::checkpointer::Checkpointer;
-use crate::metrics as m;
 use crate::processor::{InitializationInput, ProcessRecordsInput, ProcessorError, ShardRecordProcessor};
 use crate::record::Record;
 use crate::retrieval::Prefetcher;
@@ -207,12 +207,7 @@ impl ShardConsumer {
             let mut findings = self.ctx.findings.clone();
             let key = self.lease.key();
             let deadline = batcher.deadline();
-            let wait = async {
-                match deadline {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let wait = sleep_until_some(deadline);
             let reading = ending.is_none() && lock(&watermark).in_flight() < cap;
             tokio::select! {
                 biased;
@@ -238,22 +233,11 @@ impl ShardConsumer {
                         ending = Some(Vec::new());
                         continue;
                     };
-                    if let Some(after) = &resume_after {
-                        batch.input.records.retain(|r| r.extended_sequence_number() > *after);
-                        if !batch.input.records.is_empty() {
-                            resume_after = None;
-                        }
-                    }
+                    skip_checkpointed(&mut batch.input.records, &mut resume_after);
                     batcher.push(batch);
                 }
                 Ok(_) = findings.wait_for(|f| f.expired.contains(key)), if ending.is_none() => {
-                    tracing::warn!("shard expired from retention; ending it so its children proceed");
-                    metrics::counter!(
-                        m::SHARDS_EXPIRED,
-                        "worker" => self.ctx.worker_id.to_string(),
-                        "stream" => self.stream_label.clone()
-                    )
-                    .increment(1);
+                    self.note_expired();
                     ending = Some(Vec::new());
                 }
                 () = wait => {}

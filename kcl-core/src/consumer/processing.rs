@@ -123,12 +123,7 @@ impl ShardConsumer {
             let mut handoff = self.handoff.clone();
             let mut findings = self.ctx.findings.clone();
             let key = self.lease.key();
-            let wait = async {
-                match deadline {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let wait = sleep_until_some(deadline);
             let batch = tokio::select! {
                 biased;
                 _ = lost.wait_for(|l| *l) => return Stop::Lost,
@@ -137,13 +132,7 @@ impl ShardConsumer {
                 batch = prefetcher.next() => batch,
                 Ok(_) = findings.wait_for(|f| f.expired.contains(key)) => {
                     // Shard sync proved the (closed) shard trimmed away: nothing more can be read.
-                    tracing::warn!("shard expired from retention; ending it so its children proceed");
-                    metrics::counter!(
-                        m::SHARDS_EXPIRED,
-                        "worker" => self.ctx.worker_id.to_string(),
-                        "stream" => self.stream_label.clone()
-                    )
-                    .increment(1);
+                    self.note_expired();
                     checkpointer.reached_shard_end();
                     return Stop::ShardEnd;
                 }
@@ -168,12 +157,7 @@ impl ShardConsumer {
                 behind_histogram.record(ms as f64);
             }
             caught_up = input.millis_behind_latest.is_none_or(|ms| ms == 0);
-            if let Some(after) = &resume_after {
-                input.records.retain(|r| r.extended_sequence_number() > *after);
-                if !input.records.is_empty() {
-                    resume_after = None;
-                }
-            }
+            skip_checkpointed(&mut input.records, &mut resume_after);
             batcher.push(batch);
         }
     }
@@ -189,5 +173,40 @@ impl ShardConsumer {
             children,
         )
         .await;
+    }
+}
+
+/// Sleeps until `deadline`, or for ever without one.
+pub(super) async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Drops the records at or below the checkpoint the consumer resumed from (reading restarts at the
+/// checkpointed record itself), until a read passes it.
+pub(super) fn skip_checkpointed(
+    records: &mut Vec<crate::record::Record>,
+    resume_after: &mut Option<ExtendedSequenceNumber>,
+) {
+    if let Some(after) = resume_after.as_ref() {
+        records.retain(|r| r.extended_sequence_number() > *after);
+        if !records.is_empty() {
+            *resume_after = None;
+        }
+    }
+}
+
+impl ShardConsumer {
+    /// Shard sync proved the (closed) shard trimmed away: nothing more can be read.
+    pub(super) fn note_expired(&self) {
+        tracing::warn!("shard expired from retention; ending it so its children proceed");
+        metrics::counter!(
+            m::SHARDS_EXPIRED,
+            "worker" => self.ctx.worker_id.to_string(),
+            "stream" => self.stream_label.clone()
+        )
+        .increment(1);
     }
 }

@@ -72,7 +72,7 @@ pub(crate) struct DeaggregationStats {
 fn hash_key(partition_key: &str, explicit: Option<&str>) -> Option<u128> {
     match explicit {
         Some(ehk) => ehk.parse().ok(),
-        None => Some(u128::from_be_bytes(Md5::digest(partition_key.as_bytes()).into())),
+        None => Some(crate::record::partition_key_hash(partition_key)),
     }
 }
 

@@ -73,6 +73,13 @@ impl Record {
     }
 }
 
+/// The 128-bit hash key of a partition key: its MD5 read as a big-endian number (how Kinesis maps a key
+/// to a shard; also how a parallelized shard maps a key to a lane).
+pub(crate) fn partition_key_hash(partition_key: &str) -> u128 {
+    use md5::{Digest, Md5};
+    u128::from_be_bytes(Md5::digest(partition_key.as_bytes()).into())
+}
+
 /// A child shard reported by GetRecords when a closed shard has been read to its end.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

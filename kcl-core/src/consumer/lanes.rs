@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use futures::stream::{FuturesUnordered, StreamExt};
-use md5::{Digest, Md5};
 
 use super::batcher::{Batcher, Chunk};
 use super::delivery::{Delivery, OpenWindow};
@@ -28,7 +27,7 @@ use super::watermark::{Progress, Watermark};
 use super::{ShardConsumer, Stop};
 use crate::checkpointer::Checkpointer;
 use crate::processor::{InitializationInput, ProcessRecordsInput, ProcessorError, ShardRecordProcessor};
-use crate::record::Record;
+use crate::record::{partition_key_hash, Record};
 use crate::retrieval::Prefetcher;
 
 /// A shard's processor instances: one, or one per lane.
@@ -44,9 +43,7 @@ impl Lanes {
 
 /// The lane of a partition key: its MD5 as a 128-bit number, modulo the lane count.
 fn lane_of(record: &Record, lanes: usize) -> usize {
-    let digest = Md5::digest(record.partition_key.as_bytes());
-    let hash = u128::from_be_bytes(digest.into());
-    (hash % lanes as u128) as usize
+    (partition_key_hash(&record.partition_key) % lanes as u128) as usize
 }
 
 #[async_trait]
@@ -58,24 +55,14 @@ impl ShardRecordProcessor for Lanes {
         Ok(())
     }
 
-    /// Delivers a batch lane by lane, in turn (the consumer's parallel loop does not use this).
+    /// Never called by the consumer (one lane is driven directly, several by its lanes loop); delivers to
+    /// the first lane, as a lone processor would.
     async fn process_records(
         &mut self,
         input: &ProcessRecordsInput,
         checkpointer: &Checkpointer,
     ) -> Result<(), ProcessorError> {
-        if self.len() == 1 {
-            return self.processors[0].process_records(input, checkpointer).await;
-        }
-        let n = self.len();
-        for (i, p) in self.processors.iter_mut().enumerate() {
-            let mut part = input.clone();
-            part.records.retain(|r| lane_of(r, n) == i);
-            if !part.records.is_empty() || input.at_shard_end {
-                p.process_records(&part, checkpointer).await?;
-            }
-        }
-        Ok(())
+        self.processors[0].process_records(input, checkpointer).await
     }
 
     async fn lease_lost(&mut self) {

@@ -64,6 +64,15 @@ pub struct EmulatorConfig {
 }
 
 impl EmulatorConfig {
+    /// The same configuration in another region (the server's per-region emulators).
+    #[cfg(feature = "server")]
+    pub(crate) fn for_region(&self, region: &str) -> Self {
+        Self {
+            region: region.to_owned(),
+            ..self.clone()
+        }
+    }
+
     /// A builder starting from the defaults.
     pub fn builder() -> EmulatorConfigBuilder {
         EmulatorConfigBuilder {

@@ -69,6 +69,14 @@ pub(crate) fn starting_counter(
     sequence_number: Option<&str>,
     timestamp: Option<Timestamp>,
 ) -> Result<u64, KinesisError> {
+    if sequence_number.is_some() && matches!(kind, ShardIteratorType::TrimHorizon | ShardIteratorType::Latest)
+    {
+        return Err(KinesisError::invalid(format!(
+            "StartingSequenceNumber was given for shard iterator type {}; it is only valid for \
+             AT_SEQUENCE_NUMBER and AFTER_SEQUENCE_NUMBER.",
+            iterator_type_name(kind)
+        )));
+    }
     Ok(match kind {
         ShardIteratorType::TrimHorizon => data.base,
         ShardIteratorType::Latest => data.next_counter(),
@@ -120,6 +128,15 @@ pub(crate) fn starting_counter(
             let ts = timestamp.ok_or_else(|| {
                 KinesisError::invalid("Timestamp must be specified for shard iterator type AT_TIMESTAMP.")
             })?;
+            let now_ms = inner.now_millis();
+            if ts.as_millis() > now_ms {
+                return Err(KinesisError::invalid(format!(
+                    "The timestamp {} given for shard iterator type AT_TIMESTAMP is in the future (the \
+                     service's time is {}).",
+                    ts.as_millis() as f64 / 1000.0,
+                    now_ms as f64 / 1000.0
+                )));
+            }
             let idx = data.records.partition_point(|r| r.arrival_ms < ts.as_millis());
             data.base + idx as u64
         }

@@ -17,37 +17,33 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
-use super::persist::Persistence;
+use super::regions::{Regions, Served};
 use super::service::{Backend, Reply};
 use super::target::Target;
 use crate::subscription::Subscription;
 use crate::Operation;
 use crate::{Emulator, KinesisError};
 
-/// Serves requests from an [`Emulator`]; with persistence, persists every successful state change before
-/// answering.
+/// Serves requests from the [`Emulator`] of the region each is signed for; with persistence, persists
+/// every successful state change before answering.
 #[derive(Debug, Clone)]
 pub(crate) struct EmulatorBackend {
-    emulator: Emulator,
-    persistence: Option<Arc<Persistence>>,
+    regions: Arc<Regions>,
 }
 
 impl EmulatorBackend {
-    pub(crate) fn new(emulator: Emulator, persistence: Option<Arc<Persistence>>) -> Self {
-        Self {
-            emulator,
-            persistence,
-        }
+    pub(crate) fn new(regions: Arc<Regions>) -> Self {
+        Self { regions }
     }
 
-    /// Runs one request against the emulator without persisting it.
-    pub(crate) async fn execute(
-        &self,
+    /// Runs one request against an emulator without persisting it.
+    async fn execute(
+        emulator: &Emulator,
         target: Target,
         request: Map<String, Value>,
     ) -> Result<Reply, ApiError> {
         match target {
-            Target::Implemented(operation) => route(&self.emulator, operation, request).await,
+            Target::Implemented(operation) => route(emulator, operation, request).await,
             Target::Unimplemented(name) => Err(ApiError::unknown_operation(format!(
                 "the emulator does not implement {name}"
             ))),
@@ -59,27 +55,32 @@ impl Backend for EmulatorBackend {
     fn call(
         &self,
         operation: Target,
+        region: Option<String>,
         request: Map<String, Value>,
     ) -> BoxFuture<'static, Result<Reply, ApiError>> {
-        let this = self.clone();
+        let regions = self.regions.clone();
         Box::pin(async move {
-            let persistence = match &this.persistence {
-                Some(p) if operation.is_mutating() => p.clone(),
-                _ => return this.execute(operation, request).await,
+            let Served {
+                emulator,
+                persistence,
+            } = regions.get(region.as_deref()).await?;
+            let persistence = match persistence {
+                Some(p) if operation.is_mutating() => p,
+                _ => return Self::execute(&emulator, operation, request).await,
             };
             let persisted = if matches!(
                 operation,
                 Target::Implemented(Operation::PutRecord | Operation::PutRecords)
             ) {
                 let put = persistence.begin_put().await;
-                let reply = this.execute(operation, request).await?;
+                let reply = Self::execute(&emulator, operation, request).await?;
                 match &reply {
                     Reply::Value(output) => put.commit(output).await.map(|()| reply),
                     Reply::Stream(_) => Ok(reply),
                 }
             } else {
                 let gate = persistence.change_gate().await;
-                let reply = this.execute(operation, request).await?;
+                let reply = Self::execute(&emulator, operation, request).await?;
                 drop(gate);
                 persistence.checkpoint().await.map(|()| reply)
             };

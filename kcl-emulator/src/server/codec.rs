@@ -45,14 +45,14 @@ pub(crate) enum WireFormat {
 }
 
 impl WireFormat {
-    /// The format named by a `Content-Type` header value (parameters such as `charset` ignored).
+    /// The format named by a `Content-Type` header value (parameters such as `charset` ignored). Only the
+    /// two Kinesis protocols are served: like AWS, `application/json` (or any other type) is not one, and is
+    /// answered 404 `UnknownOperationException`.
     pub(crate) fn from_content_type(value: &str) -> Option<Self> {
         let media = value.split(';').next().unwrap_or("").trim();
-        if media.eq_ignore_ascii_case(JSON_CONTENT_TYPE) || media.eq_ignore_ascii_case("application/json") {
+        if media.eq_ignore_ascii_case(JSON_CONTENT_TYPE) {
             Some(Self::Json)
-        } else if media.eq_ignore_ascii_case(CBOR_CONTENT_TYPE)
-            || media.eq_ignore_ascii_case("application/cbor")
-        {
+        } else if media.eq_ignore_ascii_case(CBOR_CONTENT_TYPE) {
             Some(Self::Cbor)
         } else {
             None
@@ -83,8 +83,16 @@ pub(crate) fn decode_request(format: WireFormat, body: &[u8]) -> Result<Map<Stri
             strip_nulls(value)
         }
         WireFormat::Cbor => {
-            let cbor: Cbor = ciborium::de::from_reader_with_recursion_limit(body, MAX_DEPTH)
+            let mut rest = body;
+            let cbor: Cbor = ciborium::de::from_reader_with_recursion_limit(&mut rest, MAX_DEPTH)
                 .map_err(|e| ApiError::serialization(format!("malformed CBOR request body: {e}")))?;
+            // One data item is the whole body, as JSON bodies are one value: bytes after it are an error.
+            if !rest.is_empty() {
+                return Err(ApiError::serialization(format!(
+                    "malformed CBOR request body: {} trailing bytes after the request structure",
+                    rest.len()
+                )));
+            }
             cbor_to_json(cbor, None, 0)?
         }
     };

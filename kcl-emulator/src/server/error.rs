@@ -88,7 +88,6 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "SerializationException", message)
     }
 
-    #[cfg(test)]
     pub(crate) fn validation(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "ValidationException", message)
     }

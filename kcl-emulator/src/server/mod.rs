@@ -21,9 +21,11 @@
 //!   back, with persistence.
 //! - `target`: the operation named by `X-Amz-Target`, implemented or not.
 //! - `auth`: SigV4 presence checks (signatures are not verified).
+//! - `model`: the API description (`model/kinesis.json`) and the request validation driven by it.
 //! - `codec`: JSON 1.1 and CBOR 1.1 bodies to and from one canonical form.
 //! - `eventstream`: event-stream framing for SubscribeToShard.
 //! - `tls`: [`TlsConfig`], HTTPS with ALPN (`h2`, `http/1.1`).
+//! - `regions`: one emulator per region, chosen by each request's SigV4 credential scope.
 //! - `persist`: exact persistence across restarts (snapshot plus a journal of accepted records).
 //! - `error`: [`ServerError`] and the error answers.
 
@@ -33,7 +35,9 @@ mod codec;
 mod error;
 mod eventstream;
 mod listener;
+mod model;
 mod persist;
+mod regions;
 mod service;
 mod target;
 mod tls;
@@ -52,6 +56,7 @@ pub use tls::TlsConfig;
 use crate::Emulator;
 use backend::EmulatorBackend;
 use persist::Persistence;
+use regions::{Regions, Served};
 use service::Handler;
 
 /// Default request size limit: 10 MiB, above the largest valid request (a 5 MiB PutRecords, base64-encoded).
@@ -188,7 +193,14 @@ impl Server {
             None => None,
         };
         let compactor = persistence.clone().map(|p| tokio::spawn(p.compact_when_large()));
-        let backend = EmulatorBackend::new(self.emulator.clone(), persistence.clone());
+        let regions = Arc::new(Regions::new(
+            Served {
+                emulator: self.emulator.clone(),
+                persistence: persistence.clone(),
+            },
+            self.persistence_dir.clone(),
+        ));
+        let backend = EmulatorBackend::new(regions.clone());
         for stream in &self.initial_streams {
             create_initial_stream(&backend, stream).await?;
         }
@@ -199,13 +211,16 @@ impl Server {
             shutdown: stopped,
         });
         if let Ok(address) = listener.local_addr() {
-            tracing::info!(%address, "kcl-emulator serving Kinesis");
+            tracing::info!(%address, api = %model::model().source, "kcl-emulator serving Kinesis");
         }
         listener::run(listener, self.tls, handler, stop_streams, shutdown).await;
-        let saved = match &persistence {
-            Some(persistence) => persistence.checkpoint().await,
-            None => Ok(()),
-        };
+        let mut saved = Ok(());
+        for persistence in regions.all_persistence().await {
+            let result = persistence.checkpoint().await;
+            if saved.is_ok() {
+                saved = result;
+            }
+        }
         if let Some(compactor) = compactor {
             compactor.abort();
         }
@@ -227,7 +242,10 @@ async fn create_initial_stream(backend: &EmulatorBackend, stream: &InitialStream
     let mut request = serde_json::Map::new();
     request.insert("StreamName".into(), stream.name.clone().into());
     request.insert("ShardCount".into(), stream.shards.into());
-    match backend.call(crate::Operation::CreateStream.into(), request).await {
+    match backend
+        .call(crate::Operation::CreateStream.into(), None, request)
+        .await
+    {
         Ok(_) => {
             tracing::info!(stream = %stream.name, shards = stream.shards, "created initial stream");
             Ok(())

@@ -6,6 +6,11 @@
 //! `{"__type", "message"}` bodies in the request's wire format, and a backend that panics is answered with
 //! `InternalFailure` rather than taking the server down. SubscribeToShard answers stream as event-stream
 //! frames until the subscription ends or the server shuts down.
+//!
+//! Like AWS's endpoints it also answers CORS preflight requests (`OPTIONS`) and marks every answer to a
+//! request with an `Origin` as readable by any origin, so browser clients (the JavaScript SDK in a page)
+//! work; every answer carries `x-amzn-RequestId` and `x-amz-id-2`. A body that stops arriving after its
+//! headers is given up after [`BODY_READ_TIMEOUT`].
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -24,6 +29,15 @@ use super::codec::{self, WireFormat};
 use super::error::ApiError;
 use super::eventstream;
 use super::target::Target;
+
+/// How long a request body may take to arrive once its headers have (hyper bounds the headers alone).
+pub(crate) const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The response headers a browser may read (CORS), as AWS exposes them.
+const EXPOSED_HEADERS: &str = "x-amzn-RequestId,x-amzn-ErrorType,x-amzn-ErrorMessage,x-amz-id-2,Date";
+
+/// How long a browser may cache a preflight answer (two days, as AWS allows).
+const PREFLIGHT_MAX_AGE: &str = "172800";
 
 /// The response body type: whole bodies and event streams alike.
 pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -47,10 +61,12 @@ impl std::fmt::Debug for Reply {
 
 /// Executes decoded Kinesis requests. The server's implementation drives the in-process emulator.
 pub(crate) trait Backend: Send + Sync + 'static {
-    /// Runs the operation `target` names with `request` (canonical JSON form).
+    /// Runs the operation `target` names with `request` (canonical JSON form), in `region` (the one the
+    /// request is signed for; `None`: the server's own).
     fn call(
         &self,
         target: Target,
+        region: Option<String>,
         request: Map<String, Value>,
     ) -> BoxFuture<'static, Result<Reply, ApiError>>;
 }
@@ -70,6 +86,10 @@ impl Handler {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let request_id = request_id();
+        let cors = request.headers().contains_key(http::header::ORIGIN);
+        if request.method() == Method::OPTIONS {
+            return Ok(with_ids(preflight(request.headers()), &request_id));
+        }
         let format = request
             .headers()
             .get(http::header::CONTENT_TYPE)
@@ -82,7 +102,19 @@ impl Handler {
                 error_response(format.unwrap_or(WireFormat::Json), &error)
             }
         };
-        Ok(with_request_id(response, &request_id))
+        let mut response = with_ids(response, &request_id);
+        if cors {
+            let headers = response.headers_mut();
+            headers.insert(
+                http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+            headers.insert(
+                http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static(EXPOSED_HEADERS),
+            );
+        }
+        Ok(response)
     }
 
     async fn process<B>(
@@ -130,23 +162,39 @@ impl Handler {
         let operation = Target::from_target(target)
             .ok_or_else(|| ApiError::unknown_operation(format!("unknown operation target '{target}'")))?;
         super::auth::check(&parts.headers, parts.uri.query())?;
+        let region = super::regions::signed_region(&parts.headers, parts.uri.query());
 
-        let bytes = match Limited::new(body, self.max_request_bytes).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        let read = tokio::time::timeout(
+            BODY_READ_TIMEOUT,
+            Limited::new(body, self.max_request_bytes).collect(),
+        );
+        let bytes = match read.await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
                 return Err(too_large())
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 return Err(ApiError::serialization(format!(
                     "could not read the request body: {e}"
                 )))
             }
+            Err(_) => {
+                return Err(ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "RequestTimeoutException",
+                    format!(
+                        "the request body did not arrive within {} s of its headers",
+                        BODY_READ_TIMEOUT.as_secs()
+                    ),
+                ))
+            }
         };
         let decoded = codec::decode_request(format, &bytes)?;
+        super::model::model().validate(operation.name(), &decoded)?;
         tracing::trace!(operation = operation.name(), "dispatching");
 
         // Run the backend on its own task so that a panic there is answered, not propagated.
-        let call = self.backend.call(operation, decoded);
+        let call = self.backend.call(operation, region, decoded);
         let reply = match tokio::spawn(call).await {
             Ok(reply) => reply?,
             Err(join) => {
@@ -229,11 +277,55 @@ pub(crate) fn error_response(format: WireFormat, error: &ApiError) -> Response<B
     response
 }
 
-fn with_request_id(mut response: Response<Body>, id: &str) -> Response<Body> {
+/// Adds the request id (`x-amzn-RequestId`) and the extended request id (`x-amz-id-2`) AWS sends.
+fn with_ids(mut response: Response<Body>, id: &str) -> Response<Body> {
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(id) {
-        response.headers_mut().insert("x-amzn-requestid", value);
+        headers.insert("x-amzn-requestid", value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&extended_request_id()) {
+        headers.insert("x-amz-id-2", value);
     }
     response
+}
+
+/// The answer to a CORS preflight: any origin may send what it asks to send.
+fn preflight(request: &http::HeaderMap) -> Response<Body> {
+    let mut response = Response::new(full(Vec::new()));
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    for (asked, allowed) in [
+        (
+            http::header::ACCESS_CONTROL_REQUEST_HEADERS,
+            http::header::ACCESS_CONTROL_ALLOW_HEADERS,
+        ),
+        (
+            http::header::ACCESS_CONTROL_REQUEST_METHOD,
+            http::header::ACCESS_CONTROL_ALLOW_METHODS,
+        ),
+    ] {
+        if let Some(value) = request.get(asked) {
+            headers.insert(allowed, value.clone());
+        }
+    }
+    headers.insert(
+        http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSED_HEADERS),
+    );
+    headers.insert(
+        http::header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static(PREFLIGHT_MAX_AGE),
+    );
+    response
+}
+
+/// A random extended request id shaped like AWS's `x-amz-id-2` (base64 of 64 random bytes).
+fn extended_request_id() -> String {
+    let bytes: [u8; 64] = std::array::from_fn(|_| rand::random());
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
 }
 
 /// A random request id shaped like AWS's (a UUID).

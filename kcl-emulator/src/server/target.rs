@@ -1,9 +1,8 @@
 //! The operation a request names in `X-Amz-Target`, parsed.
 //!
 //! The operations the emulator implements are [`Operation`]s (from the crate's one list of operations);
-//! every other operation of the Kinesis Data Streams API (version 2013-12-02) is listed here by name, so
-//! that a real but unimplemented operation can be told apart from a typo: it passes the request checks
-//! and is then answered with `UnknownOperationException`.
+//! any other operation of the API description (`model`) is a real but unimplemented one, told apart from a
+//! typo: it passes the request checks and is then answered with `UnknownOperationException`.
 
 use std::fmt;
 
@@ -11,25 +10,6 @@ use crate::Operation;
 
 /// The target prefix of every Kinesis operation.
 pub(crate) const TARGET_PREFIX: &str = "Kinesis_20131202";
-
-/// Operations of the Kinesis API the emulator does not implement.
-const UNIMPLEMENTED: &[&str] = &[
-    "DeleteResourcePolicy",
-    "DescribeAccountSettings",
-    "DescribeLimits",
-    "DisableEnhancedMonitoring",
-    "EnableEnhancedMonitoring",
-    "GetResourcePolicy",
-    "ListTagsForResource",
-    "PutResourcePolicy",
-    "StartStreamEncryption",
-    "StopStreamEncryption",
-    "TagResource",
-    "UntagResource",
-    "UpdateAccountSettings",
-    "UpdateMaxRecordSize",
-    "UpdateStreamWarmThroughput",
-];
 
 /// A Kinesis operation, named as in `X-Amz-Target`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,10 +24,11 @@ impl Target {
     /// Parses an operation name (`PutRecord`).
     pub(crate) fn from_name(name: &str) -> Option<Self> {
         Operation::from_name(name).map(Self::Implemented).or_else(|| {
-            UNIMPLEMENTED
-                .iter()
-                .find(|n| **n == name)
-                .map(|n| Self::Unimplemented(n))
+            super::model::model()
+                .operation_names()
+                .into_iter()
+                .find(|n| *n == name)
+                .map(Self::Unimplemented)
         })
     }
 
@@ -93,22 +74,28 @@ mod tests {
 
     #[test]
     fn targets_parse_and_round_trip() {
-        let all = Operation::ALL
-            .iter()
-            .map(|op| Target::Implemented(*op))
-            .chain(UNIMPLEMENTED.iter().map(|n| Target::Unimplemented(n)));
-        let mut count = 0;
-        for t in all {
-            let target = format!("{TARGET_PREFIX}.{}", t.name());
-            assert_eq!(Target::from_target(&target), Some(t));
-            count += 1;
+        let names = super::super::model::model().operation_names();
+        assert_eq!(names.len(), 57, "every operation of the 2013-12-02 API");
+        for op in Operation::ALL {
+            assert!(
+                names.contains(&op.name()),
+                "{} is not in the API description",
+                op.name()
+            );
         }
-        assert_eq!(count, 39, "every operation of the 2013-12-02 API");
+        for name in names {
+            let target = format!("{TARGET_PREFIX}.{name}");
+            let parsed = Target::from_target(&target).expect("every operation of the API parses");
+            assert_eq!(parsed.name(), name);
+            if let Some(op) = Operation::from_name(name) {
+                assert_eq!(parsed, Target::Implemented(op));
+            }
+        }
         assert_eq!(Target::from_target("Kinesis_20131202.Nope"), None);
         assert_eq!(Target::from_target("DynamoDB_20120810.PutRecord"), None);
         assert_eq!(Target::from_target("PutRecord"), None);
         assert!(Target::Implemented(Operation::PutRecord).is_mutating());
         assert!(!Target::Implemented(Operation::GetRecords).is_mutating());
-        assert!(!Target::Unimplemented("TagResource").is_mutating());
+        assert!(!Target::Unimplemented("NotAnOperation").is_mutating());
     }
 }

@@ -102,7 +102,18 @@ async fn at_timestamp() {
     assert_eq!(at(base).await, ["r0", "r1", "r2", "r3"]);
     assert_eq!(at(base + 1).await, ["r1", "r2", "r3"]);
     assert_eq!(at(base + 20_000).await, ["r2", "r3"]);
-    assert!(at(base + 100_000).await.is_empty(), "in the future: nothing yet");
+    assert!(at(base + 40_000).await.is_empty(), "now: nothing yet");
+    // A timestamp in the future is refused, as AWS refuses it.
+    let future = e
+        .get_shard_iterator(GetShardIteratorInput {
+            stream_name: Some("s".into()),
+            shard_id: SHARD0.into(),
+            shard_iterator_type: ShardIteratorType::AtTimestamp,
+            timestamp: Some(Timestamp::from_millis(base + 40_001)),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(code(future), "InvalidArgumentException");
     let missing = e
         .get_shard_iterator(GetShardIteratorInput {
             stream_name: Some("s".into()),
@@ -112,6 +123,18 @@ async fn at_timestamp() {
         })
         .await;
     assert_eq!(code(missing), "InvalidArgumentException");
+}
+
+#[tokio::test]
+async fn a_sequence_number_with_latest_or_trim_horizon_is_an_invalid_argument() {
+    let e = emulator();
+    let outs = seeded(&e).await;
+    for kind in [ShardIteratorType::Latest, ShardIteratorType::TrimHorizon] {
+        let result = iterator_at(&e, "s", SHARD0, kind, Some(&outs[0].sequence_number)).await;
+        let err = result.expect_err("refused");
+        assert_eq!(err.code(), "InvalidArgumentException", "{kind:?}: {err}");
+        assert!(err.message().contains("StartingSequenceNumber"), "{err}");
+    }
 }
 
 #[tokio::test(start_paused = true)]

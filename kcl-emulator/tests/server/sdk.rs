@@ -766,3 +766,70 @@ async fn a_newer_subscription_takes_over_with_resource_in_use() {
     assert!(err.is_resource_in_use_exception(), "{err:?}");
     server.stop().await;
 }
+
+/// A client for `endpoint` configured for `region` (static test credentials, no retries).
+fn client_in(endpoint: &str, region: &str) -> aws_sdk_kinesis::Client {
+    let config = aws_sdk_kinesis::Config::builder()
+        .behavior_version(aws_sdk_kinesis::config::BehaviorVersion::latest())
+        .region(aws_sdk_kinesis::config::Region::new(region.to_owned()))
+        .credentials_provider(aws_sdk_kinesis::config::Credentials::new(
+            "test", "test", None, None, "static",
+        ))
+        .endpoint_url(endpoint)
+        .retry_config(aws_sdk_kinesis::config::retry::RetryConfig::disabled())
+        .build();
+    aws_sdk_kinesis::Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn each_region_signed_for_has_its_own_streams_and_arns() {
+    let server = TestServer::start().await;
+    let west = client_in(&server.endpoint, "us-west-2");
+    let east = client_in(&server.endpoint, "us-east-1");
+    let name = create(&west, 1).await;
+    let summary = west
+        .describe_stream_summary()
+        .stream_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .stream_description_summary
+        .unwrap();
+    let arn = summary.stream_arn;
+    assert!(
+        arn.starts_with("arn:aws:kinesis:us-west-2:000000000000:stream/"),
+        "{arn}"
+    );
+    // Addressed by its ARN from the region it lives in.
+    let shards = west.list_shards().stream_arn(&arn).send().await.unwrap();
+    assert_eq!(shards.shards().len(), 1);
+    west.put_record()
+        .stream_arn(&arn)
+        .partition_key("k")
+        .data(Blob::new("west"))
+        .send()
+        .await
+        .unwrap();
+    // Other regions do not see it, as in AWS; the server's own region is us-east-1.
+    let err = east
+        .describe_stream_summary()
+        .stream_name(&name)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_resource_not_found_exception(), "{err:?}");
+    assert!(east
+        .list_streams()
+        .send()
+        .await
+        .unwrap()
+        .stream_names()
+        .is_empty());
+    let in_process = server.emulator.list_streams(Default::default()).await.unwrap();
+    assert!(
+        in_process.stream_names.is_empty(),
+        "the server's own emulator is us-east-1's"
+    );
+    server.stop().await;
+}

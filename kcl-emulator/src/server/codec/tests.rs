@@ -63,6 +63,24 @@ fn content_types_are_recognised() {
         Some(WireFormat::Cbor)
     );
     assert_eq!(WireFormat::from_content_type("text/plain"), None);
+    // AWS serves only its two protocols: plain JSON and CBOR media types are not among them.
+    assert_eq!(WireFormat::from_content_type("application/json"), None);
+    assert_eq!(WireFormat::from_content_type("application/cbor"), None);
+}
+
+#[test]
+fn bytes_after_a_cbor_body_are_rejected_like_trailing_json() {
+    let mut body = cbor_bytes(&Cbor::Map(vec![(
+        Cbor::Text("StreamName".into()),
+        Cbor::Text("s".into()),
+    )]));
+    assert!(decode_request(WireFormat::Cbor, &body).is_ok());
+    body.push(0x01);
+    let err = decode_request(WireFormat::Cbor, &body).unwrap_err();
+    assert_eq!(err.code, "SerializationException");
+    assert!(err.message.contains("1 trailing bytes"), "{}", err.message);
+    let err = decode_request(WireFormat::Json, br#"{"StreamName":"s"} {}"#).unwrap_err();
+    assert_eq!(err.code, "SerializationException");
 }
 
 #[test]

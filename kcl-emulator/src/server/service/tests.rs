@@ -10,6 +10,7 @@ impl Backend for Echo {
     fn call(
         &self,
         operation: Target,
+        _region: Option<String>,
         request: Map<String, Value>,
     ) -> BoxFuture<'static, Result<Reply, ApiError>> {
         use crate::Operation;
@@ -165,7 +166,7 @@ async fn backend_panic_is_an_internal_failure() {
     let (status, body) = send_json(request(
         "Kinesis_20131202.MergeShards",
         "application/x-amz-json-1.1",
-        b"{}",
+        br#"{"StreamName":"s","ShardToMerge":"shardId-0","AdjacentShardToMerge":"shardId-1"}"#,
     ))
     .await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -177,7 +178,7 @@ async fn subscription_streams_frames_and_stops_after_an_exception() {
     let (status, headers, body) = send(request(
         "Kinesis_20131202.SubscribeToShard",
         "application/x-amz-json-1.1",
-        b"{}",
+        br#"{"ConsumerARN":"arn:aws:kinesis:us-east-1:123456789012:stream/s/consumer/c:1","ShardId":"shardId-000000000000","StartingPosition":{"Type":"LATEST"}}"#,
     ))
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -252,4 +253,141 @@ mod properties {
             prop_assert!(headers.contains_key("x-amzn-requestid"));
         }
     }
+}
+
+#[tokio::test]
+async fn requests_are_checked_against_the_api_description_before_the_backend() {
+    let (status, body) = send_json(request(
+        "Kinesis_20131202.PutRecord",
+        "application/x-amz-json-1.1",
+        br#"{"StreamName":"s","PartitionKey":"k"}"#,
+    ))
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["__type"], "ValidationException");
+    assert_eq!(
+        body["message"],
+        "1 validation error detected: Value null at 'data' failed to satisfy constraint: Member must not be null"
+    );
+    let (_, body) = send_json(request(
+        "Kinesis_20131202.PutRecords",
+        "application/x-amz-json-1.1",
+        br#"{"StreamName":"s","Records":[[]]}"#,
+    ))
+    .await;
+    assert_eq!(body["__type"], "SerializationException");
+}
+
+#[tokio::test]
+async fn plain_json_is_not_a_kinesis_protocol() {
+    let (status, headers, body) =
+        send(request("Kinesis_20131202.ListStreams", "application/json", b"{}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(headers["x-amzn-errortype"], "UnknownOperationException");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["__type"], "UnknownOperationException");
+}
+
+#[tokio::test]
+async fn every_answer_carries_both_request_ids() {
+    let (_, headers, _) = send(request(
+        "Kinesis_20131202.ListStreams",
+        "application/x-amz-json-1.1",
+        b"{}",
+    ))
+    .await;
+    let id = headers["x-amzn-requestid"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "{id}");
+    let id2 = headers["x-amz-id-2"].to_str().unwrap();
+    let decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, id2).unwrap();
+    assert_eq!(decoded.len(), 64);
+    let (_, again, _) = send(request(
+        "Kinesis_20131202.Nope",
+        "application/x-amz-json-1.1",
+        b"{}",
+    ))
+    .await;
+    assert_ne!(
+        again["x-amz-id-2"], headers["x-amz-id-2"],
+        "a fresh id per answer"
+    );
+}
+
+#[tokio::test]
+async fn cors_preflight_and_cross_origin_answers() {
+    let preflight = Request::options("/")
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,x-amz-target,authorization,x-amz-date,x-amz-user-agent",
+        )
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let (status, headers, body) = send(preflight).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.is_empty());
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    assert_eq!(headers["access-control-allow-methods"], "POST");
+    assert_eq!(
+        headers["access-control-allow-headers"],
+        "content-type,x-amz-target,authorization,x-amz-date,x-amz-user-agent"
+    );
+    assert_eq!(headers["access-control-max-age"], "172800");
+
+    let mut cross = request(
+        "Kinesis_20131202.ListStreams",
+        "application/x-amz-json-1.1",
+        b"{}",
+    );
+    cross
+        .headers_mut()
+        .insert("origin", HeaderValue::from_static("http://localhost:3000"));
+    let (status, headers, _) = send(cross).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    assert!(headers["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .contains("x-amzn-RequestId"));
+    // Without an Origin, no CORS headers.
+    let (_, headers, _) = send(request(
+        "Kinesis_20131202.ListStreams",
+        "application/x-amz-json-1.1",
+        b"{}",
+    ))
+    .await;
+    assert!(!headers.contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_that_stops_arriving_is_given_up() {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, Infallible>>(1);
+    tx.send(Ok(Frame::data(Bytes::from_static(b"{\"Stream"))))
+        .await
+        .unwrap();
+    let body = StreamBody::new(tokio_stream_from(rx));
+    let request = Request::post("/")
+        .header("x-amz-target", "Kinesis_20131202.ListStreams")
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=a/b, SignedHeaders=host, Signature=c",
+        )
+        .header("x-amz-date", "20260101T000000Z")
+        .body(body)
+        .unwrap();
+    let (handler, _stop) = handler();
+    let started = tokio::time::Instant::now();
+    let response = handler.handle(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(started.elapsed(), BODY_READ_TIMEOUT);
+    drop(tx);
+}
+
+/// An mpsc receiver as a stream (the body of a request whose sender stalls).
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> + Send + 'static {
+    stream::poll_fn(move |cx| rx.poll_recv(cx))
 }

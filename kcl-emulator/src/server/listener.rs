@@ -29,13 +29,18 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) async fn run(
     listener: TcpListener,
     tls: Option<TlsConfig>,
+    idle_timeout: Duration,
     handler: Arc<Handler>,
     stop_streams: watch::Sender<bool>,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    // A timer lets hyper bound how long a client may take to send its headers (30 s by default).
-    builder.http1().timer(TokioTimer::new());
+    // A timer lets hyper bound how long a client may take to send its headers; the bound also closes
+    // keep-alive connections idle for that long (hyper's timer starts when it waits for the next request).
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(idle_timeout);
     builder
         .http2()
         .timer(TokioTimer::new())

@@ -59,6 +59,12 @@ use persist::Persistence;
 use regions::{Regions, Served};
 use service::Handler;
 
+/// How long an idle keep-alive connection stays open by default: longer than the SDKs keep idle
+/// connections in their pools (the Rust SDK 90 s, the Java SDK 60 s), so a pooled connection is never
+/// closed under a client that is about to reuse it. A client still sending a request's headers is dropped
+/// after the same time.
+pub const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Default request size limit: 10 MiB, above the largest valid request (a 5 MiB PutRecords, base64-encoded).
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 
@@ -101,6 +107,7 @@ pub struct Server {
     persistence_dir: Option<PathBuf>,
     initial_streams: Vec<InitialStream>,
     tls: Option<TlsConfig>,
+    idle_timeout: std::time::Duration,
 }
 
 /// Builder for [`Server`].
@@ -129,6 +136,13 @@ impl ServerBuilder {
     /// (see [`ServerBuilder::emulator`]) is overwritten with the stored state, if there is one.
     pub fn persistence_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.server.persistence_dir = Some(dir.into());
+        self
+    }
+
+    /// How long an idle HTTP/1.1 keep-alive connection is kept open, which also bounds how long a client
+    /// may take to send a request's headers (default [`DEFAULT_IDLE_TIMEOUT`]).
+    pub fn idle_timeout(mut self, idle: std::time::Duration) -> Self {
+        self.server.idle_timeout = idle;
         self
     }
 
@@ -166,6 +180,7 @@ impl Server {
                 persistence_dir: None,
                 initial_streams: Vec::new(),
                 tls: None,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
             },
         }
     }
@@ -213,7 +228,15 @@ impl Server {
         if let Ok(address) = listener.local_addr() {
             tracing::info!(%address, api = %model::model().source, "kcl-emulator serving Kinesis");
         }
-        listener::run(listener, self.tls, handler, stop_streams, shutdown).await;
+        listener::run(
+            listener,
+            self.tls,
+            self.idle_timeout,
+            handler,
+            stop_streams,
+            shutdown,
+        )
+        .await;
         let mut saved = Ok(());
         for persistence in regions.all_persistence().await {
             let result = persistence.checkpoint().await;

@@ -553,3 +553,57 @@ async fn garbage_on_the_socket_never_takes_the_server_down() {
     assert_eq!(status, 200);
     server.stop().await;
 }
+
+/// Sends one ListStreams on `stream` (HTTP/1.1, keep-alive) and reads the answer's status line.
+async fn list_streams_on(stream: &mut tokio::net::TcpStream) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: Kinesis_20131202.ListStreams\r\nAuthorization: {AUTH}\r\n\
+         X-Amz-Date: 20260101T000000Z\r\nContent-Length: 2\r\n\r\n{{}}"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut buf = vec![0u8; 4096];
+    let n = stream.read(&mut buf).await?;
+    Ok(String::from_utf8_lossy(&buf[..n])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned())
+}
+
+#[tokio::test]
+async fn idle_keep_alive_connections_stay_open_for_the_idle_timeout() {
+    use tokio::io::AsyncReadExt;
+    assert!(
+        kcl_emulator::server::DEFAULT_IDLE_TIMEOUT >= Duration::from_secs(90),
+        "longer than the SDKs' connection pools keep idle connections"
+    );
+    let server = kcl_emulator::server::Server::builder()
+        .idle_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let server = TestServer::start_server(server).await;
+    let address = server.endpoint.trim_start_matches("http://").to_owned();
+    let mut conn = tokio::net::TcpStream::connect(&address).await.unwrap();
+    assert_eq!(list_streams_on(&mut conn).await.unwrap(), "HTTP/1.1 200 OK");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        list_streams_on(&mut conn).await.unwrap(),
+        "HTTP/1.1 200 OK",
+        "reused after an idle time below the timeout"
+    );
+    let idle = std::time::Instant::now();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut buf))
+        .await
+        .expect("closed by the server")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed, not answered");
+    let waited = idle.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1900),
+        "closed after {waited:?}, before the idle timeout"
+    );
+    server.stop().await;
+}

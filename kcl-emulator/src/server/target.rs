@@ -103,7 +103,10 @@ mod tests {
             assert_eq!(Target::from_target(&target), Some(t));
             count += 1;
         }
-        assert_eq!(count, 39, "every operation of the 2013-12-02 API");
+        assert_eq!(
+            count, 51,
+            "every operation of the 2013-12-02 API the emulator knows"
+        );
         assert_eq!(Target::from_target("Kinesis_20131202.Nope"), None);
         assert_eq!(Target::from_target("DynamoDB_20120810.PutRecord"), None);
         assert_eq!(Target::from_target("PutRecord"), None);

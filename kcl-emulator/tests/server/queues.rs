@@ -186,3 +186,114 @@ async fn queues_over_json() {
     assert_eq!(error["__type"], "ResourceNotFoundException");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_restarted_server_keeps_queues_and_their_delivery_state() {
+    use kcl_emulator::server::Server;
+    let dir = tempfile::tempdir().unwrap();
+    let http: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let server =
+        TestServer::start_server(Server::builder().persistence_dir(dir.path()).build().unwrap()).await;
+    let endpoint = server.endpoint.clone();
+    let (status, _) = call(
+        &http,
+        &endpoint,
+        "CreateStream",
+        json!({"StreamName": "kept", "StreamModeDetails": {"StreamMode": "ON_DEMAND"}}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let stream_arn = server.emulator.stream_arn("kept");
+    let (status, created) = call(
+        &http,
+        &endpoint,
+        "CreateQueue",
+        json!({
+            "QueueName": "q",
+            "StreamConfigurationList": [{"StreamARN": stream_arn, "StartingPosition": {"Type": "TRIM_HORIZON"}}],
+            "QueueAttributes": {"VisibilityTimeoutSeconds": 600, "DeadLetterConfiguration": {"TargetType": "BUILT_IN", "MaxReceiveCount": 3}}
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let queue_arn = created["QueueDescription"]["QueueARN"].as_str().unwrap().to_owned();
+    for data in ["acked", "in-flight", "visible"] {
+        server
+            .client()
+            .put_record()
+            .stream_name("kept")
+            .partition_key(data)
+            .data(Blob::new(data.as_bytes()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let (_, received) = call(
+        &http,
+        &endpoint,
+        "ReceiveQueueRecords",
+        json!({"QueueARN": queue_arn, "WaitTimeSeconds": 1}),
+    )
+    .await;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let handle_of = |name: &str| {
+        received["QueueRecords"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["Data"] == b64.encode(name))
+            .unwrap()["ReceiptHandle"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (acked, in_flight, visible) = (handle_of("acked"), handle_of("in-flight"), handle_of("visible"));
+    let (_, out) = call(
+        &http,
+        &endpoint,
+        "AcknowledgeQueueRecords",
+        json!({"QueueARN": queue_arn, "Entries": [{"ReceiptHandle": acked}]}),
+    )
+    .await;
+    assert_eq!(out["Failed"], json!([]));
+    let (_, out) = call(
+        &http,
+        &endpoint,
+        "UpdateQueueRecordsVisibility",
+        json!({"QueueARN": queue_arn, "Entries": [{"ReceiptHandle": visible, "VisibilityTimeoutSeconds": 0}]}),
+    )
+    .await;
+    assert_eq!(out["Failed"], json!([]));
+    server.shutdown().await;
+
+    let server =
+        TestServer::start_server(Server::builder().persistence_dir(dir.path()).build().unwrap()).await;
+    let endpoint = server.endpoint.clone();
+    let (status, described) = call(&http, &endpoint, "DescribeQueue", json!({"QueueARN": queue_arn})).await;
+    assert_eq!(status, 200, "{described}");
+    assert_eq!(
+        described["QueueDescription"]["QueueAttributes"]["DeadLetterConfiguration"]["MaxReceiveCount"],
+        3
+    );
+    let (_, received) = call(
+        &http,
+        &endpoint,
+        "ReceiveQueueRecords",
+        json!({"QueueARN": queue_arn, "WaitTimeSeconds": 1}),
+    )
+    .await;
+    let records = received["QueueRecords"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "only the visible record: {received}");
+    assert_eq!(records[0]["Data"], b64.encode("visible"));
+    assert_eq!(records[0]["ReceiveCount"], 2);
+    // The handle of the record still in flight was issued before the restart and still works.
+    let (_, out) = call(
+        &http,
+        &endpoint,
+        "AcknowledgeQueueRecords",
+        json!({"QueueARN": queue_arn, "Entries": [{"ReceiptHandle": in_flight}]}),
+    )
+    .await;
+    assert_eq!(out["Failed"], json!([]), "{out}");
+    server.shutdown().await;
+}

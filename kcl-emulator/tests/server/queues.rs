@@ -216,7 +216,10 @@ async fn a_restarted_server_keeps_queues_and_their_delivery_state() {
     )
     .await;
     assert_eq!(status, 200, "{created}");
-    let queue_arn = created["QueueDescription"]["QueueARN"].as_str().unwrap().to_owned();
+    let queue_arn = created["QueueDescription"]["QueueARN"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for data in ["acked", "in-flight", "visible"] {
         server
             .client()

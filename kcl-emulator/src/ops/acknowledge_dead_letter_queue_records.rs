@@ -1,5 +1,5 @@
-//! AcknowledgeDeadLetterQueueRecords: discards received dead-letter records for good. Results are per entry (`Successful` / `Failed`); see the `queue` module for which
-//! receipt handles are accepted.
+//! AcknowledgeDeadLetterQueueRecords: discards received dead-letter records for good. Results are per entry
+//! (`Successful` / `Failed`); see the `queue` module for which receipt handles are accepted.
 //!
 //! Errors of the whole request: `ValidationException` (ARN, 1..=10 entries), `ResourceNotFoundException`
 //! (unknown queue, or one that is not ACTIVE or UPDATING).

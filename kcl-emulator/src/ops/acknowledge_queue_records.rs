@@ -1,5 +1,5 @@
-//! AcknowledgeQueueRecords: removes received records from the queue for good. Results are per entry (`Successful` / `Failed`); see the `queue` module for which
-//! receipt handles are accepted.
+//! AcknowledgeQueueRecords: removes received records from the queue for good. Results are per entry
+//! (`Successful` / `Failed`); see the `queue` module for which receipt handles are accepted.
 //!
 //! Errors of the whole request: `ValidationException` (ARN, 1..=10 entries), `ResourceNotFoundException`
 //! (unknown queue, or one that is not ACTIVE or UPDATING).

@@ -3,7 +3,7 @@
 //! Each module holds its operation's request and response types (re-exported from
 //! [`types`](crate::types)), its validation and its logic, and imports no other module of `ops/`: what
 //! operations share lives in the crate's own modules (stream and consumer lookup, iterators, the read
-//! and write paths, tags, retention, resharding). The list below generates the
+//! and write paths, tags, retention, resharding, queues). The list below generates the
 //! [`Operation`](crate::Operation) enum, the [`Emulator`](crate::Emulator) methods and the server's
 //! routing (see `dispatch.rs` for the syntax and for how scripted faults wrap each call).
 
@@ -118,28 +118,36 @@ macro_rules! operations {
             ListQueues => list_queues(ListQueuesInput) -> ListQueuesOutput [reads];
             /// UpdateQueue: visibility timeout and dead-letter handling.
             UpdateQueue => update_queue(UpdateQueueInput) -> UpdateQueueOutput [writes];
-            /// ReceiveQueueRecords: up to 10 records with receipt handles, long polling (delivery state
-            /// is not persisted per call, see the `queue` module).
+            // The queue data-plane operations below change the queues' delivery state but are flagged
+            // `reads`: the server would otherwise write a full snapshot (every retained record) per
+            // receive or acknowledgement. Snapshots taken for other reasons include the delivery state;
+            // see the `queue` module for what a hard kill loses.
+            /// ReceiveQueueRecords: up to 10 records with receipt handles, long polling.
             ReceiveQueueRecords => receive_queue_records(ReceiveQueueRecordsInput)
                 -> ReceiveQueueRecordsOutput [reads];
             /// AcknowledgeQueueRecords, per entry.
             AcknowledgeQueueRecords => acknowledge_queue_records(AcknowledgeQueueRecordsInput)
                 -> AcknowledgeQueueRecordsOutput [reads];
             /// UpdateQueueRecordsVisibility, per entry.
-            UpdateQueueRecordsVisibility => update_queue_records_visibility(UpdateQueueRecordsVisibilityInput)
-                -> UpdateQueueRecordsVisibilityOutput [reads];
+            UpdateQueueRecordsVisibility => update_queue_records_visibility(
+                UpdateQueueRecordsVisibilityInput
+            ) -> UpdateQueueRecordsVisibilityOutput [reads];
             /// ReceiveDeadLetterQueueRecords: up to 10 dead-letter records with receipt handles.
-            ReceiveDeadLetterQueueRecords => receive_dead_letter_queue_records(ReceiveDeadLetterQueueRecordsInput)
-                -> ReceiveDeadLetterQueueRecordsOutput [reads];
+            ReceiveDeadLetterQueueRecords => receive_dead_letter_queue_records(
+                ReceiveDeadLetterQueueRecordsInput
+            ) -> ReceiveDeadLetterQueueRecordsOutput [reads];
             /// AcknowledgeDeadLetterQueueRecords, per entry.
             AcknowledgeDeadLetterQueueRecords => acknowledge_dead_letter_queue_records(
-                AcknowledgeDeadLetterQueueRecordsInput) -> AcknowledgeDeadLetterQueueRecordsOutput [reads];
+                AcknowledgeDeadLetterQueueRecordsInput
+            ) -> AcknowledgeDeadLetterQueueRecordsOutput [reads];
             /// RestoreDeadLetterQueueRecords, per entry: back on the normal side.
-            RestoreDeadLetterQueueRecords => restore_dead_letter_queue_records(RestoreDeadLetterQueueRecordsInput)
-                -> RestoreDeadLetterQueueRecordsOutput [reads];
+            RestoreDeadLetterQueueRecords => restore_dead_letter_queue_records(
+                RestoreDeadLetterQueueRecordsInput
+            ) -> RestoreDeadLetterQueueRecordsOutput [reads];
             /// UpdateDeadLetterQueueRecordsVisibility, per entry.
             UpdateDeadLetterQueueRecordsVisibility => update_dead_letter_queue_records_visibility(
-                UpdateDeadLetterQueueRecordsVisibilityInput) -> UpdateDeadLetterQueueRecordsVisibilityOutput [reads];
+                UpdateDeadLetterQueueRecordsVisibilityInput
+            ) -> UpdateDeadLetterQueueRecordsVisibilityOutput [reads];
         }
     };
 }

@@ -1,5 +1,6 @@
-//! ReceiveDeadLetterQueueRecords: up to `Limit` visible dead-letter records of the queue, each with a new receipt handle and invisible for the visibility timeout; waits up to `WaitTimeSeconds` for one to become visible.
-//! See the `queue` module for the delivery semantics.
+//! ReceiveDeadLetterQueueRecords: up to `Limit` visible dead-letter records of the queue, each with a new
+//! receipt handle and invisible for the visibility timeout; waits up to `WaitTimeSeconds` for one to become
+//! visible. See the `queue` module for the delivery semantics.
 //!
 //! Errors: `ValidationException` (ARN, `Limit` 1..=10, `WaitTimeSeconds` 1..=20,
 //! `VisibilityTimeoutSeconds` 0..=43200), `ResourceNotFoundException` (unknown queue, or one that is

@@ -1,5 +1,6 @@
-//! RestoreDeadLetterQueueRecords: puts received dead-letter records back on the normal side, visible at once with their receive count reset. Results are per entry (`Successful` / `Failed`); see the `queue` module for which
-//! receipt handles are accepted.
+//! RestoreDeadLetterQueueRecords: puts received dead-letter records back on the normal side, visible at once
+//! with their receive count reset. Results are per entry (`Successful` / `Failed`); see the `queue` module
+//! for which receipt handles are accepted.
 //!
 //! Errors of the whole request: `ValidationException` (ARN, 1..=10 entries), `ResourceNotFoundException`
 //! (unknown queue, or one that is not ACTIVE or UPDATING).

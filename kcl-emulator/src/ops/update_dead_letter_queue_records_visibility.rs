@@ -1,5 +1,6 @@
-//! UpdateDeadLetterQueueRecordsVisibility: changes the visibility timeout of dead-letter records in flight, from now (0: visible at once). Results are per entry (`Successful` / `Failed`); see the `queue` module for which
-//! receipt handles are accepted.
+//! UpdateDeadLetterQueueRecordsVisibility: changes the visibility timeout of dead-letter records in flight,
+//! from now (0: visible at once). Results are per entry (`Successful` / `Failed`); see the `queue` module for
+//! which receipt handles are accepted.
 //!
 //! Errors of the whole request: `ValidationException` (ARN, 1..=10 entries), `ResourceNotFoundException`
 //! (unknown queue, or one that is not ACTIVE or UPDATING).

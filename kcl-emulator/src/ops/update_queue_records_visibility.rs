@@ -1,5 +1,6 @@
-//! UpdateQueueRecordsVisibility: changes the visibility timeout of records in flight, from now (0: visible at once). Results are per entry (`Successful` / `Failed`); see the `queue` module for which
-//! receipt handles are accepted.
+//! UpdateQueueRecordsVisibility: changes the visibility timeout of records in flight, from now (0: visible at
+//! once). Results are per entry (`Successful` / `Failed`); see the `queue` module for which receipt handles
+//! are accepted.
 //!
 //! Errors of the whole request: `ValidationException` (ARN, 1..=10 entries), `ResourceNotFoundException`
 //! (unknown queue, or one that is not ACTIVE or UPDATING).

@@ -391,7 +391,7 @@ pub(crate) fn new_source(
     Ok(delivery::Source::new(inner, stream, position))
 }
 
-/// Whether any live queue reads from the stream incarnation `epoch`.
+/// The live queues that read from the stream incarnation `epoch`.
 pub(crate) fn on_stream(inner: &Inner, epoch: u64) -> Vec<Arc<QueueState>> {
     all(inner)
         .into_iter()

@@ -21,6 +21,8 @@
 //! - [`types`]: the public request and response shapes, gathered from `ops/` and `shapes.rs` (the shapes
 //!   several operations share), serializable with the AWS field names; `blob.rs`: serde for record data;
 //!   `timestamp.rs`: [`types::Timestamp`];
+//! - `queue/`: the queues' delivery state (per-record visibility, receipt handles, dead letters) behind
+//!   the twelve queue operations, and their shapes;
 //! - `state/`: the emulator's state and its lock order: `mod.rs` ([`Emulator`]'s shared state and the
 //!   stream map), `stream.rs` (streams, their metadata and consumers), `shard.rs` (shards and their record
 //!   storage);
@@ -80,6 +82,7 @@ mod iterator;
 mod lookup;
 pub mod operation;
 mod ops;
+mod queue;
 mod read;
 mod reshard;
 mod retention;

@@ -8,6 +8,8 @@
 //! rebuilds exactly that state, so sequence numbers, arrival timestamps, consumer ARNs and even shard
 //! iterators issued before the snapshot keep working afterwards.
 //!
+//! Queues are captured with their exact delivery state (see the `queue` module).
+//!
 //! Not captured: throughput-limit buckets (they start full), fault rules, active SubscribeToShard
 //! subscriptions. Pending status transitions (CREATING, UPDATING, ...) keep their remaining time.
 //! Record data is base64 in the serialized form, so JSON stays compact enough.
@@ -40,6 +42,16 @@ pub struct EmulatorSnapshot {
     epoch_base: u64,
     next_epoch: u64,
     streams: Vec<StreamSnapshot>,
+    /// Queues with their delivery state (absent in snapshots written before queues existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    queues: Vec<crate::queue::snapshot::QueueSnapshot>,
+    /// The queue-id counter.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    next_queue_id: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl EmulatorSnapshot {
@@ -189,7 +201,10 @@ pub(crate) fn export(inner: &Inner) -> EmulatorSnapshot {
             }
         })
         .collect();
+    let (queues, next_queue_id) = crate::queue::snapshot::export(inner);
     EmulatorSnapshot {
+        queues,
+        next_queue_id,
         version: VERSION,
         token_key: hex(&inner.tokens.bytes()),
         epoch_base: inner.epoch_base.load(Ordering::Relaxed),
@@ -260,6 +275,7 @@ pub(crate) fn import(inner: &Inner, snapshot: &EmulatorSnapshot) -> Result<(), C
             consumers,
         })));
     }
+    let queues = crate::queue::snapshot::build(&snapshot.queues)?;
     let mut streams = inner.streams.write();
     streams.by_name.clear();
     streams.by_epoch.clear();
@@ -272,6 +288,7 @@ pub(crate) fn import(inner: &Inner, snapshot: &EmulatorSnapshot) -> Result<(), C
     inner.tokens.set(key);
     inner.epoch_base.store(snapshot.epoch_base, Ordering::Relaxed);
     inner.next_epoch.store(snapshot.next_epoch, Ordering::Relaxed);
+    crate::queue::snapshot::install(inner, queues, snapshot.next_queue_id);
     Ok(())
 }
 

@@ -12,17 +12,28 @@
 //! Each operation's request and response are defined next to the operation (`ops/<operation>.rs`); the
 //! shapes several operations share in `shapes.rs`. This module gathers both under one public path.
 
+pub use crate::queue::shapes::*;
 pub use crate::shapes::*;
 
+pub use crate::ops::acknowledge_dead_letter_queue_records::{
+    AcknowledgeDeadLetterQueueRecordsInput, AcknowledgeDeadLetterQueueRecordsOutput,
+    AcknowledgeDeadLetterQueueRecordsRequestEntry,
+};
+pub use crate::ops::acknowledge_queue_records::{
+    AcknowledgeQueueRecordsInput, AcknowledgeQueueRecordsOutput, AcknowledgeQueueRecordsRequestEntry,
+};
 pub use crate::ops::add_tags_to_stream::{AddTagsToStreamInput, AddTagsToStreamOutput};
+pub use crate::ops::create_queue::{CreateQueueInput, CreateQueueOutput};
 pub use crate::ops::create_stream::{CreateStreamInput, CreateStreamOutput};
 pub use crate::ops::decrease_stream_retention_period::{
     DecreaseStreamRetentionPeriodInput, DecreaseStreamRetentionPeriodOutput,
 };
+pub use crate::ops::delete_queue::{DeleteQueueInput, DeleteQueueOutput};
 pub use crate::ops::delete_stream::{DeleteStreamInput, DeleteStreamOutput};
 pub use crate::ops::deregister_stream_consumer::{
     DeregisterStreamConsumerInput, DeregisterStreamConsumerOutput,
 };
+pub use crate::ops::describe_queue::{DescribeQueueInput, DescribeQueueOutput};
 pub use crate::ops::describe_stream::{DescribeStreamInput, DescribeStreamOutput};
 pub use crate::ops::describe_stream_consumer::{DescribeStreamConsumerInput, DescribeStreamConsumerOutput};
 pub use crate::ops::describe_stream_summary::{DescribeStreamSummaryInput, DescribeStreamSummaryOutput};
@@ -31,6 +42,7 @@ pub use crate::ops::get_shard_iterator::{GetShardIteratorInput, GetShardIterator
 pub use crate::ops::increase_stream_retention_period::{
     IncreaseStreamRetentionPeriodInput, IncreaseStreamRetentionPeriodOutput,
 };
+pub use crate::ops::list_queues::{ListQueuesInput, ListQueuesOutput};
 pub use crate::ops::list_shards::{ListShardsInput, ListShardsOutput, ShardFilter};
 pub use crate::ops::list_stream_consumers::{ListStreamConsumersInput, ListStreamConsumersOutput};
 pub use crate::ops::list_streams::{ListStreamsInput, ListStreamsOutput};
@@ -40,10 +52,27 @@ pub use crate::ops::put_record::{PutRecordInput, PutRecordOutput};
 pub use crate::ops::put_records::{
     PutRecordsInput, PutRecordsOutput, PutRecordsRequestEntry, PutRecordsResultEntry,
 };
+pub use crate::ops::receive_dead_letter_queue_records::{
+    ReceiveDeadLetterQueueRecordsInput, ReceiveDeadLetterQueueRecordsOutput,
+};
+pub use crate::ops::receive_queue_records::{ReceiveQueueRecordsInput, ReceiveQueueRecordsOutput};
 pub use crate::ops::register_stream_consumer::{RegisterStreamConsumerInput, RegisterStreamConsumerOutput};
 pub use crate::ops::remove_tags_from_stream::{RemoveTagsFromStreamInput, RemoveTagsFromStreamOutput};
+pub use crate::ops::restore_dead_letter_queue_records::{
+    RestoreDeadLetterQueueRecordsInput, RestoreDeadLetterQueueRecordsOutput,
+    RestoreDeadLetterQueueRecordsRequestEntry,
+};
 pub use crate::ops::split_shard::{SplitShardInput, SplitShardOutput};
 pub use crate::ops::subscribe_to_shard::{StartingPosition, SubscribeToShardInput};
+pub use crate::ops::update_dead_letter_queue_records_visibility::{
+    UpdateDeadLetterQueueRecordsVisibilityInput, UpdateDeadLetterQueueRecordsVisibilityOutput,
+    UpdateDeadLetterQueueRecordsVisibilityRequestEntry,
+};
+pub use crate::ops::update_queue::{UpdateQueueInput, UpdateQueueOutput};
+pub use crate::ops::update_queue_records_visibility::{
+    UpdateQueueRecordsVisibilityInput, UpdateQueueRecordsVisibilityOutput,
+    UpdateQueueRecordsVisibilityRequestEntry,
+};
 pub use crate::ops::update_shard_count::{UpdateShardCountInput, UpdateShardCountOutput};
 pub use crate::ops::update_stream_mode::{UpdateStreamModeInput, UpdateStreamModeOutput};
 

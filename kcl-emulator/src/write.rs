@@ -195,6 +195,8 @@ pub(crate) fn append(
             drop(data);
             if !accepted.is_empty() {
                 shard.notify.notify_waiters();
+                // Long-polling queue receives re-check their streams.
+                inner.queues.wake();
             }
             // The result strings are built outside the shard lock, so concurrent writers of the
             // shard wait only for the appends.

@@ -1,6 +1,9 @@
 //! DeleteStream: the stream goes DELETING, then disappears after the configured delay.
 //!
-//! Errors: `ResourceNotFoundException`, `ResourceInUseException` (consumers registered and
+//! Queues on the stream count as consumers: without `EnforceConsumerDeletion` they make the call fail,
+//! with it they are deleted too.
+//!
+//! Errors: `ResourceNotFoundException`, `ResourceInUseException` (consumers or queues registered and
 //! `EnforceConsumerDeletion` not set).
 
 use serde::{Deserialize, Serialize};
@@ -36,20 +39,25 @@ pub(crate) async fn execute(
     input: DeleteStreamInput,
 ) -> Result<DeleteStreamOutput, KinesisError> {
     let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let enforce = input.enforce_consumer_deletion == Some(true);
+    let has_queues = !crate::queue::on_stream(inner, stream.epoch).is_empty();
     {
         let mut meta = stream.meta.write();
         if meta.status == StreamStatus::Deleting {
             return Err(inner.stream_not_found(&stream.name));
         }
-        if !meta.consumers.is_empty() && input.enforce_consumer_deletion != Some(true) {
+        if (has_queues || !meta.consumers.is_empty()) && !enforce {
             return Err(KinesisError::in_use(format!(
-                "Stream {} under account {} has registered consumers. Set EnforceConsumerDeletion to \
-                 delete it with its consumers.",
+                "Stream {} under account {} has registered consumers or queues. Set \
+                 EnforceConsumerDeletion to delete it with them.",
                 stream.name, inner.config.account_id
             )));
         }
         meta.consumers.clear();
         stream.begin_transition(&mut meta, StreamStatus::Deleting, inner.config.deleting_delay);
+    }
+    if has_queues {
+        crate::queue::remove_for_stream(inner, stream.epoch);
     }
     // Wake subscriptions so they notice the deletion.
     crate::subscription::wake_stream(inner, &stream);

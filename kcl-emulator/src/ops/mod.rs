@@ -3,21 +3,27 @@
 //! Each module holds its operation's request and response types (re-exported from
 //! [`types`](crate::types)), its validation and its logic, and imports no other module of `ops/`: what
 //! operations share lives in the crate's own modules (stream and consumer lookup, iterators, the read
-//! and write paths, tags, retention, resharding). The list below generates the
+//! and write paths, tags, retention, resharding, queues). The list below generates the
 //! [`Operation`](crate::Operation) enum, the [`Emulator`](crate::Emulator) methods and the server's
 //! routing (see `dispatch.rs` for the syntax and for how scripted faults wrap each call).
 
+pub(crate) mod acknowledge_dead_letter_queue_records;
+pub(crate) mod acknowledge_queue_records;
 pub(crate) mod add_tags_to_stream;
+pub(crate) mod create_queue;
 pub(crate) mod create_stream;
 pub(crate) mod decrease_stream_retention_period;
+pub(crate) mod delete_queue;
 pub(crate) mod delete_stream;
 pub(crate) mod deregister_stream_consumer;
+pub(crate) mod describe_queue;
 pub(crate) mod describe_stream;
 pub(crate) mod describe_stream_consumer;
 pub(crate) mod describe_stream_summary;
 pub(crate) mod get_records;
 pub(crate) mod get_shard_iterator;
 pub(crate) mod increase_stream_retention_period;
+pub(crate) mod list_queues;
 pub(crate) mod list_shards;
 pub(crate) mod list_stream_consumers;
 pub(crate) mod list_streams;
@@ -25,10 +31,16 @@ pub(crate) mod list_tags_for_stream;
 pub(crate) mod merge_shards;
 pub(crate) mod put_record;
 pub(crate) mod put_records;
+pub(crate) mod receive_dead_letter_queue_records;
+pub(crate) mod receive_queue_records;
 pub(crate) mod register_stream_consumer;
 pub(crate) mod remove_tags_from_stream;
+pub(crate) mod restore_dead_letter_queue_records;
 pub(crate) mod split_shard;
 pub(crate) mod subscribe_to_shard;
+pub(crate) mod update_dead_letter_queue_records_visibility;
+pub(crate) mod update_queue;
+pub(crate) mod update_queue_records_visibility;
 pub(crate) mod update_shard_count;
 pub(crate) mod update_stream_mode;
 
@@ -96,6 +108,46 @@ macro_rules! operations {
                 -> DeregisterStreamConsumerOutput [writes];
             /// SubscribeToShard: a [`Subscription`](crate::Subscription) stream of events that lives up to five minutes.
             SubscribeToShard => subscribe_to_shard(SubscribeToShardInput) -> Subscription [reads, at_shard, events];
+            /// CreateQueue: a queue delivering ON_DEMAND streams' records with receipt handles.
+            CreateQueue => create_queue(CreateQueueInput) -> CreateQueueOutput [writes];
+            /// DeleteQueue.
+            DeleteQueue => delete_queue(DeleteQueueInput) -> DeleteQueueOutput [writes];
+            /// DescribeQueue.
+            DescribeQueue => describe_queue(DescribeQueueInput) -> DescribeQueueOutput [reads];
+            /// ListQueues, paginated, with a stream filter.
+            ListQueues => list_queues(ListQueuesInput) -> ListQueuesOutput [reads];
+            /// UpdateQueue: visibility timeout and dead-letter handling.
+            UpdateQueue => update_queue(UpdateQueueInput) -> UpdateQueueOutput [writes];
+            // The queue data-plane operations below change the queues' delivery state but are flagged
+            // `reads`: the server would otherwise write a full snapshot (every retained record) per
+            // receive or acknowledgement. Snapshots taken for other reasons include the delivery state;
+            // see the `queue` module for what a hard kill loses.
+            /// ReceiveQueueRecords: up to 10 records with receipt handles, long polling.
+            ReceiveQueueRecords => receive_queue_records(ReceiveQueueRecordsInput)
+                -> ReceiveQueueRecordsOutput [reads];
+            /// AcknowledgeQueueRecords, per entry.
+            AcknowledgeQueueRecords => acknowledge_queue_records(AcknowledgeQueueRecordsInput)
+                -> AcknowledgeQueueRecordsOutput [reads];
+            /// UpdateQueueRecordsVisibility, per entry.
+            UpdateQueueRecordsVisibility => update_queue_records_visibility(
+                UpdateQueueRecordsVisibilityInput
+            ) -> UpdateQueueRecordsVisibilityOutput [reads];
+            /// ReceiveDeadLetterQueueRecords: up to 10 dead-letter records with receipt handles.
+            ReceiveDeadLetterQueueRecords => receive_dead_letter_queue_records(
+                ReceiveDeadLetterQueueRecordsInput
+            ) -> ReceiveDeadLetterQueueRecordsOutput [reads];
+            /// AcknowledgeDeadLetterQueueRecords, per entry.
+            AcknowledgeDeadLetterQueueRecords => acknowledge_dead_letter_queue_records(
+                AcknowledgeDeadLetterQueueRecordsInput
+            ) -> AcknowledgeDeadLetterQueueRecordsOutput [reads];
+            /// RestoreDeadLetterQueueRecords, per entry: back on the normal side.
+            RestoreDeadLetterQueueRecords => restore_dead_letter_queue_records(
+                RestoreDeadLetterQueueRecordsInput
+            ) -> RestoreDeadLetterQueueRecordsOutput [reads];
+            /// UpdateDeadLetterQueueRecordsVisibility, per entry.
+            UpdateDeadLetterQueueRecordsVisibility => update_dead_letter_queue_records_visibility(
+                UpdateDeadLetterQueueRecordsVisibilityInput
+            ) -> UpdateDeadLetterQueueRecordsVisibilityOutput [reads];
         }
     };
 }

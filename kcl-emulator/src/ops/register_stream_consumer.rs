@@ -50,6 +50,9 @@ pub(crate) async fn execute(
     let stream = lookup::resolve(inner, None, Some(&input.stream_arn))?;
     lookup::require_usable(inner, &stream)?;
     let created = inner.clock.timestamp();
+    // Queues on the stream count against the consumer limit (counted before the stream lock: queue
+    // locks come first in the lock order).
+    let queues = crate::queue::on_stream(inner, stream.epoch).len();
     let mut meta = stream.meta.write();
     if meta.consumers.contains_key(&input.consumer_name) {
         return Err(KinesisError::in_use(format!(
@@ -57,9 +60,10 @@ pub(crate) async fn execute(
             input.consumer_name, stream.name, inner.config.account_id
         )));
     }
-    if meta.consumers.len() >= inner.config.max_consumers_per_stream as usize {
+    if meta.consumers.len() + queues >= inner.config.max_consumers_per_stream as usize {
         return Err(KinesisError::limit(format!(
-            "Stream {} under account {} already has the maximum of {} registered consumers.",
+            "Stream {} under account {} already has the maximum of {} registered consumers (queues \
+             included).",
             stream.name, inner.config.account_id, inner.config.max_consumers_per_stream
         )));
     }

@@ -1,6 +1,7 @@
 //! The emulator's state: streams, their shards and consumers, and the locks that guard them.
 //!
-//! Lock order (always taken in this order, never the reverse): the stream map ([`Inner::streams`]) ->
+//! Lock order (always taken in this order, never the reverse): the queue registry and one queue's state
+//! (`queue/`, when a queue operation runs) -> the stream map ([`Inner::streams`]) ->
 //! one stream's metadata ([`StreamState::meta`]) -> one shard's data ([`ShardState::data`]). Record data
 //! lives in per-shard storage behind a per-shard mutex, so writers and readers of different shards never
 //! contend; the hot paths take the stream map and metadata locks only for reading.
@@ -47,6 +48,8 @@ pub(crate) struct Inner {
     pub(crate) next_epoch: AtomicU64,
     /// Active SubscribeToShard subscriptions, by (consumer ARN, shard id).
     pub(crate) subscriptions: Mutex<HashMap<(String, String), SubscriptionSlot>>,
+    /// The queues and their delivery state.
+    pub(crate) queues: crate::queue::Queues,
 }
 
 /// The streams, by name and by epoch (iterators carry the epoch).
@@ -82,6 +85,7 @@ impl Inner {
             next_epoch: AtomicU64::new(1),
             streams: RwLock::new(Streams::default()),
             subscriptions: Mutex::new(HashMap::new()),
+            queues: crate::queue::Queues::default(),
             clock,
             config,
         }

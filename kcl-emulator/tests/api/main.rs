@@ -10,6 +10,7 @@ mod faults;
 mod iterators;
 mod list_shards;
 mod property;
+mod queues;
 mod records;
 mod resharding;
 mod retention;

@@ -4,6 +4,7 @@
 //! the separate `server_cli` test target (run alone against the image by `scripts/test-all.sh`).
 
 mod boto3;
+mod queues;
 mod sdk;
 mod tls;
 mod wire;

@@ -1,0 +1,53 @@
+//! UpdateDeadLetterQueueRecordsVisibility: changes the visibility timeout of dead-letter records in flight,
+//! from now (0: visible at once). Results are per entry (`Successful` / `Failed`); see the `queue` module for
+//! which receipt handles are accepted.
+//!
+//! Errors of the whole request: `ValidationException` (ARN, 1..=10 entries), `ResourceNotFoundException`
+//! (unknown queue, or one that is not ACTIVE or UPDATING).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::KinesisError;
+use crate::queue::shapes::{QueueEntriesOutput, VisibilityEntry};
+use crate::queue::{self, Outcome, Side};
+use crate::state::Inner;
+
+/// A UpdateDeadLetterQueueRecordsVisibility request entry.
+pub type UpdateDeadLetterQueueRecordsVisibilityRequestEntry = VisibilityEntry;
+
+/// UpdateDeadLetterQueueRecordsVisibility request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UpdateDeadLetterQueueRecordsVisibilityInput {
+    /// The queue's ARN.
+    #[serde(rename = "QueueARN")]
+    pub queue_arn: String,
+    /// 1..=10 entries.
+    pub entries: Vec<UpdateDeadLetterQueueRecordsVisibilityRequestEntry>,
+}
+
+/// UpdateDeadLetterQueueRecordsVisibility response: the entries that succeeded and those that failed.
+pub type UpdateDeadLetterQueueRecordsVisibilityOutput = QueueEntriesOutput;
+
+impl crate::dispatch::Scoped for UpdateDeadLetterQueueRecordsVisibilityInput {
+    fn stream_hint(&self, _inner: &Inner) -> Option<String> {
+        None
+    }
+}
+
+pub(crate) async fn execute(
+    inner: &Inner,
+    input: UpdateDeadLetterQueueRecordsVisibilityInput,
+) -> Result<UpdateDeadLetterQueueRecordsVisibilityOutput, KinesisError> {
+    let entries = input
+        .entries
+        .into_iter()
+        .map(|e| {
+            (
+                e.receipt_handle,
+                Outcome::Visibility(e.visibility_timeout_seconds),
+            )
+        })
+        .collect();
+    queue::entries(inner, &input.queue_arn, Side::Dead, entries)
+}

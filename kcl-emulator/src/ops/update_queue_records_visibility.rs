@@ -1,0 +1,53 @@
+//! UpdateQueueRecordsVisibility: changes the visibility timeout of records in flight, from now (0: visible at
+//! once). Results are per entry (`Successful` / `Failed`); see the `queue` module for which receipt handles
+//! are accepted.
+//!
+//! Errors of the whole request: `ValidationException` (ARN, 1..=10 entries), `ResourceNotFoundException`
+//! (unknown queue, or one that is not ACTIVE or UPDATING).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::KinesisError;
+use crate::queue::shapes::{QueueEntriesOutput, VisibilityEntry};
+use crate::queue::{self, Outcome, Side};
+use crate::state::Inner;
+
+/// A UpdateQueueRecordsVisibility request entry.
+pub type UpdateQueueRecordsVisibilityRequestEntry = VisibilityEntry;
+
+/// UpdateQueueRecordsVisibility request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UpdateQueueRecordsVisibilityInput {
+    /// The queue's ARN.
+    #[serde(rename = "QueueARN")]
+    pub queue_arn: String,
+    /// 1..=10 entries.
+    pub entries: Vec<UpdateQueueRecordsVisibilityRequestEntry>,
+}
+
+/// UpdateQueueRecordsVisibility response: the entries that succeeded and those that failed.
+pub type UpdateQueueRecordsVisibilityOutput = QueueEntriesOutput;
+
+impl crate::dispatch::Scoped for UpdateQueueRecordsVisibilityInput {
+    fn stream_hint(&self, _inner: &Inner) -> Option<String> {
+        None
+    }
+}
+
+pub(crate) async fn execute(
+    inner: &Inner,
+    input: UpdateQueueRecordsVisibilityInput,
+) -> Result<UpdateQueueRecordsVisibilityOutput, KinesisError> {
+    let entries = input
+        .entries
+        .into_iter()
+        .map(|e| {
+            (
+                e.receipt_handle,
+                Outcome::Visibility(e.visibility_timeout_seconds),
+            )
+        })
+        .collect();
+    queue::entries(inner, &input.queue_arn, Side::Main, entries)
+}

@@ -68,6 +68,7 @@
 
 mod blob;
 mod bucket;
+mod channel;
 pub mod clock;
 pub mod config;
 mod consumer;
@@ -82,10 +83,12 @@ pub mod operation;
 mod ops;
 mod read;
 mod reshard;
+mod resource;
 mod retention;
 mod sequence;
 #[cfg(feature = "server")]
 pub mod server;
+mod settings;
 mod shapes;
 pub mod snapshot;
 mod state;

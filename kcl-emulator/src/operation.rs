@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        assert_eq!(Operation::ALL.len(), 24);
+        assert!(Operation::ALL.len() >= 45);
         for op in Operation::ALL {
             assert_eq!(Operation::from_name(op.name()), Some(*op));
         }

@@ -84,6 +84,8 @@ pub(crate) async fn execute(
         created,
         status,
         transition_until,
+        tags: Default::default(),
+        policy: None,
     };
     meta.consumers.insert(input.consumer_name, consumer.clone());
     Ok(RegisterStreamConsumerOutput {

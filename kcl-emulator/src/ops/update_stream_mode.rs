@@ -44,6 +44,11 @@ pub(crate) async fn execute(
             stream.name, inner.config.account_id
         )));
     }
+    if input.stream_mode_details.stream_mode == crate::shapes::StreamMode::OnDemand {
+        drop(meta);
+        crate::settings::check_on_demand_limit(inner)?;
+        meta = stream.meta.write();
+    }
     meta.mode = input.stream_mode_details.stream_mode;
     stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
     Ok(UpdateStreamModeOutput {})

@@ -24,10 +24,12 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::channel::ChannelState;
 use crate::clock::Clock;
 use crate::config::EmulatorConfig;
 use crate::error::KinesisError;
 use crate::faults::Faults;
+use crate::settings::AccountSettings;
 use crate::shapes::{StreamMode, StreamStatus};
 use crate::token::TokenKey;
 
@@ -47,6 +49,10 @@ pub(crate) struct Inner {
     pub(crate) next_epoch: AtomicU64,
     /// Active SubscribeToShard subscriptions, by (consumer ARN, shard id).
     pub(crate) subscriptions: Mutex<HashMap<(String, String), SubscriptionSlot>>,
+    /// The account's settings (DescribeAccountSettings / UpdateAccountSettings).
+    pub(crate) account: Mutex<AccountSettings>,
+    /// The channels, by name.
+    pub(crate) channels: RwLock<BTreeMap<String, ChannelState>>,
 }
 
 /// The streams, by name and by epoch (iterators carry the epoch).
@@ -82,6 +88,8 @@ impl Inner {
             next_epoch: AtomicU64::new(1),
             streams: RwLock::new(Streams::default()),
             subscriptions: Mutex::new(HashMap::new()),
+            account: Mutex::new(AccountSettings::default()),
+            channels: RwLock::new(BTreeMap::new()),
             clock,
             config,
         }
@@ -148,6 +156,7 @@ impl Inner {
             tags,
             shards,
             consumers: BTreeMap::new(),
+            settings: Default::default(),
         })
     }
 

@@ -1,0 +1,350 @@
+//! Stream settings: Start/StopStreamEncryption, Enable/DisableEnhancedMonitoring,
+//! UpdateStreamWarmThroughput and UpdateMaxRecordSize, their UPDATING transitions (paused time), what
+//! DescribeStream / DescribeStreamSummary report, StreamId, and the errors of bad states.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use kcl_emulator::types::*;
+use kcl_emulator::Emulator;
+
+use crate::support::*;
+
+async fn summary(e: &Emulator, stream: &str) -> StreamDescriptionSummary {
+    e.describe_stream_summary(DescribeStreamSummaryInput {
+        stream_name: Some(stream.into()),
+        ..Default::default()
+    })
+    .await
+    .expect("describe summary")
+    .stream_description_summary
+}
+
+async fn description(e: &Emulator, stream: &str) -> StreamDescription {
+    e.describe_stream(DescribeStreamInput {
+        stream_name: Some(stream.into()),
+        ..Default::default()
+    })
+    .await
+    .expect("describe")
+    .stream_description
+}
+
+fn start_kms(stream: &str, key: &str) -> StartStreamEncryptionInput {
+    StartStreamEncryptionInput {
+        stream_name: Some(stream.into()),
+        encryption_type: EncryptionType::Kms,
+        key_id: key.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn encryption_goes_updating_then_active_and_is_described() {
+    let e = emulator_with(|b| {
+        b.without_throughput_limits()
+            .updating_delay(Duration::from_secs(10))
+    });
+    create(&e, "s", 1).await;
+    let before = summary(&e, "s").await;
+    assert_eq!(before.encryption_type, Some(EncryptionType::None));
+    assert_eq!(before.key_id, None);
+
+    e.start_stream_encryption(start_kms("s", "alias/aws/kinesis"))
+        .await
+        .expect("start encryption");
+    assert_eq!(status(&e, "s").await, StreamStatus::Updating);
+    // Not ACTIVE: a second change is refused until the update is over.
+    assert_eq!(
+        code(e.start_stream_encryption(start_kms("s", "other")).await),
+        "ResourceInUseException"
+    );
+    // Writes continue while UPDATING, and say KMS.
+    assert_eq!(
+        put(&e, "s", "k", "x").await.encryption_type,
+        Some(EncryptionType::Kms)
+    );
+    tokio::time::advance(Duration::from_secs(10)).await;
+    assert_eq!(status(&e, "s").await, StreamStatus::Active);
+    let d = description(&e, "s").await;
+    assert_eq!(d.encryption_type, Some(EncryptionType::Kms));
+    assert_eq!(d.key_id.as_deref(), Some("alias/aws/kinesis"));
+    assert_eq!(
+        summary(&e, "s").await.key_id.as_deref(),
+        Some("alias/aws/kinesis")
+    );
+
+    // Stopping needs the same key, and EncryptionType KMS.
+    let wrong_key = e
+        .stop_stream_encryption(StopStreamEncryptionInput {
+            stream_name: Some("s".into()),
+            encryption_type: EncryptionType::Kms,
+            key_id: "another".into(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(code(wrong_key), "InvalidArgumentException");
+    let none_type = e
+        .start_stream_encryption(StartStreamEncryptionInput {
+            encryption_type: EncryptionType::None,
+            ..start_kms("s", "k")
+        })
+        .await;
+    assert_eq!(code(none_type), "InvalidArgumentException");
+    e.stop_stream_encryption(StopStreamEncryptionInput {
+        stream_name: Some("s".into()),
+        encryption_type: EncryptionType::Kms,
+        key_id: "alias/aws/kinesis".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("stop encryption");
+    tokio::time::advance(Duration::from_secs(10)).await;
+    let d = description(&e, "s").await;
+    assert_eq!(d.encryption_type, Some(EncryptionType::None));
+    assert_eq!(d.key_id, None);
+    assert_eq!(
+        code(e.start_stream_encryption(start_kms("missing", "k")).await),
+        "ResourceNotFoundException"
+    );
+}
+
+#[tokio::test]
+async fn enhanced_monitoring_reports_current_and_desired_metrics() {
+    let e = emulator();
+    create(&e, "s", 1).await;
+    let enabled = e
+        .enable_enhanced_monitoring(EnableEnhancedMonitoringInput {
+            stream_name: Some("s".into()),
+            shard_level_metrics: vec!["IncomingBytes".into(), "IteratorAgeMilliseconds".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("enable");
+    assert_eq!(enabled.current_shard_level_metrics, Some(vec![]));
+    assert_eq!(
+        enabled.desired_shard_level_metrics,
+        Some(vec!["IncomingBytes".into(), "IteratorAgeMilliseconds".into()])
+    );
+    assert_eq!(enabled.stream_name.as_deref(), Some("s"));
+    assert_eq!(enabled.stream_arn, Some(e.stream_arn("s")));
+
+    let all = e
+        .enable_enhanced_monitoring(EnableEnhancedMonitoringInput {
+            stream_arn: Some(e.stream_arn("s")),
+            shard_level_metrics: vec!["ALL".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("enable ALL");
+    assert_eq!(all.desired_shard_level_metrics.map(|m| m.len()), Some(7));
+    assert_eq!(
+        description(&e, "s").await.enhanced_monitoring[0]
+            .shard_level_metrics
+            .len(),
+        7
+    );
+    let disabled = e
+        .disable_enhanced_monitoring(DisableEnhancedMonitoringInput {
+            stream_name: Some("s".into()),
+            shard_level_metrics: vec!["ALL".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("disable ALL");
+    assert_eq!(disabled.current_shard_level_metrics.map(|m| m.len()), Some(7));
+    assert_eq!(disabled.desired_shard_level_metrics, Some(vec![]));
+    assert!(summary(&e, "s").await.enhanced_monitoring[0]
+        .shard_level_metrics
+        .is_empty());
+
+    for bad in [vec![], vec!["Bogus".to_owned()]] {
+        let r = e
+            .enable_enhanced_monitoring(EnableEnhancedMonitoringInput {
+                stream_name: Some("s".into()),
+                shard_level_metrics: bad,
+                ..Default::default()
+            })
+            .await;
+        assert_eq!(code(r), "ValidationException");
+    }
+}
+
+#[tokio::test]
+async fn stream_id_is_stable_and_checked() {
+    let e = emulator();
+    create(&e, "s", 1).await;
+    let id = summary(&e, "s").await.stream_id.expect("a stream id");
+    assert_eq!(id.len(), 24);
+    let (left, right) = id.split_once('-').expect("a dash");
+    assert_eq!((left.len(), right.len()), (20, 3));
+    assert!(id
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+    assert_eq!(summary(&e, "s").await.stream_id.as_deref(), Some(id.as_str()));
+    // By id alone, and a wrong id with a name.
+    let by_id = e
+        .describe_stream_summary(DescribeStreamSummaryInput {
+            stream_id: Some(id.clone()),
+            ..Default::default()
+        })
+        .await
+        .expect("by id");
+    assert_eq!(by_id.stream_description_summary.stream_name, "s");
+    let wrong = e
+        .describe_stream_summary(DescribeStreamSummaryInput {
+            stream_name: Some("s".into()),
+            stream_id: Some("aaaaaaaaaaaaaaaaaaaa-aaa".into()),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(code(wrong), "ResourceNotFoundException");
+    // A new incarnation of the name gets another id.
+    e.delete_stream(DeleteStreamInput {
+        stream_name: Some("s".into()),
+        ..Default::default()
+    })
+    .await
+    .expect("delete");
+    create(&e, "s", 1).await;
+    assert_ne!(summary(&e, "s").await.stream_id, Some(id));
+}
+
+#[tokio::test(start_paused = true)]
+async fn warm_throughput_needs_on_demand_and_a_commitment() {
+    let e = emulator_with(|b| {
+        b.without_throughput_limits()
+            .updating_delay(Duration::from_secs(5))
+    });
+    create(&e, "p", 1).await;
+    e.create_stream(CreateStreamInput {
+        stream_name: "od".into(),
+        stream_mode_details: Some(StreamModeDetails {
+            stream_mode: StreamMode::OnDemand,
+        }),
+        ..Default::default()
+    })
+    .await
+    .expect("on-demand stream");
+    let warm = |stream: &str, mibps: i32| UpdateStreamWarmThroughputInput {
+        stream_name: Some(stream.into()),
+        warm_throughput_mi_bps: mibps,
+        ..Default::default()
+    };
+    // The default: the open shards' 1 MiB/s each, no target; PROVISIONED streams have none.
+    assert_eq!(
+        summary(&e, "od").await.warm_throughput,
+        Some(WarmThroughputObject {
+            target_mi_bps: None,
+            current_mi_bps: Some(4)
+        })
+    );
+    assert_eq!(summary(&e, "p").await.warm_throughput, None);
+    // Without the billing commitment, refused.
+    assert_eq!(
+        code(e.update_stream_warm_throughput(warm("od", 100)).await),
+        "InvalidArgumentException"
+    );
+    e.update_account_settings(UpdateAccountSettingsInput {
+        minimum_throughput_billing_commitment: MinimumThroughputBillingCommitmentInput {
+            status: MinimumThroughputBillingCommitmentInputStatus::Enabled,
+        },
+    })
+    .await
+    .expect("enable the commitment");
+    assert_eq!(
+        code(e.update_stream_warm_throughput(warm("p", 100)).await),
+        "InvalidArgumentException"
+    );
+    assert_eq!(
+        code(e.update_stream_warm_throughput(warm("od", 20 * 1024)).await),
+        "LimitExceededException"
+    );
+    assert_eq!(
+        code(e.update_stream_warm_throughput(warm("od", -1)).await),
+        "ValidationException"
+    );
+    let out = e
+        .update_stream_warm_throughput(warm("od", 100))
+        .await
+        .expect("warm throughput");
+    assert_eq!(out.stream_name.as_deref(), Some("od"));
+    assert_eq!(
+        out.warm_throughput,
+        Some(WarmThroughputObject {
+            target_mi_bps: Some(100),
+            current_mi_bps: Some(4)
+        })
+    );
+    assert_eq!(status(&e, "od").await, StreamStatus::Updating);
+    assert_eq!(
+        code(e.update_stream_warm_throughput(warm("od", 200)).await),
+        "ResourceInUseException"
+    );
+    tokio::time::advance(Duration::from_secs(5)).await;
+    assert_eq!(
+        summary(&e, "od").await.warm_throughput,
+        Some(WarmThroughputObject {
+            target_mi_bps: Some(100),
+            current_mi_bps: Some(100)
+        })
+    );
+}
+
+fn record(bytes: usize) -> PutRecordInput {
+    PutRecordInput {
+        stream_name: Some("s".into()),
+        data: Bytes::from(vec![7u8; bytes]),
+        partition_key: "k".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_record_size_admits_large_records_within_the_shard_limit() {
+    // The AWS write limit of 1 MiB/s per shard stays on.
+    let e = emulator_with(|b| b);
+    create(&e, "s", 1).await;
+    assert_eq!(summary(&e, "s").await.max_record_size_in_kib, Some(1024));
+    let two_mib = 2 * 1024 * 1024;
+    assert_eq!(code(e.put_record(record(two_mib)).await), "ValidationException");
+
+    let update = |kib: i32| UpdateMaxRecordSizeInput {
+        stream_arn: Some(e.stream_arn("s")),
+        max_record_size_in_kib: kib,
+        ..Default::default()
+    };
+    for bad in [1023, 10241] {
+        assert_eq!(
+            code(e.update_max_record_size(update(bad)).await),
+            "ValidationException"
+        );
+    }
+    e.update_max_record_size(update(4096))
+        .await
+        .expect("4 MiB records");
+    assert_eq!(summary(&e, "s").await.max_record_size_in_kib, Some(4096));
+
+    // A 2 MiB record is taken from a full bucket and puts the shard in debt for about a second.
+    let stored = e.put_record(record(two_mib)).await.expect("a 2 MiB record");
+    assert_eq!(stored.shard_id, SHARD0);
+    assert_eq!(
+        code(e.put_record(record(1000)).await),
+        "ProvisionedThroughputExceededException"
+    );
+    tokio::time::advance(Duration::from_millis(1500)).await;
+    e.put_record(record(1000)).await.expect("refilled");
+    // Over the new limit, still refused; data and key over it is InvalidArgument.
+    assert_eq!(
+        code(e.put_record(record(4 * 1024 * 1024 + 1)).await),
+        "ValidationException"
+    );
+    assert_eq!(
+        code(e.put_record(record(4 * 1024 * 1024)).await),
+        "InvalidArgumentException"
+    );
+    // The record reads back whole.
+    let it = iterator(&e, "s", SHARD0, ShardIteratorType::TrimHorizon).await;
+    let page = get(&e, &it).await;
+    assert_eq!(page.records[0].data.len(), two_mib);
+}

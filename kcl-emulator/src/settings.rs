@@ -179,8 +179,8 @@ pub(crate) fn warm_throughput(meta: &StreamMeta) -> Option<WarmThroughputObject>
         _ => previous,
     };
     Some(WarmThroughputObject {
-        target_mi_bps: target,
-        current_mi_bps: Some(current),
+        target_mibps: target,
+        current_mibps: Some(current),
     })
 }
 

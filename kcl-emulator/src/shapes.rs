@@ -401,11 +401,11 @@ pub enum RecordDistributionStrategy {
 #[serde(rename_all = "PascalCase")]
 pub struct WarmThroughputObject {
     /// The throughput asked for.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub target_mi_bps: Option<i32>,
+    #[serde(rename = "TargetMiBps", skip_serializing_if = "Option::is_none", default)]
+    pub target_mibps: Option<i32>,
     /// The throughput in place now.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub current_mi_bps: Option<i32>,
+    #[serde(rename = "CurrentMiBps", skip_serializing_if = "Option::is_none", default)]
+    pub current_mibps: Option<i32>,
 }
 
 /// The status UpdateAccountSettings asks for.

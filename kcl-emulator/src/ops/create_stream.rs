@@ -33,7 +33,7 @@ pub struct CreateStreamInput {
     pub tags: Option<BTreeMap<String, String>>,
     /// Warm throughput of an ON_DEMAND stream, MiB/s (needs the account's billing commitment).
     #[serde(rename = "WarmThroughputMiBps", skip_serializing_if = "Option::is_none")]
-    pub warm_throughput_mi_bps: Option<i32>,
+    pub warm_throughput_mibps: Option<i32>,
     /// Largest record, 1024..=10240 KiB (default 1024).
     #[serde(rename = "MaxRecordSizeInKiB", skip_serializing_if = "Option::is_none")]
     pub max_record_size_in_kib: Option<i32>,
@@ -81,7 +81,7 @@ pub(crate) async fn execute(
             settings::DEFAULT_MAX_RECORD_KIB as i32,
         )?),
     };
-    let warm = match input.warm_throughput_mi_bps {
+    let warm = match input.warm_throughput_mibps {
         None => None,
         Some(mibps) => {
             let mibps = validate::int_in(Some(mibps), "warmThroughputMiBps", 0, 10 * 1024, 0)?;

@@ -34,7 +34,7 @@ pub struct UpdateStreamWarmThroughputInput {
     pub stream_id: Option<String>,
     /// The target warm throughput, MiB/s.
     #[serde(rename = "WarmThroughputMiBps")]
-    pub warm_throughput_mi_bps: i32,
+    pub warm_throughput_mibps: i32,
 }
 
 /// UpdateStreamWarmThroughput response.
@@ -59,7 +59,7 @@ pub(crate) async fn execute(
     input: UpdateStreamWarmThroughputInput,
 ) -> Result<UpdateStreamWarmThroughputOutput, KinesisError> {
     let target = validate::int_in(
-        Some(input.warm_throughput_mi_bps),
+        Some(input.warm_throughput_mibps),
         "warmThroughputMiBps",
         0,
         i32::MAX,
@@ -91,7 +91,7 @@ pub(crate) async fn execute(
             stream.name, inner.config.account_id
         )));
     }
-    let previous = warm_throughput(&meta).and_then(|w| w.current_mi_bps).unwrap_or(0);
+    let previous = warm_throughput(&meta).and_then(|w| w.current_mibps).unwrap_or(0);
     meta.settings.warm_previous_mibps = Some(u32::try_from(previous).unwrap_or(0));
     meta.settings.warm_target_mibps = Some(u32::try_from(target).unwrap_or(0));
     stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);

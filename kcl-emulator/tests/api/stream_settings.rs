@@ -228,15 +228,15 @@ async fn warm_throughput_needs_on_demand_and_a_commitment() {
     .expect("on-demand stream");
     let warm = |stream: &str, mibps: i32| UpdateStreamWarmThroughputInput {
         stream_name: Some(stream.into()),
-        warm_throughput_mi_bps: mibps,
+        warm_throughput_mibps: mibps,
         ..Default::default()
     };
     // The default: the open shards' 1 MiB/s each, no target; PROVISIONED streams have none.
     assert_eq!(
         summary(&e, "od").await.warm_throughput,
         Some(WarmThroughputObject {
-            target_mi_bps: None,
-            current_mi_bps: Some(4)
+            target_mibps: None,
+            current_mibps: Some(4)
         })
     );
     assert_eq!(summary(&e, "p").await.warm_throughput, None);
@@ -272,8 +272,8 @@ async fn warm_throughput_needs_on_demand_and_a_commitment() {
     assert_eq!(
         out.warm_throughput,
         Some(WarmThroughputObject {
-            target_mi_bps: Some(100),
-            current_mi_bps: Some(4)
+            target_mibps: Some(100),
+            current_mibps: Some(4)
         })
     );
     assert_eq!(status(&e, "od").await, StreamStatus::Updating);
@@ -285,8 +285,8 @@ async fn warm_throughput_needs_on_demand_and_a_commitment() {
     assert_eq!(
         summary(&e, "od").await.warm_throughput,
         Some(WarmThroughputObject {
-            target_mi_bps: Some(100),
-            current_mi_bps: Some(100)
+            target_mibps: Some(100),
+            current_mibps: Some(100)
         })
     );
 }

@@ -5,5 +5,6 @@
 
 mod boto3;
 mod sdk;
+mod settings;
 mod tls;
 mod wire;

@@ -240,3 +240,28 @@ async fn resource_policies_on_streams_consumers_and_channels() {
         .await;
     assert_eq!(code(missing), "ResourceNotFoundException");
 }
+
+#[tokio::test]
+async fn register_stream_consumer_keeps_its_tags() {
+    let e = emulator();
+    create(&e, "s", 1).await;
+    let arn = e
+        .register_stream_consumer(RegisterStreamConsumerInput {
+            stream_arn: e.stream_arn("s"),
+            consumer_name: "tagged".into(),
+            tags: Some(tags(&[("owner", "team-a")])),
+        })
+        .await
+        .expect("register")
+        .consumer
+        .consumer_arn;
+    assert_eq!(list(&e, &arn).await, vec![("owner".into(), "team-a".into())]);
+    let bad = e
+        .register_stream_consumer(RegisterStreamConsumerInput {
+            stream_arn: e.stream_arn("s"),
+            consumer_name: "bad".into(),
+            tags: Some(tags(&[("a,b", "v")])),
+        })
+        .await;
+    assert_eq!(code(bad), "InvalidArgumentException");
+}

@@ -348,3 +348,91 @@ async fn max_record_size_admits_large_records_within_the_shard_limit() {
     let page = get(&e, &it).await;
     assert_eq!(page.records[0].data.len(), two_mib);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_snapshot_restores_settings_tags_policies_and_channels() {
+    let e = emulator_with(|b| {
+        b.without_throughput_limits()
+            .creating_delay(Duration::from_secs(30))
+    });
+    create(&e, "s", 2).await;
+    tokio::time::advance(Duration::from_secs(30)).await;
+    e.enable_enhanced_monitoring(EnableEnhancedMonitoringInput {
+        stream_name: Some("s".into()),
+        shard_level_metrics: vec!["IncomingRecords".into()],
+        ..Default::default()
+    })
+    .await
+    .expect("monitoring");
+    e.update_max_record_size(UpdateMaxRecordSizeInput {
+        stream_arn: Some(e.stream_arn("s")),
+        max_record_size_in_kib: 2048,
+        ..Default::default()
+    })
+    .await
+    .expect("max record size");
+    let consumer = e
+        .register_stream_consumer(RegisterStreamConsumerInput {
+            stream_arn: e.stream_arn("s"),
+            consumer_name: "c".into(),
+            tags: Some([("k".to_owned(), "v".to_owned())].into()),
+        })
+        .await
+        .expect("register")
+        .consumer
+        .consumer_arn;
+    e.put_resource_policy(PutResourcePolicyInput {
+        resource_arn: consumer.clone(),
+        policy: "{}".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("policy");
+    let channel = crate::resources::channel(&e, "ch").await;
+    let id = summary(&e, "s").await.stream_id;
+
+    let json = serde_json::to_string(&e.snapshot()).expect("serialize");
+    let restored = Emulator::restore(
+        e.config().clone(),
+        &serde_json::from_str(&json).expect("deserialize"),
+    )
+    .expect("restore");
+    let s = summary(&restored, "s").await;
+    assert_eq!(s.stream_id, id);
+    assert_eq!(s.max_record_size_in_kib, Some(2048));
+    assert_eq!(
+        s.enhanced_monitoring[0].shard_level_metrics,
+        vec!["IncomingRecords".to_owned()]
+    );
+    assert_eq!(s.channel_count, Some(1));
+    let tags = restored
+        .list_tags_for_resource(ListTagsForResourceInput {
+            resource_arn: consumer.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("consumer tags");
+    assert_eq!(tags.tags.len(), 1);
+    let policy = restored
+        .get_resource_policy(GetResourcePolicyInput {
+            resource_arn: consumer,
+            ..Default::default()
+        })
+        .await
+        .expect("consumer policy");
+    assert_eq!(policy.policy, "{}");
+    // The channel was CREATING with its remaining time, and finishes after it.
+    let status = |em: Emulator| {
+        let arn = channel.clone();
+        async move {
+            em.describe_channel(DescribeChannelInput { channel_arn: arn })
+                .await
+                .expect("channel")
+                .channel_description
+                .channel_status
+        }
+    };
+    assert_eq!(status(restored.clone()).await, ChannelStatus::Creating);
+    tokio::time::advance(Duration::from_secs(30)).await;
+    assert_eq!(status(restored).await, ChannelStatus::Active);
+}

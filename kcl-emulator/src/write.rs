@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use crate::dispatch::RecordFaults;
 use crate::error::KinesisError;
 use crate::hashkey;
-use crate::shapes::RecordDistributionStrategy;
+use crate::shapes::{EncryptionType, RecordDistributionStrategy};
 use crate::state::{Inner, ShardState, StreamState};
 use crate::validate;
 
@@ -86,15 +86,29 @@ pub(crate) fn validate_entry(
     })
 }
 
-/// Checks each entry against the stream's maximum record size: data over it is a `ValidationException`,
-/// data and partition key together over it an `InvalidArgumentException`. `indexed`: the entries are
-/// PutRecords records (for the field names in messages).
-pub(crate) fn check_sizes(
-    stream: &StreamState,
-    entries: &[Entry],
-    indexed: bool,
-) -> Result<(), KinesisError> {
-    let max = stream.meta.read().settings.max_record_bytes();
+/// What the write path needs of a stream's settings, read under one lock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WriteSettings {
+    /// The stream's maximum record size in bytes.
+    pub(crate) max_record_bytes: usize,
+    /// The encryption PutRecord(s) report.
+    pub(crate) encryption: EncryptionType,
+}
+
+impl WriteSettings {
+    pub(crate) fn of(stream: &StreamState) -> Self {
+        let meta = stream.meta.read();
+        Self {
+            max_record_bytes: meta.settings.max_record_bytes(),
+            encryption: meta.settings.encryption,
+        }
+    }
+}
+
+/// Checks each entry against the stream's maximum record size `max`: data over it is a
+/// `ValidationException`, data and partition key together over it an `InvalidArgumentException`.
+/// `indexed`: the entries are PutRecords records (for the field names in messages).
+pub(crate) fn check_sizes(max: usize, entries: &[Entry], indexed: bool) -> Result<(), KinesisError> {
     for (i, entry) in entries.iter().enumerate() {
         if entry.data.len() > max {
             let field = if indexed {

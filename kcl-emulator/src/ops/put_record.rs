@@ -77,8 +77,8 @@ pub(crate) async fn execute(
     )?;
     let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     lookup::require_usable(inner, &stream)?;
-    write::check_sizes(&stream, std::slice::from_ref(&entry), false)?;
-    let encryption = stream.meta.read().settings.encryption;
+    let settings = write::WriteSettings::of(&stream);
+    write::check_sizes(settings.max_record_bytes, std::slice::from_ref(&entry), false)?;
     // Sequence numbers already increase strictly per shard in arrival order, which is what
     // SequenceNumberForOrdering asks for.
     match write::append(inner, faults, &stream, vec![entry]).pop() {
@@ -88,7 +88,7 @@ pub(crate) async fn execute(
         }) => Ok(PutRecordOutput {
             shard_id,
             sequence_number,
-            encryption_type: Some(encryption),
+            encryption_type: Some(settings.encryption),
         }),
         Some(Appended::Failed { code, message }) => Err(KinesisError::new(ErrorCode::parse(&code), message)),
         None => Err(KinesisError::new(

@@ -117,16 +117,10 @@ pub(crate) async fn execute(
     }
     let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     lookup::require_usable(inner, &stream)?;
-    write::check_sizes(&stream, &entries, true)?;
-    let (max_request, encryption) = {
-        let meta = stream.meta.read();
-        // A stream with large records takes a request of one of its largest records.
-        (
-            MAX_REQUEST_BYTES.max(meta.settings.max_record_bytes()),
-            meta.settings.encryption,
-        )
-    };
-    if total > max_request {
+    let settings = write::WriteSettings::of(&stream);
+    write::check_sizes(settings.max_record_bytes, &entries, true)?;
+    // A stream with large records takes a request of one of its largest records.
+    if total > MAX_REQUEST_BYTES.max(settings.max_record_bytes) {
         return Err(KinesisError::invalid(format!(
             "Records size exceeds 5 MB limit (request size: {total} bytes)."
         )));
@@ -154,6 +148,6 @@ pub(crate) async fn execute(
     Ok(PutRecordsOutput {
         failed_record_count: i32::try_from(failed).unwrap_or(i32::MAX),
         records,
-        encryption_type: Some(encryption),
+        encryption_type: Some(settings.encryption),
     })
 }

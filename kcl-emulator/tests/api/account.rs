@@ -45,6 +45,7 @@ async fn describe_limits_counts_open_shards_on_demand_streams_and_channels() {
             stream_mode_details: StreamModeDetails {
                 stream_mode: StreamMode::OnDemand,
             },
+            ..Default::default()
         })
         .await;
     assert_eq!(code(switch), "LimitExceededException");

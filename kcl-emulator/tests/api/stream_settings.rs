@@ -436,3 +436,59 @@ async fn a_snapshot_restores_settings_tags_policies_and_channels() {
     tokio::time::advance(Duration::from_secs(30)).await;
     assert_eq!(status(restored).await, ChannelStatus::Active);
 }
+
+#[tokio::test]
+async fn update_stream_mode_carries_warm_throughput_into_on_demand_only() {
+    let e = emulator();
+    create(&e, "s", 2).await;
+    let switch = |mode: StreamMode, warm: Option<i32>| UpdateStreamModeInput {
+        stream_arn: e.stream_arn("s"),
+        stream_mode_details: StreamModeDetails { stream_mode: mode },
+        warm_throughput_mibps: warm,
+        ..Default::default()
+    };
+    assert_eq!(
+        code(e.update_stream_mode(switch(StreamMode::OnDemand, Some(64))).await),
+        "InvalidArgumentException",
+        "no billing commitment"
+    );
+    e.update_account_settings(UpdateAccountSettingsInput {
+        minimum_throughput_billing_commitment: MinimumThroughputBillingCommitmentInput {
+            status: MinimumThroughputBillingCommitmentInputStatus::Enabled,
+        },
+    })
+    .await
+    .expect("commitment");
+    e.update_stream_mode(switch(StreamMode::OnDemand, Some(64)))
+        .await
+        .expect("to ON_DEMAND with warm throughput");
+    assert_eq!(
+        summary(&e, "s").await.warm_throughput,
+        Some(WarmThroughputObject {
+            target_mibps: Some(64),
+            current_mibps: Some(64)
+        })
+    );
+    assert_eq!(
+        code(
+            e.update_stream_mode(switch(StreamMode::Provisioned, Some(64)))
+                .await
+        ),
+        "InvalidArgumentException"
+    );
+    e.update_stream_mode(switch(StreamMode::Provisioned, None))
+        .await
+        .expect("to PROVISIONED");
+    assert_eq!(summary(&e, "s").await.warm_throughput, None);
+    e.update_stream_mode(switch(StreamMode::OnDemand, None))
+        .await
+        .expect("back to ON_DEMAND");
+    assert_eq!(
+        summary(&e, "s")
+            .await
+            .warm_throughput
+            .and_then(|w| w.target_mibps),
+        None,
+        "the old target is gone"
+    );
+}

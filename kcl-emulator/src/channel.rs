@@ -233,7 +233,7 @@ pub struct S3TablesDestinationDescription {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct ChannelEncryptionConfiguration {
-    /// Always KMS.
+    /// KMS (the only value the API allows).
     pub encryption_type: EncryptionType,
     /// The KMS key.
     pub key_id: String,
@@ -362,7 +362,8 @@ impl ChannelState {
         }
     }
 
-    /// Enters `status` for `delay` (ACTIVE at once when the delay is zero, gone when deleting).
+    /// Enters `status` for `delay`; the next access after it settles the channel (ACTIVE, or gone after
+    /// DELETING).
     pub(crate) fn begin(&mut self, status: ChannelStatus, delay: std::time::Duration) {
         self.description.channel_status = status;
         self.transition_until = Some(crate::state::deadline_after(delay));

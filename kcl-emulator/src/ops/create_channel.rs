@@ -1,10 +1,10 @@
 //! CreateChannel: a channel delivering streams to S3 or S3 Tables, as state only (nothing is delivered).
 //! It is CREATING for the configured creating delay, then ACTIVE.
 //!
-//! Errors: `ValidationException` (name, role ARN, 1..=10000 streams), `InvalidArgumentException`
-//! (neither or both destinations, tag characters or more than 50 tags), `ResourceNotFoundException` (a
-//! stream does not exist), `ResourceInUseException` (name taken), `LimitExceededException` (the
-//! account's channel limit).
+//! Errors: `ValidationException` (name, role ARN, 1..=10000 streams, encryption not KMS),
+//! `InvalidArgumentException` (neither or both destinations, tag characters or more than 50 tags),
+//! `ResourceNotFoundException` (a stream does not exist), `ResourceInUseException` (name taken),
+//! `LimitExceededException` (the account's channel limit).
 
 use std::collections::BTreeMap;
 
@@ -129,6 +129,16 @@ pub(crate) async fn execute(
             ))
         }
     };
+    if let Some(encryption) = &input.encryption_configuration {
+        if encryption.encryption_type != crate::shapes::EncryptionType::Kms {
+            return Err(validate::error(
+                "NONE",
+                "encryptionConfiguration.encryptionType",
+                "Member must satisfy enum value set: [KMS]",
+            ));
+        }
+        validate::length(&encryption.key_id, "encryptionConfiguration.keyId", 1, 2048)?;
+    }
     let tags = input.tags.unwrap_or_default();
     tags::validate(&tags)?;
     if tags.len() > tags::MAX_TAGS {

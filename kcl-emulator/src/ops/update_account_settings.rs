@@ -2,7 +2,8 @@
 //!
 //! Enabling starts a commitment (StartedAt now, EarliestAllowedEndAt 24 hours later). Disabling before
 //! the earliest allowed end keeps it in force until then (ENABLED_UNTIL_EARLIEST_ALLOWED_END, EndedAt the
-//! earliest allowed end); after it, it ends at once (DISABLED, EndedAt now).
+//! earliest allowed end); after it, it ends at once (DISABLED, EndedAt now). Enabling a commitment that
+//! is disabled but still in force cancels its end.
 //!
 //! Errors: `InvalidArgumentException` (enabling an enabled commitment, disabling a disabled one).
 

@@ -59,9 +59,34 @@ pub(crate) struct StreamSettings {
     pub(crate) distribution: RecordDistributionStrategy,
     /// The resource policy attached to the stream (a JSON document as given).
     pub(crate) policy: Option<String>,
+    /// While an encryption change is UPDATING: until when, and the encryption records still get (as in
+    /// AWS, records are encrypted from when the stream is ACTIVE again). Not persisted.
+    #[serde(skip)]
+    pub(crate) encryption_change: Option<(tokio::time::Instant, EncryptionType)>,
 }
 
 impl StreamSettings {
+    /// The encryption of a record written now.
+    pub(crate) fn write_encryption(&self) -> EncryptionType {
+        match self.encryption_change {
+            Some((until, previous)) if tokio::time::Instant::now() < until => previous,
+            _ => self.encryption,
+        }
+    }
+
+    /// Switches the encryption, recording the one in force until `until` (the end of the UPDATING
+    /// transition the change starts).
+    pub(crate) fn change_encryption(
+        &mut self,
+        encryption: EncryptionType,
+        key_id: Option<String>,
+        until: tokio::time::Instant,
+    ) {
+        self.encryption_change = Some((until, self.write_encryption()));
+        self.encryption = encryption;
+        self.key_id = key_id;
+    }
+
     /// The largest record in bytes.
     pub(crate) fn max_record_bytes(&self) -> usize {
         self.max_record_kib.unwrap_or(DEFAULT_MAX_RECORD_KIB) as usize * 1024

@@ -215,7 +215,10 @@ pub(crate) fn export(inner: &Inner) -> EmulatorSnapshot {
                         policy: c.policy.clone(),
                     })
                     .collect(),
-                settings: meta.settings.clone(),
+                settings: crate::settings::StreamSettings {
+                    encryption_change: None,
+                    ..meta.settings.clone()
+                },
             }
         })
         .collect();

@@ -100,7 +100,7 @@ impl WriteSettings {
         let meta = stream.meta.read();
         Self {
             max_record_bytes: meta.settings.max_record_bytes(),
-            encryption: meta.settings.encryption,
+            encryption: meta.settings.write_encryption(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! StartStreamEncryption: record KMS server-side encryption with a key id on a stream; the stream goes
 //! UPDATING for the configured delay, then ACTIVE. No KMS is involved: the key id is kept and reported
-//! (DescribeStream, DescribeStreamSummary, PutRecord(s) and GetRecords say `KMS`), data is stored as is.
+//! (DescribeStream, DescribeStreamSummary; PutRecord(s) answer `KMS` from when the stream is ACTIVE
+//! again, as in AWS), data is stored as is. Calling it on an encrypted stream changes the key.
 //!
 //! Errors: `InvalidArgumentException` (encryption type not KMS), `ValidationException` (key id length),
 //! `ResourceNotFoundException`, `ResourceInUseException` (not ACTIVE).
@@ -56,8 +57,9 @@ pub(crate) async fn execute(
     )?;
     lookup::require_active(inner, &stream)?;
     let mut meta = stream.meta.write();
-    meta.settings.encryption = EncryptionType::Kms;
-    meta.settings.key_id = Some(input.key_id);
+    let until = crate::state::deadline_after(inner.config.updating_delay);
+    meta.settings
+        .change_encryption(EncryptionType::Kms, Some(input.key_id), until);
     stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
     Ok(StartStreamEncryptionOutput {})
 }

@@ -1,5 +1,5 @@
 //! StopStreamEncryption: switch a KMS-encrypted stream back to no encryption; the stream goes UPDATING for
-//! the configured delay, then ACTIVE.
+//! the configured delay, then ACTIVE (PutRecord(s) answer `NONE` from then on, as in AWS).
 //!
 //! Errors: `InvalidArgumentException` (encryption type not KMS, stream not encrypted, another key id),
 //! `ValidationException` (key id length), `ResourceNotFoundException`, `ResourceInUseException` (not
@@ -68,8 +68,8 @@ pub(crate) async fn execute(
             stream.name, inner.config.account_id, input.key_id
         )));
     }
-    meta.settings.encryption = EncryptionType::None;
-    meta.settings.key_id = None;
+    let until = crate::state::deadline_after(inner.config.updating_delay);
+    meta.settings.change_encryption(EncryptionType::None, None, until);
     stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
     Ok(StopStreamEncryptionOutput {})
 }

@@ -59,13 +59,17 @@ async fn encryption_goes_updating_then_active_and_is_described() {
         code(e.start_stream_encryption(start_kms("s", "other")).await),
         "ResourceInUseException"
     );
-    // Writes continue while UPDATING, and say KMS.
+    // Writes continue while UPDATING, not yet encrypted; encrypted once ACTIVE.
+    assert_eq!(
+        put(&e, "s", "k", "x").await.encryption_type,
+        Some(EncryptionType::None)
+    );
+    tokio::time::advance(Duration::from_secs(10)).await;
+    assert_eq!(status(&e, "s").await, StreamStatus::Active);
     assert_eq!(
         put(&e, "s", "k", "x").await.encryption_type,
         Some(EncryptionType::Kms)
     );
-    tokio::time::advance(Duration::from_secs(10)).await;
-    assert_eq!(status(&e, "s").await, StreamStatus::Active);
     let d = description(&e, "s").await;
     assert_eq!(d.encryption_type, Some(EncryptionType::Kms));
     assert_eq!(d.key_id.as_deref(), Some("alias/aws/kinesis"));
@@ -99,7 +103,16 @@ async fn encryption_goes_updating_then_active_and_is_described() {
     })
     .await
     .expect("stop encryption");
+    assert_eq!(
+        put(&e, "s", "k", "x").await.encryption_type,
+        Some(EncryptionType::Kms),
+        "still encrypted while UPDATING"
+    );
     tokio::time::advance(Duration::from_secs(10)).await;
+    assert_eq!(
+        put(&e, "s", "k", "x").await.encryption_type,
+        Some(EncryptionType::None)
+    );
     let d = description(&e, "s").await;
     assert_eq!(d.encryption_type, Some(EncryptionType::None));
     assert_eq!(d.key_id, None);

@@ -2,7 +2,8 @@
 //! operations): streams, consumers and channels, each with its tags and resource policy.
 //!
 //! To add a kind of resource (queues, say): a variant of [`Resource`], an arm in [`parse`] recognising its
-//! ARN, and an arm in [`Resource::with_parts`] lending its tags and policy.
+//! ARN (`queue/...`) and finding it, and an arm in [`Resource::with_parts`] lending its `tags` map and
+//! policy slot; the tag and policy operations then work on it unchanged.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -69,15 +70,6 @@ pub(crate) fn parse(inner: &Inner, arn: &str, stream_id: Option<&str>) -> Result
 }
 
 impl Resource {
-    /// A name for messages.
-    pub(crate) fn describe(&self) -> String {
-        match self {
-            Self::Stream(s) => format!("stream {}", s.name),
-            Self::Consumer(s, c) => format!("consumer {c} of stream {}", s.name),
-            Self::Channel(name) => format!("channel {name}"),
-        }
-    }
-
     /// Runs `f` on the resource's tags and policy under its lock.
     ///
     /// # Errors

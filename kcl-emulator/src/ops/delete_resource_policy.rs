@@ -40,8 +40,7 @@ pub(crate) async fn execute(
     if !had {
         return Err(KinesisError::not_found(format!(
             "No resource policy is attached to {} under account {}.",
-            resource.describe(),
-            inner.config.account_id
+            input.resource_arn, inner.config.account_id
         )));
     }
     Ok(DeleteResourcePolicyOutput {})

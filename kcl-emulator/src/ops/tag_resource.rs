@@ -54,7 +54,7 @@ pub(crate) async fn execute(
     if let Resource::Stream(stream) = &resource {
         lookup::require_active(inner, stream)?;
     }
-    let name = resource.describe();
-    resource.with_parts(inner, |t, _| tags::add(t, input.tags, &name))??;
+    let arn = input.resource_arn;
+    resource.with_parts(inner, |t, _| tags::add(t, input.tags, &arn))??;
     Ok(TagResourceOutput {})
 }

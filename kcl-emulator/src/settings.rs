@@ -17,7 +17,7 @@ use crate::shapes::{
     EncryptionType, MinimumThroughputBillingCommitmentOutput, MinimumThroughputBillingCommitmentStatus,
     RecordDistributionStrategy, Timestamp,
 };
-use crate::shapes::{StreamMode, StreamStatus, WarmThroughputObject};
+use crate::shapes::{StreamMode, WarmThroughputObject};
 use crate::state::{StreamMeta, StreamState};
 
 /// The default and smallest maximum record size, in KiB (1 MiB).
@@ -53,8 +53,10 @@ pub(crate) struct StreamSettings {
     pub(crate) max_record_kib: Option<u32>,
     /// Warm throughput target of an ON_DEMAND stream, in MiB/s.
     pub(crate) warm_target_mibps: Option<u32>,
-    /// The warm throughput before the last update, reported as current while the stream is UPDATING.
-    pub(crate) warm_previous_mibps: Option<u32>,
+    /// While a warm throughput update is UPDATING: until when, and the warm throughput reported as current
+    /// meanwhile. Not persisted.
+    #[serde(skip)]
+    pub(crate) warm_change: Option<(tokio::time::Instant, i32)>,
     /// How records are spread over shards.
     pub(crate) distribution: RecordDistributionStrategy,
     /// The resource policy attached to the stream (a JSON document as given).
@@ -184,8 +186,8 @@ pub(crate) fn requested_metrics(metrics: &[String]) -> Result<Vec<&'static str>,
     Ok(out)
 }
 
-/// The warm throughput a stream reports (ON_DEMAND streams only): the target once the update has
-/// settled, the previous value (or the open shards' 1 MiB/s each) while UPDATING.
+/// The warm throughput a stream reports (ON_DEMAND streams only): the target (at least the open shards'
+/// 1 MiB/s each) once an update has finished UPDATING, the previous value while it has not.
 pub(crate) fn warm_throughput(meta: &StreamMeta) -> Option<WarmThroughputObject> {
     if meta.mode != StreamMode::OnDemand {
         return None;
@@ -195,13 +197,10 @@ pub(crate) fn warm_throughput(meta: &StreamMeta) -> Option<WarmThroughputObject>
         .settings
         .warm_target_mibps
         .map(|t| i32::try_from(t).unwrap_or(i32::MAX));
-    let previous = meta
-        .settings
-        .warm_previous_mibps
-        .map_or(baseline, |p| i32::try_from(p).unwrap_or(i32::MAX));
-    let current = match target {
-        Some(t) if meta.status != StreamStatus::Updating => t.max(baseline),
-        _ => previous,
+    let current = match (meta.settings.warm_change, target) {
+        (Some((until, previous)), _) if tokio::time::Instant::now() < until => previous,
+        (_, Some(t)) => t.max(baseline),
+        (_, None) => baseline,
     };
     Some(WarmThroughputObject {
         target_mibps: target,

@@ -217,6 +217,7 @@ pub(crate) fn export(inner: &Inner) -> EmulatorSnapshot {
                     .collect(),
                 settings: crate::settings::StreamSettings {
                     encryption_change: None,
+                    warm_change: None,
                     ..meta.settings.clone()
                 },
             }

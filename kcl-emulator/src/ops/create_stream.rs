@@ -127,7 +127,6 @@ pub(crate) async fn execute(
         let s = &mut meta.settings;
         s.max_record_kib = max_record_kib.and_then(|k| u32::try_from(k).ok());
         s.warm_target_mibps = warm.and_then(|w| u32::try_from(w).ok());
-        s.warm_previous_mibps = s.warm_target_mibps;
         s.distribution = input.record_distribution_strategy.unwrap_or_default();
     }
     let mut streams = inner.streams.write();

@@ -73,7 +73,7 @@ pub(crate) async fn execute(
     meta.mode = input.stream_mode_details.stream_mode;
     // Warm throughput belongs to ON_DEMAND streams: set with the switch, dropped when leaving it.
     meta.settings.warm_target_mibps = input.warm_throughput_mibps.and_then(|w| u32::try_from(w).ok());
-    meta.settings.warm_previous_mibps = None;
+    meta.settings.warm_change = None;
     stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
     Ok(UpdateStreamModeOutput {})
 }

@@ -1,7 +1,8 @@
 //! UpdateStreamWarmThroughput: the warm throughput (MiB/s) of an ON_DEMAND stream, in an account with the
 //! minimum throughput billing commitment in force (UpdateAccountSettings). The stream goes UPDATING for
 //! the configured delay; until then the current warm throughput is the previous one, afterwards the
-//! target. Only state: the stream's shards and limits do not change.
+//! target (at least the open shards' 1 MiB/s each). A lower target releases capacity the same way. Only
+//! state: the stream's shards and limits do not change.
 //!
 //! Errors: `ValidationException` (negative), `LimitExceededException` (over 10 GiB/s),
 //! `InvalidArgumentException` (PROVISIONED stream, no commitment in force), `ResourceNotFoundException`,
@@ -92,7 +93,8 @@ pub(crate) async fn execute(
         )));
     }
     let previous = warm_throughput(&meta).and_then(|w| w.current_mibps).unwrap_or(0);
-    meta.settings.warm_previous_mibps = Some(u32::try_from(previous).unwrap_or(0));
+    let until = crate::state::deadline_after(inner.config.updating_delay);
+    meta.settings.warm_change = Some((until, previous));
     meta.settings.warm_target_mibps = Some(u32::try_from(target).unwrap_or(0));
     stream.begin_transition(&mut meta, StreamStatus::Updating, inner.config.updating_delay);
     Ok(UpdateStreamWarmThroughputOutput {

@@ -59,6 +59,8 @@ pub struct EmulatorConfig {
     pub(crate) default_retention_hours: u32,
     pub(crate) on_demand_shard_count: u32,
     pub(crate) max_consumers_per_stream: u32,
+    pub(crate) on_demand_stream_limit: u32,
+    pub(crate) channel_limit: u32,
     pub(crate) start_time: Option<SystemTime>,
     pub(crate) seed: Option<u64>,
 }
@@ -120,6 +122,8 @@ impl Default for EmulatorConfig {
             default_retention_hours: 24,
             on_demand_shard_count: 4,
             max_consumers_per_stream: 20,
+            on_demand_stream_limit: 50,
+            channel_limit: 50,
             start_time: None,
             seed: None,
         }
@@ -201,6 +205,20 @@ impl EmulatorConfigBuilder {
     /// Registered consumers allowed per stream (default 20, as AWS).
     pub fn max_consumers_per_stream(mut self, count: u32) -> Self {
         self.config.max_consumers_per_stream = count;
+        self
+    }
+
+    /// ON_DEMAND streams allowed in the account (default 50, the AWS default); CreateStream and
+    /// UpdateStreamMode past it fail with `LimitExceededException`.
+    pub fn on_demand_stream_limit(mut self, limit: u32) -> Self {
+        self.config.on_demand_stream_limit = limit;
+        self
+    }
+
+    /// Channels allowed in the account (default 50, the emulator's choice); CreateChannel past it fails
+    /// with `LimitExceededException`.
+    pub fn channel_limit(mut self, limit: u32) -> Self {
+        self.config.channel_limit = limit;
         self
     }
 

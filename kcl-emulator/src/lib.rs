@@ -3,7 +3,10 @@
 //! An [`Emulator`] behaves like the Kinesis Data Streams API: streams and their lifecycle, shards with
 //! 128-bit hash-key ranges, sequence numbers unique and increasing per shard, the five shard-iterator
 //! types with their five-minute expiry, retention trimming, SplitShard / MergeShards / UpdateShardCount,
-//! ListShards filters, per-shard throughput limits, stream consumers and SubscribeToShard. Its wall
+//! ListShards filters, per-shard throughput limits, stream consumers and SubscribeToShard, stream
+//! settings (encryption, enhanced monitoring, maximum record size up to 10 MiB, warm throughput, the AUTO
+//! record distribution), account settings and limits, resource policies, tags by ARN, and channels (as
+//! state: nothing is delivered). Its wall
 //! clock follows tokio time ([`clock`]), so `#[tokio::test(start_paused = true)]` drives arrival
 //! timestamps, iterator expiry, retention and throttling deterministically; [`Faults`] injects errors,
 //! latency and throttling.
@@ -31,6 +34,8 @@
 //!   `read.rs` (the record read of GetRecords and subscriptions), `write.rs` (the write path of PutRecord
 //!   and PutRecords), `bucket.rs` (the throughput bucket), `reshard.rs` (split and merge primitives),
 //!   `tags.rs`, `retention.rs`, `validate.rs`, `token.rs` (signed tokens), `sequence.rs`, `hashkey.rs`;
+//!   `settings.rs` (stream and account settings, stream ids), `resource.rs` (resources named by ARN, with
+//!   their tags and policies), `channel.rs` (channel shapes, state and lookup);
 //! - [`error`]: [`KinesisError`] and [`ErrorCode`];
 //! - [`config`]: the [`EmulatorConfig`] and its builder;
 //! - [`faults`]: fault injection; [`clock`]: wall time on tokio time;
@@ -70,6 +75,7 @@
 
 mod blob;
 mod bucket;
+mod channel;
 pub mod clock;
 pub mod config;
 mod consumer;
@@ -85,10 +91,12 @@ mod ops;
 mod queue;
 mod read;
 mod reshard;
+mod resource;
 mod retention;
 mod sequence;
 #[cfg(feature = "server")]
 pub mod server;
+mod settings;
 mod shapes;
 pub mod snapshot;
 mod state;

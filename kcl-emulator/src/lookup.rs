@@ -62,6 +62,34 @@ pub(crate) fn resolve(
     inner.stream(&name)
 }
 
+/// The stream named by a request's `StreamName`, `StreamARN` and/or `StreamId` (which must agree).
+///
+/// # Errors
+/// As [`resolve`]; `ResourceNotFoundException` when `StreamId` is not the stream's (or, given alone,
+/// no stream's).
+pub(crate) fn resolve_with_id(
+    inner: &Inner,
+    name: Option<&str>,
+    arn: Option<&str>,
+    id: Option<&str>,
+) -> Result<Arc<StreamState>, KinesisError> {
+    if let (None, None, Some(id)) = (name, arn, id) {
+        return inner
+            .all_streams()
+            .into_iter()
+            .find(|s| crate::settings::stream_id(s) == id)
+            .ok_or_else(|| {
+                KinesisError::not_found(format!(
+                    "Stream with id {id} under account {} not found.",
+                    inner.config.account_id
+                ))
+            });
+    }
+    let stream = resolve(inner, name, arn)?;
+    crate::settings::check_stream_id(&stream, id, &inner.config.account_id)?;
+    Ok(stream)
+}
+
 /// The stream name of a request's `StreamName` and/or `StreamARN`, validated.
 pub(crate) fn resolve_name(
     inner: &Inner,

@@ -280,6 +280,25 @@ pub struct StreamDescriptionSummary {
     /// Number of registered consumers.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub consumer_count: Option<i32>,
+    /// The stream's id (`[a-z0-9]{20}-[a-z0-9]{3}`, derived from its ARN and incarnation).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stream_id: Option<String>,
+    /// Warm throughput (ON_DEMAND streams).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub warm_throughput: Option<WarmThroughputObject>,
+    /// Largest record in KiB (1024..=10240).
+    #[serde(
+        rename = "MaxRecordSizeInKiB",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub max_record_size_in_kib: Option<i32>,
+    /// Channels delivering this stream.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub channel_count: Option<i32>,
+    /// How records are spread over shards.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub record_distribution_strategy: Option<RecordDistributionStrategy>,
 }
 
 /// One stream in a ListStreams page.
@@ -360,4 +379,98 @@ pub struct SubscribeToShardEvent {
     /// The shard's children, at the end of a closed shard.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub child_shards: Option<Vec<ChildShard>>,
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Stream and account settings (encryption, monitoring, record size, warm throughput, distribution)
+// ---------------------------------------------------------------------------------------------------------
+
+/// How a stream spreads records over its shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RecordDistributionStrategy {
+    /// By the MD5 of the partition key (or the explicit hash key), the classic routing.
+    #[default]
+    UserPartitionKey,
+    /// Evenly over the open shards, ignoring partition keys.
+    Auto,
+}
+
+/// Warm throughput of an ON_DEMAND stream, in MiB/s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct WarmThroughputObject {
+    /// The throughput asked for.
+    #[serde(rename = "TargetMiBps", skip_serializing_if = "Option::is_none", default)]
+    pub target_mibps: Option<i32>,
+    /// The throughput in place now.
+    #[serde(rename = "CurrentMiBps", skip_serializing_if = "Option::is_none", default)]
+    pub current_mibps: Option<i32>,
+}
+
+/// The status UpdateAccountSettings asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MinimumThroughputBillingCommitmentInputStatus {
+    /// Start a commitment.
+    #[default]
+    Enabled,
+    /// End the commitment (at its earliest allowed end at the soonest).
+    Disabled,
+}
+
+/// The minimum throughput billing commitment UpdateAccountSettings asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MinimumThroughputBillingCommitmentInput {
+    /// Enabled or disabled.
+    pub status: MinimumThroughputBillingCommitmentInputStatus,
+}
+
+/// The state of the account's minimum throughput billing commitment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MinimumThroughputBillingCommitmentStatus {
+    /// In force.
+    Enabled,
+    /// Not in force.
+    #[default]
+    Disabled,
+    /// Disabled, but in force until its earliest allowed end.
+    EnabledUntilEarliestAllowedEnd,
+}
+
+/// The account's minimum throughput billing commitment, as DescribeAccountSettings reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MinimumThroughputBillingCommitmentOutput {
+    /// Its status.
+    pub status: MinimumThroughputBillingCommitmentStatus,
+    /// When it was enabled.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub started_at: Option<Timestamp>,
+    /// When it ends or ended.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ended_at: Option<Timestamp>,
+    /// The earliest time it may end.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub earliest_allowed_end_at: Option<Timestamp>,
+}
+
+/// EnableEnhancedMonitoring and DisableEnhancedMonitoring response.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EnhancedMonitoringOutput {
+    /// Stream name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// The metrics enabled before the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_shard_level_metrics: Option<Vec<String>>,
+    /// The metrics enabled after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desired_shard_level_metrics: Option<Vec<String>>,
+    /// Stream ARN.
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
 }

@@ -9,6 +9,9 @@
 //! iterators issued before the snapshot keep working afterwards.
 //!
 //! Queues are captured with their exact delivery state (see the `queue` module).
+//! Also captured: each stream's settings (encryption, enhanced monitoring, maximum record size, warm
+//! throughput, distribution strategy, resource policy), consumers' tags and policies, the account
+//! settings and the channels; snapshots of earlier builds, without them, restore with the defaults.
 //!
 //! Not captured: throughput-limit buckets (they start full), fault rules, active SubscribeToShard
 //! subscriptions. Pending status transitions (CREATING, UPDATING, ...) keep their remaining time.
@@ -23,7 +26,9 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use crate::channel::{ChannelDescription, ChannelState};
 use crate::error::ConfigError;
+use crate::settings::{AccountSettings, StreamSettings};
 use crate::shapes::{ChildShard, ConsumerStatus, StreamMode, StreamStatus, Timestamp};
 use crate::state::{self, Closed, ConsumerState, Inner, ShardState, StreamState};
 
@@ -48,10 +53,24 @@ pub struct EmulatorSnapshot {
     /// The queue-id counter.
     #[serde(default, skip_serializing_if = "is_zero")]
     next_queue_id: u64,
+    /// The account's settings (absent in snapshots of earlier builds).
+    #[serde(default)]
+    account: AccountSettings,
+    /// The channels (absent in snapshots of earlier builds).
+    #[serde(default)]
+    channels: Vec<ChannelSnapshot>,
 }
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct ChannelSnapshot {
+    description: ChannelDescription,
+    transition_remaining_ms: Option<u64>,
+    tags: BTreeMap<String, String>,
+    policy: Option<String>,
 }
 
 impl EmulatorSnapshot {
@@ -84,6 +103,9 @@ struct StreamSnapshot {
     tags: BTreeMap<String, String>,
     shards: Vec<ShardSnapshot>,
     consumers: Vec<ConsumerSnapshot>,
+    /// Encryption, monitoring, record size, warm throughput, distribution, policy.
+    #[serde(default)]
+    settings: StreamSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +145,10 @@ struct ConsumerSnapshot {
     created_ms: i64,
     status: ConsumerStatus,
     transition_remaining_ms: Option<u64>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    #[serde(default)]
+    policy: Option<String>,
 }
 
 fn remaining_ms(until: Option<Instant>, now: Instant) -> Option<u64> {
@@ -196,8 +222,15 @@ pub(crate) fn export(inner: &Inner) -> EmulatorSnapshot {
                         created_ms: c.created.as_millis(),
                         status: c.status,
                         transition_remaining_ms: remaining_ms(c.transition_until, now),
+                        tags: c.tags.clone(),
+                        policy: c.policy.clone(),
                     })
                     .collect(),
+                settings: crate::settings::StreamSettings {
+                    encryption_change: None,
+                    warm_change: None,
+                    ..meta.settings.clone()
+                },
             }
         })
         .collect();
@@ -210,6 +243,21 @@ pub(crate) fn export(inner: &Inner) -> EmulatorSnapshot {
         epoch_base: inner.epoch_base.load(Ordering::Relaxed),
         next_epoch: inner.next_epoch.load(Ordering::Relaxed),
         streams,
+        account: inner.account.lock().clone(),
+        channels: {
+            crate::channel::settle_all(inner);
+            inner
+                .channels
+                .read()
+                .values()
+                .map(|c| ChannelSnapshot {
+                    description: c.description.clone(),
+                    transition_remaining_ms: remaining_ms(c.transition_until, now),
+                    tags: c.tags.clone(),
+                    policy: c.policy.clone(),
+                })
+                .collect()
+        },
     }
 }
 
@@ -257,6 +305,8 @@ pub(crate) fn import(inner: &Inner, snapshot: &EmulatorSnapshot) -> Result<(), C
                         created: Timestamp::from_millis(c.created_ms),
                         status: c.status,
                         transition_until: deadline(c.transition_remaining_ms),
+                        tags: c.tags.clone(),
+                        policy: c.policy.clone(),
                     },
                 )
             })
@@ -273,6 +323,7 @@ pub(crate) fn import(inner: &Inner, snapshot: &EmulatorSnapshot) -> Result<(), C
             tags: s.tags.clone(),
             shards,
             consumers,
+            settings: s.settings.clone(),
         })));
     }
     let queues = crate::queue::snapshot::build(&snapshot.queues)?;
@@ -285,6 +336,22 @@ pub(crate) fn import(inner: &Inner, snapshot: &EmulatorSnapshot) -> Result<(), C
     }
     drop(streams);
     inner.subscriptions.lock().clear();
+    *inner.account.lock() = snapshot.account.clone();
+    *inner.channels.write() = snapshot
+        .channels
+        .iter()
+        .map(|c| {
+            (
+                c.description.channel_name.clone(),
+                ChannelState {
+                    description: c.description.clone(),
+                    transition_until: deadline(c.transition_remaining_ms),
+                    tags: c.tags.clone(),
+                    policy: c.policy.clone(),
+                },
+            )
+        })
+        .collect();
     inner.tokens.set(key);
     inner.epoch_base.store(snapshot.epoch_base, Ordering::Relaxed);
     inner.next_epoch.store(snapshot.next_epoch, Ordering::Relaxed);

@@ -3,7 +3,14 @@
 //!
 //! Records routed to the same shard are appended under one lock acquisition, in request order, so their
 //! sequence numbers follow the request order.
+//!
+//! A stream's record distribution strategy picks the shard: USER_PARTITION_KEY routes by hash key, AUTO
+//! deals records round robin over the open shards. A stream's maximum record size (UpdateMaxRecordSize,
+//! up to 10 MiB) bounds each record ([`check_sizes`]); a record larger than a second's worth of the shard's
+//! byte limit is accepted only when the shard's byte bucket is full, and leaves it in debt (the burst
+//! capacity of large records), so the shard's sustained write rate stays the limit.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -12,11 +19,12 @@ use tokio::time::Instant;
 use crate::dispatch::RecordFaults;
 use crate::error::KinesisError;
 use crate::hashkey;
+use crate::shapes::{EncryptionType, RecordDistributionStrategy};
 use crate::state::{Inner, ShardState, StreamState};
 use crate::validate;
 
-/// Largest record: data plus partition key.
-pub(crate) const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// Largest record of any stream (10 MiB, see UpdateMaxRecordSize): data plus partition key.
+pub(crate) const MAX_RECORD_BYTES: usize = crate::settings::LARGEST_MAX_RECORD_KIB as usize * 1024;
 /// A validated record on its way into a shard.
 #[derive(Debug)]
 pub(crate) struct Entry {
@@ -50,14 +58,8 @@ pub(crate) fn validate_entry(
                 data.len()
             ),
             &field("data"),
-            "Member must have length less than or equal to 1048576",
+            "Member must have length less than or equal to 10485760",
         ));
-    }
-    if data.len() + partition_key.len() > MAX_RECORD_BYTES {
-        return Err(KinesisError::invalid(format!(
-            "The record size ({} bytes of data and partition key) exceeds the 1 MiB limit.",
-            data.len() + partition_key.len()
-        )));
     }
     let hash = match explicit_hash_key {
         None => hashkey::of_partition_key(&partition_key),
@@ -82,6 +84,56 @@ pub(crate) fn validate_entry(
         partition_key,
         hash,
     })
+}
+
+/// What the write path needs of a stream's settings, read under one lock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WriteSettings {
+    /// The stream's maximum record size in bytes.
+    pub(crate) max_record_bytes: usize,
+    /// The encryption PutRecord(s) report.
+    pub(crate) encryption: EncryptionType,
+}
+
+impl WriteSettings {
+    pub(crate) fn of(stream: &StreamState) -> Self {
+        let meta = stream.meta.read();
+        Self {
+            max_record_bytes: meta.settings.max_record_bytes(),
+            encryption: meta.settings.write_encryption(),
+        }
+    }
+}
+
+/// Checks each entry against the stream's maximum record size `max`: data over it is a
+/// `ValidationException`, data and partition key together over it an `InvalidArgumentException`.
+/// `indexed`: the entries are PutRecords records (for the field names in messages).
+pub(crate) fn check_sizes(max: usize, entries: &[Entry], indexed: bool) -> Result<(), KinesisError> {
+    for (i, entry) in entries.iter().enumerate() {
+        if entry.data.len() > max {
+            let field = if indexed {
+                format!("records.{}.member.data", i + 1)
+            } else {
+                "data".to_owned()
+            };
+            return Err(validate::error(
+                format!(
+                    "java.nio.HeapByteBuffer[pos=0 lim={} cap={}]",
+                    entry.data.len(),
+                    entry.data.len()
+                ),
+                &field,
+                &format!("Member must have length less than or equal to {max}"),
+            ));
+        }
+        if entry.data.len() + entry.partition_key.len() > max {
+            return Err(KinesisError::invalid(format!(
+                "The record size ({} bytes of data and partition key) exceeds the stream's limit of {max}                  bytes.",
+                entry.data.len() + entry.partition_key.len()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The index in `routes` (open shards sorted by starting hash key) of the shard owning `hash`.
@@ -128,12 +180,27 @@ pub(crate) fn append(
         if pending.is_empty() {
             break;
         }
-        let routes = stream.meta.read().routes.clone();
+        let (routes, auto) = {
+            let meta = stream.meta.read();
+            (
+                meta.routes.clone(),
+                meta.settings.distribution == RecordDistributionStrategy::Auto,
+            )
+        };
         if routes.is_empty() {
             break;
         }
         // Group the records by shard, keeping request order within each shard (a counting sort).
-        let targets: Vec<usize> = pending.iter().map(|&i| route(&routes, entries[i].hash)).collect();
+        let targets: Vec<usize> = if auto {
+            let first = stream
+                .next_auto
+                .fetch_add(pending.len() as u64, Ordering::Relaxed);
+            (0..pending.len() as u64)
+                .map(|k| usize::try_from((first + k) % routes.len() as u64).unwrap_or(0))
+                .collect()
+        } else {
+            pending.iter().map(|&i| route(&routes, entries[i].hash)).collect()
+        };
         let mut fill = vec![0usize; routes.len() + 1];
         for &t in &targets {
             fill[t + 1] += 1;
@@ -165,9 +232,10 @@ pub(crate) fn append(
                 }
                 if let Some(now) = now {
                     let size = (entry.data.len() + entry.partition_key.len()) as u64;
+                    // A record over a second's worth of the limit (a large record) needs a full bucket.
                     let bytes_ok = limits
                         .write_bytes_per_sec
-                        .is_none_or(|rate| data.write_bytes.can_take(rate, size, now));
+                        .is_none_or(|rate| data.write_bytes.can_take(rate, size.min(rate), now));
                     let records_ok = limits
                         .write_records_per_sec
                         .is_none_or(|rate| data.write_records.can_take(rate, 1, now));
@@ -182,7 +250,11 @@ pub(crate) fn append(
                         continue;
                     }
                     if let Some(rate) = limits.write_bytes_per_sec {
-                        data.write_bytes.try_take(rate, size, now);
+                        if size > rate {
+                            data.write_bytes.overdraw(size);
+                        } else {
+                            data.write_bytes.try_take(rate, size, now);
+                        }
                     }
                     if let Some(rate) = limits.write_records_per_sec {
                         data.write_records.try_take(rate, 1, now);

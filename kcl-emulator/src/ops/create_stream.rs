@@ -10,7 +10,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::KinesisError;
-use crate::shapes::{StreamMode, StreamModeDetails};
+use crate::settings;
+use crate::shapes::{RecordDistributionStrategy, StreamMode, StreamModeDetails};
 use crate::state::Inner;
 use crate::tags;
 use crate::validate;
@@ -30,6 +31,15 @@ pub struct CreateStreamInput {
     /// Tags to attach.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<BTreeMap<String, String>>,
+    /// Warm throughput of an ON_DEMAND stream, MiB/s (needs the account's billing commitment).
+    #[serde(rename = "WarmThroughputMiBps", skip_serializing_if = "Option::is_none")]
+    pub warm_throughput_mibps: Option<i32>,
+    /// Largest record, 1024..=10240 KiB (default 1024).
+    #[serde(rename = "MaxRecordSizeInKiB", skip_serializing_if = "Option::is_none")]
+    pub max_record_size_in_kib: Option<i32>,
+    /// How records are spread over shards (default USER_PARTITION_KEY).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_distribution_strategy: Option<RecordDistributionStrategy>,
 }
 
 /// CreateStream response (empty).
@@ -61,6 +71,36 @@ pub(crate) async fn execute(
         (StreamMode::OnDemand, None) => i32::try_from(inner.config.on_demand_shard_count).unwrap_or(4),
     };
     let shard_count = u32::try_from(shard_count).unwrap_or(1);
+    let max_record_kib = match input.max_record_size_in_kib {
+        None => None,
+        Some(kib) => Some(validate::int_in(
+            Some(kib),
+            "maxRecordSizeInKiB",
+            settings::DEFAULT_MAX_RECORD_KIB as i32,
+            settings::LARGEST_MAX_RECORD_KIB as i32,
+            settings::DEFAULT_MAX_RECORD_KIB as i32,
+        )?),
+    };
+    let warm = match input.warm_throughput_mibps {
+        None => None,
+        Some(mibps) => {
+            let mibps = validate::int_in(Some(mibps), "warmThroughputMiBps", 0, 10 * 1024, 0)?;
+            if mode != StreamMode::OnDemand {
+                return Err(KinesisError::invalid(
+                    "WarmThroughputMiBps applies to ON_DEMAND streams only.",
+                ));
+            }
+            if !inner.account.lock().in_force(inner.clock.timestamp()) {
+                return Err(KinesisError::invalid(
+                    "Warm throughput requires the minimum throughput billing commitment to be enabled.",
+                ));
+            }
+            Some(mibps)
+        }
+    };
+    if mode == StreamMode::OnDemand {
+        settings::check_on_demand_limit(inner)?;
+    }
     let tags = input.tags.unwrap_or_default();
     tags::validate(&tags)?;
     if tags.len() > 50 {
@@ -82,6 +122,13 @@ pub(crate) async fn execute(
     // Settle any stream of that name that has finished deleting, then insert under the write lock.
     let _ = inner.stream(&input.stream_name);
     let stream = Arc::new(inner.new_stream(input.stream_name.clone(), mode, shard_count, tags));
+    {
+        let mut meta = stream.meta.write();
+        let s = &mut meta.settings;
+        s.max_record_kib = max_record_kib.and_then(|k| u32::try_from(k).ok());
+        s.warm_target_mibps = warm.and_then(|w| u32::try_from(w).ok());
+        s.distribution = input.record_distribution_strategy.unwrap_or_default();
+    }
     let mut streams = inner.streams.write();
     if streams.by_name.contains_key(&input.stream_name) {
         return Err(KinesisError::in_use(format!(

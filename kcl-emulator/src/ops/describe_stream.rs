@@ -77,8 +77,10 @@ fn description(stream: &StreamState, shards: Vec<crate::shapes::Shard>, has_more
         has_more_shards: has_more,
         retention_period_hours: i32::try_from(meta.retention_hours).unwrap_or(i32::MAX),
         stream_creation_timestamp: stream.created,
-        enhanced_monitoring: vec![Default::default()],
-        encryption_type: Some(crate::shapes::EncryptionType::None),
-        key_id: None,
+        enhanced_monitoring: vec![crate::shapes::EnhancedMetrics {
+            shard_level_metrics: meta.settings.metrics.iter().cloned().collect(),
+        }],
+        encryption_type: Some(meta.settings.encryption),
+        key_id: meta.settings.key_id.clone(),
     }
 }

@@ -19,6 +19,9 @@ pub struct DescribeStreamSummaryInput {
     /// Stream ARN (or give `stream_name`).
     #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
     pub stream_arn: Option<String>,
+    /// The stream's id (or give a name or ARN; with them, it must match).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_id: Option<String>,
 }
 
 /// DescribeStreamSummary response.
@@ -35,7 +38,13 @@ pub(crate) async fn execute(
     inner: &Inner,
     input: DescribeStreamSummaryInput,
 ) -> Result<DescribeStreamSummaryOutput, KinesisError> {
-    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    let stream = lookup::resolve_with_id(
+        inner,
+        input.stream_name.as_deref(),
+        input.stream_arn.as_deref(),
+        input.stream_id.as_deref(),
+    )?;
+    let channel_count = crate::channel::count_for_stream(inner, &stream.arn);
     let meta = stream.meta.read();
     Ok(DescribeStreamSummaryOutput {
         stream_description_summary: StreamDescriptionSummary {
@@ -47,11 +56,25 @@ pub(crate) async fn execute(
             }),
             retention_period_hours: i32::try_from(meta.retention_hours).unwrap_or(i32::MAX),
             stream_creation_timestamp: stream.created,
-            enhanced_monitoring: vec![Default::default()],
-            encryption_type: Some(crate::shapes::EncryptionType::None),
-            key_id: None,
+            enhanced_monitoring: vec![crate::shapes::EnhancedMetrics {
+                shard_level_metrics: meta.settings.metrics.iter().cloned().collect(),
+            }],
+            encryption_type: Some(meta.settings.encryption),
+            key_id: meta.settings.key_id.clone(),
             open_shard_count: i32::try_from(meta.routes.len()).unwrap_or(i32::MAX),
             consumer_count: Some(i32::try_from(meta.consumers.len()).unwrap_or(i32::MAX)),
+            stream_id: Some(crate::settings::stream_id(&stream)),
+            warm_throughput: crate::settings::warm_throughput(&meta),
+            max_record_size_in_kib: Some(
+                i32::try_from(
+                    meta.settings
+                        .max_record_kib
+                        .unwrap_or(crate::settings::DEFAULT_MAX_RECORD_KIB),
+                )
+                .unwrap_or(i32::MAX),
+            ),
+            channel_count: Some(i32::try_from(channel_count).unwrap_or(i32::MAX)),
+            record_distribution_strategy: Some(meta.settings.distribution),
         },
     })
 }

@@ -43,6 +43,28 @@ pub(crate) mod update_queue;
 pub(crate) mod update_queue_records_visibility;
 pub(crate) mod update_shard_count;
 pub(crate) mod update_stream_mode;
+// Settings, resource policies, tags by ARN, channels.
+pub(crate) mod create_channel;
+pub(crate) mod delete_channel;
+pub(crate) mod delete_resource_policy;
+pub(crate) mod describe_account_settings;
+pub(crate) mod describe_channel;
+pub(crate) mod describe_limits;
+pub(crate) mod disable_enhanced_monitoring;
+pub(crate) mod enable_enhanced_monitoring;
+pub(crate) mod get_resource_policy;
+pub(crate) mod list_channels;
+pub(crate) mod list_tags_for_resource;
+pub(crate) mod put_resource_policy;
+pub(crate) mod start_stream_encryption;
+pub(crate) mod stop_stream_encryption;
+pub(crate) mod tag_resource;
+pub(crate) mod untag_resource;
+pub(crate) mod update_account_settings;
+pub(crate) mod update_channel;
+pub(crate) mod update_max_record_size;
+pub(crate) mod update_stream_record_distribution_strategy;
+pub(crate) mod update_stream_warm_throughput;
 
 /// The one list of operations: `operations!(generate)` expands to `generate! { entries }`, so each
 /// generator (the [`Operation`](crate::Operation) enum in `operation.rs`, the
@@ -148,6 +170,61 @@ macro_rules! operations {
             UpdateDeadLetterQueueRecordsVisibility => update_dead_letter_queue_records_visibility(
                 UpdateDeadLetterQueueRecordsVisibilityInput
             ) -> UpdateDeadLetterQueueRecordsVisibilityOutput [reads];
+            /// DescribeLimits: the account's shard, ON_DEMAND stream and channel limits and counts.
+            DescribeLimits => describe_limits(DescribeLimitsInput) -> DescribeLimitsOutput [reads];
+            /// DescribeAccountSettings: the minimum throughput billing commitment.
+            DescribeAccountSettings => describe_account_settings(DescribeAccountSettingsInput)
+                -> DescribeAccountSettingsOutput [reads];
+            /// UpdateAccountSettings: enable or disable the minimum throughput billing commitment.
+            UpdateAccountSettings => update_account_settings(UpdateAccountSettingsInput)
+                -> UpdateAccountSettingsOutput [writes];
+            /// StartStreamEncryption: KMS encryption recorded with its key id (no KMS).
+            StartStreamEncryption => start_stream_encryption(StartStreamEncryptionInput)
+                -> StartStreamEncryptionOutput [writes];
+            /// StopStreamEncryption.
+            StopStreamEncryption => stop_stream_encryption(StopStreamEncryptionInput)
+                -> StopStreamEncryptionOutput [writes];
+            /// EnableEnhancedMonitoring: shard-level metrics recorded (no CloudWatch).
+            EnableEnhancedMonitoring => enable_enhanced_monitoring(EnableEnhancedMonitoringInput)
+                -> EnhancedMonitoringOutput [writes];
+            /// DisableEnhancedMonitoring.
+            DisableEnhancedMonitoring => disable_enhanced_monitoring(DisableEnhancedMonitoringInput)
+                -> EnhancedMonitoringOutput [writes];
+            /// PutResourcePolicy: a stream's, consumer's or channel's policy, kept (not evaluated).
+            PutResourcePolicy => put_resource_policy(PutResourcePolicyInput)
+                -> PutResourcePolicyOutput [writes];
+            /// GetResourcePolicy (`{}` when none).
+            GetResourcePolicy => get_resource_policy(GetResourcePolicyInput)
+                -> GetResourcePolicyOutput [reads];
+            /// DeleteResourcePolicy.
+            DeleteResourcePolicy => delete_resource_policy(DeleteResourcePolicyInput)
+                -> DeleteResourcePolicyOutput [writes];
+            /// TagResource: tags of a stream, consumer or channel by ARN.
+            TagResource => tag_resource(TagResourceInput) -> TagResourceOutput [writes];
+            /// UntagResource.
+            UntagResource => untag_resource(UntagResourceInput) -> UntagResourceOutput [writes];
+            /// ListTagsForResource.
+            ListTagsForResource => list_tags_for_resource(ListTagsForResourceInput)
+                -> ListTagsForResourceOutput [reads];
+            /// UpdateMaxRecordSize: records up to 1024..=10240 KiB.
+            UpdateMaxRecordSize => update_max_record_size(UpdateMaxRecordSizeInput)
+                -> UpdateMaxRecordSizeOutput [writes];
+            /// UpdateStreamWarmThroughput (ON_DEMAND streams).
+            UpdateStreamWarmThroughput => update_stream_warm_throughput(UpdateStreamWarmThroughputInput)
+                -> UpdateStreamWarmThroughputOutput [writes];
+            /// UpdateStreamRecordDistributionStrategy: USER_PARTITION_KEY or AUTO (round robin).
+            UpdateStreamRecordDistributionStrategy => update_stream_record_distribution_strategy(UpdateStreamRecordDistributionStrategyInput)
+                -> UpdateStreamRecordDistributionStrategyOutput [writes];
+            /// CreateChannel (state only: nothing is delivered).
+            CreateChannel => create_channel(CreateChannelInput) -> CreateChannelOutput [writes];
+            /// DeleteChannel.
+            DeleteChannel => delete_channel(DeleteChannelInput) -> DeleteChannelOutput [writes];
+            /// DescribeChannel.
+            DescribeChannel => describe_channel(DescribeChannelInput) -> DescribeChannelOutput [reads];
+            /// ListChannels, paginated.
+            ListChannels => list_channels(ListChannelsInput) -> ListChannelsOutput [reads];
+            /// UpdateChannel.
+            UpdateChannel => update_channel(UpdateChannelInput) -> UpdateChannelOutput [writes];
         }
     };
 }

@@ -1,7 +1,8 @@
 //! PutRecord: one record, routed by the MD5 of its partition key or by its explicit hash key.
 //!
 //! Errors: `ValidationException` (key length, data size, hash-key or ordering-number format),
-//! `InvalidArgumentException` (record over 1 MiB, hash key out of range), `ResourceNotFoundException`,
+//! `InvalidArgumentException` (record over the stream's maximum record size, 1 MiB by default; hash key
+//! out of range), `ResourceNotFoundException`,
 //! `ProvisionedThroughputExceededException` (shard write limits), or an injected fault.
 
 use bytes::Bytes;
@@ -76,6 +77,8 @@ pub(crate) async fn execute(
     )?;
     let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
     lookup::require_usable(inner, &stream)?;
+    let settings = write::WriteSettings::of(&stream);
+    write::check_sizes(settings.max_record_bytes, std::slice::from_ref(&entry), false)?;
     // Sequence numbers already increase strictly per shard in arrival order, which is what
     // SequenceNumberForOrdering asks for.
     match write::append(inner, faults, &stream, vec![entry]).pop() {
@@ -85,7 +88,7 @@ pub(crate) async fn execute(
         }) => Ok(PutRecordOutput {
             shard_id,
             sequence_number,
-            encryption_type: Some(crate::shapes::EncryptionType::None),
+            encryption_type: Some(settings.encryption),
         }),
         Some(Appended::Failed { code, message }) => Err(KinesisError::new(ErrorCode::parse(&code), message)),
         None => Err(KinesisError::new(

@@ -115,13 +115,16 @@ pub(crate) async fn execute(
             Some(i),
         )?);
     }
-    if total > MAX_REQUEST_BYTES {
+    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
+    lookup::require_usable(inner, &stream)?;
+    let settings = write::WriteSettings::of(&stream);
+    write::check_sizes(settings.max_record_bytes, &entries, true)?;
+    // A stream with large records takes a request of one of its largest records.
+    if total > MAX_REQUEST_BYTES.max(settings.max_record_bytes) {
         return Err(KinesisError::invalid(format!(
             "Records size exceeds 5 MB limit (request size: {total} bytes)."
         )));
     }
-    let stream = lookup::resolve(inner, input.stream_name.as_deref(), input.stream_arn.as_deref())?;
-    lookup::require_usable(inner, &stream)?;
     let records: Vec<PutRecordsResultEntry> = write::append(inner, faults, &stream, entries)
         .into_iter()
         .map(|appended| match appended {
@@ -145,6 +148,6 @@ pub(crate) async fn execute(
     Ok(PutRecordsOutput {
         failed_record_count: i32::try_from(failed).unwrap_or(i32::MAX),
         records,
-        encryption_type: Some(crate::shapes::EncryptionType::None),
+        encryption_type: Some(settings.encryption),
     })
 }

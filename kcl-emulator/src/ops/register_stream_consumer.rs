@@ -47,6 +47,14 @@ pub(crate) async fn execute(
     input: RegisterStreamConsumerInput,
 ) -> Result<RegisterStreamConsumerOutput, KinesisError> {
     validate::name(&input.consumer_name, "consumerName", 128)?;
+    let tags = input.tags.unwrap_or_default();
+    crate::tags::validate(&tags)?;
+    if tags.len() > crate::tags::MAX_TAGS {
+        return Err(KinesisError::invalid(format!(
+            "Failed to register consumer: a consumer cannot have more than {} tags.",
+            crate::tags::MAX_TAGS
+        )));
+    }
     let stream = lookup::resolve(inner, None, Some(&input.stream_arn))?;
     lookup::require_usable(inner, &stream)?;
     let created = inner.clock.timestamp();
@@ -88,6 +96,8 @@ pub(crate) async fn execute(
         created,
         status,
         transition_until,
+        tags,
+        policy: None,
     };
     meta.consumers.insert(input.consumer_name, consumer.clone());
     Ok(RegisterStreamConsumerOutput {

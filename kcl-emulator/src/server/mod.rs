@@ -65,8 +65,9 @@ use service::Handler;
 /// after the same time.
 pub const DEFAULT_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
-/// Default request size limit: 10 MiB, above the largest valid request (a 5 MiB PutRecords, base64-encoded).
-pub const DEFAULT_MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+/// Default request size limit: 16 MiB, above the largest valid request (a PutRecord of a 10 MiB record
+/// after UpdateMaxRecordSize, base64-encoded: 13.4 MiB).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 16 * 1024 * 1024;
 
 /// A stream to create when the server starts: `name:shards` on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,10 +25,12 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::channel::ChannelState;
 use crate::clock::Clock;
 use crate::config::EmulatorConfig;
 use crate::error::KinesisError;
 use crate::faults::Faults;
+use crate::settings::AccountSettings;
 use crate::shapes::{StreamMode, StreamStatus};
 use crate::token::TokenKey;
 
@@ -50,6 +52,10 @@ pub(crate) struct Inner {
     pub(crate) subscriptions: Mutex<HashMap<(String, String), SubscriptionSlot>>,
     /// The queues and their delivery state.
     pub(crate) queues: crate::queue::Queues,
+    /// The account's settings (DescribeAccountSettings / UpdateAccountSettings).
+    pub(crate) account: Mutex<AccountSettings>,
+    /// The channels, by name.
+    pub(crate) channels: RwLock<BTreeMap<String, ChannelState>>,
 }
 
 /// The streams, by name and by epoch (iterators carry the epoch).
@@ -86,6 +92,8 @@ impl Inner {
             streams: RwLock::new(Streams::default()),
             subscriptions: Mutex::new(HashMap::new()),
             queues: crate::queue::Queues::default(),
+            account: Mutex::new(AccountSettings::default()),
+            channels: RwLock::new(BTreeMap::new()),
             clock,
             config,
         }
@@ -152,6 +160,7 @@ impl Inner {
             tags,
             shards,
             consumers: BTreeMap::new(),
+            settings: Default::default(),
         })
     }
 

@@ -10,6 +10,7 @@ use parking_lot::RwLock;
 use tokio::time::Instant;
 
 use super::shard::{parse_shard_id, ShardState};
+use crate::settings::StreamSettings;
 use crate::shapes::{ConsumerStatus, StreamMode, StreamStatus, Timestamp};
 
 /// The parts of a stream, new or restored from a snapshot (see [`StreamState::from_parts`]).
@@ -25,6 +26,7 @@ pub(crate) struct StreamParts {
     pub(crate) tags: BTreeMap<String, String>,
     pub(crate) shards: Vec<Arc<ShardState>>,
     pub(crate) consumers: BTreeMap<String, ConsumerState>,
+    pub(crate) settings: StreamSettings,
 }
 
 /// One stream incarnation.
@@ -41,6 +43,8 @@ pub(crate) struct StreamState {
     pending: AtomicBool,
     /// Set once the stream has finished deleting.
     gone: AtomicBool,
+    /// The next shard (modulo the open shards) of the AUTO distribution strategy's round robin.
+    pub(crate) next_auto: AtomicU64,
     pub(crate) meta: RwLock<StreamMeta>,
 }
 
@@ -58,6 +62,8 @@ pub(crate) struct StreamMeta {
     /// The open shards sorted by hash range: where writes go.
     pub(crate) routes: Arc<[Arc<ShardState>]>,
     pub(crate) consumers: BTreeMap<String, ConsumerState>,
+    /// Encryption, monitoring, record size, warm throughput, distribution, policy.
+    pub(crate) settings: StreamSettings,
 }
 
 impl StreamMeta {
@@ -82,6 +88,10 @@ pub(crate) struct ConsumerState {
     pub(crate) created: Timestamp,
     pub(crate) status: ConsumerStatus,
     pub(crate) transition_until: Option<Instant>,
+    /// Tags set through TagResource.
+    pub(crate) tags: BTreeMap<String, String>,
+    /// The resource policy attached to the consumer.
+    pub(crate) policy: Option<String>,
 }
 
 impl StreamState {
@@ -98,6 +108,7 @@ impl StreamState {
             routes: Vec::new().into(),
             shards: r.shards,
             consumers: r.consumers,
+            settings: r.settings,
         };
         meta.publish_routes();
         Self {
@@ -108,6 +119,7 @@ impl StreamState {
             retention_ms: AtomicU64::new(u64::from(r.retention_hours) * 3_600_000),
             pending: AtomicBool::new(pending),
             gone: AtomicBool::new(false),
+            next_auto: AtomicU64::new(0),
             meta: RwLock::new(meta),
         }
     }

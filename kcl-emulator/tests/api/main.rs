@@ -18,3 +18,10 @@ mod robustness;
 mod snapshot;
 mod streams;
 mod throughput;
+
+// Settings, resource policies, tags by ARN, channels.
+mod account;
+mod channels;
+mod distribution;
+mod resources;
+mod stream_settings;

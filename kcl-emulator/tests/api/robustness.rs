@@ -236,6 +236,7 @@ async fn exercise(e: &Emulator, f: Fields) {
         .update_stream_mode(UpdateStreamModeInput {
             stream_arn: f.a.clone(),
             stream_mode_details: StreamModeDetails::default(),
+            ..Default::default()
         })
         .await;
 }

@@ -155,6 +155,7 @@ async fn on_demand_streams_start_with_four_shards_and_refuse_manual_resharding()
         stream_mode_details: StreamModeDetails {
             stream_mode: StreamMode::Provisioned,
         },
+        ..Default::default()
     })
     .await
     .expect("mode switch");
@@ -184,6 +185,7 @@ async fn on_demand_streams_start_with_four_shards_and_refuse_manual_resharding()
             stream_mode_details: StreamModeDetails {
                 stream_mode: StreamMode::Provisioned,
             },
+            ..Default::default()
         })
         .await;
     assert_eq!(code(same), "InvalidArgumentException");

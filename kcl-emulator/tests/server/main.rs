@@ -6,5 +6,6 @@
 mod boto3;
 mod queues;
 mod sdk;
+mod settings;
 mod tls;
 mod wire;

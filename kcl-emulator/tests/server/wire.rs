@@ -268,8 +268,8 @@ async fn malformed_requests_get_aws_errors_and_the_server_keeps_serving() {
         Some(&Cbor::Text("SerializationException".into()))
     );
 
-    // Oversized body.
-    let big = vec![b' '; 11 * 1024 * 1024];
+    // Oversized body (over the 16 MiB default, which admits a base64 10 MiB record).
+    let big = vec![b' '; 17 * 1024 * 1024];
     let (status, _, _) = send(
         &client,
         request(ep, "PutRecord", "application/x-amz-json-1.1", big),

@@ -1,9 +1,9 @@
 //! Resources named by ARN (TagResource, UntagResource, ListTagsForResource and the resource-policy
-//! operations): streams, consumers and channels, each with its tags and resource policy.
+//! operations): streams, consumers, channels and queues, each with its tags and resource policy.
 //!
-//! To add a kind of resource (queues, say): a variant of [`Resource`], an arm in [`parse`] recognising its
-//! ARN (`queue/...`) and finding it, and an arm in [`Resource::with_parts`] lending its `tags` map and
-//! policy slot; the tag and policy operations then work on it unchanged.
+//! To add a kind of resource: a variant of [`Resource`], an arm in [`parse`] recognising its ARN and
+//! finding it, and an arm in [`Resource::with_parts`] lending its `tags` map and policy slot; the tag and
+//! policy operations then work on it unchanged.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +25,8 @@ pub(crate) enum Resource {
     Consumer(Arc<StreamState>, String),
     /// A channel (by name).
     Channel(String),
+    /// A queue.
+    Queue(Arc<crate::queue::QueueState>),
 }
 
 /// The stream a resource ARN names (for fault scoping), without validation.
@@ -50,6 +52,8 @@ pub(crate) fn parse(inner: &Inner, arn: &str, stream_id: Option<&str>) -> Result
             return Err(channel::not_found(inner, &name));
         }
         Resource::Channel(name)
+    } else if resource.starts_with("queue/") {
+        Resource::Queue(crate::queue::resolve(inner, arn)?)
     } else if resource.starts_with("stream/") && resource.contains("/consumer/") {
         let (stream, c) = consumer::find(inner, None, None, Some(arn))?;
         settings::check_stream_id(&stream, stream_id, &inner.config.account_id)?;
@@ -101,6 +105,11 @@ impl Resource {
                     .get_mut(name)
                     .ok_or_else(|| channel::not_found(inner, name))?;
                 Ok(f(&mut c.tags, &mut c.policy))
+            }
+            Self::Queue(queue) => {
+                let mut data = queue.data.lock();
+                let data = &mut *data;
+                Ok(f(&mut data.tags, &mut data.policy))
             }
         }
     }

@@ -130,6 +130,7 @@ pub(crate) async fn execute(
         visibility_secs,
         max_receive_count,
         tags: input.tags.unwrap_or_default(),
+        policy: None,
         sources,
     };
     data.begin_transition(QueueStatus::Creating, inner.config.creating_delay);

@@ -128,6 +128,8 @@ pub(crate) struct QueueData {
     /// `None`: dead-letter handling off (`NONE`).
     pub(crate) max_receive_count: Option<u32>,
     pub(crate) tags: BTreeMap<String, String>,
+    /// The resource policy (PutResourcePolicy), kept, never evaluated.
+    pub(crate) policy: Option<String>,
     pub(crate) sources: Vec<delivery::Source>,
 }
 

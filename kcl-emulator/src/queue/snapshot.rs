@@ -30,6 +30,8 @@ pub(crate) struct QueueSnapshot {
     visibility_secs: u32,
     max_receive_count: Option<u32>,
     tags: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    policy: Option<String>,
     sources: Vec<Source>,
 }
 
@@ -52,6 +54,7 @@ pub(crate) fn export(inner: &Inner) -> (Vec<QueueSnapshot>, u64) {
                 visibility_secs: data.visibility_secs,
                 max_receive_count: data.max_receive_count,
                 tags: data.tags.clone(),
+                policy: data.policy.clone(),
                 sources: data.sources.clone(),
             }
         })
@@ -89,6 +92,7 @@ pub(crate) fn build(queues: &[QueueSnapshot]) -> Result<Vec<Arc<QueueState>>, Co
                     visibility_secs: q.visibility_secs,
                     max_receive_count: q.max_receive_count,
                     tags: q.tags.clone(),
+                    policy: q.policy.clone(),
                     sources: q.sources.clone(),
                 }),
             }))

@@ -1307,3 +1307,63 @@ fn seeds() -> std::ops::Range<u64> {
         }
     }
 }
+
+#[tokio::test]
+async fn queues_take_tags_and_a_resource_policy_by_arn() {
+    let e = emulator();
+    let stream = on_demand(&e, "qs").await;
+    let queue = try_queue(&e, "tagged", vec![config(&stream, QueueStartingPositionType::TrimHorizon)], None)
+        .await
+        .expect("queue")
+        .queue_arn;
+    e.tag_resource(TagResourceInput {
+        resource_arn: queue.clone(),
+        tags: [("team".to_owned(), "data".to_owned())].into_iter().collect(),
+        ..Default::default()
+    })
+    .await
+    .expect("tag a queue");
+    let listed = e
+        .list_tags_for_resource(ListTagsForResourceInput {
+            resource_arn: queue.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(listed.tags.len(), 1);
+    assert_eq!(listed.tags[0].key, "team");
+    e.put_resource_policy(PutResourcePolicyInput {
+        resource_arn: queue.clone(),
+        policy: r#"{"Version":"2012-10-17","Statement":[]}"#.into(),
+        ..Default::default()
+    })
+    .await
+    .expect("policy on a queue");
+    let policy = e
+        .get_resource_policy(GetResourcePolicyInput {
+            resource_arn: queue.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("get")
+        .policy;
+    assert!(policy.contains("2012-10-17"), "{policy}");
+    // Survives a snapshot.
+    let restored = Emulator::restore(e.config().clone(), &e.snapshot()).expect("restore");
+    let policy = restored
+        .get_resource_policy(GetResourcePolicyInput {
+            resource_arn: queue.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("get after restore")
+        .policy;
+    assert!(policy.contains("2012-10-17"), "{policy}");
+    let missing = e
+        .list_tags_for_resource(ListTagsForResourceInput {
+            resource_arn: queue.replace("tagged", "nope"),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(code(missing), "ResourceNotFoundException");
+}

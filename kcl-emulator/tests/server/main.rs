@@ -6,6 +6,7 @@
 
 mod awscli;
 mod boto3;
+mod js_sdk;
 mod sdk;
 mod tls;
 mod wire;

@@ -12,7 +12,10 @@
 //! [`NOT_YET_IMPLEMENTED`], and a listed check that passes fails the test too, so the list always says
 //! exactly what the emulator lacks: implementing an operation means deleting its check from the list.
 
+use std::time::Duration;
+
 use kcl_emulator::test_util::{skip_or_fail, TestServer};
+use kcl_emulator::{Emulator, EmulatorConfig};
 
 /// The checks of the script, one per command group.
 const CHECKS: usize = 21;
@@ -46,7 +49,14 @@ async fn awscli_runs_every_kinesis_command() {
         );
         return;
     };
-    let server = TestServer::start().await;
+    // Streams stay UPDATING and consumers CREATING / DELETING for a moment, as in Kinesis, so the suite meets
+    // the transitions (and `aws kinesis wait stream-exists` a stream that is not ACTIVE yet after a split).
+    let config = EmulatorConfig::builder()
+        .updating_delay(Duration::from_millis(300))
+        .consumer_delay(Duration::from_millis(300))
+        .build()
+        .expect("a valid emulator config");
+    let server = TestServer::start_with(Emulator::new(config)).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/py/awscli_conformance.py");
     let output = tokio::process::Command::new(&python)
         .arg(script)

@@ -8,7 +8,10 @@
 //! test prints a loud `SKIPPED` line and passes, unless `KCL_TEST_REQUIRE_SERVERS=1`, in which case it
 //! fails.
 
+use std::time::Duration;
+
 use kcl_emulator::test_util::{skip_or_fail, TestServer};
+use kcl_emulator::{Emulator, EmulatorConfig};
 
 /// The tests in the script.
 const TESTS: usize = 6;
@@ -29,7 +32,13 @@ async fn js_sdk_data_plane_fan_out_and_errors() {
         skip_or_fail(test, &format!("{} is missing", sdk.display()));
         return;
     }
-    let server = TestServer::start().await;
+    // Consumers stay CREATING / DELETING for a moment, as in Kinesis: the script waits for ACTIVE before it
+    // subscribes, and for the deregistered consumer to go.
+    let config = EmulatorConfig::builder()
+        .consumer_delay(Duration::from_millis(300))
+        .build()
+        .expect("a valid emulator config");
+    let server = TestServer::start_with(Emulator::new(config)).await;
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/js");
     let output = tokio::process::Command::new("node")
         .args(["--test", "conformance.test.cjs"])

@@ -261,6 +261,20 @@ test("service errors map to the SDK's exception classes, with the HTTP status in
     send(new kinesis.CreateStreamCommand({ StreamName: name, ShardCount: 1 })),
     (error) => error instanceof kinesis.ResourceInUseException && error.$metadata.httpStatusCode === 400,
   );
+  const { ShardIterator: iterator } = await send(
+    new kinesis.GetShardIteratorCommand({
+      StreamName: name,
+      ShardId: "shardId-000000000000",
+      ShardIteratorType: "TRIM_HORIZON",
+    }),
+  );
+  // The SDK does not check Limit's upper bound (10000): the server does, with a ValidationException.
+  await assert.rejects(send(new kinesis.GetRecordsCommand({ ShardIterator: iterator, Limit: 10001 })), (error) => {
+    assert.ok(error instanceof kinesis.ValidationException, `${error.name}: ${error.message}`);
+    assert.equal(error.$metadata.httpStatusCode, 400);
+    assert.ok(error.message.includes("10000"), error.message);
+    return true;
+  });
   await assert.rejects(
     send(new kinesis.GetRecordsCommand({ ShardIterator: "not-an-iterator" })),
     (error) => error instanceof kinesis.InvalidArgumentException && error.$metadata.httpStatusCode === 400,

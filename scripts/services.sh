@@ -4,6 +4,8 @@
 #   moto (PyPI)      -> KCL_TEST_MOTO_URL
 #   kinesalite (npm) -> KCL_TEST_KINESALITE_URL
 #   boto3 (PyPI)     -> KCL_TEST_PYTHON (a python that can `import boto3`)
+#   awscli (PyPI)    -> KCL_TEST_AWS_CLI (the `aws` command of the same venv)
+#   @aws-sdk/client-kinesis (npm) -> KCL_TEST_NODE_MODULES (a node_modules folder that holds it)
 #
 # Source it, then call `services_install`, `services_start` and (from a trap) `services_stop`.
 # Everything lives under $KCL_STATE_DIR (default: .ci/state in the checkout, git-ignored).
@@ -14,6 +16,12 @@ DYNALITE_VERSION=4.0.0
 KINESALITE_VERSION=3.3.3
 MOTO_VERSION=5.2.5
 BOTO3_VERSION=1.44.8
+# boto3 1.44.8 accepts any botocore 1.44.x; pinned to the release kcl-emulator/model/kinesis.json was reduced
+# from (57 operations), which the aws-cli suite also hands the CLI (see kcl-emulator/py/awscli_conformance.py).
+BOTOCORE_VERSION=1.44.18
+# awscli 1.46 carries its own copy of botocore (awscli.botocore), so its pin is independent of boto3's.
+AWSCLI_VERSION=1.46.3
+AWS_SDK_JS_KINESIS_VERSION=3.1143.0
 
 services_install() {
   mkdir -p "$KCL_STATE_DIR/node" "$KCL_STATE_DIR/logs"
@@ -21,20 +29,26 @@ services_install() {
     echo "== installing nodejs and npm (apt)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
   fi
-  if [ ! -x "$KCL_STATE_DIR/node/node_modules/.bin/dynalite" ] || [ ! -d "$KCL_STATE_DIR/node/node_modules/kinesalite" ]; then
-    echo "== installing dynalite@$DYNALITE_VERSION and kinesalite@$KINESALITE_VERSION (npm)"
+  local sdk_js="$KCL_STATE_DIR/node/node_modules/@aws-sdk/client-kinesis/package.json"
+  if [ ! -x "$KCL_STATE_DIR/node/node_modules/.bin/dynalite" ] || [ ! -d "$KCL_STATE_DIR/node/node_modules/kinesalite" ] ||
+    ! grep -q "\"version\": \"$AWS_SDK_JS_KINESIS_VERSION\"" "$sdk_js" 2>/dev/null; then
+    echo "== installing dynalite@$DYNALITE_VERSION, kinesalite@$KINESALITE_VERSION and @aws-sdk/client-kinesis@$AWS_SDK_JS_KINESIS_VERSION (npm)"
     [ -f "$KCL_STATE_DIR/node/package.json" ] || echo '{"private":true}' >"$KCL_STATE_DIR/node/package.json"
     (cd "$KCL_STATE_DIR/node" && npm install --no-audit --no-fund --loglevel=error \
-      "dynalite@$DYNALITE_VERSION" "kinesalite@$KINESALITE_VERSION")
+      "dynalite@$DYNALITE_VERSION" "kinesalite@$KINESALITE_VERSION" \
+      "@aws-sdk/client-kinesis@$AWS_SDK_JS_KINESIS_VERSION")
   fi
-  if [ ! -x "$KCL_STATE_DIR/venv/bin/moto_server" ] || ! "$KCL_STATE_DIR/venv/bin/python" -c 'import boto3' 2>/dev/null; then
-    echo "== installing moto[server]==$MOTO_VERSION and boto3==$BOTO3_VERSION (pip, in a venv)"
+  local py="$KCL_STATE_DIR/venv/bin/python"
+  if [ ! -x "$KCL_STATE_DIR/venv/bin/moto_server" ] || [ ! -x "$KCL_STATE_DIR/venv/bin/aws" ] ||
+    [ "$("$py" -c 'import boto3, botocore, awscli; print(boto3.__version__, botocore.__version__, awscli.__version__)' 2>/dev/null)" \
+      != "$BOTO3_VERSION $BOTOCORE_VERSION $AWSCLI_VERSION" ]; then
+    echo "== installing moto[server]==$MOTO_VERSION, boto3==$BOTO3_VERSION, botocore==$BOTOCORE_VERSION and awscli==$AWSCLI_VERSION (pip, in a venv)"
     if ! python3 -m venv "$KCL_STATE_DIR/venv" 2>/dev/null; then
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
       python3 -m venv "$KCL_STATE_DIR/venv"
     fi
     "$KCL_STATE_DIR/venv/bin/pip" install -q --disable-pip-version-check \
-      "moto[server]==$MOTO_VERSION" "boto3==$BOTO3_VERSION"
+      "moto[server]==$MOTO_VERSION" "boto3==$BOTO3_VERSION" "botocore==$BOTOCORE_VERSION" "awscli==$AWSCLI_VERSION"
   fi
 }
 
@@ -81,6 +95,8 @@ services_start() {
   export KCL_TEST_MOTO_URL="http://127.0.0.1:$p"
 
   export KCL_TEST_PYTHON="$KCL_STATE_DIR/venv/bin/python"
+  export KCL_TEST_AWS_CLI="$KCL_STATE_DIR/venv/bin/aws"
+  export KCL_TEST_NODE_MODULES="$KCL_STATE_DIR/node/node_modules"
   echo "== services: dynalite $KCL_TEST_DYNALITE_URL, kinesalite $KCL_TEST_KINESALITE_URL, moto $KCL_TEST_MOTO_URL"
 }
 

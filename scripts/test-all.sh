@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command that runs every kcl-rs test on a fresh machine (the README's test command; .ci/run calls it).
-# It installs and starts dynalite, kinesalite and moto on 127.0.0.1 and a docker engine with host networking
+# It installs and starts dynalite, kinesalite and moto on 127.0.0.1 (and installs boto3, aws-cli and the AWS SDK
+# for JavaScript, the clients of the emulator's conformance suites) and a docker engine with host networking
 # only (scripts/docker-engine.sh: no bridge, no iptables rules), sets KCL_TEST_REQUIRE_SERVERS=1 and
 # KCL_TEST_REQUIRE_DOCKER=1 so that no real-server or container test may skip, runs the gates (fmt, clippy,
 # tests, doc tests, docs) and stops what it started.

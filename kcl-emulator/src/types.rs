@@ -15,15 +15,6 @@
 pub use crate::queue::shapes::*;
 pub use crate::shapes::*;
 
-pub use crate::ops::acknowledge_dead_letter_queue_records::{
-    AcknowledgeDeadLetterQueueRecordsInput, AcknowledgeDeadLetterQueueRecordsOutput,
-    AcknowledgeDeadLetterQueueRecordsRequestEntry,
-};
-pub use crate::ops::acknowledge_queue_records::{
-    AcknowledgeQueueRecordsInput, AcknowledgeQueueRecordsOutput, AcknowledgeQueueRecordsRequestEntry,
-};
-pub use crate::ops::add_tags_to_stream::{AddTagsToStreamInput, AddTagsToStreamOutput};
-pub use crate::ops::create_queue::{CreateQueueInput, CreateQueueOutput};
 pub use crate::channel::{
     ChannelDescription, ChannelDestinationType, ChannelEncryptionConfiguration, ChannelLoggingConfiguration,
     ChannelStatus, ChannelStreamConfiguration, ChannelStreamDescription, ChannelStreamIdentifier,
@@ -32,25 +23,34 @@ pub use crate::channel::{
     S3StorageConfiguration, S3TablesConfiguration, S3TablesDestinationConfiguration,
     S3TablesDestinationDescription,
 };
+pub use crate::ops::acknowledge_dead_letter_queue_records::{
+    AcknowledgeDeadLetterQueueRecordsInput, AcknowledgeDeadLetterQueueRecordsOutput,
+    AcknowledgeDeadLetterQueueRecordsRequestEntry,
+};
+pub use crate::ops::acknowledge_queue_records::{
+    AcknowledgeQueueRecordsInput, AcknowledgeQueueRecordsOutput, AcknowledgeQueueRecordsRequestEntry,
+};
+pub use crate::ops::add_tags_to_stream::{AddTagsToStreamInput, AddTagsToStreamOutput};
 pub use crate::ops::add_tags_to_stream::{AddTagsToStreamInput, AddTagsToStreamOutput};
 pub use crate::ops::create_channel::{CreateChannelInput, CreateChannelOutput};
+pub use crate::ops::create_queue::{CreateQueueInput, CreateQueueOutput};
 pub use crate::ops::create_stream::{CreateStreamInput, CreateStreamOutput};
 pub use crate::ops::decrease_stream_retention_period::{
     DecreaseStreamRetentionPeriodInput, DecreaseStreamRetentionPeriodOutput,
 };
-pub use crate::ops::delete_queue::{DeleteQueueInput, DeleteQueueOutput};
 pub use crate::ops::delete_channel::{DeleteChannelInput, DeleteChannelOutput};
+pub use crate::ops::delete_queue::{DeleteQueueInput, DeleteQueueOutput};
 pub use crate::ops::delete_resource_policy::{DeleteResourcePolicyInput, DeleteResourcePolicyOutput};
 pub use crate::ops::delete_stream::{DeleteStreamInput, DeleteStreamOutput};
 pub use crate::ops::deregister_stream_consumer::{
     DeregisterStreamConsumerInput, DeregisterStreamConsumerOutput,
 };
-pub use crate::ops::describe_queue::{DescribeQueueInput, DescribeQueueOutput};
 pub use crate::ops::describe_account_settings::{
     DescribeAccountSettingsInput, DescribeAccountSettingsOutput,
 };
 pub use crate::ops::describe_channel::{DescribeChannelInput, DescribeChannelOutput};
 pub use crate::ops::describe_limits::{DescribeLimitsInput, DescribeLimitsOutput};
+pub use crate::ops::describe_queue::{DescribeQueueInput, DescribeQueueOutput};
 pub use crate::ops::describe_stream::{DescribeStreamInput, DescribeStreamOutput};
 pub use crate::ops::describe_stream_consumer::{DescribeStreamConsumerInput, DescribeStreamConsumerOutput};
 pub use crate::ops::describe_stream_summary::{DescribeStreamSummaryInput, DescribeStreamSummaryOutput};
@@ -62,9 +62,9 @@ pub use crate::ops::get_shard_iterator::{GetShardIteratorInput, GetShardIterator
 pub use crate::ops::increase_stream_retention_period::{
     IncreaseStreamRetentionPeriodInput, IncreaseStreamRetentionPeriodOutput,
 };
-pub use crate::ops::list_queues::{ListQueuesInput, ListQueuesOutput};
 pub use crate::ops::list_channels::StreamFilter;
 pub use crate::ops::list_channels::{ListChannelsInput, ListChannelsOutput};
+pub use crate::ops::list_queues::{ListQueuesInput, ListQueuesOutput};
 pub use crate::ops::list_shards::{ListShardsInput, ListShardsOutput, ShardFilter};
 pub use crate::ops::list_stream_consumers::{ListStreamConsumersInput, ListStreamConsumersOutput};
 pub use crate::ops::list_streams::{ListStreamsInput, ListStreamsOutput};
@@ -75,11 +75,11 @@ pub use crate::ops::put_record::{PutRecordInput, PutRecordOutput};
 pub use crate::ops::put_records::{
     PutRecordsInput, PutRecordsOutput, PutRecordsRequestEntry, PutRecordsResultEntry,
 };
+pub use crate::ops::put_resource_policy::{PutResourcePolicyInput, PutResourcePolicyOutput};
 pub use crate::ops::receive_dead_letter_queue_records::{
     ReceiveDeadLetterQueueRecordsInput, ReceiveDeadLetterQueueRecordsOutput,
 };
 pub use crate::ops::receive_queue_records::{ReceiveQueueRecordsInput, ReceiveQueueRecordsOutput};
-pub use crate::ops::put_resource_policy::{PutResourcePolicyInput, PutResourcePolicyOutput};
 pub use crate::ops::register_stream_consumer::{RegisterStreamConsumerInput, RegisterStreamConsumerOutput};
 pub use crate::ops::remove_tags_from_stream::{RemoveTagsFromStreamInput, RemoveTagsFromStreamOutput};
 pub use crate::ops::restore_dead_letter_queue_records::{
@@ -90,21 +90,21 @@ pub use crate::ops::split_shard::{SplitShardInput, SplitShardOutput};
 pub use crate::ops::start_stream_encryption::{StartStreamEncryptionInput, StartStreamEncryptionOutput};
 pub use crate::ops::stop_stream_encryption::{StopStreamEncryptionInput, StopStreamEncryptionOutput};
 pub use crate::ops::subscribe_to_shard::{StartingPosition, SubscribeToShardInput};
-pub use crate::ops::update_dead_letter_queue_records_visibility::{
-    UpdateDeadLetterQueueRecordsVisibilityInput, UpdateDeadLetterQueueRecordsVisibilityOutput,
-    UpdateDeadLetterQueueRecordsVisibilityRequestEntry,
-};
-pub use crate::ops::update_queue::{UpdateQueueInput, UpdateQueueOutput};
-pub use crate::ops::update_queue_records_visibility::{
-    UpdateQueueRecordsVisibilityInput, UpdateQueueRecordsVisibilityOutput,
-    UpdateQueueRecordsVisibilityRequestEntry,
-};
 pub use crate::ops::tag_resource::{TagResourceInput, TagResourceOutput};
 pub use crate::ops::untag_resource::{UntagResourceInput, UntagResourceOutput};
 pub use crate::ops::update_account_settings::{UpdateAccountSettingsInput, UpdateAccountSettingsOutput};
 pub use crate::ops::update_channel::{ChannelLoggingUpdateInput, DestinationUpdateInput};
 pub use crate::ops::update_channel::{UpdateChannelInput, UpdateChannelOutput};
+pub use crate::ops::update_dead_letter_queue_records_visibility::{
+    UpdateDeadLetterQueueRecordsVisibilityInput, UpdateDeadLetterQueueRecordsVisibilityOutput,
+    UpdateDeadLetterQueueRecordsVisibilityRequestEntry,
+};
 pub use crate::ops::update_max_record_size::{UpdateMaxRecordSizeInput, UpdateMaxRecordSizeOutput};
+pub use crate::ops::update_queue::{UpdateQueueInput, UpdateQueueOutput};
+pub use crate::ops::update_queue_records_visibility::{
+    UpdateQueueRecordsVisibilityInput, UpdateQueueRecordsVisibilityOutput,
+    UpdateQueueRecordsVisibilityRequestEntry,
+};
 pub use crate::ops::update_shard_count::{UpdateShardCountInput, UpdateShardCountOutput};
 pub use crate::ops::update_stream_mode::{UpdateStreamModeInput, UpdateStreamModeOutput};
 pub use crate::ops::update_stream_record_distribution_strategy::{

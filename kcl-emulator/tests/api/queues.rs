@@ -1312,10 +1312,15 @@ fn seeds() -> std::ops::Range<u64> {
 async fn queues_take_tags_and_a_resource_policy_by_arn() {
     let e = emulator();
     let stream = on_demand(&e, "qs").await;
-    let queue = try_queue(&e, "tagged", vec![config(&stream, QueueStartingPositionType::TrimHorizon)], None)
-        .await
-        .expect("queue")
-        .queue_arn;
+    let queue = try_queue(
+        &e,
+        "tagged",
+        vec![config(&stream, QueueStartingPositionType::TrimHorizon)],
+        None,
+    )
+    .await
+    .expect("queue")
+    .queue_arn;
     e.tag_resource(TagResourceInput {
         resource_arn: queue.clone(),
         tags: [("team".to_owned(), "data".to_owned())].into_iter().collect(),

@@ -8,9 +8,8 @@
 //! `KCL_TEST_REQUIRE_SERVERS=1`, in which case it fails.
 //!
 //! The script reports each check as PASS, FAIL or UNIMPLEMENTED (the server answered
-//! UnknownOperationException). Any FAIL fails this test. UNIMPLEMENTED is accepted only for the checks in
-//! [`NOT_YET_IMPLEMENTED`], and a listed check that passes fails the test too, so the list always says
-//! exactly what the emulator lacks: implementing an operation means deleting its check from the list.
+//! UnknownOperationException). The emulator implements every operation, so every check must pass: any
+//! FAIL or UNIMPLEMENTED fails this test.
 
 use std::time::Duration;
 
@@ -19,22 +18,6 @@ use kcl_emulator::{Emulator, EmulatorConfig};
 
 /// The checks of the script, one per command group.
 const CHECKS: usize = 21;
-
-/// Checks whose operations the emulator does not implement yet (operations in parentheses).
-const NOT_YET_IMPLEMENTED: &[&str] = &[
-    "resource_tags",       // TagResource, UntagResource, ListTagsForResource
-    "encryption",          // StartStreamEncryption, StopStreamEncryption
-    "enhanced_monitoring", // EnableEnhancedMonitoring, DisableEnhancedMonitoring
-    "limits",              // DescribeLimits
-    "account_settings",    // DescribeAccountSettings, UpdateAccountSettings
-    "resource_policy",     // PutResourcePolicy, GetResourcePolicy, DeleteResourcePolicy
-    "max_record_size",     // UpdateMaxRecordSize
-    "warm_throughput",     // UpdateStreamWarmThroughput
-    "record_distribution", // UpdateStreamRecordDistributionStrategy
-    "channels",            // Create/Describe/List/Update/DeleteChannel
-    "queues", // Create/Describe/List/Update/DeleteQueue, Receive/Acknowledge/UpdateQueueRecords...
-    "dead_letter_records", // Receive/UpdateVisibility/Restore/AcknowledgeDeadLetterQueueRecords
-];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn awscli_runs_every_kinesis_command() {
@@ -75,29 +58,12 @@ async fn awscli_runs_every_kinesis_command() {
     let unimplemented: Vec<&str> = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("UNIMPLEMENTED "))
-        .filter_map(|l| l.split(':').next())
-        .collect();
-    let unexpected: Vec<&&str> = unimplemented
-        .iter()
-        .filter(|c| !NOT_YET_IMPLEMENTED.contains(c))
         .collect();
     assert!(
-        unexpected.is_empty(),
-        "the server answered UnknownOperationException in {unexpected:?}\n{report}"
+        unimplemented.is_empty(),
+        "the server answered UnknownOperationException: {unimplemented:?}\n{report}"
     );
-    let now_passing: Vec<&&str> = NOT_YET_IMPLEMENTED
-        .iter()
-        .filter(|c| stdout.lines().any(|l| l.starts_with(&format!("PASS {c} "))))
-        .collect();
-    assert!(
-        now_passing.is_empty(),
-        "{now_passing:?} now pass: delete them from NOT_YET_IMPLEMENTED in tests/server/awscli.rs\n{report}"
-    );
-    let passed = CHECKS - NOT_YET_IMPLEMENTED.len();
-    let summary = format!(
-        "aws-cli conformance: {passed} passed, {} unimplemented, 0 failed",
-        NOT_YET_IMPLEMENTED.len()
-    );
+    let summary = format!("aws-cli conformance: {CHECKS} passed, 0 unimplemented, 0 failed");
     assert!(stdout.contains(&summary), "expected `{summary}`\n{report}");
     server.stop().await;
 }

@@ -31,7 +31,6 @@ pub use crate::ops::acknowledge_queue_records::{
     AcknowledgeQueueRecordsInput, AcknowledgeQueueRecordsOutput, AcknowledgeQueueRecordsRequestEntry,
 };
 pub use crate::ops::add_tags_to_stream::{AddTagsToStreamInput, AddTagsToStreamOutput};
-pub use crate::ops::add_tags_to_stream::{AddTagsToStreamInput, AddTagsToStreamOutput};
 pub use crate::ops::create_channel::{CreateChannelInput, CreateChannelOutput};
 pub use crate::ops::create_queue::{CreateQueueInput, CreateQueueOutput};
 pub use crate::ops::create_stream::{CreateStreamInput, CreateStreamOutput};

@@ -632,6 +632,7 @@ async fn children_of_a_resharded_stream_are_delivered() {
         stream_mode_details: StreamModeDetails {
             stream_mode: StreamMode::Provisioned,
         },
+        ..Default::default()
     })
     .await
     .expect("switch mode");

@@ -695,11 +695,15 @@ def queues(cli, ctx):
     """create/describe/list/update/delete-queue, receive-queue-records, update-queue-records-visibility,
     acknowledge-queue-records."""
     name = unique("queue-stream")
-    arn = create_stream(cli, name, shards=1)["StreamARN"]
+    # Queues read ON_DEMAND streams only (CreateQueue refuses a PROVISIONED one).
+    arn = create_stream(cli, name, mode="ON_DEMAND")["StreamARN"]
     q = create_queue(cli, arn, max_receive_count=5)
     qarn = q["QueueARN"]
     d = wait_queue_active(cli, qarn)
-    assert d["StreamConfigurationList"] == [{"StreamARN": arn, "StartingPosition": {"Type": "TRIM_HORIZON"}}], d
+    # Once ACTIVE, the starting position carries its effective timestamp (the API reference says so).
+    [config] = d["StreamConfigurationList"]
+    assert config["StreamARN"] == arn and config["StartingPosition"]["Type"] == "TRIM_HORIZON", d
+    assert isinstance(config["StartingPosition"]["Timestamp"], (int, float)), d
     assert d["QueueAttributes"] == {"VisibilityTimeoutSeconds": 30,
                                     "DeadLetterConfiguration": {"TargetType": "BUILT_IN", "MaxReceiveCount": 5}}, d
     listed = cli("list-queues", "--stream-filter", f"StreamARN={arn}")["QueueSummaries"]
@@ -749,7 +753,7 @@ def queues(cli, ctx):
 def dead_letter_records(cli, ctx):
     """receive/update-visibility/restore/acknowledge-dead-letter-queue-records after MaxReceiveCount receives."""
     name = unique("dlq-stream")
-    arn = create_stream(cli, name, shards=1)["StreamARN"]
+    arn = create_stream(cli, name, mode="ON_DEMAND")["StreamARN"]
     qarn = create_queue(cli, arn, max_receive_count=1)["QueueARN"]
     wait_queue_active(cli, qarn)
     cli("put-record", "--stream-name", name, "--partition-key", "k", "--data", "poison")

@@ -296,6 +296,9 @@ pub struct StreamDescriptionSummary {
     /// Channels delivering this stream.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub channel_count: Option<i32>,
+    /// Queues reading this stream.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub queue_count: Option<i32>,
     /// How records are spread over shards.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub record_distribution_strategy: Option<RecordDistributionStrategy>,

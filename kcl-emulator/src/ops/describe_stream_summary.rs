@@ -45,6 +45,7 @@ pub(crate) async fn execute(
         input.stream_id.as_deref(),
     )?;
     let channel_count = crate::channel::count_for_stream(inner, &stream.arn);
+    let queue_count = crate::queue::on_stream(inner, stream.epoch).len();
     let meta = stream.meta.read();
     Ok(DescribeStreamSummaryOutput {
         stream_description_summary: StreamDescriptionSummary {
@@ -74,6 +75,7 @@ pub(crate) async fn execute(
                 .unwrap_or(i32::MAX),
             ),
             channel_count: Some(i32::try_from(channel_count).unwrap_or(i32::MAX)),
+            queue_count: Some(i32::try_from(queue_count).unwrap_or(i32::MAX)),
             record_distribution_strategy: Some(meta.settings.distribution),
         },
     })

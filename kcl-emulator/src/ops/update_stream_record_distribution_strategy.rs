@@ -44,6 +44,16 @@ pub(crate) async fn execute(
     let stream = lookup::resolve_with_id(inner, None, Some(&input.stream_arn), input.stream_id.as_deref())?;
     lookup::require_active(inner, &stream)?;
     let mut meta = stream.meta.write();
+    if meta.mode != crate::shapes::StreamMode::OnDemand
+        && input.record_distribution_strategy == crate::shapes::RecordDistributionStrategy::Auto
+    {
+        // The setting is for on-demand streams; AWS refuses AUTO on a provisioned one.
+        return Err(KinesisError::invalid(format!(
+            "Stream {} under account {} is in PROVISIONED mode; the AUTO record distribution strategy is \
+             supported only on ON_DEMAND streams.",
+            stream.name, inner.config.account_id
+        )));
+    }
     if meta.settings.distribution == input.record_distribution_strategy {
         return Err(KinesisError::invalid(format!(
             "Stream {} under account {} already uses the requested record distribution strategy.",

@@ -50,10 +50,34 @@ async fn spread(e: &Emulator) -> BTreeMap<String, usize> {
     per_shard
 }
 
+/// A provisioned stream of `shards` shards switched to ON_DEMAND (the strategy is an on-demand setting).
+async fn on_demand(e: &Emulator, shards: u32) {
+    create(e, "s", shards).await;
+    e.update_stream_mode(UpdateStreamModeInput {
+        stream_arn: e.stream_arn("s"),
+        stream_mode_details: StreamModeDetails {
+            stream_mode: StreamMode::OnDemand,
+        },
+        ..Default::default()
+    })
+    .await
+    .expect("on demand");
+}
+
+#[tokio::test]
+async fn auto_is_refused_on_a_provisioned_stream() {
+    let e = emulator();
+    create(&e, "s", 2).await;
+    assert_eq!(
+        code(strategy(&e, RecordDistributionStrategy::Auto).await),
+        "InvalidArgumentException"
+    );
+}
+
 #[tokio::test]
 async fn auto_spreads_one_key_evenly_over_open_shards() {
     let e = emulator();
-    create(&e, "s", 4).await;
+    on_demand(&e, 4).await;
     // USER_PARTITION_KEY (the default): one key, one shard.
     assert_eq!(
         e.describe_stream_summary(DescribeStreamSummaryInput {

@@ -34,6 +34,23 @@ async fn create(client: &aws_sdk_kinesis::Client, shards: i32) -> String {
     name
 }
 
+/// Switches a stream to ON_DEMAND and waits until it is ACTIVE again.
+async fn to_on_demand(client: &aws_sdk_kinesis::Client, arn: &str, stream: &str) {
+    client
+        .update_stream_mode()
+        .stream_arn(arn)
+        .stream_mode_details(
+            aws_sdk_kinesis::types::StreamModeDetails::builder()
+                .stream_mode(aws_sdk_kinesis::types::StreamMode::OnDemand)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    wait_active(client, stream).await;
+}
+
 fn s3_destination() -> S3DestinationConfiguration {
     S3DestinationConfiguration::builder()
         .storage_configuration(
@@ -128,6 +145,8 @@ async fn sdk_settings_policies_tags_and_limits() {
         &[MetricsName::IncomingBytes]
     );
     wait_active(&client, &stream).await;
+    // AUTO is an on-demand setting: switch the stream first.
+    to_on_demand(&client, &arn, &stream).await;
     client
         .update_stream_record_distribution_strategy()
         .stream_arn(&arn)
@@ -434,6 +453,8 @@ async fn settings_and_channels_survive_a_restart() {
         .await
         .unwrap();
     wait_active(&client, &stream).await;
+    // AUTO is an on-demand setting: switch the stream first.
+    to_on_demand(&client, &arn, &stream).await;
     client
         .update_stream_record_distribution_strategy()
         .stream_arn(&arn)

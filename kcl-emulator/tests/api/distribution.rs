@@ -51,7 +51,7 @@ async fn spread(e: &Emulator) -> BTreeMap<String, usize> {
 }
 
 /// A provisioned stream of `shards` shards switched to ON_DEMAND (the strategy is an on-demand setting).
-async fn on_demand(e: &Emulator, shards: u32) {
+async fn on_demand(e: &Emulator, shards: i32) {
     create(e, "s", shards).await;
     e.update_stream_mode(UpdateStreamModeInput {
         stream_arn: e.stream_arn("s"),

@@ -50,18 +50,21 @@ async fn spread(e: &Emulator) -> BTreeMap<String, usize> {
     per_shard
 }
 
-/// A provisioned stream of `shards` shards switched to ON_DEMAND (the strategy is an on-demand setting).
-async fn on_demand(e: &Emulator, shards: i32) {
-    create(e, "s", shards).await;
+/// Switches stream `s` to `mode`.
+async fn mode(e: &Emulator, mode: StreamMode) {
     e.update_stream_mode(UpdateStreamModeInput {
         stream_arn: e.stream_arn("s"),
-        stream_mode_details: StreamModeDetails {
-            stream_mode: StreamMode::OnDemand,
-        },
+        stream_mode_details: StreamModeDetails { stream_mode: mode },
         ..Default::default()
     })
     .await
-    .expect("on demand");
+    .expect("mode switch");
+}
+
+/// A provisioned stream of `shards` shards switched to ON_DEMAND (the strategy is an on-demand setting).
+async fn on_demand(e: &Emulator, shards: i32) {
+    create(e, "s", shards).await;
+    mode(e, StreamMode::OnDemand).await;
 }
 
 #[tokio::test]
@@ -108,7 +111,12 @@ async fn auto_spreads_one_key_evenly_over_open_shards() {
     let (records, _) = read_all(&e, "s", SHARD1).await;
     assert!(records.len() >= 240);
 
-    // AUTO follows resharding: the open shards after a split.
+    // AUTO follows resharding: the open shards after a split (made while PROVISIONED, as ON_DEMAND
+    // streams are not split by hand).
+    strategy(&e, RecordDistributionStrategy::UserPartitionKey)
+        .await
+        .expect("USER_PARTITION_KEY before the mode switch");
+    mode(&e, StreamMode::Provisioned).await;
     e.split_shard(SplitShardInput {
         stream_name: Some("s".into()),
         shard_to_split: SHARD0.into(),
@@ -117,6 +125,10 @@ async fn auto_spreads_one_key_evenly_over_open_shards() {
     })
     .await
     .expect("split");
+    mode(&e, StreamMode::OnDemand).await;
+    strategy(&e, RecordDistributionStrategy::Auto)
+        .await
+        .expect("AUTO again");
     let after = spread(&e).await;
     assert_eq!(after.len(), 5, "{after:?}");
     assert!(!after.contains_key(SHARD0));

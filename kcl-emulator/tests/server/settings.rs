@@ -290,9 +290,10 @@ async fn sdk_settings_policies_tags_and_limits() {
         .await
         .unwrap();
     assert_eq!(warm.warm_throughput().and_then(|w| w.target_mibps()), Some(50));
+    let provisioned_stream = create(&client, 1).await;
     let provisioned = client
         .update_stream_warm_throughput()
-        .stream_name(&stream)
+        .stream_name(&provisioned_stream)
         .warm_throughput_mibps(50)
         .send()
         .await

@@ -413,7 +413,17 @@ async fn main() -> Result<(), Error> {
     }
     let mut shard_ids = Vec::new();
     for server in &servers {
-        create_stream(&server.client, STREAM, SHARDS).await;
+        // A stream left by an earlier run against `--emulator-url` is reused (for profiling one phase).
+        let exists = server
+            .client
+            .describe_stream_summary()
+            .stream_name(STREAM)
+            .send()
+            .await
+            .is_ok();
+        if !exists {
+            create_stream(&server.client, STREAM, SHARDS).await;
+        }
         let shards = server
             .client
             .list_shards()

@@ -10,7 +10,11 @@ use bytes::Bytes;
 /// Serializes `data` as base64 (JSON) or bytes (CBOR).
 pub(crate) fn serialize<S: serde::Serializer>(data: &Bytes, serializer: S) -> Result<S::Ok, S::Error> {
     if serializer.is_human_readable() {
-        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(data))
+        // Written through to the serializer (no base64 `String` per record in a JSON response).
+        serializer.collect_str(&base64::display::Base64Display::new(
+            data,
+            &base64::engine::general_purpose::STANDARD,
+        ))
     } else {
         serializer.serialize_bytes(data)
     }

@@ -15,9 +15,11 @@
 //!
 //! Run everything (installs kinesalite with `scripts/services.sh`, builds, runs):
 //! `bash scripts/bench-vs-kinesalite.sh [--seconds S]`; or, once built:
-//! `cargo run --release -p kcl-emulator --example bench_vs_kinesalite -- [--seconds S] [--servers
-//! emulator,kinesalite] [--phases put1,put16,get1,get16] [--emulator-url URL]`. GetRecords phases read
-//! what the PutRecords phases of the same run wrote. `--emulator-url` drives an emulator started elsewhere
+//! `cargo run --release -p kcl-emulator --example bench_vs_kinesalite -- [--seconds S] [--warmup S]
+//! [--servers emulator,kinesalite] [--phases put1,put16,get1,get16] [--emulator-url URL]`. Before the
+//! phases, each server takes `--warmup` seconds (default 2) of unmeasured PutRecords at concurrency 16, so
+//! that kinesalite's JIT has compiled its hot paths. GetRecords phases read what the PutRecords phases of
+//! the same run wrote. `--emulator-url` drives an emulator started elsewhere
 //! (under a profiler, say); its CPU is then not measured. The emulator binary is looked up beside the
 //! example's own (`target/release/kcl-emulator`) or taken from `KCL_BENCH_EMULATOR_BIN`; kinesalite is
 //! started with `node scripts/kinesalite.js` and `NODE_PATH` = `$KCL_STATE_DIR/node/node_modules`
@@ -352,6 +354,8 @@ fn fmt_num(x: f64) -> String {
 
 struct Args {
     seconds: f64,
+    /// Unmeasured PutRecords (concurrency 16) on each server first, so that kinesalite's JIT has warmed up.
+    warmup: f64,
     phases: Vec<(Phase, usize)>,
     servers: Vec<String>,
     emulator_url: Option<String>,
@@ -360,6 +364,7 @@ struct Args {
 fn args() -> Result<Args, Error> {
     let mut out = Args {
         seconds: 5.0,
+        warmup: 2.0,
         phases: vec![
             (Phase::Put, 1),
             (Phase::Put, 16),
@@ -374,6 +379,7 @@ fn args() -> Result<Args, Error> {
         let mut value = || it.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
             "--seconds" => out.seconds = value()?.parse()?,
+            "--warmup" => out.warmup = value()?.parse()?,
             "--servers" => out.servers = value()?.split(',').map(str::to_owned).collect(),
             "--emulator-url" => out.emulator_url = Some(value()?),
             "--phases" => {
@@ -434,10 +440,16 @@ async fn main() -> Result<(), Error> {
             .unwrap_or_default();
         shard_ids.push(shards.into_iter().map(|s| s.shard_id).collect::<Vec<_>>());
     }
+    for (server, shards) in servers.iter().zip(&shard_ids) {
+        if args.warmup > 0.0 {
+            run_phase(server, shards, Phase::Put, 16, args.warmup, 99).await?;
+        }
+    }
     println!(
         "bench_vs_kinesalite: {SHARDS} shards, PutRecords of {BATCH} x {RECORD_BYTES} B records, GetRecords \
-         limit {GET_LIMIT}, {} s per server and phase; load average {}",
+         limit {GET_LIMIT}, {} s per server and phase after {} s of unmeasured PutRecords; load average {}",
         args.seconds,
+        args.warmup,
         load_average()
     );
     let mut rows = Vec::new();

@@ -136,7 +136,7 @@ impl<T: Serialize + Send + 'static> Output for T {
     fn encode(&self, format: WireFormat) -> Result<Vec<u8>, serde_json::Error> {
         match format {
             WireFormat::Json => {
-                let mut out = Vec::with_capacity(RESPONSE_CAPACITY);
+                let mut out = Vec::with_capacity(json_capacity(self));
                 serde_json::to_writer(&mut out, self)?;
                 Ok(out)
             }
@@ -149,8 +149,28 @@ impl<T: Serialize + Send + 'static> Output for T {
     }
 }
 
-/// The first buffer of a JSON response: small answers fit it, large ones grow it by doubling.
+/// The first buffer of a JSON response: small answers fit it.
 const RESPONSE_CAPACITY: usize = 1024;
+
+/// The buffer to encode `output` into as JSON: for the two answers that grow with their records, a close
+/// upper bound of their size (a 10,000-record GetRecords answer is ~1.7 MB, and growing a buffer by doubling
+/// copied it about twice over); otherwise [`RESPONSE_CAPACITY`].
+fn json_capacity(output: &dyn std::any::Any) -> usize {
+    // Member names, quotes, separators, the timestamp and the sequence number of one record.
+    const PER_RECORD: usize = 200;
+    if let Some(out) = output.downcast_ref::<crate::types::GetRecordsOutput>() {
+        let records: usize = out
+            .records
+            .iter()
+            .map(|r| r.data.len().div_ceil(3) * 4 + r.partition_key.len() + PER_RECORD)
+            .sum();
+        records + RESPONSE_CAPACITY
+    } else if let Some(out) = output.downcast_ref::<crate::types::PutRecordsOutput>() {
+        out.records.len() * PER_RECORD + RESPONSE_CAPACITY
+    } else {
+        RESPONSE_CAPACITY
+    }
+}
 
 /// Encodes an error answer body (`__type` and `message`) in `format`.
 pub(crate) fn encode_error(format: WireFormat, error: &ApiError) -> Vec<u8> {

@@ -12,8 +12,8 @@
 //!
 //! Responses of unary operations are encoded from the operation's typed output ([`Output`]): JSON straight
 //! to bytes, with no `serde_json::Value` in between (a GetRecords answer of 10,000 records built some ten
-//! allocations per record as a `Value`); CBOR through the canonical form, which names its blobs and
-//! timestamps.
+//! allocations per record as a `Value`), GetRecords and PutRecords by hand (`records`); CBOR through the
+//! canonical form, which names its blobs and timestamps.
 
 use base64::Engine as _;
 use ciborium::value::Value as Cbor;
@@ -135,11 +135,7 @@ pub(crate) trait Output: Send + 'static {
 impl<T: Serialize + Send + 'static> Output for T {
     fn encode(&self, format: WireFormat) -> Result<Vec<u8>, serde_json::Error> {
         match format {
-            WireFormat::Json => {
-                let mut out = Vec::with_capacity(json_capacity(self));
-                serde_json::to_writer(&mut out, self)?;
-                Ok(out)
-            }
+            WireFormat::Json => encode_json(self),
             WireFormat::Cbor => Ok(encode_response(format, &self.to_value()?)),
         }
     }
@@ -152,24 +148,18 @@ impl<T: Serialize + Send + 'static> Output for T {
 /// The first buffer of a JSON response: small answers fit it.
 const RESPONSE_CAPACITY: usize = 1024;
 
-/// The buffer to encode `output` into as JSON: for the two answers that grow with their records, a close
-/// upper bound of their size (a 10,000-record GetRecords answer is ~1.7 MB, and growing a buffer by doubling
-/// copied it about twice over); otherwise [`RESPONSE_CAPACITY`].
-fn json_capacity(output: &dyn std::any::Any) -> usize {
-    // Member names, quotes, separators, the timestamp and the sequence number of one record.
-    const PER_RECORD: usize = 200;
-    if let Some(out) = output.downcast_ref::<crate::types::GetRecordsOutput>() {
-        let records: usize = out
-            .records
-            .iter()
-            .map(|r| r.data.len().div_ceil(3) * 4 + r.partition_key.len() + PER_RECORD)
-            .sum();
-        records + RESPONSE_CAPACITY
-    } else if let Some(out) = output.downcast_ref::<crate::types::PutRecordsOutput>() {
-        out.records.len() * PER_RECORD + RESPONSE_CAPACITY
-    } else {
-        RESPONSE_CAPACITY
+/// `output` as a JSON body: GetRecords and PutRecords answers by hand ([`records`]), others by serde_json.
+fn encode_json<T: Serialize + 'static>(output: &T) -> Result<Vec<u8>, serde_json::Error> {
+    let any: &dyn std::any::Any = output;
+    if let Some(output) = any.downcast_ref::<crate::types::GetRecordsOutput>() {
+        return records::get_records(output);
     }
+    if let Some(output) = any.downcast_ref::<crate::types::PutRecordsOutput>() {
+        return records::put_records(output);
+    }
+    let mut out = Vec::with_capacity(RESPONSE_CAPACITY);
+    serde_json::to_writer(&mut out, output)?;
+    Ok(out)
 }
 
 /// Encodes an error answer body (`__type` and `message`) in `format`.
@@ -319,6 +309,8 @@ fn json_to_cbor(value: &Value, field: Option<&str>) -> Cbor {
         ),
     }
 }
+
+mod records;
 
 #[cfg(test)]
 mod tests;

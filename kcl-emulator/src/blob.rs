@@ -33,7 +33,7 @@ pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(deserializer: D) -> 
             // Decoded into a buffer of exactly the decoded length, so that it becomes `Bytes` without a
             // second allocation (a `Vec` with spare capacity gets a shared header). Anything unusual takes
             // the plain path below, which also words the errors.
-            if v.len() % 4 == 0 {
+            if v.len().is_multiple_of(4) {
                 let pad = v.bytes().rev().take(2).take_while(|&b| b == b'=').count();
                 let mut out = vec![0; v.len() / 4 * 3 - pad];
                 if matches!(engine.decode_slice(v, &mut out), Ok(n) if n == out.len()) {

@@ -46,13 +46,13 @@ pub(super) fn get_records(output: &GetRecordsOutput) -> Result<Vec<u8>, serde_js
             out.push(b',');
         }
         out.extend_from_slice(b"{\"SequenceNumber\":");
-        member(&mut out, sequence_number)?;
+        string(&mut out, sequence_number)?;
         out.extend_from_slice(b",\"ApproximateArrivalTimestamp\":");
         member(&mut out, approximate_arrival_timestamp)?;
         out.extend_from_slice(b",\"Data\":\"");
         base64(&mut out, data)?;
         out.extend_from_slice(b"\",\"PartitionKey\":");
-        member(&mut out, partition_key)?;
+        string(&mut out, partition_key)?;
         if let Some(encryption_type) = encryption_type {
             out.extend_from_slice(b",\"EncryptionType\":");
             member(&mut out, encryption_type)?;
@@ -111,7 +111,7 @@ pub(super) fn put_records(output: &PutRecordsOutput) -> Result<Vec<u8>, serde_js
                 out.push(b'"');
                 out.extend_from_slice(name.as_bytes());
                 out.extend_from_slice(b"\":");
-                member(&mut out, value)?;
+                string(&mut out, value)?;
             }
         }
         out.push(b'}');
@@ -123,6 +123,20 @@ pub(super) fn put_records(output: &PutRecordsOutput) -> Result<Vec<u8>, serde_js
     }
     out.push(b'}');
     Ok(out)
+}
+
+/// Appends a string as serde_json writes it: as it is between quotes when nothing in it needs escaping (as
+/// with sequence numbers, shard ids and most partition keys), otherwise by serde_json.
+fn string(out: &mut Vec<u8>, value: &str) -> Result<(), serde_json::Error> {
+    // What serde_json escapes: control characters, the quote and the backslash (not DEL, not non-ASCII).
+    if value.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        return member(out, value);
+    }
+    out.reserve(value.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(value.as_bytes());
+    out.push(b'"');
+    Ok(())
 }
 
 /// Appends one member's value as serde_json writes it.
@@ -162,7 +176,14 @@ mod tests {
 
     #[test]
     fn get_records_matches_serde_json_byte_for_byte() {
-        let keys = ["k", "quote\" back\\slash", "tab\tnewline\n\u{1}", "ünïcødé ☃", ""];
+        let keys = [
+            "k",
+            "quote\" back\\slash",
+            "tab\tnewline\n\u{1}",
+            "ünïcødé ☃",
+            "",
+            "del\u{7f} \u{1f}/",
+        ];
         let records: Vec<Record> = (0..12).map(|n| record(n, keys[n % keys.len()])).collect();
         let children = vec![ChildShard {
             shard_id: "shardId-000000000002".into(),

@@ -10,7 +10,11 @@ use bytes::Bytes;
 /// Serializes `data` as base64 (JSON) or bytes (CBOR).
 pub(crate) fn serialize<S: serde::Serializer>(data: &Bytes, serializer: S) -> Result<S::Ok, S::Error> {
     if serializer.is_human_readable() {
-        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(data))
+        // Written through to the serializer (no base64 `String` per record in a JSON response).
+        serializer.collect_str(&base64::display::Base64Display::new(
+            data,
+            &base64::engine::general_purpose::STANDARD,
+        ))
     } else {
         serializer.serialize_bytes(data)
     }
@@ -25,7 +29,18 @@ pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(deserializer: D) -> 
             f.write_str("base64 text or a byte string")
         }
         fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Bytes, E> {
-            base64::engine::general_purpose::STANDARD
+            let engine = &base64::engine::general_purpose::STANDARD;
+            // Decoded into a buffer of exactly the decoded length, so that it becomes `Bytes` without a
+            // second allocation (a `Vec` with spare capacity gets a shared header). Anything unusual takes
+            // the plain path below, which also words the errors.
+            if v.len().is_multiple_of(4) {
+                let pad = v.bytes().rev().take(2).take_while(|&b| b == b'=').count();
+                let mut out = vec![0; v.len() / 4 * 3 - pad];
+                if matches!(engine.decode_slice(v, &mut out), Ok(n) if n == out.len()) {
+                    return Ok(Bytes::from(out));
+                }
+            }
+            engine
                 .decode(v)
                 .map(Bytes::from)
                 .map_err(|e| E::custom(format!("invalid base64: {e}")))

@@ -168,7 +168,8 @@ pub(crate) fn append(
     stream: &StreamState,
     mut entries: Vec<Entry>,
 ) -> Vec<Appended> {
-    let mut results = vec![failure("InternalFailure", "Internal service failure.".to_owned()); entries.len()];
+    // Filled in as records are stored or fail (no placeholder result strings per record).
+    let mut results: Vec<Option<Appended>> = vec![None; entries.len()];
     let now_ms = inner.now_millis();
     let cutoff = now_ms.saturating_sub(stream.retention_ms());
     let limits = inner.config.throughput;
@@ -227,7 +228,7 @@ pub(crate) fn append(
             for &(_, i) in group {
                 let entry = &mut entries[i];
                 if let Some(e) = faults(&stream.name, &shard.id) {
-                    results[i] = failure(e.code(), e.message().to_owned());
+                    results[i] = Some(failure(e.code(), e.message().to_owned()));
                     continue;
                 }
                 if let Some(now) = now {
@@ -240,13 +241,13 @@ pub(crate) fn append(
                         .write_records_per_sec
                         .is_none_or(|rate| data.write_records.can_take(rate, 1, now));
                     if !(bytes_ok && records_ok) {
-                        results[i] = failure(
+                        results[i] = Some(failure(
                             "ProvisionedThroughputExceededException",
                             format!(
                                 "Rate exceeded for shard {} in stream {} under account {}.",
                                 shard.id, stream.name, inner.config.account_id
                             ),
-                        );
+                        ));
                         continue;
                     }
                     if let Some(rate) = limits.write_bytes_per_sec {
@@ -273,19 +274,22 @@ pub(crate) fn append(
             // The result strings are built outside the shard lock, so concurrent writers of the
             // shard wait only for the appends.
             for (i, counter) in accepted.drain(..) {
-                results[i] = Appended::Stored {
+                results[i] = Some(Appended::Stored {
                     sequence_number: shard.seq(counter),
                     shard_id: shard.id.clone(),
-                };
+                });
             }
         }
         pending = retry;
     }
     for i in pending {
-        results[i] = failure(
+        results[i] = Some(failure(
             "InternalFailure",
             "Internal service failure: the stream was resharded repeatedly during the call.".to_owned(),
-        );
+        ));
     }
     results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| failure("InternalFailure", "Internal service failure.".to_owned())))
+        .collect()
 }

@@ -14,6 +14,12 @@ use kcl_emulator::server::{InitialStream, Server, TlsConfig, DEFAULT_MAX_REQUEST
 use kcl_emulator::{Emulator, EmulatorConfig};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc rather than the system allocator: the server allocates per record on every request, from
+/// several threads (feature `mimalloc`, on by default; see the crate's BENCHMARKS.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Command-line options.
 #[derive(Debug, Parser)]
 #[command(

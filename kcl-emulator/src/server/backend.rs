@@ -1,7 +1,8 @@
 //! The backend that serves decoded requests from the in-process [`Emulator`], persisting state changes.
 //!
 //! Each operation deserializes its input type from the canonical JSON form (the emulator's types carry the
-//! AWS member names), calls the emulator method of the same name, and serializes the output back; the
+//! AWS member names), calls the emulator method of the same name, and answers its typed output (the
+//! handler encodes it in the request's wire format); the
 //! routing ([`route`]) is generated here from the crate's one list of operations (`ops/mod.rs`). Inputs
 //! that do not fit the operation's shape (a string where a number belongs, say) are answered with
 //! `SerializationException`, as AWS does; semantic checks (required members, lengths, ranges) are the
@@ -75,7 +76,12 @@ impl Backend for EmulatorBackend {
                 let put = persistence.begin_put().await;
                 let reply = Self::execute(&emulator, operation, request).await?;
                 match &reply {
-                    Reply::Value(output) => put.commit(output).await.map(|()| reply),
+                    Reply::Output(output) => {
+                        let output = output
+                            .to_value()
+                            .map_err(|e| ApiError::internal(format!("cannot encode the response: {e}")))?;
+                        put.commit(&output).await.map(|()| reply)
+                    }
                     Reply::Stream(_) => Ok(reply),
                 }
             } else {
@@ -104,9 +110,9 @@ fn decode<I: DeserializeOwned>(request: Map<String, Value>) -> Result<I, ApiErro
     serde_json::from_value(Value::Object(request)).map_err(|e| ApiError::serialization(e.to_string()))
 }
 
-/// The reply to a unary operation: its output in canonical JSON form, or its error.
-fn value<O: Serialize>(result: Result<O, KinesisError>) -> Result<Reply, ApiError> {
-    encode(&result.map_err(api_error)?).map(Reply::Value)
+/// The reply to a unary operation: its typed output (encoded when the answer is written), or its error.
+fn value<O: Serialize + Send + 'static>(result: Result<O, KinesisError>) -> Result<Reply, ApiError> {
+    Ok(Reply::Output(Box::new(result.map_err(api_error)?)))
 }
 
 /// The reply to SubscribeToShard: its events in canonical JSON form, or its error.

@@ -22,7 +22,8 @@
 //! - `target`: the operation named by `X-Amz-Target`, implemented or not.
 //! - `auth`: SigV4 presence checks (signatures are not verified).
 //! - `model`: the API description (`model/kinesis.json`) and the request validation driven by it.
-//! - `codec`: JSON 1.1 and CBOR 1.1 bodies to and from one canonical form.
+//! - `codec`: JSON 1.1 and CBOR 1.1 request bodies to one canonical form; answers encoded from the typed
+//!   outputs (GetRecords and PutRecords written by hand in `codec/records.rs`).
 //! - `eventstream`: event-stream framing for SubscribeToShard.
 //! - `tls`: [`TlsConfig`], HTTPS with ALPN (`h2`, `http/1.1`).
 //! - `regions`: one emulator per region, chosen by each request's SigV4 credential scope.

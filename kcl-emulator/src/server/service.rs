@@ -44,8 +44,9 @@ pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// What a backend answers to a well-formed request.
 pub(crate) enum Reply {
-    /// A single response structure, in canonical JSON form.
-    Value(Value),
+    /// A single response structure: the operation's typed output, encoded in the request's wire format
+    /// without going through the canonical form where the format allows (see [`codec::Output`]).
+    Output(Box<dyn codec::Output>),
     /// SubscribeToShard: events in canonical JSON form; an `Err` item ends the stream with an exception.
     Stream(BoxStream<'static, Result<Value, ApiError>>),
 }
@@ -53,7 +54,7 @@ pub(crate) enum Reply {
 impl std::fmt::Debug for Reply {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Reply::Value(v) => f.debug_tuple("Value").field(v).finish(),
+            Reply::Output(_) => f.write_str("Output(..)"),
             Reply::Stream(_) => f.write_str("Stream(..)"),
         }
     }
@@ -205,7 +206,12 @@ impl Handler {
             }
         };
         Ok(match reply {
-            Reply::Value(value) => ok_response(format, &value),
+            Reply::Output(output) => {
+                let body = output
+                    .encode(format)
+                    .map_err(|e| ApiError::internal(format!("cannot encode the response: {e}")))?;
+                ok_response(format, body)
+            }
             Reply::Stream(events) => self.stream_response(format, events),
         })
     }
@@ -253,8 +259,8 @@ fn full(bytes: Vec<u8>) -> Body {
     Full::new(Bytes::from(bytes)).boxed_unsync()
 }
 
-fn ok_response(format: WireFormat, value: &Value) -> Response<Body> {
-    let mut response = Response::new(full(codec::encode_response(format, value)));
+fn ok_response(format: WireFormat, body: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(full(body));
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),

@@ -26,7 +26,9 @@ impl Backend for Echo {
                     ])
                     .boxed(),
                 )),
-                _ => Ok(Reply::Value(json!({"Operation": operation.name(), "Request": request}))),
+                _ => Ok(Reply::Output(Box::new(
+                    json!({"Operation": operation.name(), "Request": request}),
+                ))),
             }
         })
     }

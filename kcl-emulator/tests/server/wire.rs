@@ -593,7 +593,7 @@ async fn idle_keep_alive_connections_stay_open_for_the_idle_timeout() {
         "HTTP/1.1 200 OK",
         "reused after an idle time below the timeout"
     );
-    let idle = std::time::Instant::now();
+    let idle = tokio::time::Instant::now();
     let mut buf = [0u8; 16];
     let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut buf))
         .await

@@ -15,8 +15,9 @@ use futures::future::BoxFuture;
 use futures::stream::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::codec::RequestBody;
 use super::error::ApiError;
 use super::regions::{Regions, Served};
 use super::service::{Backend, Reply};
@@ -38,11 +39,7 @@ impl EmulatorBackend {
     }
 
     /// Runs one request against an emulator without persisting it.
-    async fn execute(
-        emulator: &Emulator,
-        target: Target,
-        request: Map<String, Value>,
-    ) -> Result<Reply, ApiError> {
+    async fn execute(emulator: &Emulator, target: Target, request: RequestBody) -> Result<Reply, ApiError> {
         match target {
             Target::Implemented(operation) => route(emulator, operation, request).await,
             Target::Unimplemented(name) => Err(ApiError::unknown_operation(format!(
@@ -57,7 +54,7 @@ impl Backend for EmulatorBackend {
         &self,
         operation: Target,
         region: Option<String>,
-        request: Map<String, Value>,
+        request: RequestBody,
     ) -> BoxFuture<'static, Result<Reply, ApiError>> {
         let regions = self.regions.clone();
         Box::pin(async move {
@@ -105,9 +102,9 @@ impl Backend for EmulatorBackend {
     }
 }
 
-/// Decodes an operation's input from its canonical JSON form; a mismatch is a `SerializationException`.
-fn decode<I: DeserializeOwned>(request: Map<String, Value>) -> Result<I, ApiError> {
-    serde_json::from_value(Value::Object(request)).map_err(|e| ApiError::serialization(e.to_string()))
+/// Decodes an operation's input; a mismatch is a `SerializationException`.
+fn decode<I: DeserializeOwned>(request: RequestBody) -> Result<I, ApiError> {
+    request.decode()
 }
 
 /// The reply to a unary operation: its typed output (encoded when the answer is written), or its error.
@@ -143,7 +140,7 @@ macro_rules! routes {
         async fn route(
             emulator: &Emulator,
             operation: Operation,
-            request: Map<String, Value>,
+            request: RequestBody,
         ) -> Result<Reply, ApiError> {
             match operation {
                 $(Operation::$op => {

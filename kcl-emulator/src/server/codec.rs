@@ -74,6 +74,40 @@ impl WireFormat {
     }
 }
 
+/// A request body as the backend receives it: JSON bytes as they arrived (the typed input is decoded
+/// straight from them, with no intermediate value), or a body decoded to the canonical form (CBOR, and
+/// requests the server makes itself).
+#[derive(Debug, Clone)]
+pub(crate) enum RequestBody {
+    /// A JSON 1.1 body, already validated against the API description.
+    Json(bytes::Bytes),
+    /// A body in canonical JSON form.
+    Decoded(Map<String, Value>),
+}
+
+impl RequestBody {
+    /// The body in canonical JSON form (for backends that want the members, and the fallback decode).
+    pub(crate) fn into_map(self) -> Result<Map<String, Value>, ApiError> {
+        match self {
+            Self::Json(bytes) => decode_request(WireFormat::Json, &bytes),
+            Self::Decoded(map) => Ok(map),
+        }
+    }
+
+    /// The operation's typed input. A JSON body is decoded straight into it; when that fails (a null
+    /// member, which AWS reads as absent, or a value serde cannot place) the canonical form decides, so the
+    /// answer is the same either way.
+    pub(crate) fn decode<I: serde::de::DeserializeOwned>(self) -> Result<I, ApiError> {
+        if let Self::Json(bytes) = &self {
+            if let Ok(input) = serde_json::from_slice::<I>(bytes) {
+                return Ok(input);
+            }
+        }
+        serde_json::from_value(Value::Object(self.into_map()?))
+            .map_err(|e| ApiError::serialization(e.to_string()))
+    }
+}
+
 /// Decodes a request body into the canonical JSON form; the top level must be a map.
 ///
 /// An empty body is read as an empty request (`{}`), as the SDKs send for operations without members.

@@ -268,7 +268,11 @@ async fn create_initial_stream(backend: &EmulatorBackend, stream: &InitialStream
     request.insert("StreamName".into(), stream.name.clone().into());
     request.insert("ShardCount".into(), stream.shards.into());
     match backend
-        .call(crate::Operation::CreateStream.into(), None, request)
+        .call(
+            crate::Operation::CreateStream.into(),
+            None,
+            codec::RequestBody::Decoded(request),
+        )
         .await
     {
         Ok(_) => {

@@ -18,13 +18,14 @@
 //! Members the model does not know are ignored, as AWS ignores them. What the model cannot say (a
 //! timestamp in the future, a sequence number with LATEST) stays with the operations.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 use regex::Regex;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::error::ApiError;
 
@@ -241,15 +242,65 @@ impl Model {
     /// Checks a decoded request of `operation` (canonical JSON form): `SerializationException` for a value
     /// of the wrong type, else one `ValidationException` listing every failed constraint. Operations the
     /// model does not know are not checked.
-    pub(crate) fn validate(&self, operation: &str, request: &Map<String, Value>) -> Result<(), ApiError> {
+    #[cfg(test)]
+    pub(crate) fn validate(
+        &self,
+        operation: &str,
+        request: &serde_json::Map<String, Value>,
+    ) -> Result<(), ApiError> {
+        self.validate_value(operation, &Value::Object(request.clone()))
+    }
+
+    /// [`Model::validate`] of a request held as a value (a decoded CBOR body).
+    pub(crate) fn validate_value(&self, operation: &str, request: &Value) -> Result<(), ApiError> {
+        self.validate_with(operation, request, |e| e.to_string())
+    }
+
+    /// Checks a JSON request body of `operation` without building it (a walk over its tokens that allocates
+    /// nothing unless a constraint fails), as [`Model::validate`] checks a decoded one. A body that is not
+    /// one JSON value (malformed, or with bytes after it) is a `SerializationException` too.
+    pub(crate) fn validate_json(&self, operation: &str, body: &[u8]) -> Result<(), ApiError> {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        self.validate_with(operation, &mut de, |e| {
+            format!("malformed JSON request body: {e}")
+        })?;
+        de.end()
+            .map_err(|e| ApiError::serialization(format!("malformed JSON request body: {e}")))
+    }
+
+    /// The one walk behind both: any serde deserializer of the request (JSON bytes or a decoded value),
+    /// driven by the operation's input shape. `syntax` words a deserializer error that is not a type
+    /// mismatch found by the walk.
+    fn validate_with<'de, D>(
+        &self,
+        operation: &str,
+        request: D,
+        syntax: impl FnOnce(D::Error) -> String,
+    ) -> Result<(), ApiError>
+    where
+        D: serde::Deserializer<'de>,
+    {
         let Some(input) = self.operation(operation).and_then(|op| op.input) else {
             return Ok(());
         };
-        let mut check = Check {
+        let check = RefCell::new(Check::default());
+        let walk = Walk {
             model: self,
-            errors: Vec::new(),
+            check: &check,
+            shape: input,
+            path: &Path::Root,
+            member: "",
         };
-        check.structure(input, request, "")?;
+        let result = serde::de::DeserializeSeed::deserialize(walk, request);
+        let check = check.into_inner();
+        if let Some(mismatch) = check.mismatch {
+            return Err(ApiError::serialization(mismatch));
+        }
+        match result {
+            Err(e) => return Err(ApiError::serialization(syntax(e))),
+            Ok(false) => return Err(ApiError::serialization("request body must be a structure")),
+            Ok(true) => {}
+        }
         if check.errors.is_empty() {
             return Ok(());
         }
@@ -260,125 +311,107 @@ impl Model {
     }
 }
 
-/// One request being checked: the failed constraints so far.
-struct Check<'m> {
-    model: &'m Model,
+/// What a walk found: the failed constraints (in the order they are reported) and a type mismatch.
+#[derive(Default)]
+struct Check {
     errors: Vec<String>,
+    /// The first value of the wrong type (the walk stops there).
+    mismatch: Option<String>,
 }
 
-impl Check<'_> {
-    fn fail(&mut self, shown: &str, path: &str, constraint: &str) {
-        self.errors.push(format!(
-            "Value {shown} at '{path}' failed to satisfy constraint: {constraint}"
-        ));
-    }
+/// Where a value sits in the request, rendered only for a message: `records.2.member.partitionKey`.
+enum Path<'a> {
+    Root,
+    Member(&'a Path<'a>, &'a str),
+    Item(&'a Path<'a>, usize),
+}
 
-    fn structure(&mut self, id: ShapeId, map: &Map<String, Value>, prefix: &str) -> Result<(), ApiError> {
-        let Kind::Structure { members, required } = &self.model.shapes[id].kind else {
-            return Ok(());
-        };
-        for (index, member) in members.iter().enumerate() {
-            let path = if prefix.is_empty() {
-                member.path.clone()
-            } else {
-                format!("{prefix}.{}", member.path)
-            };
-            match map.get(&member.name) {
-                None | Some(Value::Null) => {
-                    if required.contains(&index) {
-                        self.fail("null", &path, "Member must not be null");
-                    }
-                }
-                Some(value) => self.value(member.shape, value, &path, &member.name)?,
-            }
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Member(Path::Root, name) => f.write_str(name),
+            Path::Member(parent, name) => write!(f, "{parent}.{name}"),
+            Path::Item(parent, index) => write!(f, "{parent}.{}.member", index + 1),
         }
-        Ok(())
+    }
+}
+
+fn failure(shown: &str, path: &Path<'_>, constraint: &str) -> String {
+    format!("Value {shown} at '{path}' failed to satisfy constraint: {constraint}")
+}
+
+/// The walk over one value of shape `shape` at `path`; `member` names it on the wire (for type errors).
+/// Deserializing it answers whether the value was present (`false` for null, which AWS reads as absent).
+#[derive(Clone, Copy)]
+struct Walk<'m, 'c, 'p> {
+    model: &'m Model,
+    check: &'c RefCell<Check>,
+    shape: ShapeId,
+    path: &'p Path<'p>,
+    member: &'p str,
+}
+
+impl<'m, 'c, 'p> Walk<'m, 'c, 'p> {
+    fn shape(&self) -> &'m Shape {
+        &self.model.shapes[self.shape]
     }
 
-    /// Checks one present value of shape `id` at `path` (`member` names it on the wire, for type errors).
-    fn value(&mut self, id: ShapeId, value: &Value, path: &str, member: &str) -> Result<(), ApiError> {
-        let model = self.model;
-        let shape = &model.shapes[id];
-        let mismatch = |expected: &str| {
-            ApiError::serialization(format!(
-                "{} found where {expected} was expected (member '{member}', shape {})",
-                json_type(value),
-                shape.name
-            ))
-        };
-        match (&shape.kind, value) {
-            (Kind::Structure { .. }, Value::Object(map)) => self.structure(id, map, path)?,
-            (Kind::Structure { .. }, _) => return Err(mismatch("a structure")),
-            (Kind::List { member: item }, Value::Array(items)) => {
-                self.length(shape, items.len(), || shown_json(value), path);
-                for (i, v) in items.iter().enumerate() {
-                    if v.is_null() {
-                        continue;
-                    }
-                    self.value(*item, v, &format!("{path}.{}.member", i + 1), member)?;
-                }
-            }
-            (Kind::List { .. }, _) => return Err(mismatch("a list")),
-            (Kind::Map { key, value: item }, Value::Object(entries)) => {
-                self.length(shape, entries.len(), || shown_json(value), path);
-                let (mut key_errors, mut value_errors) = (Vec::new(), Vec::new());
-                for (k, v) in entries {
-                    self.scalar_constraints(*key, &Value::String(k.clone()), &mut key_errors, member)?;
-                    if !v.is_null() {
-                        self.scalar_constraints(*item, v, &mut value_errors, member)?;
-                    }
-                }
-                for (what, errors) in [("Map keys", key_errors), ("Map value", value_errors)] {
-                    if !errors.is_empty() {
-                        let mut unique: Vec<String> = Vec::new();
-                        for e in errors {
-                            if !unique.contains(&e) {
-                                unique.push(e);
-                            }
-                        }
-                        let constraint = format!("{what} must satisfy constraint: [{}]", unique.join(", "));
-                        self.fail(&shown_json(value), path, &constraint);
-                    }
-                }
-            }
-            (Kind::Map { .. }, _) => return Err(mismatch("a map")),
-            _ => {
-                let mut constraints = Vec::new();
-                self.scalar_constraints(id, value, &mut constraints, member)?;
-                for c in constraints {
-                    self.fail(&shown_scalar(value), path, &c);
-                }
-            }
+    fn at<'q>(&self, shape: ShapeId, path: &'q Path<'q>, member: &'q str) -> Walk<'m, 'c, 'q>
+    where
+        'p: 'q,
+    {
+        Walk {
+            model: self.model,
+            check: self.check,
+            shape,
+            path,
+            member,
         }
-        Ok(())
     }
 
-    /// The failed constraints of a scalar value (pushed to `out`), after its type is checked.
-    fn scalar_constraints(
-        &self,
-        id: ShapeId,
-        value: &Value,
-        out: &mut Vec<String>,
-        member: &str,
-    ) -> Result<(), ApiError> {
-        let shape = &self.model.shapes[id];
-        let mismatch = |expected: &str| {
-            ApiError::serialization(format!(
-                "{} found where {expected} was expected (member '{member}', shape {})",
-                json_type(value),
-                shape.name
-            ))
+    /// Records a value of the wrong type and stops the walk.
+    fn mismatch<E: serde::de::Error>(&self, found: &str) -> E {
+        let shape = self.shape();
+        let expected = match shape.kind {
+            Kind::Structure { .. } => "a structure",
+            Kind::List { .. } => "a list",
+            Kind::Map { .. } => "a map",
+            Kind::String { .. } => "a string",
+            Kind::Blob => "a blob (base64 string)",
+            Kind::Integer => "a 32-bit integer",
+            Kind::Long => "an integer",
+            Kind::Double => "a number",
+            Kind::Boolean => "a boolean",
+            Kind::Timestamp => "a timestamp (epoch seconds)",
         };
+        let message = format!(
+            "{found} found where {expected} was expected (member '{}', shape {})",
+            self.member, shape.name
+        );
+        let mut check = self.check.borrow_mut();
+        check.mismatch.get_or_insert(message);
+        E::custom("type mismatch")
+    }
+
+    fn fail(&self, shown: &str, constraints: &[String]) {
+        let mut check = self.check.borrow_mut();
+        for c in constraints {
+            check.errors.push(failure(shown, self.path, c));
+        }
+    }
+
+    /// The constraints a string of this walk's shape fails; `None` when the shape is not a string.
+    fn string_failures(&self, s: &str) -> Option<Vec<String>> {
+        let shape = self.shape();
+        let mut failed = Vec::new();
         match &shape.kind {
             Kind::String { pattern, values } => {
-                let Value::String(s) = value else {
-                    return Err(mismatch("a string"));
-                };
                 let len = if s.is_ascii() { s.len() } else { s.chars().count() };
-                length_constraints(shape, len, out);
+                length_constraints(shape, len, &mut failed);
                 if let Some(values) = values {
                     if !values.iter().any(|v| v == s) {
-                        out.push(format!(
+                        failed.push(format!(
                             "Member must satisfy enum value set: [{}]",
                             values.join(", ")
                         ));
@@ -386,70 +419,208 @@ impl Check<'_> {
                 }
                 if let Some((source, regex)) = pattern {
                     if !regex.is_match(s) {
-                        out.push(format!(
+                        failed.push(format!(
                             "Member must satisfy regular expression pattern: {source}"
                         ));
                     }
                 }
             }
-            Kind::Blob => {
-                let Value::String(s) = value else {
-                    return Err(mismatch("a blob (base64 string)"));
-                };
-                length_constraints(shape, base64_len(s), out);
-            }
-            Kind::Integer | Kind::Long => {
-                let n = value.as_i64().or_else(|| {
-                    value
-                        .as_f64()
-                        .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-                        .map(|f| f as i64)
-                });
-                let Some(n) = n else {
-                    return Err(mismatch("an integer"));
-                };
-                if matches!(shape.kind, Kind::Integer) && i32::try_from(n).is_err() {
-                    return Err(mismatch("a 32-bit integer"));
-                }
-                if let Some(min) = shape.min.filter(|min| n < *min) {
-                    out.push(format!("Member must have value greater than or equal to {min}"));
-                }
-                if let Some(max) = shape.max.filter(|max| n > *max) {
-                    out.push(format!("Member must have value less than or equal to {max}"));
-                }
-            }
-            Kind::Double => {
-                if !value.is_number() {
-                    return Err(mismatch("a number"));
-                }
-            }
-            Kind::Boolean => {
-                if !value.is_boolean() {
-                    return Err(mismatch("a boolean"));
-                }
-            }
-            Kind::Timestamp => {
-                // The JSON protocol sends epoch seconds as a number; a string (even a numeric one) is not
-                // a timestamp.
-                if !value.is_number() {
-                    return Err(mismatch("a timestamp (epoch seconds)"));
-                }
-            }
-            Kind::Structure { .. } => return Err(mismatch("a structure")),
-            Kind::List { .. } => return Err(mismatch("a list")),
-            Kind::Map { .. } => return Err(mismatch("a map")),
+            Kind::Blob => length_constraints(shape, base64_len(s), &mut failed),
+            _ => return None,
         }
-        Ok(())
+        Some(failed)
     }
 
-    fn length(&mut self, shape: &Shape, len: usize, shown: impl FnOnce() -> String, path: &str) {
-        let mut failed = Vec::new();
-        length_constraints(shape, len, &mut failed);
+    /// A string of this walk's shape: its constraints.
+    fn string<E: serde::de::Error>(self, s: &str) -> Result<bool, E> {
+        let failed = self.string_failures(s).ok_or_else(|| self.mismatch("a string"))?;
         if !failed.is_empty() {
-            let shown = shown();
-            for c in failed {
-                self.fail(&shown, path, &c);
+            self.fail(&format!("'{}'", cut(s)), &failed);
+        }
+        Ok(true)
+    }
+
+    /// A number of this walk's shape: its range.
+    fn number<E: serde::de::Error>(self, n: Option<i64>, shown: &dyn std::fmt::Display) -> Result<bool, E> {
+        let shape = self.shape();
+        match shape.kind {
+            Kind::Double | Kind::Timestamp => return Ok(true),
+            Kind::Integer | Kind::Long => {}
+            _ => return Err(self.mismatch("a number")),
+        }
+        let Some(n) = n else {
+            return Err(self.mismatch("a fractional or out-of-range number"));
+        };
+        if matches!(shape.kind, Kind::Integer) && i32::try_from(n).is_err() {
+            return Err(self.mismatch("an out-of-range number"));
+        }
+        let mut failed = Vec::new();
+        if let Some(min) = shape.min.filter(|min| n < *min) {
+            failed.push(format!("Member must have value greater than or equal to {min}"));
+        }
+        if let Some(max) = shape.max.filter(|max| n > *max) {
+            failed.push(format!("Member must have value less than or equal to {max}"));
+        }
+        if !failed.is_empty() {
+            self.fail(&format!("'{shown}'"), &failed);
+        }
+        Ok(true)
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Walk<'_, '_, '_> {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Walk<'_, '_, '_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a value of shape {}", self.shape().name)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<bool, E> {
+        match self.shape().kind {
+            Kind::Boolean => Ok(true),
+            _ => Err(self.mismatch("a boolean")),
+        }
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<bool, E> {
+        self.number(Some(v), &v)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<bool, E> {
+        self.number(i64::try_from(v).ok(), &v)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<bool, E> {
+        let whole = (v.fract() == 0.0 && v.abs() < 9.0e15).then_some(v as i64);
+        self.number(whole, &v)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+        self.string(v)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        let Kind::List { member } = self.shape().kind else {
+            return Err(self.mismatch("a list"));
+        };
+        let mut count = 0;
+        loop {
+            let path = Path::Item(self.path, count);
+            if seq
+                .next_element_seed(self.at(member, &path, self.member))?
+                .is_none()
+            {
+                break;
             }
+            count += 1;
+        }
+        let mut failed = Vec::new();
+        length_constraints(self.shape(), count, &mut failed);
+        if !failed.is_empty() {
+            let shown = if count == 0 {
+                "'[]'".to_owned()
+            } else {
+                format!("'[{count} items]'")
+            };
+            self.fail(&shown, &failed);
+        }
+        Ok(true)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        match &self.shape().kind {
+            Kind::Structure { members, required } => {
+                // Each member's failures are kept apart, then reported in the model's member order.
+                let mut found: Vec<Option<Vec<String>>> = vec![None; members.len()];
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let Some(index) = members.iter().position(|m| m.name == *key) else {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        continue;
+                    };
+                    let member = &members[index];
+                    let path = Path::Member(self.path, &member.path);
+                    let before = self.check.borrow().errors.len();
+                    let present = map.next_value_seed(self.at(member.shape, &path, &member.name))?;
+                    let own = self.check.borrow_mut().errors.split_off(before);
+                    found[index] = present.then_some(own);
+                }
+                let mut check = self.check.borrow_mut();
+                for (index, member) in members.iter().enumerate() {
+                    match found[index].take() {
+                        Some(own) => check.errors.extend(own),
+                        None if required.contains(&index) => {
+                            let path = Path::Member(self.path, &member.path);
+                            check
+                                .errors
+                                .push(failure("null", &path, "Member must not be null"));
+                        }
+                        None => {}
+                    }
+                }
+                Ok(true)
+            }
+            Kind::Map { key, value } => {
+                let (key_walk, value_walk) = (*key, *value);
+                let (mut key_errors, mut value_errors, mut shown) = (Vec::new(), Vec::new(), String::new());
+                let mut count = 0;
+                while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let key_check = self.at(key_walk, self.path, self.member);
+                    let failed = key_check
+                        .string_failures(&k)
+                        .ok_or_else(|| key_check.mismatch::<A::Error>("a string key"))?;
+                    for c in failed {
+                        if !key_errors.contains(&c) {
+                            key_errors.push(c);
+                        }
+                    }
+                    // The value's failures are gathered under the map (`Map value must satisfy ...`).
+                    let path = Path::Member(self.path, &k);
+                    let before = self.check.borrow().errors.len();
+                    map.next_value_seed(self.at(value_walk, &path, self.member))?;
+                    let own = self.check.borrow_mut().errors.split_off(before);
+                    for e in own {
+                        let c = e
+                            .rsplit("failed to satisfy constraint: ")
+                            .next()
+                            .unwrap_or(&e)
+                            .to_owned();
+                        if !value_errors.contains(&c) {
+                            value_errors.push(c);
+                        }
+                    }
+                    if shown.len() < SHOWN_CHARS {
+                        let _ = write!(shown, "{}{k}", if count == 0 { "" } else { ", " });
+                    }
+                    count += 1;
+                }
+                let shown = format!("'{{{}}}'", cut(&shown));
+                let mut failed = Vec::new();
+                length_constraints(self.shape(), count, &mut failed);
+                for (what, errors) in [("Map keys", key_errors), ("Map value", value_errors)] {
+                    if !errors.is_empty() {
+                        failed.push(format!("{what} must satisfy constraint: [{}]", errors.join(", ")));
+                    }
+                }
+                self.fail(&shown, &failed);
+                Ok(true)
+            }
+            _ => Err(self.mismatch("a structure")),
         }
     }
 }
@@ -470,17 +641,6 @@ fn base64_len(s: &str) -> usize {
     trimmed.len() * 3 / 4
 }
 
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a structure",
-    }
-}
-
 fn cut(s: &str) -> String {
     if s.chars().count() <= SHOWN_CHARS {
         s.to_owned()
@@ -489,19 +649,6 @@ fn cut(s: &str) -> String {
         out.push_str("...");
         out
     }
-}
-
-fn shown_scalar(value: &Value) -> String {
-    match value {
-        Value::String(s) => format!("'{}'", cut(s)),
-        other => format!("'{other}'"),
-    }
-}
-
-fn shown_json(value: &Value) -> String {
-    let mut s = String::new();
-    let _ = write!(s, "{value}");
-    format!("'{}'", cut(&s))
 }
 
 fn lower_camel(name: &str) -> String {

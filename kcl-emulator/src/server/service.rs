@@ -22,7 +22,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Frame;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited, StreamBody};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::sync::watch;
 
 use super::codec::{self, WireFormat};
@@ -68,7 +68,7 @@ pub(crate) trait Backend: Send + Sync + 'static {
         &self,
         target: Target,
         region: Option<String>,
-        request: Map<String, Value>,
+        request: codec::RequestBody,
     ) -> BoxFuture<'static, Result<Reply, ApiError>>;
 }
 
@@ -190,8 +190,27 @@ impl Handler {
                 ))
             }
         };
-        let decoded = codec::decode_request(format, &bytes)?;
-        super::model::model().validate(operation.name(), &decoded)?;
+        let model = super::model::model();
+        let decoded = match format {
+            // JSON is checked as it stands and handed on as bytes: the operation decodes its input from them.
+            WireFormat::Json => {
+                let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+                    Bytes::from_static(b"{}")
+                } else {
+                    bytes
+                };
+                model.validate_json(operation.name(), &bytes)?;
+                codec::RequestBody::Json(bytes)
+            }
+            WireFormat::Cbor => {
+                let decoded = Value::Object(codec::decode_request(format, &bytes)?);
+                model.validate_value(operation.name(), &decoded)?;
+                match decoded {
+                    Value::Object(decoded) => codec::RequestBody::Decoded(decoded),
+                    _ => return Err(ApiError::serialization("request body must be a structure")),
+                }
+            }
+        };
         tracing::trace!(operation = operation.name(), "dispatching");
 
         // Run the backend on its own task so that a panic there is answered, not propagated.

@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::json;
+use serde_json::{json, Map};
 
 use super::*;
 
@@ -172,6 +172,32 @@ fn valid_requests_and_unknown_members_pass() {
     .unwrap();
     check("ListStreams", json!({})).unwrap();
     check("NotAnOperation", json!({"x": 1})).unwrap();
+}
+
+#[test]
+fn json_bodies_are_walked_without_building_them() {
+    let m = model();
+    assert!(m.validate_json("ListStreams", b"{}").is_ok());
+    assert!(
+        m.validate_json("ListStreams", br#"{"Limit": null}"#).is_ok(),
+        "null is absent"
+    );
+    let err = m
+        .validate_json("PutRecord", br#"{"StreamName":"s","PartitionKey":"k"}"#)
+        .unwrap_err();
+    assert_eq!(
+        err.message,
+        "1 validation error detected: Value null at 'data' failed to satisfy constraint: Member must not be null"
+    );
+    for bad in [&b"{oops"[..], b"[]", b"{} {}", br#"{"StreamName":"s"} x"#] {
+        let err = m.validate_json("ListShards", bad).unwrap_err();
+        assert_eq!(
+            err.code,
+            "SerializationException",
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
+    }
 }
 
 #[test]
@@ -384,6 +410,9 @@ proptest! {
             }
         }
         let result = m.validate(name, &request);
+        // The walk over JSON bytes (the server's path) answers exactly as the walk over the decoded value.
+        let bytes = serde_json::to_vec(&Value::Object(request.clone())).unwrap();
+        prop_assert_eq!(&m.validate_json(name, &bytes), &result, "{}", name);
         if expected == 0 {
             prop_assert!(result.is_ok(), "{name}: {result:?}");
         } else {
@@ -422,6 +451,9 @@ proptest! {
             Kind::Boolean => json!("true"),
         };
         request.insert(member.name.clone(), wrong);
+        let bytes = serde_json::to_vec(&Value::Object(request.clone())).unwrap();
+        let from_bytes = m.validate_json(name, &bytes).expect_err("a wrong type is refused in JSON");
+        prop_assert_eq!(&from_bytes.code, "SerializationException", "{}: {}", name, from_bytes.message);
         let err = m.validate(name, &request).expect_err("a wrong type is refused");
         prop_assert_eq!(&err.code, "SerializationException", "{}: {}", name, err.message);
     }

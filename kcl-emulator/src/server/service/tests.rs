@@ -11,10 +11,11 @@ impl Backend for Echo {
         &self,
         operation: Target,
         _region: Option<String>,
-        request: Map<String, Value>,
+        request: codec::RequestBody,
     ) -> BoxFuture<'static, Result<Reply, ApiError>> {
         use crate::Operation;
         Box::pin(async move {
+            let request = request.into_map()?;
             match operation {
                 Target::Implemented(Operation::DeleteStream) => Err(ApiError::from_code("ResourceNotFoundException", "no such stream")),
                 Target::Implemented(Operation::MergeShards) => panic!("backend bug"),

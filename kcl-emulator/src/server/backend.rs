@@ -1,7 +1,7 @@
 //! The backend that serves decoded requests from the in-process [`Emulator`], persisting state changes.
 //!
-//! Each operation deserializes its input type from the canonical JSON form (the emulator's types carry the
-//! AWS member names), calls the emulator method of the same name, and answers its typed output (the
+//! Each operation deserializes its input type from the request (a JSON body straight from its bytes,
+//! others from the canonical JSON form; the emulator's types carry the AWS member names), calls the emulator method of the same name, and answers its typed output (the
 //! handler encodes it in the request's wire format); the
 //! routing ([`route`]) is generated here from the crate's one list of operations (`ops/mod.rs`). Inputs
 //! that do not fit the operation's shape (a string where a number belongs, say) are answered with

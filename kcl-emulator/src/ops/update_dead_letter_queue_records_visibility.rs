@@ -5,10 +5,8 @@
 //! Errors of the whole request: `ValidationException` (ARN, 1..=10 entries), `ResourceNotFoundException`
 //! (unknown queue, or one that is not ACTIVE or UPDATING).
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::KinesisError;
-use crate::queue::shapes::{QueueEntriesOutput, VisibilityEntry};
+use crate::queue::shapes::{QueueEntriesOutput, VisibilityEntry, VisibilityInput};
 use crate::queue::{self, Outcome, Side};
 use crate::state::Inner;
 
@@ -16,24 +14,10 @@ use crate::state::Inner;
 pub type UpdateDeadLetterQueueRecordsVisibilityRequestEntry = VisibilityEntry;
 
 /// UpdateDeadLetterQueueRecordsVisibility request.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct UpdateDeadLetterQueueRecordsVisibilityInput {
-    /// The queue's ARN.
-    #[serde(rename = "QueueARN")]
-    pub queue_arn: String,
-    /// 1..=10 entries.
-    pub entries: Vec<UpdateDeadLetterQueueRecordsVisibilityRequestEntry>,
-}
+pub type UpdateDeadLetterQueueRecordsVisibilityInput = VisibilityInput;
 
 /// UpdateDeadLetterQueueRecordsVisibility response: the entries that succeeded and those that failed.
 pub type UpdateDeadLetterQueueRecordsVisibilityOutput = QueueEntriesOutput;
-
-impl crate::dispatch::Scoped for UpdateDeadLetterQueueRecordsVisibilityInput {
-    fn stream_hint(&self, _inner: &Inner) -> Option<String> {
-        None
-    }
-}
 
 pub(crate) async fn execute(
     inner: &Inner,

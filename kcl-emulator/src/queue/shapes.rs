@@ -225,3 +225,53 @@ pub struct QueueEntriesOutput {
     #[serde(default)]
     pub failed: Vec<FailedEntry>,
 }
+
+/// A receive request (ReceiveQueueRecords and ReceiveDeadLetterQueueRecords have the same members).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ReceiveInput {
+    /// The queue's ARN.
+    #[serde(rename = "QueueARN")]
+    pub queue_arn: String,
+    /// Most records returned, 1..=10 (default 10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i32>,
+    /// How long to wait for a visible record, 1..=20 seconds (default 9).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_time_seconds: Option<i32>,
+    /// Invisibility of the returned records, 0..=43200 seconds (default: the queue's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visibility_timeout_seconds: Option<i32>,
+}
+
+/// A receive response: the records received (empty when none became visible within the wait time).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReceiveOutput {
+    /// The records received.
+    pub queue_records: Vec<QueueRecord>,
+}
+
+/// A visibility request (UpdateQueueRecordsVisibility and UpdateDeadLetterQueueRecordsVisibility have the
+/// same members).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct VisibilityInput {
+    /// The queue's ARN.
+    #[serde(rename = "QueueARN")]
+    pub queue_arn: String,
+    /// 1..=10 entries.
+    pub entries: Vec<VisibilityEntry>,
+}
+
+impl crate::dispatch::Scoped for ReceiveInput {
+    fn stream_hint(&self, _inner: &crate::state::Inner) -> Option<String> {
+        None
+    }
+}
+
+impl crate::dispatch::Scoped for VisibilityInput {
+    fn stream_hint(&self, _inner: &crate::state::Inner) -> Option<String> {
+        None
+    }
+}

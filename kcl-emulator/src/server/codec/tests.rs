@@ -277,7 +277,8 @@ fn a_json_put_records_body_decodes_straight_into_its_input() {
         .unwrap();
     assert_eq!(via, direct);
     // A null member falls back to the canonical form, where null is absent.
-    let with_null = br#"{"StreamName":"s","Records":[{"Data":"aGk=","PartitionKey":"k","ExplicitHashKey":null}]}"#;
+    let with_null =
+        br#"{"StreamName":"s","Records":[{"Data":"aGk=","PartitionKey":"k","ExplicitHashKey":null}]}"#;
     let decoded = RequestBody::Json(bytes::Bytes::from_static(with_null))
         .decode::<crate::types::PutRecordsInput>()
         .unwrap();

@@ -172,6 +172,9 @@ impl Model {
                                 .ok_or_else(|| format!("{name}: required member {r} is not a member"))
                         })
                         .collect::<Result<_, String>>()?;
+                    if members.len() > 128 {
+                        return Err(format!("{name}: more than 128 members"));
+                    }
                     Kind::Structure { members, required }
                 }
                 "list" => Kind::List {
@@ -547,7 +550,11 @@ impl<'de> serde::de::Visitor<'de> for Walk<'_, '_, '_> {
         match &self.shape().kind {
             Kind::Structure { members, required } => {
                 // Each member's failures are kept apart, then reported in the model's member order.
-                let mut found: Vec<Option<Vec<String>>> = vec![None; members.len()];
+                // Which members were present (a bit each: structures have at most 128 members, checked
+                // when the description is read), and each member's failures, kept apart to be reported in
+                // the model's member order; nothing is allocated unless a constraint fails.
+                let mut present: u128 = 0;
+                let mut failed: Vec<(usize, Vec<String>)> = Vec::new();
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     let Some(index) = members.iter().position(|m| m.name == *key) else {
                         map.next_value::<serde::de::IgnoredAny>()?;
@@ -556,21 +563,29 @@ impl<'de> serde::de::Visitor<'de> for Walk<'_, '_, '_> {
                     let member = &members[index];
                     let path = Path::Member(self.path, &member.path);
                     let before = self.check.borrow().errors.len();
-                    let present = map.next_value_seed(self.at(member.shape, &path, &member.name))?;
+                    let given = map.next_value_seed(self.at(member.shape, &path, &member.name))?;
+                    // A member given twice counts as its last value.
+                    failed.retain(|(i, _)| *i != index);
+                    present &= !(1 << index);
                     let own = self.check.borrow_mut().errors.split_off(before);
-                    found[index] = present.then_some(own);
+                    if given {
+                        present |= 1 << index;
+                        if !own.is_empty() {
+                            failed.push((index, own));
+                        }
+                    }
                 }
                 let mut check = self.check.borrow_mut();
                 for (index, member) in members.iter().enumerate() {
-                    match found[index].take() {
-                        Some(own) => check.errors.extend(own),
-                        None if required.contains(&index) => {
-                            let path = Path::Member(self.path, &member.path);
-                            check
-                                .errors
-                                .push(failure("null", &path, "Member must not be null"));
+                    if present & (1 << index) != 0 {
+                        if let Some(at) = failed.iter().position(|(i, _)| *i == index) {
+                            check.errors.extend(failed.swap_remove(at).1);
                         }
-                        None => {}
+                    } else if required.contains(&index) {
+                        let path = Path::Member(self.path, &member.path);
+                        check
+                            .errors
+                            .push(failure("null", &path, "Member must not be null"));
                     }
                 }
                 Ok(true)

@@ -223,3 +223,117 @@ pub(crate) fn check_on_demand_limit(inner: &crate::state::Inner) -> Result<(), K
     }
     Ok(())
 }
+
+/// An EnableEnhancedMonitoring or DisableEnhancedMonitoring request (the two have the same members).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EnhancedMonitoringInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// 1..=7 of `IncomingBytes`, `IncomingRecords`, `OutgoingBytes`, `OutgoingRecords`,
+    /// `WriteProvisionedThroughputExceeded`, `ReadProvisionedThroughputExceeded`,
+    /// `IteratorAgeMilliseconds`, `ALL`.
+    pub shard_level_metrics: Vec<String>,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// The stream's id, if given it must match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_id: Option<String>,
+}
+
+crate::dispatch::named_stream!(EnhancedMonitoringInput);
+
+/// Enable or Disable EnhancedMonitoring: `change` applies the requested metrics (`ALL` expanded) to the
+/// stream's set; the stream goes UPDATING and the answer gives the metrics before and after.
+pub(crate) fn change_metrics(
+    inner: &crate::state::Inner,
+    input: EnhancedMonitoringInput,
+    change: impl FnOnce(&mut BTreeSet<String>, Vec<&'static str>),
+) -> Result<crate::shapes::EnhancedMonitoringOutput, KinesisError> {
+    let metrics = requested_metrics(&input.shard_level_metrics)?;
+    let stream = crate::lookup::resolve_with_id(
+        inner,
+        input.stream_name.as_deref(),
+        input.stream_arn.as_deref(),
+        input.stream_id.as_deref(),
+    )?;
+    crate::lookup::require_active(inner, &stream)?;
+    let mut meta = stream.meta.write();
+    let current: Vec<String> = meta.settings.metrics.iter().cloned().collect();
+    change(&mut meta.settings.metrics, metrics);
+    let desired: Vec<String> = meta.settings.metrics.iter().cloned().collect();
+    stream.begin_transition(
+        &mut meta,
+        crate::shapes::StreamStatus::Updating,
+        inner.config.updating_delay,
+    );
+    Ok(crate::shapes::EnhancedMonitoringOutput {
+        stream_name: Some(stream.name.clone()),
+        current_shard_level_metrics: Some(current),
+        desired_shard_level_metrics: Some(desired),
+        stream_arn: Some(stream.arn.clone()),
+    })
+}
+
+/// A StartStreamEncryption or StopStreamEncryption request (the two have the same members).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct StreamEncryptionInput {
+    /// Stream name (or give `stream_arn`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_name: Option<String>,
+    /// Must be KMS.
+    pub encryption_type: EncryptionType,
+    /// The KMS key (id, ARN, alias name or alias ARN; 1..=2048 characters); to stop, the stream's key.
+    pub key_id: String,
+    /// Stream ARN (or give `stream_name`).
+    #[serde(rename = "StreamARN", skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
+    /// The stream's id, if given it must match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_id: Option<String>,
+}
+
+/// The empty answer of StartStreamEncryption and StopStreamEncryption.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct StreamEncryptionOutput {}
+
+crate::dispatch::named_stream!(StreamEncryptionInput);
+
+/// Start or Stop StreamEncryption (`operation` names it in messages): checks the request, lets `check`
+/// refuse it given the stream's settings, then records `to` (type and key id) from the end of an UPDATING
+/// period.
+pub(crate) fn change_encryption(
+    inner: &crate::state::Inner,
+    operation: &str,
+    input: StreamEncryptionInput,
+    check: impl FnOnce(&StreamState, &StreamSettings, &str) -> Result<(), KinesisError>,
+    to: impl FnOnce(String) -> (EncryptionType, Option<String>),
+) -> Result<StreamEncryptionOutput, KinesisError> {
+    if input.encryption_type != EncryptionType::Kms {
+        return Err(KinesisError::invalid(format!(
+            "{operation} requires EncryptionType KMS."
+        )));
+    }
+    crate::validate::length(&input.key_id, "keyId", 1, 2048)?;
+    let stream = crate::lookup::resolve_with_id(
+        inner,
+        input.stream_name.as_deref(),
+        input.stream_arn.as_deref(),
+        input.stream_id.as_deref(),
+    )?;
+    crate::lookup::require_active(inner, &stream)?;
+    let mut meta = stream.meta.write();
+    check(&stream, &meta.settings, &input.key_id)?;
+    let until = crate::state::deadline_after(inner.config.updating_delay);
+    let (kind, key) = to(input.key_id);
+    meta.settings.change_encryption(kind, key, until);
+    stream.begin_transition(
+        &mut meta,
+        crate::shapes::StreamStatus::Updating,
+        inner.config.updating_delay,
+    );
+    Ok(StreamEncryptionOutput {})
+}

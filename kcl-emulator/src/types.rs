@@ -112,6 +112,7 @@ pub use crate::ops::update_stream_record_distribution_strategy::{
 pub use crate::ops::update_stream_warm_throughput::{
     UpdateStreamWarmThroughputInput, UpdateStreamWarmThroughputOutput,
 };
+pub use crate::settings::{EnhancedMonitoringInput, StreamEncryptionInput, StreamEncryptionOutput};
 
 #[cfg(test)]
 mod tests {

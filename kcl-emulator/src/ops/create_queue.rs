@@ -61,11 +61,7 @@ fn validate_tags(tags: &BTreeMap<String, String>) -> Result<(), KinesisError> {
             "Member must have length between 1 and 200",
         ));
     }
-    for (key, value) in tags {
-        validate::length(key, "tags.key", 1, 128)?;
-        validate::length(value, "tags.value", 0, 256)?;
-    }
-    Ok(())
+    crate::tags::validate(tags)
 }
 
 pub(crate) async fn execute(

@@ -30,7 +30,7 @@ pub(crate) fn read(
     let mut records = Vec::with_capacity(limit.min(available));
     let mut bytes = 0usize;
     let first = data.base + start as u64;
-    for (i, stored) in data.records.range(start..).take(limit).enumerate() {
+    for (i, stored) in data.records.range_from(start).take(limit).enumerate() {
         let size = stored.size();
         if bytes + size > max_bytes && !records.is_empty() {
             break;

@@ -14,6 +14,7 @@
 //! - `stream.rs`: [`StreamState`], its metadata and consumers;
 //! - `shard.rs`: [`ShardState`] and its record storage.
 
+mod log;
 mod shard;
 mod stream;
 

@@ -1,13 +1,13 @@
 //! One shard: its identity (id, parents, hash range, sequence-number prefix) and its locked data (the
 //! retained records in arrival order, the close marker, the throughput buckets).
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+use super::log::RecordLog;
 use crate::bucket::Bucket;
 use crate::sequence;
 use crate::shapes::{ChildShard, HashKeyRange, SequenceNumberRange, Shard, Timestamp};
@@ -86,7 +86,7 @@ pub(crate) struct Closed {
 #[derive(Debug, Default)]
 pub(crate) struct ShardData {
     /// Retained records, oldest first.
-    pub(crate) records: VecDeque<StoredRecord>,
+    pub(crate) records: RecordLog<StoredRecord>,
     /// Counter of `records[0]` (records are numbered from 1).
     pub(crate) base: u64,
     pub(crate) closed: Option<Closed>,

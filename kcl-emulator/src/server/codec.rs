@@ -74,37 +74,53 @@ impl WireFormat {
     }
 }
 
-/// A request body as the backend receives it: JSON bytes as they arrived (the typed input is decoded
-/// straight from them, with no intermediate value), or a body decoded to the canonical form (CBOR, and
-/// requests the server makes itself).
+/// A request body as the backend receives it: JSON bytes as they arrived, checked against the API
+/// description as the operation's typed input is decoded from them (one pass, no intermediate value), or a
+/// body already checked and decoded to the canonical form (CBOR, and requests the server makes itself).
 #[derive(Debug, Clone)]
 pub(crate) enum RequestBody {
-    /// A JSON 1.1 body, already validated against the API description.
-    Json(bytes::Bytes),
-    /// A body in canonical JSON form.
+    /// A JSON 1.1 body of `operation`, not yet checked.
+    Json {
+        operation: &'static str,
+        bytes: bytes::Bytes,
+    },
+    /// A body in canonical JSON form, already checked.
     Decoded(Map<String, Value>),
 }
 
 impl RequestBody {
-    /// The body in canonical JSON form (for backends that want the members, and the fallback decode).
+    /// The body checked and in canonical JSON form (for test backends that want the members).
+    #[cfg(test)]
     pub(crate) fn into_map(self) -> Result<Map<String, Value>, ApiError> {
         match self {
-            Self::Json(bytes) => decode_request(WireFormat::Json, &bytes),
+            Self::Json { operation, bytes } => {
+                super::model::model().validate_json(operation, &bytes)?;
+                decode_request(WireFormat::Json, &bytes)
+            }
             Self::Decoded(map) => Ok(map),
         }
     }
 
-    /// The operation's typed input. A JSON body is decoded straight into it; when that fails (a null
-    /// member, which AWS reads as absent, or a value serde cannot place) the canonical form decides, so the
-    /// answer is the same either way.
+    /// The operation's typed input. A JSON body is checked and decoded in one pass; when that does not
+    /// take it, the full check words the failure, and a body that passes it but that serde cannot place
+    /// straight into the input (a null member, which AWS reads as absent) is decoded from the canonical
+    /// form, so the answer is the same either way.
     pub(crate) fn decode<I: serde::de::DeserializeOwned>(self) -> Result<I, ApiError> {
-        if let Self::Json(bytes) = &self {
-            if let Ok(input) = serde_json::from_slice::<I>(bytes) {
-                return Ok(input);
+        let map = match self {
+            Self::Json { operation, bytes } => {
+                let model = super::model::model();
+                if let Some(input) = model.decode_checked::<I>(operation, &bytes) {
+                    return Ok(input);
+                }
+                model.validate_json(operation, &bytes)?;
+                if let Ok(input) = serde_json::from_slice::<I>(&bytes) {
+                    return Ok(input);
+                }
+                decode_request(WireFormat::Json, &bytes)?
             }
-        }
-        serde_json::from_value(Value::Object(self.into_map()?))
-            .map_err(|e| ApiError::serialization(e.to_string()))
+            Self::Decoded(map) => map,
+        };
+        serde_json::from_value(Value::Object(map)).map_err(|e| ApiError::serialization(e.to_string()))
     }
 }
 

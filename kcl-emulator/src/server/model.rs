@@ -704,5 +704,6 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
     }
 }
 
+mod checked;
 #[cfg(test)]
 mod tests;

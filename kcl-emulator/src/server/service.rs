@@ -192,16 +192,15 @@ impl Handler {
         };
         let model = super::model::model();
         let decoded = match format {
-            // JSON is checked as it stands and handed on as bytes: the operation decodes its input from them.
-            WireFormat::Json => {
-                let bytes = if bytes.iter().all(u8::is_ascii_whitespace) {
+            // JSON is handed on as bytes: the operation checks and decodes its input from them in one pass.
+            WireFormat::Json => codec::RequestBody::Json {
+                operation: operation.name(),
+                bytes: if bytes.iter().all(u8::is_ascii_whitespace) {
                     Bytes::from_static(b"{}")
                 } else {
                     bytes
-                };
-                model.validate_json(operation.name(), &bytes)?;
-                codec::RequestBody::Json(bytes)
-            }
+                },
+            },
             WireFormat::Cbor => {
                 let decoded = Value::Object(codec::decode_request(format, &bytes)?);
                 model.validate_value(operation.name(), &decoded)?;

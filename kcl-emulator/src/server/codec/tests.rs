@@ -272,15 +272,21 @@ fn a_json_put_records_body_decodes_straight_into_its_input() {
     let direct: crate::types::PutRecordsInput = serde_json::from_slice(body).expect("the direct path");
     assert_eq!(direct.records.len(), 2);
     assert_eq!(&direct.records[0].data[..], b"hi");
-    let via = RequestBody::Json(bytes::Bytes::from_static(body))
-        .decode::<crate::types::PutRecordsInput>()
-        .unwrap();
+    let via = RequestBody::Json {
+        operation: "PutRecords",
+        bytes: bytes::Bytes::from_static(body),
+    }
+    .decode::<crate::types::PutRecordsInput>()
+    .unwrap();
     assert_eq!(via, direct);
     // A null member falls back to the canonical form, where null is absent.
     let with_null =
         br#"{"StreamName":"s","Records":[{"Data":"aGk=","PartitionKey":"k","ExplicitHashKey":null}]}"#;
-    let decoded = RequestBody::Json(bytes::Bytes::from_static(with_null))
-        .decode::<crate::types::PutRecordsInput>()
-        .unwrap();
+    let decoded = RequestBody::Json {
+        operation: "PutRecords",
+        bytes: bytes::Bytes::from_static(with_null),
+    }
+    .decode::<crate::types::PutRecordsInput>()
+    .unwrap();
     assert_eq!(decoded.records[0].explicit_hash_key, None);
 }

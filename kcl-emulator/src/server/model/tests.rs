@@ -458,3 +458,184 @@ proptest! {
         prop_assert_eq!(&err.code, "SerializationException", "{}: {}", name, err.message);
     }
 }
+
+/// A value of the wrong JSON type for shape `id`.
+fn wrong_type(id: ShapeId) -> Value {
+    match model().shape(id).kind {
+        Kind::String { .. } | Kind::Blob => json!({"not": "a string"}),
+        Kind::Structure { .. } | Kind::Map { .. } => json!([1]),
+        Kind::List { .. } => json!("not a list"),
+        Kind::Integer | Kind::Long | Kind::Double | Kind::Timestamp => json!("12"),
+        Kind::Boolean => json!("true"),
+    }
+}
+
+/// Changes a valid value of shape `id` at any depth, each member or item with probability `rate`: removes
+/// it, breaks its constraints, makes it null or a value of the wrong type; sometimes adds a member the
+/// description does not know.
+fn mutate(value: &mut Value, id: ShapeId, rate: f64, rng: &mut StdRng) {
+    let m = model();
+    match (&m.shape(id).kind, value) {
+        (Kind::Structure { members, .. }, Value::Object(map)) => {
+            for member in members {
+                if !rng.random_bool(rate) {
+                    if let Some(v) = map.get_mut(&member.name) {
+                        mutate(v, member.shape, rate, rng);
+                    }
+                    continue;
+                }
+                match rng.random_range(0..4) {
+                    0 => {
+                        map.remove(&member.name);
+                    }
+                    1 => {
+                        if let Some((v, _)) = broken(member.shape, rng) {
+                            map.insert(member.name.clone(), v);
+                        }
+                    }
+                    2 => {
+                        map.insert(member.name.clone(), Value::Null);
+                    }
+                    _ => {
+                        map.insert(member.name.clone(), wrong_type(member.shape));
+                    }
+                }
+            }
+            if rng.random_bool(rate / 2.0) {
+                map.insert("NotAMember".into(), json!({"x": [1, null]}));
+            }
+        }
+        (Kind::List { member }, Value::Array(items)) => {
+            for item in items {
+                if rng.random_bool(rate / 4.0) {
+                    *item = Value::Null;
+                } else {
+                    mutate(item, *member, rate, rng);
+                }
+            }
+        }
+        (Kind::Map { value, .. }, Value::Object(map)) => {
+            for v in map.values_mut() {
+                mutate(v, *value, rate, rng);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The server's reading of a JSON body before the one-pass decode: the full walk, then the typed decode
+/// (straight from the bytes, else from the canonical form).
+fn two_pass<I: serde::de::DeserializeOwned>(operation: &str, bytes: &[u8]) -> Result<I, ApiError> {
+    model().validate_json(operation, bytes)?;
+    if let Ok(input) = serde_json::from_slice(bytes) {
+        return Ok(input);
+    }
+    let map = crate::server::codec::decode_request(crate::server::codec::WireFormat::Json, bytes)?;
+    serde_json::from_value(Value::Object(map)).map_err(|e| ApiError::serialization(e.to_string()))
+}
+
+/// Generates [`both_ways`] from the list of operations.
+macro_rules! both_ways {
+    ($(
+        $(#[$doc:meta])*
+        $op:ident => $method:ident($input:ident) -> $output:ident [$($flag:ident),+];
+    )+) => {
+        /// A JSON body of `operation` read into its typed input by the one-pass decode and by the two-pass
+        /// reading, each as its `Debug` text or its error.
+        /// Also whether the one pass took the body by itself.
+        fn both_ways(operation: crate::Operation, bytes: &[u8]) -> ([Result<String, ApiError>; 2], bool) {
+            match operation {
+                $(crate::Operation::$op => {
+                    let body = crate::server::codec::RequestBody::Json {
+                        operation: operation.name(),
+                        bytes: bytes::Bytes::copy_from_slice(bytes),
+                    };
+                    let took = model().decode_checked::<crate::types::$input>(operation.name(), bytes).is_some();
+                    ([
+                        body.decode::<crate::types::$input>().map(|i| format!("{i:?}")),
+                        two_pass::<crate::types::$input>(operation.name(), bytes).map(|i| format!("{i:?}")),
+                    ], took)
+                })+
+            }
+        }
+    };
+}
+
+crate::ops::operations!(both_ways);
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// For any operation, the one-pass decode (check and typed input together) answers every body exactly
+    /// as the full walk followed by the typed decode: the same input, or the same error. So it accepts
+    /// nothing the walk refuses, whatever is broken, missing, null, of the wrong type or unknown, at any
+    /// depth.
+    #[test]
+    fn the_one_pass_decode_answers_as_the_walk_then_the_decode(
+        seed in any::<u64>(),
+        op_index in 0usize..57,
+        rate in prop_oneof![Just(0.0), 0.0f64..0.3],
+    ) {
+        let m = model();
+        let names = m.operation_names();
+        let name = names[op_index % names.len()];
+        let Some(operation) = crate::Operation::from_name(name) else {
+            return Ok(());
+        };
+        let Some(input) = m.operation(name).and_then(|op| op.input) else {
+            return Ok(());
+        };
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut request = valid(input, &mut rng, 0);
+        mutate(&mut request, input, rate, &mut rng);
+        let bytes = serde_json::to_vec(&request).unwrap();
+        let ([one, two], took) = both_ways(operation, &bytes);
+        prop_assert_eq!(&one, &two, "{}: {}", name, String::from_utf8_lossy(&bytes));
+        // A valid request is read in the one pass.
+        if rate == 0.0 {
+            prop_assert!(took, "{}: {}", name, String::from_utf8_lossy(&bytes));
+        }
+    }
+}
+
+#[test]
+fn the_one_pass_decode_takes_clean_bodies_and_leaves_the_rest_to_the_walk() {
+    let m = model();
+    let clean =
+        br#"{"StreamName":"s","Records":[{"Data":"aGk=","PartitionKey":"k","ExplicitHashKey":"12"}]}"#;
+    let input: crate::types::PutRecordsInput = m.decode_checked("PutRecords", clean).expect("a clean body");
+    assert_eq!(&input.records[0].data[..], b"hi");
+    for bad in [
+        // A required member missing, in an item (the typed input would default it to empty).
+        &br#"{"StreamName":"s","Records":[{"PartitionKey":"k"}]}"#[..],
+        // A constraint broken in an item.
+        br#"{"StreamName":"s","Records":[{"Data":"aGk=","PartitionKey":"k","ExplicitHashKey":"x"}]}"#,
+        // A member the typed input does not keep, broken.
+        br#"{"StreamName":"s","StreamId":"!","Records":[{"Data":"aGk=","PartitionKey":"k"}]}"#,
+        // Trailing bytes, and a structure where a list belongs.
+        br#"{"StreamName":"s","Records":[{"Data":"aGk=","PartitionKey":"k"}]} x"#,
+        br#"{"StreamName":"s","Records":{}}"#,
+    ] {
+        assert!(
+            m.decode_checked::<crate::types::PutRecordsInput>("PutRecords", bad)
+                .is_none(),
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
+        assert!(
+            m.validate_json("PutRecords", bad).is_err(),
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+    // An enum given as a structure is never read as its variant.
+    let shaped =
+        br#"{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":{"LATEST":null}}"#;
+    assert!(m
+        .decode_checked::<crate::types::GetShardIteratorInput>("GetShardIterator", shaped)
+        .is_none());
+    let plain = br#"{"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"LATEST"}"#;
+    assert!(m
+        .decode_checked::<crate::types::GetShardIteratorInput>("GetShardIterator", plain)
+        .is_some());
+}

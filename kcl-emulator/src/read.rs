@@ -39,7 +39,7 @@ pub(crate) fn read(
         records.push(Record {
             sequence_number: shard.seq(first + i as u64),
             approximate_arrival_timestamp: Timestamp::from_millis(stored.arrival_ms),
-            data: stored.data.clone(),
+            data: stored.data(),
             partition_key: stored.key(),
             encryption_type: None,
         });

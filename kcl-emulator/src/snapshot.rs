@@ -196,7 +196,7 @@ pub(crate) fn export(inner: &Inner) -> EmulatorSnapshot {
                             .map(|r| RecordSnapshot {
                                 arrival_ms: r.arrival_ms,
                                 partition_key: r.key(),
-                                data: b64.encode(&r.data),
+                                data: b64.encode(r.data()),
                             })
                             .collect(),
                     }
@@ -479,7 +479,7 @@ pub(crate) fn journal_records<'a>(
                 counter: parts.counter,
                 arrival_ms: record.arrival_ms,
                 partition_key: record.key(),
-                data: b64.encode(&record.data),
+                data: b64.encode(record.data()),
             });
         }
     }

@@ -258,7 +258,7 @@ fn receive_once(
                     shard: shard.index,
                     counter,
                     fresh,
-                    data: r.data.clone(),
+                    data: r.data(),
                     key: r.key(),
                     seq: shard.seq(counter),
                 });

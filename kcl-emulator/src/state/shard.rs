@@ -49,23 +49,36 @@ pub(crate) struct ShardState {
 }
 
 /// A stored record; its counter is implied by its position in [`ShardData::records`].
+///
+/// The data and the partition key sit together in one buffer (the data, then the key), so a record is 48
+/// bytes plus its payload: a busy shard's memory grows by that much per record, and fresh memory costs the
+/// kernel's page zeroing (see `kcl-emulator/BENCHMARKS.md`).
 #[derive(Debug, Clone)]
 pub(crate) struct StoredRecord {
     pub(crate) arrival_ms: i64,
-    pub(crate) data: Bytes,
-    /// The partition key's UTF-8 bytes.
-    pub(crate) partition_key: Bytes,
+    /// The data followed by the partition key's UTF-8 bytes.
+    payload: Bytes,
+    key_len: u32,
 }
 
 impl StoredRecord {
     /// Bytes this record counts for in throughput and response-size limits.
     pub(crate) fn size(&self) -> usize {
-        self.data.len() + self.partition_key.len()
+        self.payload.len()
+    }
+
+    /// The record's data (shares the stored buffer).
+    pub(crate) fn data(&self) -> Bytes {
+        self.payload.slice(..self.data_len())
+    }
+
+    fn data_len(&self) -> usize {
+        self.payload.len() - self.key_len as usize
     }
 
     /// The partition key as a string (it was a `String` when stored, so this never loses anything).
     pub(crate) fn key(&self) -> String {
-        String::from_utf8_lossy(&self.partition_key).into_owned()
+        String::from_utf8_lossy(&self.payload[self.data_len()..]).into_owned()
     }
 }
 
@@ -100,25 +113,27 @@ pub(crate) struct ShardData {
 }
 
 impl ShardData {
-    /// Appends a record, packing small data and the key into the shard's arena.
+    /// Appends a record, with its data and key packed into the shard's arena when the data is small, into
+    /// a buffer of its own otherwise. A partition key is at most 256 characters (checked before).
     pub(crate) fn push(&mut self, arrival_ms: i64, data: Bytes, partition_key: &str) {
-        let packed = data.len() <= PACK_MAX;
-        let need = partition_key.len() + if packed { data.len() } else { 0 };
-        if self.arena.capacity() - self.arena.len() < need {
-            self.arena = BytesMut::with_capacity(ARENA_CHUNK.max(need));
-        }
-        let data = if packed {
+        let need = data.len() + partition_key.len();
+        let payload = if data.len() <= PACK_MAX {
+            if self.arena.capacity() - self.arena.len() < need {
+                self.arena = BytesMut::with_capacity(ARENA_CHUNK);
+            }
             self.arena.extend_from_slice(&data);
+            self.arena.extend_from_slice(partition_key.as_bytes());
             self.arena.split().freeze()
         } else {
-            data
+            let mut own = BytesMut::with_capacity(need);
+            own.extend_from_slice(&data);
+            own.extend_from_slice(partition_key.as_bytes());
+            own.freeze()
         };
-        self.arena.extend_from_slice(partition_key.as_bytes());
-        let partition_key = self.arena.split().freeze();
         self.records.push_back(StoredRecord {
             arrival_ms,
-            data,
-            partition_key,
+            payload,
+            key_len: u32::try_from(partition_key.len()).unwrap_or(u32::MAX),
         });
     }
 

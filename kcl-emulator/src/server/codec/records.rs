@@ -129,7 +129,12 @@ pub(super) fn put_records(output: &PutRecordsOutput) -> Result<Vec<u8>, serde_js
 /// with sequence numbers, shard ids and most partition keys), otherwise by serde_json.
 fn string(out: &mut Vec<u8>, value: &str) -> Result<(), serde_json::Error> {
     // What serde_json escapes: control characters, the quote and the backslash (not DEL, not non-ASCII).
-    if value.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    // Folded without an early exit, so the compiler checks many bytes at a time (these strings are short
+    // and almost never need escaping).
+    let escape = value
+        .bytes()
+        .fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    if escape {
         return member(out, value);
     }
     out.reserve(value.len() + 2);

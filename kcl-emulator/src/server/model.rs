@@ -15,6 +15,9 @@
 //!    `Member must satisfy enum value set: [..]`. Paths name members in lower camel case, list items as
 //!    `records.1.member.partitionKey` (1-based), map entries through `Map keys` / `Map value` constraints.
 //!
+//! The server reads a JSON body in one pass that checks each value while the typed input is decoded
+//! (`model/checked.rs`); this walk is the reference behind it, and words every failure it finds.
+//!
 //! Members the model does not know are ignored, as AWS ignores them. What the model cannot say (a
 //! timestamp in the future, a sequence number with LATEST) stays with the operations.
 
@@ -555,7 +558,7 @@ impl<'de> serde::de::Visitor<'de> for Walk<'_, '_, '_> {
                 // the model's member order; nothing is allocated unless a constraint fails.
                 let mut present: u128 = 0;
                 let mut failed: Vec<(usize, Vec<String>)> = Vec::new();
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                while let Some(key) = map.next_key::<Key<'de>>()? {
                     let Some(index) = members.iter().position(|m| m.name == *key) else {
                         map.next_value::<serde::de::IgnoredAny>()?;
                         continue;
@@ -594,7 +597,7 @@ impl<'de> serde::de::Visitor<'de> for Walk<'_, '_, '_> {
                 let (key_walk, value_walk) = (*key, *value);
                 let (mut key_errors, mut value_errors, mut shown) = (Vec::new(), Vec::new(), String::new());
                 let mut count = 0;
-                while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                while let Some(k) = map.next_key::<Key<'de>>()? {
                     let key_check = self.at(key_walk, self.path, self.member);
                     let failed = key_check
                         .string_failures(&k)
@@ -620,7 +623,7 @@ impl<'de> serde::de::Visitor<'de> for Walk<'_, '_, '_> {
                         }
                     }
                     if shown.len() < SHOWN_CHARS {
-                        let _ = write!(shown, "{}{k}", if count == 0 { "" } else { ", " });
+                        let _ = write!(shown, "{}{}", if count == 0 { "" } else { ", " }, &*k);
                     }
                     count += 1;
                 }
@@ -637,6 +640,40 @@ impl<'de> serde::de::Visitor<'de> for Walk<'_, '_, '_> {
             }
             _ => Err(self.mismatch("a structure")),
         }
+    }
+}
+
+/// A member name or map key: borrowed from the body when it has no escapes (serde's `Cow<str>` always
+/// allocates, which was two allocations per PutRecords record).
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl std::ops::Deref for Key<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(V)
     }
 }
 

@@ -21,7 +21,7 @@ use std::cell::{Cell, RefCell};
 use serde::de::value::{BorrowedStrDeserializer, StrDeserializer};
 use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{failure, length_constraints, Check, Kind, Member, Model, Path, Walk};
+use super::{failure, length_constraints, Check, Key, Kind, Member, Model, Path, Walk};
 
 impl Model {
     /// The typed input of `operation` decoded from a JSON body in one pass, if the body passes every check
@@ -366,7 +366,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Entries<'_, A> {
     type Error = A::Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
-        let Some(key) = self.map.next_key::<Cow<'de, str>>()? else {
+        let Some(key) = self.map.next_key::<Key<'de>>()? else {
             return Ok(None);
         };
         self.count.set(self.count.get() + 1);
@@ -381,7 +381,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Entries<'_, A> {
                 Some((value_shape, None))
             }
         };
-        match key {
+        match key.0 {
             Cow::Borrowed(key) => seed.deserialize(BorrowedStrDeserializer::new(key)).map(Some),
             Cow::Owned(key) => seed.deserialize(key.into_deserializer()).map(Some),
         }

@@ -290,13 +290,7 @@ impl Model {
             return Ok(());
         };
         let check = RefCell::new(Check::default());
-        let walk = Walk {
-            model: self,
-            check: &check,
-            shape: input,
-            path: &Path::Root,
-            member: "",
-        };
+        let walk = Walk::root(self, &check, input);
         let result = serde::de::DeserializeSeed::deserialize(walk, request);
         let check = check.into_inner();
         if let Some(mismatch) = check.mismatch {
@@ -356,6 +350,19 @@ struct Walk<'m, 'c, 'p> {
     shape: ShapeId,
     path: &'p Path<'p>,
     member: &'p str,
+}
+
+impl<'m, 'c> Walk<'m, 'c, 'static> {
+    /// The walk over a whole request whose input shape is `input`.
+    fn root(model: &'m Model, check: &'c RefCell<Check>, input: ShapeId) -> Self {
+        Walk {
+            model,
+            check,
+            shape: input,
+            path: &Path::Root,
+            member: "",
+        }
+    }
 }
 
 impl<'m, 'c, 'p> Walk<'m, 'c, 'p> {

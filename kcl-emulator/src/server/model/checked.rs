@@ -31,13 +31,7 @@ impl Model {
         let input = self.operation(operation)?.input?;
         let check = RefCell::new(Check::default());
         let present = Cell::new(false);
-        let walk = Walk {
-            model: self,
-            check: &check,
-            shape: input,
-            path: &Path::Root,
-            member: "",
-        };
+        let walk = Walk::root(self, &check, input);
         let mut de = serde_json::Deserializer::from_slice(body);
         let input = I::deserialize(Checked {
             de: &mut de,
@@ -138,11 +132,11 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Checked<'_, D> {
         visitor: V,
     ) -> Result<V::Value, D::Error> {
         let Checked { de, walk, present } = self;
-        de.deserialize_str(EnumFromStr {
+        de.deserialize_str(EnumFromStr(Checking {
             visitor,
             walk,
             present,
-        })
+        }))
     }
 
     /// A value the typed input does not keep is still checked, by the walk.
@@ -287,30 +281,35 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Checking<'_, V> {
 }
 
 /// Reads an enum's value as a string of its shape and hands it on as a unit variant.
-struct EnumFromStr<'a, V> {
-    visitor: V,
-    walk: Walk<'a, 'a, 'a>,
-    present: &'a Cell<bool>,
-}
+struct EnumFromStr<'a, V>(Checking<'a, V>);
 
 impl<'de, V: Visitor<'de>> Visitor<'de> for EnumFromStr<'_, V> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.visitor.expecting(f)
+        self.0.visitor.expecting(f)
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<V::Value, E> {
-        let given = self.walk.visit_str::<E>(v)?;
-        self.present.set(given);
         let variant: StrDeserializer<'_, E> = v.into_deserializer();
-        self.visitor.visit_enum(variant)
+        self.checked(v)?.visit_enum(variant)
     }
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<V::Value, E> {
-        let given = self.walk.visit_str::<E>(v)?;
-        self.present.set(given);
-        self.visitor.visit_enum(BorrowedStrDeserializer::<E>::new(v))
+        self.checked(v)?.visit_enum(BorrowedStrDeserializer::<E>::new(v))
+    }
+}
+
+impl<V> EnumFromStr<'_, V> {
+    /// Checks the value at the enum's shape; the typed decode's visitor, to hand it on to.
+    fn checked<E: de::Error>(self, v: &str) -> Result<V, E> {
+        let Checking {
+            visitor,
+            walk,
+            present,
+        } = self.0;
+        present.set(de::Visitor::<'_>::visit_str::<E>(walk, v)?);
+        Ok(visitor)
     }
 }
 

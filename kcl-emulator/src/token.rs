@@ -7,9 +7,11 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::error::{ErrorCode, KinesisError};
+
 const MAC_LEN: usize = 16;
 
-/// How long a pagination token (ListShards, ListStreamConsumers `NextToken`) stays valid.
+/// How long a pagination token (the `NextToken` of every listing) stays valid.
 pub(crate) const NEXT_TOKEN_TTL_MS: i64 = 300_000;
 
 /// Signs and verifies tokens with one emulator's key (replaceable, so a restored snapshot keeps
@@ -70,6 +72,54 @@ impl TokenKey {
         mac.update(&buf);
         mac.verify_truncated_left(&tag).ok()?;
         Some(buf)
+    }
+}
+
+/// The error for a `NextToken` issued at `issued_ms` that is older than [`NEXT_TOKEN_TTL_MS`] at `now_ms`
+/// (`ExpiredNextTokenException`, as AWS answers every listing).
+pub(crate) fn check_fresh(token: &str, issued_ms: i64, now_ms: i64) -> Result<(), KinesisError> {
+    if now_ms.saturating_sub(issued_ms) > NEXT_TOKEN_TTL_MS {
+        return Err(KinesisError::new(
+            ErrorCode::ExpiredNextTokenException,
+            format!("The timestamp of the NextToken has expired: {token}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The `InvalidArgumentException` for a `NextToken` this emulator did not issue for this listing.
+pub(crate) fn invalid_next_token(token: &str) -> KinesisError {
+    KinesisError::invalid(format!("Invalid NextToken: {token}"))
+}
+
+impl TokenKey {
+    /// A `NextToken` that resumes a listing in name order after `name` (ListStreams, ListQueues,
+    /// ListChannels): `kind` tells the listings apart, and the token expires like every `NextToken`.
+    pub(crate) fn sign_name_after(&self, kind: u8, now_ms: i64, name: &str) -> String {
+        let mut payload = Vec::with_capacity(9 + name.len());
+        payload.push(kind);
+        payload.extend_from_slice(&now_ms.to_be_bytes());
+        payload.extend_from_slice(name.as_bytes());
+        self.sign(&payload)
+    }
+
+    /// The name a [`TokenKey::sign_name_after`] token of `kind` resumes after: `InvalidArgumentException` for
+    /// a token of another kind, emulator or listing, `ExpiredNextTokenException` for an old one.
+    pub(crate) fn verify_name_after(
+        &self,
+        kind: u8,
+        token: &str,
+        now_ms: i64,
+    ) -> Result<String, KinesisError> {
+        let payload = self.verify(token).ok_or_else(|| invalid_next_token(token))?;
+        let mut r = Reader::new(&payload);
+        let (issued, name) = match (r.u8(), r.i64()) {
+            (Some(k), Some(issued)) if k == kind => (issued, r.rest_str()),
+            _ => return Err(invalid_next_token(token)),
+        };
+        let name = name.ok_or_else(|| invalid_next_token(token))?.to_owned();
+        check_fresh(token, issued, now_ms)?;
+        Ok(name)
     }
 }
 

@@ -2,7 +2,7 @@
 //! delivering one of the given streams, continuing with a `NextToken`.
 //!
 //! Errors: `ValidationException` (MaxResults, stream ARNs), `InvalidArgumentException` (a forged or
-//! foreign NextToken).
+//! foreign NextToken), `ExpiredNextTokenException` (a NextToken older than 300 s).
 
 use serde::{Deserialize, Serialize};
 
@@ -68,15 +68,9 @@ pub(crate) async fn execute(
     for f in &filter {
         lookup::stream_name_from_arn(inner, &f.stream_arn)?;
     }
+    let now_ms = inner.now_millis();
     let after = match &input.next_token {
-        Some(token) => {
-            let invalid = || KinesisError::invalid(format!("Invalid NextToken: {token}"));
-            let payload = inner.tokens.verify(token).ok_or_else(invalid)?;
-            match payload.split_first() {
-                Some((&TOKEN_KIND, name)) => Some(String::from_utf8(name.to_vec()).map_err(|_| invalid())?),
-                _ => return Err(invalid()),
-            }
-        }
+        Some(token) => Some(inner.tokens.verify_name_after(TOKEN_KIND, token, now_ms)?),
         None => None,
     };
     channel::settle_all(inner);
@@ -104,11 +98,11 @@ pub(crate) async fn execute(
         .map(|c| c.summary())
         .collect();
     let next_token = match page.last() {
-        Some(last) if matching.next().is_some() => {
-            let mut payload = vec![TOKEN_KIND];
-            payload.extend_from_slice(last.channel_name.as_bytes());
-            Some(inner.tokens.sign(&payload))
-        }
+        Some(last) if matching.next().is_some() => Some(inner.tokens.sign_name_after(
+            TOKEN_KIND,
+            now_ms,
+            &last.channel_name,
+        )),
         _ => None,
     };
     Ok(ListChannelsOutput {

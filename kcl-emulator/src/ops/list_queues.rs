@@ -3,7 +3,7 @@
 //! timestamp, only that incarnation of the stream).
 //!
 //! Errors: `ValidationException` (ranges, filter ARNs), `InvalidArgumentException` (a forged or foreign
-//! NextToken).
+//! NextToken), `ExpiredNextTokenException` (a NextToken older than 300 s).
 
 use serde::{Deserialize, Serialize};
 
@@ -64,16 +64,10 @@ pub(crate) async fn execute(inner: &Inner, input: ListQueuesInput) -> Result<Lis
             lookup::stream_name_from_arn(inner, &f.stream_arn)?;
         }
     }
+    let now_ms = inner.now_millis();
     let after = match &input.next_token {
         None => None,
-        Some(token) => {
-            let invalid = || KinesisError::invalid(format!("Invalid NextToken: {token}"));
-            let payload = inner.tokens.verify(token).ok_or_else(invalid)?;
-            match payload.split_first() {
-                Some((&TOKEN_KIND, name)) => Some(String::from_utf8(name.to_vec()).map_err(|_| invalid())?),
-                _ => return Err(invalid()),
-            }
-        }
+        Some(token) => Some(inner.tokens.verify_name_after(TOKEN_KIND, token, now_ms)?),
     };
     let matches = |summary: &QueueSummary| match &input.stream_filter {
         None => true,
@@ -93,9 +87,7 @@ pub(crate) async fn execute(inner: &Inner, input: ListQueuesInput) -> Result<Lis
     let queue_summaries: Vec<QueueSummary> = page.by_ref().take(limit).collect();
     let next_token = match queue_summaries.last() {
         Some(last) if page.next().is_some() => {
-            let mut payload = vec![TOKEN_KIND];
-            payload.extend_from_slice(last.queue_name.as_bytes());
-            Some(inner.tokens.sign(&payload))
+            Some(inner.tokens.sign_name_after(TOKEN_KIND, now_ms, &last.queue_name))
         }
         _ => None,
     };

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorCode, KinesisError};
+use crate::error::KinesisError;
 use crate::lookup;
 use crate::shapes::{Shard, ShardFilterType, Timestamp};
 use crate::state::{parse_shard_id, Inner, ShardState, StreamState};
@@ -204,7 +204,7 @@ fn encode_token(inner: &Inner, stream: &StreamState, filter: &Filter, last: u32,
 }
 
 fn decode_token(inner: &Inner, token: &str, now_ms: i64) -> Result<Cursor, KinesisError> {
-    let invalid = || KinesisError::invalid(format!("Invalid NextToken: {token}"));
+    let invalid = || crate::token::invalid_next_token(token);
     let payload = inner.tokens.verify(token).ok_or_else(invalid)?;
     let mut r = Reader::new(&payload);
     let parsed = (|| {
@@ -229,12 +229,7 @@ fn decode_token(inner: &Inner, token: &str, now_ms: i64) -> Result<Cursor, Kines
         ))
     })();
     let (epoch, last, issued, filter) = parsed.ok_or_else(invalid)?;
-    if now_ms.saturating_sub(issued) > crate::token::NEXT_TOKEN_TTL_MS {
-        return Err(KinesisError::new(
-            ErrorCode::ExpiredNextTokenException,
-            format!("The timestamp of the NextToken has expired: {token}"),
-        ));
-    }
+    crate::token::check_fresh(token, issued, now_ms)?;
     let stream = inner
         .stream_by_epoch(epoch)
         .ok_or_else(|| KinesisError::not_found("The stream this NextToken belongs to no longer exists."))?;

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorCode, KinesisError};
+use crate::error::KinesisError;
 use crate::lookup;
 use crate::shapes::{Consumer, Timestamp};
 use crate::state::Inner;
@@ -60,7 +60,7 @@ pub(crate) async fn execute(
     let after = match &input.next_token {
         None => None,
         Some(token) => {
-            let invalid = || KinesisError::invalid(format!("Invalid NextToken: {token}"));
+            let invalid = || crate::token::invalid_next_token(token);
             let payload = inner.tokens.verify(token).ok_or_else(invalid)?;
             let mut r = Reader::new(&payload);
             let (epoch, issued) = match (r.u8(), r.u64(), r.i64()) {
@@ -71,12 +71,7 @@ pub(crate) async fn execute(
             if epoch != stream.epoch {
                 return Err(invalid());
             }
-            if now_ms.saturating_sub(issued) > crate::token::NEXT_TOKEN_TTL_MS {
-                return Err(KinesisError::new(
-                    ErrorCode::ExpiredNextTokenException,
-                    format!("The timestamp of the NextToken has expired: {token}"),
-                ));
-            }
+            crate::token::check_fresh(token, issued, now_ms)?;
             Some(name)
         }
     };

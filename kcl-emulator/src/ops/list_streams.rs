@@ -1,7 +1,8 @@
 //! ListStreams: stream names (and summaries) in name order, `Limit` per page, continuing after
 //! `ExclusiveStartStreamName` or a `NextToken`.
 //!
-//! Errors: `ValidationException` (limit), `InvalidArgumentException` (a forged or foreign NextToken).
+//! Errors: `ValidationException` (limit), `InvalidArgumentException` (a forged or foreign NextToken),
+//! `ExpiredNextTokenException` (a NextToken older than 300 s).
 
 use serde::{Deserialize, Serialize};
 
@@ -60,7 +61,11 @@ pub(crate) async fn execute(
                 "NextToken and ExclusiveStartStreamName cannot be provided together.",
             ))
         }
-        (Some(token), None) => Some(decode_token(inner, token)?),
+        (Some(token), None) => Some(
+            inner
+                .tokens
+                .verify_name_after(TOKEN_KIND, token, inner.now_millis())?,
+        ),
         (None, Some(name)) => {
             validate::name(name, "exclusiveStartStreamName", 128)?;
             Some(name.clone())
@@ -77,11 +82,11 @@ pub(crate) async fn execute(
         .collect();
     let has_more_streams = page.next().is_some();
     let next_token = match chosen.last() {
-        Some(last) if has_more_streams => {
-            let mut payload = vec![TOKEN_KIND];
-            payload.extend_from_slice(last.name.as_bytes());
-            Some(inner.tokens.sign(&payload))
-        }
+        Some(last) if has_more_streams => Some(inner.tokens.sign_name_after(
+            TOKEN_KIND,
+            inner.now_millis(),
+            &last.name,
+        )),
         _ => None,
     };
     let stream_summaries = chosen
@@ -105,13 +110,4 @@ pub(crate) async fn execute(
         next_token,
         stream_summaries,
     })
-}
-
-fn decode_token(inner: &Inner, token: &str) -> Result<String, KinesisError> {
-    let invalid = || KinesisError::invalid(format!("Invalid NextToken: {token}"));
-    let payload = inner.tokens.verify(token).ok_or_else(invalid)?;
-    match payload.split_first() {
-        Some((&TOKEN_KIND, name)) => String::from_utf8(name.to_vec()).map_err(|_| invalid()),
-        _ => Err(invalid()),
-    }
 }

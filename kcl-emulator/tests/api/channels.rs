@@ -191,7 +191,7 @@ async fn describe_as_input(e: &Emulator, arn: &str) -> CreateChannelInput {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn list_channels_pages_and_filters_by_stream() {
     let e = emulator();
     create(&e, "s", 1).await;
@@ -224,6 +224,22 @@ async fn list_channels_pages_and_filters_by_stream() {
         }
     }
     assert_eq!(names, ["ch0", "ch1", "ch2", "ch3", "ch4", "ch9", "on-t"]);
+    // A NextToken lasts 300 s, as AWS's do.
+    let first = e
+        .list_channels(ListChannelsInput {
+            max_results: Some(2),
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    tokio::time::advance(std::time::Duration::from_secs(301)).await;
+    let expired = e
+        .list_channels(ListChannelsInput {
+            next_token: first.next_token,
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(code(expired), "ExpiredNextTokenException");
 
     let on_t = e
         .list_channels(ListChannelsInput {

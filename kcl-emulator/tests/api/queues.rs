@@ -1022,6 +1022,22 @@ async fn list_queues_paginates_and_filters_by_stream() {
     }
     assert_eq!(names, ["qa0", "qa1", "qa2", "qa3", "qa4", "qb"]);
     assert_eq!(pages, 3);
+    // A NextToken lasts 300 s, as AWS's do.
+    let first = e
+        .list_queues(ListQueuesInput {
+            max_results: Some(2),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    tokio::time::advance(std::time::Duration::from_secs(301)).await;
+    let expired = e
+        .list_queues(ListQueuesInput {
+            next_token: first.next_token,
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(code(expired), "ExpiredNextTokenException");
     let only_b = e
         .list_queues(ListQueuesInput {
             stream_filter: Some(vec![QueueStreamFilter {

@@ -291,7 +291,7 @@ async fn status_transitions_follow_configured_delays() {
     assert_eq!(code(gone), "ResourceNotFoundException");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn list_streams_paginates() {
     let e = emulator();
     for name in ["c", "a", "e", "b", "d"] {
@@ -337,6 +337,37 @@ async fn list_streams_paginates() {
         })
         .await;
     assert_eq!(code(forged), "InvalidArgumentException");
+
+    // A NextToken lasts 300 s, as AWS's do, and one listing's token is not another's.
+    let token = e
+        .list_streams(ListStreamsInput {
+            limit: Some(2),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .next_token
+        .expect("more streams");
+    let again = |token: &String| {
+        e.list_streams(ListStreamsInput {
+            next_token: Some(token.clone()),
+            ..Default::default()
+        })
+    };
+    let foreign = e
+        .list_queues(ListQueuesInput {
+            next_token: Some(token.clone()),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(code(foreign), "InvalidArgumentException");
+    tokio::time::advance(Duration::from_secs(299)).await;
+    assert_eq!(
+        again(&token).await.expect("a 299 s old token").stream_names,
+        ["c", "d", "e"]
+    );
+    tokio::time::advance(Duration::from_secs(2)).await;
+    assert_eq!(code(again(&token).await), "ExpiredNextTokenException");
 }
 
 #[tokio::test]

@@ -189,8 +189,6 @@ impl ShardConsumer {
                     break Stop::ShardEnd;
                 }
             }
-            let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
-            let mut handoff = self.handoff.clone();
             let mut findings = self.ctx.findings.clone();
             let key = self.lease.key();
             let deadline = batcher.deadline();
@@ -198,9 +196,7 @@ impl ShardConsumer {
             let reading = ending.is_none() && lock(&watermark).in_flight() < cap;
             tokio::select! {
                 biased;
-                _ = lost.wait_for(|l| *l) => break Stop::Lost,
-                _ = handoff.wait_for(|h| *h) => break Stop::HandOff,
-                _ = shutdown.wait_for(|s| *s) => break Stop::Shutdown,
+                stop = self.stop_requested() => break stop,
                 Some((i, processor, outcome)) = running.next(), if !running.is_empty() => {
                     slots[i] = Some(processor);
                     if let Delivery::Stop(stop) = outcome {

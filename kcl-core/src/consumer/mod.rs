@@ -182,6 +182,21 @@ impl ShardConsumer {
     }
 
     /// Waits for `delay`, returning early with the reason if the lease is lost or shutdown is requested.
+    /// Resolves when the lease is lost, handed off, or shutdown is requested, with the reason (looked at in
+    /// that order); every wait of the consumer races it, first.
+    fn stop_requested(&self) -> impl std::future::Future<Output = Stop> + 'static {
+        let (mut lost, mut handoff, mut shutdown) =
+            (self.lost.clone(), self.handoff.clone(), self.shutdown.clone());
+        async move {
+            tokio::select! {
+                biased;
+                _ = lost.wait_for(|l| *l) => Stop::Lost,
+                _ = handoff.wait_for(|h| *h) => Stop::HandOff,
+                _ = shutdown.wait_for(|s| *s) => Stop::Shutdown,
+            }
+        }
+    }
+
     async fn pause(&self, delay: std::time::Duration) -> Option<Stop> {
         self.pause_until(tokio::time::Instant::now() + delay).await
     }
@@ -189,13 +204,9 @@ impl ShardConsumer {
     /// Waits until `deadline`, returning early with the reason if the lease is lost or shutdown is
     /// requested.
     async fn pause_until(&self, deadline: tokio::time::Instant) -> Option<Stop> {
-        let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
-        let mut handoff = self.handoff.clone();
         tokio::select! {
             biased;
-            _ = lost.wait_for(|l| *l) => Some(Stop::Lost),
-            _ = handoff.wait_for(|h| *h) => Some(Stop::HandOff),
-            _ = shutdown.wait_for(|s| *s) => Some(Stop::Shutdown),
+            stop = self.stop_requested() => Some(stop),
             _ = tokio::time::sleep_until(deadline) => self.stopping(),
         }
     }

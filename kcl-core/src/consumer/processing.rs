@@ -119,16 +119,12 @@ impl ShardConsumer {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
-            let mut handoff = self.handoff.clone();
             let mut findings = self.ctx.findings.clone();
             let key = self.lease.key();
             let wait = sleep_until_some(deadline);
             let batch = tokio::select! {
                 biased;
-                _ = lost.wait_for(|l| *l) => return Stop::Lost,
-                _ = handoff.wait_for(|h| *h) => return Stop::HandOff,
-                _ = shutdown.wait_for(|s| *s) => return Stop::Shutdown,
+                stop = self.stop_requested() => return stop,
                 batch = prefetcher.next() => batch,
                 Ok(_) = findings.wait_for(|f| f.expired.contains(key)) => {
                     // Shard sync proved the (closed) shard trimmed away: nothing more can be read.

@@ -53,8 +53,6 @@ impl ShardConsumer {
         let mut warned = false;
         let mut view = self.ctx.view.clone();
         let mut findings = self.ctx.findings.clone();
-        let (mut lost, mut shutdown) = (self.lost.clone(), self.shutdown.clone());
-        let mut handoff = self.handoff.clone();
         loop {
             {
                 let table = view.borrow_and_update();
@@ -75,9 +73,7 @@ impl ShardConsumer {
             }
             tokio::select! {
                 biased;
-                _ = lost.wait_for(|l| *l) => return Some(Stop::Lost),
-                _ = handoff.wait_for(|h| *h) => return Some(Stop::HandOff),
-                _ = shutdown.wait_for(|s| *s) => return Some(Stop::Shutdown),
+                stop = self.stop_requested() => return Some(stop),
                 // An error means the worker is gone.
                 r = view.changed() => if r.is_err() { return Some(Stop::Shutdown) },
                 r = findings.changed() => if r.is_err() { return Some(Stop::Shutdown) },

@@ -41,7 +41,7 @@ pub(crate) fn read(
             approximate_arrival_timestamp: Timestamp::from_millis(stored.arrival_ms),
             data: stored.data(),
             partition_key: stored.key(),
-            encryption_type: None,
+            encryption_type: stored.encryption_type(),
         });
     }
     let next_index = start + records.len();

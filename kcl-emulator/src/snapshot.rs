@@ -136,6 +136,9 @@ struct RecordSnapshot {
     partition_key: String,
     /// Base64 of the data blob.
     data: String,
+    /// Stored with server-side encryption on (absent in snapshots taken before this was kept).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    kms: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +200,7 @@ pub(crate) fn export(inner: &Inner) -> EmulatorSnapshot {
                                 arrival_ms: r.arrival_ms,
                                 partition_key: r.key(),
                                 data: b64.encode(r.data()),
+                                kms: r.encrypted,
                             })
                             .collect(),
                     }
@@ -391,7 +395,7 @@ fn build_shard(
         data.base = s.base;
         for r in &s.records {
             let bytes = b64.decode(&r.data).map_err(|_| at("record data is not base64"))?;
-            data.push(r.arrival_ms, Bytes::from(bytes), &r.partition_key);
+            data.push(r.arrival_ms, Bytes::from(bytes), &r.partition_key, r.kms);
         }
         if let Some(closed) = &s.closed {
             if closed.ending_counter > data.last_counter() {
@@ -435,6 +439,9 @@ pub(crate) struct JournalRecord {
     arrival_ms: i64,
     partition_key: String,
     data: String,
+    /// Stored with server-side encryption on (absent in journals written before this was kept).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    kms: bool,
 }
 
 #[cfg(feature = "server")] // the server's persistence journal
@@ -480,6 +487,7 @@ pub(crate) fn journal_records<'a>(
                 arrival_ms: record.arrival_ms,
                 partition_key: record.key(),
                 data: b64.encode(record.data()),
+                kms: record.encrypted,
             });
         }
     }
@@ -507,7 +515,12 @@ pub(crate) fn apply_journal_record(inner: &Inner, record: &JournalRecord) -> App
     if data.closed.is_some() {
         return Applied::Unusable;
     }
-    data.push(record.arrival_ms, Bytes::from(bytes), &record.partition_key);
+    data.push(
+        record.arrival_ms,
+        Bytes::from(bytes),
+        &record.partition_key,
+        record.kms,
+    );
     Applied::Appended
 }
 

@@ -172,6 +172,7 @@ pub(crate) fn append(
     let mut results: Vec<Option<Appended>> = vec![None; entries.len()];
     let now_ms = inner.now_millis();
     let cutoff = now_ms.saturating_sub(stream.retention_ms());
+    let encrypted = WriteSettings::of(stream).encryption == EncryptionType::Kms;
     let limits = inner.config.throughput;
     let limited = limits.write_bytes_per_sec.is_some() || limits.write_records_per_sec.is_some();
     let mut pending: Vec<usize> = (0..entries.len()).collect();
@@ -262,7 +263,12 @@ pub(crate) fn append(
                     }
                 }
                 let arrival_ms = data.last_arrival_ms().map_or(now_ms, |last| last.max(now_ms));
-                data.push(arrival_ms, std::mem::take(&mut entry.data), &entry.partition_key);
+                data.push(
+                    arrival_ms,
+                    std::mem::take(&mut entry.data),
+                    &entry.partition_key,
+                    encrypted,
+                );
                 accepted.push((i, data.last_counter()));
             }
             drop(data);

@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 use super::log::RecordLog;
 use crate::bucket::Bucket;
 use crate::sequence;
-use crate::shapes::{ChildShard, HashKeyRange, SequenceNumberRange, Shard, Timestamp};
+use crate::shapes::{ChildShard, EncryptionType, HashKeyRange, SequenceNumberRange, Shard, Timestamp};
 
 /// `shardId-000000000042` -> 42.
 pub(crate) fn parse_shard_id(id: &str) -> Option<u32> {
@@ -59,6 +59,8 @@ pub(crate) struct StoredRecord {
     /// The data followed by the partition key's UTF-8 bytes.
     payload: Bytes,
     key_len: u32,
+    /// Written while the stream's server-side encryption was on (read back with `EncryptionType: KMS`).
+    pub(crate) encrypted: bool,
 }
 
 impl StoredRecord {
@@ -74,6 +76,11 @@ impl StoredRecord {
 
     fn data_len(&self) -> usize {
         self.payload.len() - self.key_len as usize
+    }
+
+    /// The encryption the record was stored with, as GetRecords reports it (only `KMS` is reported).
+    pub(crate) fn encryption_type(&self) -> Option<EncryptionType> {
+        self.encrypted.then_some(EncryptionType::Kms)
     }
 
     /// The partition key as a string (it was a `String` when stored, so this never loses anything).
@@ -115,7 +122,7 @@ pub(crate) struct ShardData {
 impl ShardData {
     /// Appends a record, with its data and key packed into the shard's arena when the data is small, into
     /// a buffer of its own otherwise. A partition key is at most 256 characters (checked before).
-    pub(crate) fn push(&mut self, arrival_ms: i64, data: Bytes, partition_key: &str) {
+    pub(crate) fn push(&mut self, arrival_ms: i64, data: Bytes, partition_key: &str, encrypted: bool) {
         let need = data.len() + partition_key.len();
         let payload = if data.len() <= PACK_MAX {
             if self.arena.capacity() - self.arena.len() < need {
@@ -134,6 +141,7 @@ impl ShardData {
             arrival_ms,
             payload,
             key_len: u32::try_from(partition_key.len()).unwrap_or(u32::MAX),
+            encrypted,
         });
     }
 

@@ -120,6 +120,21 @@ async fn encryption_goes_updating_then_active_and_is_described() {
         code(e.start_stream_encryption(start_kms("missing", "k")).await),
         "ResourceNotFoundException"
     );
+
+    // Each record reads back with the encryption it was written with, also after a snapshot.
+    let written = [None, Some(EncryptionType::Kms), Some(EncryptionType::Kms), None];
+    let (records, _) = read_all(&e, "s", "shardId-000000000000").await;
+    let read: Vec<_> = records.iter().map(|r| r.encryption_type).collect();
+    assert_eq!(read, written);
+    let json = serde_json::to_string(&e.snapshot()).expect("serialize");
+    let restored = Emulator::restore(
+        e.config().clone(),
+        &serde_json::from_str(&json).expect("deserialize"),
+    )
+    .expect("restore");
+    let (records, _) = read_all(&restored, "s", "shardId-000000000000").await;
+    let read: Vec<_> = records.iter().map(|r| r.encryption_type).collect();
+    assert_eq!(read, written);
 }
 
 #[tokio::test]

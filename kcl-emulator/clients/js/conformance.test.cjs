@@ -1,6 +1,7 @@
 // The AWS SDK for JavaScript v3 (@aws-sdk/client-kinesis) against a Kinesis endpoint: the data plane
 // (create, put, iterators and reads, list-shards pages), enhanced fan-out (register a consumer,
-// SubscribeToShard, deregister) and how service errors map to the SDK's exception classes.
+// SubscribeToShard, deregister), the control plane (encryption, resource policies, tags by ARN, channels)
+// and how service errors map to the SDK's exception classes.
 //
 // Usage: KCL_TEST_KINESIS_ENDPOINT=http://127.0.0.1:PORT node --test conformance.test.cjs
 // (with @aws-sdk/client-kinesis resolvable: `npm install` here, or NODE_PATH=<a node_modules holding it>).
@@ -239,6 +240,88 @@ test("register-stream-consumer, SubscribeToShard (event stream over HTTP/2), der
     if (remaining.length > 0) await sleep(25);
   }
   assert.deepEqual(remaining, []);
+});
+
+// Polls `describe` until `done` holds of its answer (a stream or channel leaving UPDATING / CREATING).
+async function until(describe, done, what) {
+  for (let i = 0; i < 400; i++) {
+    const answer = await describe();
+    if (done(answer)) return answer;
+    await sleep(25);
+  }
+  throw new Error(`${what} never happened`);
+}
+
+test("control plane: encryption (and EncryptionType on records read back), resource policies, tags by ARN, channels", async () => {
+  const name = unique("control");
+  const { StreamARN: streamArn } = await createStream(name, 1);
+  const summary = () => send(new kinesis.DescribeStreamSummaryCommand({ StreamName: name }));
+
+  const plain = await send(new kinesis.PutRecordCommand({ StreamName: name, PartitionKey: "k", Data: bytes("plain") }));
+  assert.equal(plain.EncryptionType, "NONE");
+  await send(
+    new kinesis.StartStreamEncryptionCommand({ StreamName: name, EncryptionType: "KMS", KeyId: "alias/aws/kinesis" }),
+  );
+  const encrypted = await until(summary, (s) => s.StreamDescriptionSummary.StreamStatus === "ACTIVE", "encryption");
+  assert.equal(encrypted.StreamDescriptionSummary.EncryptionType, "KMS");
+  assert.equal(encrypted.StreamDescriptionSummary.KeyId, "alias/aws/kinesis");
+  const secret = await send(new kinesis.PutRecordCommand({ StreamName: name, PartitionKey: "k", Data: bytes("secret") }));
+  assert.equal(secret.EncryptionType, "KMS");
+  const { records } = await readShard(name, "shardId-000000000000");
+  assert.deepEqual(records.map((r) => [text(r.Data), r.EncryptionType]), [["plain", undefined], ["secret", "KMS"]]);
+
+  const policy = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { AWS: "arn:aws:iam::000000000000:root" },
+        Action: "kinesis:GetRecords",
+        Resource: streamArn,
+      },
+    ],
+  });
+  await send(new kinesis.PutResourcePolicyCommand({ ResourceARN: streamArn, Policy: policy }));
+  assert.deepEqual(
+    JSON.parse((await send(new kinesis.GetResourcePolicyCommand({ ResourceARN: streamArn }))).Policy),
+    JSON.parse(policy),
+  );
+  await send(new kinesis.DeleteResourcePolicyCommand({ ResourceARN: streamArn }));
+  assert.equal((await send(new kinesis.GetResourcePolicyCommand({ ResourceARN: streamArn }))).Policy, "{}");
+
+  await send(new kinesis.TagResourceCommand({ ResourceARN: streamArn, Tags: { team: "kcl", tier: "test" } }));
+  await send(new kinesis.UntagResourceCommand({ ResourceARN: streamArn, TagKeys: ["tier"] }));
+  const { Tags: tags } = await send(new kinesis.ListTagsForResourceCommand({ ResourceARN: streamArn }));
+  assert.deepEqual(tags, [{ Key: "team", Value: "kcl" }]);
+
+  const channelName = unique("ch");
+  const { ChannelDescription: created } = await send(
+    new kinesis.CreateChannelCommand({
+      ChannelName: channelName,
+      ServiceExecutionRoleARN: "arn:aws:iam::000000000000:role/kinesis-channel",
+      StreamConfigurationList: [{ StreamARN: streamArn, RecordConfiguration: { RecordFormatType: "JSON" } }],
+      S3DestinationConfiguration: {
+        DataFreshnessInSeconds: 300,
+        StorageConfiguration: {
+          BucketARN: "arn:aws:s3:::kcl-channel-bucket",
+          ExpectedBucketOwner: "000000000000",
+          CompressionType: "GZIP",
+        },
+      },
+    }),
+  );
+  assert.equal(created.ChannelName, channelName);
+  const describe = () => send(new kinesis.DescribeChannelCommand({ ChannelARN: created.ChannelARN }));
+  const active = await until(describe, (d) => d.ChannelDescription.ChannelStatus === "ACTIVE", "channel ACTIVE");
+  assert.equal(active.ChannelDescription.S3DestinationConfiguration.DataFreshnessInSeconds, 300);
+  const listed = await send(new kinesis.ListChannelsCommand({ StreamFilter: [{ StreamARN: streamArn }] }));
+  assert.deepEqual(listed.ChannelSummaries.map((c) => c.ChannelARN), [created.ChannelARN]);
+  await send(new kinesis.DeleteChannelCommand({ ChannelARN: created.ChannelARN }));
+  await until(
+    () => describe().then(() => false, (error) => error instanceof kinesis.ResourceNotFoundException),
+    (gone) => gone,
+    "channel deleted",
+  );
 });
 
 test("service errors map to the SDK's exception classes, with the HTTP status in $metadata", async () => {

@@ -1,7 +1,9 @@
 //! The AWS SDK for JavaScript v3 (npm `@aws-sdk/client-kinesis`) against the server: runs
 //! `kcl-emulator/clients/js/conformance.test.cjs` with node's test runner. Covers the data plane, list
 //! pages, enhanced fan-out (SubscribeToShard over HTTP/2: the Node.js Kinesis client sends every call over
-//! h2c to an http:// endpoint) and the mapping of service errors to the SDK's exception classes.
+//! h2c to an http:// endpoint), the control plane (encryption and records read back with their
+//! EncryptionType, resource policies, tags by ARN, channels) and the mapping of service errors to the SDK's
+//! exception classes.
 //!
 //! Needs `node` on the PATH and `KCL_TEST_NODE_MODULES`, a node_modules folder holding the SDK
 //! (`scripts/services.sh` installs it into .ci/state/node and exports the variable). Without them the
@@ -14,7 +16,7 @@ use kcl_emulator::test_util::{skip_or_fail, TestServer};
 use kcl_emulator::{Emulator, EmulatorConfig};
 
 /// The tests in the script.
-const TESTS: usize = 6;
+const TESTS: usize = 7;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn js_sdk_data_plane_fan_out_and_errors() {

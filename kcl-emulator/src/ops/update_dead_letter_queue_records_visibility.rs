@@ -7,7 +7,7 @@
 
 use crate::error::KinesisError;
 use crate::queue::shapes::{QueueEntriesOutput, VisibilityEntry, VisibilityInput};
-use crate::queue::{self, Outcome, Side};
+use crate::queue::{self, Side};
 use crate::state::Inner;
 
 /// A UpdateDeadLetterQueueRecordsVisibility request entry.
@@ -23,15 +23,5 @@ pub(crate) async fn execute(
     inner: &Inner,
     input: UpdateDeadLetterQueueRecordsVisibilityInput,
 ) -> Result<UpdateDeadLetterQueueRecordsVisibilityOutput, KinesisError> {
-    let entries = input
-        .entries
-        .into_iter()
-        .map(|e| {
-            (
-                e.receipt_handle,
-                Outcome::Visibility(e.visibility_timeout_seconds),
-            )
-        })
-        .collect();
-    queue::entries(inner, &input.queue_arn, Side::Dead, entries)
+    queue::update_visibility(inner, input, Side::Dead)
 }

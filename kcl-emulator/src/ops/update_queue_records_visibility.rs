@@ -7,7 +7,7 @@
 
 use crate::error::KinesisError;
 use crate::queue::shapes::{QueueEntriesOutput, VisibilityEntry, VisibilityInput};
-use crate::queue::{self, Outcome, Side};
+use crate::queue::{self, Side};
 use crate::state::Inner;
 
 /// A UpdateQueueRecordsVisibility request entry.
@@ -23,15 +23,5 @@ pub(crate) async fn execute(
     inner: &Inner,
     input: UpdateQueueRecordsVisibilityInput,
 ) -> Result<UpdateQueueRecordsVisibilityOutput, KinesisError> {
-    let entries = input
-        .entries
-        .into_iter()
-        .map(|e| {
-            (
-                e.receipt_handle,
-                Outcome::Visibility(e.visibility_timeout_seconds),
-            )
-        })
-        .collect();
-    queue::entries(inner, &input.queue_arn, Side::Main, entries)
+    queue::update_visibility(inner, input, Side::Main)
 }

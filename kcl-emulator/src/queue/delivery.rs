@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::handle::{self, Handle};
 use super::shapes::{
     FailedEntry, QueueEntriesOutput, QueueRecord, QueueStartingPosition, QueueStartingPositionType,
-    QueueStatus, ReceiptHandleEntry,
+    QueueStatus, ReceiptHandleEntry, VisibilityInput,
 };
 use super::{require_delivering, resolve, QueueData, QueueState};
 use crate::error::{ErrorCode, KinesisError};
@@ -346,6 +346,28 @@ pub(crate) enum Outcome {
     Visibility(i32),
     /// Put a dead letter back on the normal side.
     Restore,
+}
+
+/// Update(DeadLetter)QueueRecordsVisibility on `side`: [`entries`] with each entry's new timeout.
+///
+/// # Errors
+/// As [`entries`].
+pub(crate) fn update_visibility(
+    inner: &Inner,
+    input: VisibilityInput,
+    side: Side,
+) -> Result<QueueEntriesOutput, KinesisError> {
+    let batch = input
+        .entries
+        .into_iter()
+        .map(|e| {
+            (
+                e.receipt_handle,
+                Outcome::Visibility(e.visibility_timeout_seconds),
+            )
+        })
+        .collect();
+    entries(inner, &input.queue_arn, side, batch)
 }
 
 /// The batch operations: each entry's receipt handle is checked and `outcome` applied, with a result

@@ -417,4 +417,4 @@ pub(crate) fn remove_for_stream(inner: &Inner, epoch: u64) {
     inner.queues.wake();
 }
 
-pub(crate) use delivery::{entries, receive};
+pub(crate) use delivery::{entries, receive, update_visibility};

@@ -161,18 +161,20 @@ fn failure(code: &str, message: String) -> Appended {
 }
 
 /// Appends validated entries to the open shards of `stream`; one result per entry, in order. `faults` is
-/// asked for each record before it is stored (a scripted failure fails that record only).
+/// asked for each record before it is stored (a scripted failure fails that record only). `encryption` is
+/// the one the call reports, and the records are stored with it.
 pub(crate) fn append(
     inner: &Inner,
     faults: RecordFaults<'_>,
     stream: &StreamState,
+    encryption: EncryptionType,
     mut entries: Vec<Entry>,
 ) -> Vec<Appended> {
     // Filled in as records are stored or fail (no placeholder result strings per record).
     let mut results: Vec<Option<Appended>> = vec![None; entries.len()];
     let now_ms = inner.now_millis();
     let cutoff = now_ms.saturating_sub(stream.retention_ms());
-    let encrypted = WriteSettings::of(stream).encryption == EncryptionType::Kms;
+    let encrypted = encryption == EncryptionType::Kms;
     let limits = inner.config.throughput;
     let limited = limits.write_bytes_per_sec.is_some() || limits.write_records_per_sec.is_some();
     let mut pending: Vec<usize> = (0..entries.len()).collect();

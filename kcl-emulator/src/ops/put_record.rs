@@ -81,7 +81,7 @@ pub(crate) async fn execute(
     write::check_sizes(settings.max_record_bytes, std::slice::from_ref(&entry), false)?;
     // Sequence numbers already increase strictly per shard in arrival order, which is what
     // SequenceNumberForOrdering asks for.
-    match write::append(inner, faults, &stream, vec![entry]).pop() {
+    match write::append(inner, faults, &stream, settings.encryption, vec![entry]).pop() {
         Some(Appended::Stored {
             shard_id,
             sequence_number,

@@ -125,25 +125,26 @@ pub(crate) async fn execute(
             "Records size exceeds 5 MB limit (request size: {total} bytes)."
         )));
     }
-    let records: Vec<PutRecordsResultEntry> = write::append(inner, faults, &stream, entries)
-        .into_iter()
-        .map(|appended| match appended {
-            Appended::Stored {
-                shard_id,
-                sequence_number,
-            } => PutRecordsResultEntry {
-                sequence_number: Some(sequence_number),
-                shard_id: Some(shard_id),
-                error_code: None,
-                error_message: None,
-            },
-            Appended::Failed { code, message } => PutRecordsResultEntry {
-                error_code: Some(code),
-                error_message: Some(message),
-                ..Default::default()
-            },
-        })
-        .collect();
+    let records: Vec<PutRecordsResultEntry> =
+        write::append(inner, faults, &stream, settings.encryption, entries)
+            .into_iter()
+            .map(|appended| match appended {
+                Appended::Stored {
+                    shard_id,
+                    sequence_number,
+                } => PutRecordsResultEntry {
+                    sequence_number: Some(sequence_number),
+                    shard_id: Some(shard_id),
+                    error_code: None,
+                    error_message: None,
+                },
+                Appended::Failed { code, message } => PutRecordsResultEntry {
+                    error_code: Some(code),
+                    error_message: Some(message),
+                    ..Default::default()
+                },
+            })
+            .collect();
     let failed = records.iter().filter(|r| r.is_failure()).count();
     Ok(PutRecordsOutput {
         failed_record_count: i32::try_from(failed).unwrap_or(i32::MAX),

@@ -8,6 +8,7 @@ mod awscli;
 mod boto3;
 mod js_sdk;
 mod queues;
+mod raw;
 mod sdk;
 mod settings;
 mod tls;

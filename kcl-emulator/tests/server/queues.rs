@@ -4,44 +4,18 @@
 
 use aws_sdk_kinesis::primitives::Blob;
 use base64::Engine as _;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use kcl_emulator::test_util::{unique_name, TestServer};
-use serde_json::{json, Value};
+use serde_json::json;
 
-const AUTH: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/kinesis/aws4_request, \
-                    SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000";
-
-type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
-
-async fn call(client: &HttpClient, endpoint: &str, operation: &str, body: Value) -> (u16, Value) {
-    let request = http::Request::post(format!("{endpoint}/"))
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amz-target", format!("Kinesis_20131202.{operation}"))
-        .header("authorization", AUTH)
-        .header("x-amz-date", "20260101T000000Z")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap();
-    let response = client.request(request).await.unwrap();
-    let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap()
-    };
-    (status, value)
-}
+use crate::raw::{http1, json_call};
 
 #[tokio::test]
 async fn queues_over_json() {
     let server = TestServer::start_unlimited().await;
-    let http: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let http = http1();
     let endpoint = server.endpoint.clone();
     let stream = unique_name("queued");
-    let (status, _) = call(
+    let (status, _) = json_call(
         &http,
         &endpoint,
         "CreateStream",
@@ -51,7 +25,7 @@ async fn queues_over_json() {
     assert_eq!(status, 200);
     let stream_arn = server.emulator.stream_arn(&stream);
 
-    let (status, created) = call(
+    let (status, created) = json_call(
         &http,
         &endpoint,
         "CreateQueue",
@@ -89,7 +63,7 @@ async fn queues_over_json() {
         .await
         .unwrap();
 
-    let (status, received) = call(
+    let (status, received) = json_call(
         &http,
         &endpoint,
         "ReceiveQueueRecords",
@@ -109,7 +83,7 @@ async fn queues_over_json() {
     assert!(record["FirstReceiveTimestamp"].is_number());
     let handle = record["ReceiptHandle"].as_str().unwrap().to_owned();
 
-    let (status, visibility) = call(
+    let (status, visibility) = json_call(
         &http,
         &endpoint,
         "UpdateQueueRecordsVisibility",
@@ -120,7 +94,7 @@ async fn queues_over_json() {
     assert_eq!(visibility["Successful"], json!([{"ReceiptHandle": handle}]));
     assert_eq!(visibility["Failed"], json!([]));
 
-    let (status, acked) = call(
+    let (status, acked) = json_call(
         &http,
         &endpoint,
         "AcknowledgeQueueRecords",
@@ -133,7 +107,7 @@ async fn queues_over_json() {
     assert_eq!(acked["Failed"][0]["ErrorCode"], "InvalidArgumentException");
     assert!(acked["Failed"][0]["ErrorMessage"].is_string());
 
-    let (status, dead) = call(
+    let (status, dead) = json_call(
         &http,
         &endpoint,
         "ReceiveDeadLetterQueueRecords",
@@ -143,7 +117,7 @@ async fn queues_over_json() {
     assert_eq!(status, 200);
     assert_eq!(dead["QueueRecords"], json!([]));
 
-    let (status, listed) = call(
+    let (status, listed) = json_call(
         &http,
         &endpoint,
         "ListQueues",
@@ -157,7 +131,7 @@ async fn queues_over_json() {
     assert_eq!(summaries[0]["Streams"][0]["StreamARN"], stream_arn.as_str());
     assert!(summaries[0]["Streams"][0]["StreamCreationTimestamp"].is_number());
 
-    let (status, updated) = call(
+    let (status, updated) = json_call(
         &http,
         &endpoint,
         "UpdateQueue",
@@ -170,12 +144,12 @@ async fn queues_over_json() {
         json!({"VisibilityTimeoutSeconds": 45, "DeadLetterConfiguration": {"TargetType": "NONE"}})
     );
 
-    let (status, _) = call(&http, &endpoint, "DeleteQueue", json!({"QueueARN": queue_arn})).await;
+    let (status, _) = json_call(&http, &endpoint, "DeleteQueue", json!({"QueueARN": queue_arn})).await;
     assert_eq!(status, 200);
-    let (status, error) = call(&http, &endpoint, "DescribeQueue", json!({"QueueARN": queue_arn})).await;
+    let (status, error) = json_call(&http, &endpoint, "DescribeQueue", json!({"QueueARN": queue_arn})).await;
     assert_eq!(status, 400);
     assert_eq!(error["__type"], "ResourceNotFoundException");
-    let (status, error) = call(
+    let (status, error) = json_call(
         &http,
         &endpoint,
         "ReceiveQueueRecords",
@@ -191,11 +165,11 @@ async fn queues_over_json() {
 async fn a_restarted_server_keeps_queues_and_their_delivery_state() {
     use kcl_emulator::server::Server;
     let dir = tempfile::tempdir().unwrap();
-    let http: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let http = http1();
     let server =
         TestServer::start_server(Server::builder().persistence_dir(dir.path()).build().unwrap()).await;
     let endpoint = server.endpoint.clone();
-    let (status, _) = call(
+    let (status, _) = json_call(
         &http,
         &endpoint,
         "CreateStream",
@@ -204,7 +178,7 @@ async fn a_restarted_server_keeps_queues_and_their_delivery_state() {
     .await;
     assert_eq!(status, 200);
     let stream_arn = server.emulator.stream_arn("kept");
-    let (status, created) = call(
+    let (status, created) = json_call(
         &http,
         &endpoint,
         "CreateQueue",
@@ -231,7 +205,7 @@ async fn a_restarted_server_keeps_queues_and_their_delivery_state() {
             .await
             .unwrap();
     }
-    let (_, received) = call(
+    let (_, received) = json_call(
         &http,
         &endpoint,
         "ReceiveQueueRecords",
@@ -251,7 +225,7 @@ async fn a_restarted_server_keeps_queues_and_their_delivery_state() {
             .to_owned()
     };
     let (acked, in_flight, visible) = (handle_of("acked"), handle_of("in-flight"), handle_of("visible"));
-    let (_, out) = call(
+    let (_, out) = json_call(
         &http,
         &endpoint,
         "AcknowledgeQueueRecords",
@@ -259,7 +233,7 @@ async fn a_restarted_server_keeps_queues_and_their_delivery_state() {
     )
     .await;
     assert_eq!(out["Failed"], json!([]));
-    let (_, out) = call(
+    let (_, out) = json_call(
         &http,
         &endpoint,
         "UpdateQueueRecordsVisibility",
@@ -272,13 +246,14 @@ async fn a_restarted_server_keeps_queues_and_their_delivery_state() {
     let server =
         TestServer::start_server(Server::builder().persistence_dir(dir.path()).build().unwrap()).await;
     let endpoint = server.endpoint.clone();
-    let (status, described) = call(&http, &endpoint, "DescribeQueue", json!({"QueueARN": queue_arn})).await;
+    let (status, described) =
+        json_call(&http, &endpoint, "DescribeQueue", json!({"QueueARN": queue_arn})).await;
     assert_eq!(status, 200, "{described}");
     assert_eq!(
         described["QueueDescription"]["QueueAttributes"]["DeadLetterConfiguration"]["MaxReceiveCount"],
         3
     );
-    let (_, received) = call(
+    let (_, received) = json_call(
         &http,
         &endpoint,
         "ReceiveQueueRecords",
@@ -290,7 +265,7 @@ async fn a_restarted_server_keeps_queues_and_their_delivery_state() {
     assert_eq!(records[0]["Data"], b64.encode("visible"));
     assert_eq!(records[0]["ReceiveCount"], 2);
     // The handle of the record still in flight was issued before the restart and still works.
-    let (_, out) = call(
+    let (_, out) = json_call(
         &http,
         &endpoint,
         "AcknowledgeQueueRecords",

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::raw::{http1, json_call};
+
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{
     ChannelStatus, ChannelStreamConfiguration, EncryptionType, MetricsName,
@@ -11,13 +13,9 @@ use aws_sdk_kinesis::types::{
     RecordFormatType, S3CompressionType, S3DestinationConfiguration, S3StorageConfiguration, StreamMode,
     StreamModeDetails,
 };
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use kcl_emulator::server::Server;
 use kcl_emulator::test_util::{stream_arn, unique_name, wait_active, TestServer};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const ROLE: &str = "arn:aws:iam::000000000000:role/delivery";
 
@@ -371,51 +369,35 @@ async fn sdk_channels() {
     server.shutdown().await;
 }
 
-async fn json_call(endpoint: &str, operation: &str, body: Value) -> (u16, Value) {
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let request = http::Request::post(format!("{endpoint}/"))
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amz-target", format!("Kinesis_20131202.{operation}"))
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/kinesis/aws4_request, \
-             SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000",
-        )
-        .header("x-amz-date", "20260101T000000Z")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap();
-    let response = client.request(request).await.unwrap();
-    let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap()
-    };
-    (status, value)
-}
-
 #[tokio::test]
 async fn raw_json_member_names() {
     let server = TestServer::start().await;
     let ep = &server.endpoint;
-    let (status, _) = json_call(ep, "CreateStream", json!({"StreamName": "raw", "ShardCount": 1})).await;
+    let http = http1();
+    let (status, _) = json_call(
+        &http,
+        ep,
+        "CreateStream",
+        json!({"StreamName": "raw", "ShardCount": 1}),
+    )
+    .await;
     assert_eq!(status, 200);
     let arn = server.emulator.stream_arn("raw");
     let (status, _) = json_call(
+        &http,
         ep,
         "UpdateMaxRecordSize",
         json!({"StreamARN": arn, "MaxRecordSizeInKiB": 2048}),
     )
     .await;
     assert_eq!(status, 200);
-    let (_, body) = json_call(ep, "DescribeStreamSummary", json!({"StreamName": "raw"})).await;
+    let (_, body) = json_call(&http, ep, "DescribeStreamSummary", json!({"StreamName": "raw"})).await;
     let summary = &body["StreamDescriptionSummary"];
     assert_eq!(summary["MaxRecordSizeInKiB"], 2048);
     assert_eq!(summary["RecordDistributionStrategy"], "USER_PARTITION_KEY");
     assert_eq!(summary["ChannelCount"], 0);
     assert!(summary["StreamId"].as_str().is_some_and(|id| id.len() == 24));
-    let (_, limits) = json_call(ep, "DescribeLimits", json!({})).await;
+    let (_, limits) = json_call(&http, ep, "DescribeLimits", json!({})).await;
     for member in [
         "ShardLimit",
         "OpenShardCount",
@@ -425,6 +407,7 @@ async fn raw_json_member_names() {
         assert!(limits[member].is_number(), "{member}: {limits}");
     }
     let (status, error) = json_call(
+        &http,
         ep,
         "StopStreamEncryption",
         json!({"StreamName": "raw", "EncryptionType": "KMS", "KeyId": "k"}),

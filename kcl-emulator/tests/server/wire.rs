@@ -2,75 +2,12 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use ciborium::value::Value as Cbor;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::BodyExt;
 use kcl_emulator::test_util::{unique_name, TestServer};
 use serde_json::{json, Value};
 
-const AUTH: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/kinesis/aws4_request, \
-                    SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000";
-
-type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
-
-fn http1() -> HttpClient {
-    Client::builder(TokioExecutor::new()).build_http()
-}
-
-fn h2c() -> HttpClient {
-    Client::builder(TokioExecutor::new())
-        .http2_only(true)
-        .build_http()
-}
-
-fn request(endpoint: &str, operation: &str, content_type: &str, body: Vec<u8>) -> http::Request<Full<Bytes>> {
-    http::Request::post(format!("{endpoint}/"))
-        .header("content-type", content_type)
-        .header("x-amz-target", format!("Kinesis_20131202.{operation}"))
-        .header("authorization", AUTH)
-        .header("x-amz-date", "20260101T000000Z")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap()
-}
-
-async fn send(
-    client: &HttpClient,
-    request: http::Request<Full<Bytes>>,
-) -> (http::StatusCode, http::HeaderMap, Bytes) {
-    let response = client.request(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    (
-        parts.status,
-        parts.headers,
-        body.collect().await.unwrap().to_bytes(),
-    )
-}
-
-async fn json_call(
-    client: &HttpClient,
-    endpoint: &str,
-    operation: &str,
-    body: Value,
-) -> (http::StatusCode, Value) {
-    let (status, _, bytes) = send(
-        client,
-        request(
-            endpoint,
-            operation,
-            "application/x-amz-json-1.1",
-            body.to_string().into_bytes(),
-        ),
-    )
-    .await;
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap()
-    };
-    (status, value)
-}
+use crate::raw::*;
 
 fn cbor_map(entries: Vec<(&str, Cbor)>) -> Vec<u8> {
     let map = Cbor::Map(
